@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Reproduces the model numbers in docs/model.md with the default settings, untouched, on three corpora:
+# 20 Newsgroups bydate (train -> test), SpamAssassin ham/spam (held-out 20%), SIB-200 Danish (train -> test).
+# Usage: benchmarks/model-quality/run.sh [DATA_DIR] [OUT_DIR]   (defaults: ../shared/data, a temp dir)
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+data=$(realpath "${1:-$repo/../shared/data}")
+out=${2:-$(mktemp -d)}
+mkdir -p "$out"
+dotnet build -c Release "$repo/src/SmartMail.Cli" -v q -nologo >/dev/null
+cli="$repo/src/SmartMail.Cli/bin/Release/net10.0/smartmail.dll"
+sm() { dotnet "$cli" "$@"; }
+timed() { /usr/bin/time -f "%e s wall, %M KB peak RSS" dotnet "$cli" "$@"; }
+
+echo "== 20 Newsgroups bydate"
+timed train --data "$data/20news-bydate/20news-bydate-train" --out "$out/20news.zip" | tail -3
+sm evaluate --model "$out/20news.zip" --data "$data/20news-bydate/20news-bydate-test" --markdown "$out/20news-test.md" --json "$out/20news-test.json"
+head -5 "$out/20news-test.md" | tail -1
+
+echo "== SpamAssassin ham/spam (label = ham or spam; held-out 20%, random per label)"
+sa="$out/spamassassin"; rm -rf "$sa"; mkdir -p "$sa/ham" "$sa/spam"
+for f in easy_ham easy_ham_2 hard_ham; do for m in "$data/spamassassin/$f"/*; do ln -s "$m" "$sa/ham/$f-$(basename "$m")"; done; done
+for f in spam spam_2; do for m in "$data/spamassassin/$f"/*; do ln -s "$m" "$sa/spam/$f-$(basename "$m")"; done; done
+timed train --data "$sa" --out "$out/spamassassin.zip" | tail -3
+
+echo "== SIB-200 Danish (train -> test)"
+timed train --csv "$data/sib200_danish/train.tsv" --text-column text --label-column category --out "$out/sib200.zip" | tail -3
+sm evaluate --model "$out/sib200.zip" --csv "$data/sib200_danish/test.tsv" --text-column text --label-column category --markdown "$out/sib200-test.md"
+head -5 "$out/sib200-test.md" | tail -1
+echo "reports in $out"

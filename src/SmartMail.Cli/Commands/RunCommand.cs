@@ -1,0 +1,114 @@
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SmartMail.Worker;
+using SmartMail.Worker.Options;
+using SmartMail.Worker.Processing;
+using SmartMail.Worker.Sources;
+using Spectre.Console;
+
+namespace SmartMail.Cli.Commands;
+
+/// <summary>
+/// <c>smartmail run</c>: the worker. With no configuration it runs the embedded default: a drop-folder inbox
+/// (seeded with the shipped sample mails on first use), the default model, a journal folder and SQLite state,
+/// all under <c>.smartmail/</c>. Without <c>--watch</c> it drains the inbox once, prints a summary and exits.
+/// </summary>
+internal static class RunCommand
+{
+    public static async Task<int> RunAsync(string[] argv, CancellationToken cancellationToken)
+    {
+        if (argv.Contains("--help"))
+        {
+            Console.WriteLine("""
+                smartmail run [--watch] [--SmartMail:Setting=value ...]
+                  Routes the mail in the inbox (default .smartmail/inbox, seeded with samples/inbox on first use)
+                  with the model (default models/default/) into the journal (default .smartmail/journal/<destination>/),
+                  recording every step in .smartmail/state.db and the audit trail. Settings come from appsettings.json,
+                  SMARTMAIL_SmartMail__Setting environment variables and the command line; see docs/operations.md.
+                  --watch keeps watching the inbox (Ctrl+C stops).
+                """);
+            return 0;
+        }
+        var watch = argv.Contains("--watch");
+        var settings = argv.Where(a => a != "--watch").ToArray();
+        var configured = settings.Any(a => a.Contains("ModelPath", StringComparison.OrdinalIgnoreCase));
+        if (!configured && DefaultPaths.Find(DefaultPaths.ModelFile) is { } model)
+        {
+            settings = [.. settings, $"--{SmartMailOptions.SectionName}:ModelPath={model}"];
+        }
+        var unknown = settings.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal) || !a.Contains('=', StringComparison.Ordinal));
+        if (unknown is not null)
+        {
+            throw new UsageException($"unexpected argument '{unknown}' (settings are given as --SmartMail:Setting=value)");
+        }
+
+        var builder = WorkerHost.CreateBuilder(settings, watch);
+        builder.Logging.SetMinimumLevel(watch ? LogLevel.Information : LogLevel.Warning);
+        using var host = builder.Build();
+        SmartMailOptions options;
+        try
+        {
+            options = host.Services.GetRequiredService<IOptions<SmartMailOptions>>().Value;
+        }
+        catch (OptionsValidationException ex)
+        {
+            foreach (var failure in ex.Failures)
+            {
+                Console.Error.WriteLine($"smartmail: configuration error: {failure}");
+            }
+            return 1;
+        }
+        SeedSamples(options);
+
+        if (watch)
+        {
+            AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"Watching [bold]{options.InboxPath}[/]; journal in {options.JournalPath}. Ctrl+C stops.");
+            await host.RunAsync(cancellationToken);
+            return Environment.ExitCode;
+        }
+
+        var processor = host.Services.GetRequiredService<MailProcessor>();
+        var source = host.Services.GetRequiredService<IMailSource>();
+        var outcomes = await processor.DrainAsync(source, cancellationToken);
+        PrintSummary(options, outcomes);
+        return 0;
+    }
+
+    // The embedded default starts with the shipped sample mails, once: later runs find what was left.
+    private static void SeedSamples(SmartMailOptions options)
+    {
+        if (options.Inbox is not null || Directory.Exists(options.InboxPath) || DefaultPaths.Find("samples/inbox") is not { } samples)
+        {
+            return;
+        }
+        Directory.CreateDirectory(options.InboxPath);
+        var files = Directory.GetFiles(samples, "*.eml");
+        foreach (var file in files)
+        {
+            File.Copy(file, Path.Combine(options.InboxPath, Path.GetFileName(file)));
+        }
+        AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"Seeded {options.InboxPath} with {files.Length} sample mails.");
+    }
+
+    private static void PrintSummary(SmartMailOptions options, IReadOnlyList<ProcessOutcome> outcomes)
+    {
+        var table = new Table().AddColumns("destination", "mails");
+        var journal = new DirectoryInfo(options.JournalPath);
+        if (journal.Exists)
+        {
+            foreach (var dir in journal.EnumerateDirectories().OrderBy(d => d.Name, StringComparer.Ordinal))
+            {
+                table.AddRow(Markup.Escape(dir.Name), dir.EnumerateFiles("*.json").Count().ToString(CultureInfo.InvariantCulture));
+            }
+        }
+        AnsiConsole.Write(table);
+        var counts = outcomes.GroupBy(o => o).ToDictionary(g => g.Key, g => g.Count());
+        AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture,
+            $"This run: {outcomes.Count} mails — {counts.GetValueOrDefault(ProcessOutcome.Routed)} routed, {counts.GetValueOrDefault(ProcessOutcome.Manual)} to manual triage, {counts.GetValueOrDefault(ProcessOutcome.Quarantined)} quarantined, {counts.GetValueOrDefault(ProcessOutcome.Duplicate)} duplicates, {counts.GetValueOrDefault(ProcessOutcome.Deferred)} deferred.");
+        AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture,
+            $"Journal: {options.JournalPath} (.eml + decision .json per mail). Audit trail: {Path.Combine(options.DataDirectory, "state.db")} and audit.jsonl.");
+    }
+}

@@ -1,0 +1,64 @@
+using SmartMail.Cli;
+using SmartMail.Cli.Commands;
+using SmartMail.Core.Classification;
+
+const string Usage = """
+    smartmail — routes citizen mail to the right department
+
+    Commands:
+      train     --data DIR | --csv FILE [--text-column C --label-column C] --out model.zip
+                [--target-precision 0.95] [--holdout 0.2] [--seed 1] [--min-examples 10] [--no-refit]
+      evaluate  --model model.zip --data DIR | --csv FILE [--json FILE|-] [--markdown FILE|-]
+      classify  [--model model.zip] FILE.eml... [--explain] [--json]
+      run       [--watch] [--SmartMail:Setting=value ...]   the worker (embedded default without configuration)
+
+    Run 'smartmail COMMAND --help' for details. Exit codes: 0 ok, 1 failed, 2 wrong usage.
+    """;
+
+if (Console.IsOutputRedirected)
+{
+    // Logs and CI capture: do not wrap lines at the 80 columns Spectre assumes without a terminal.
+    Spectre.Console.AnsiConsole.Profile.Width = 240;
+}
+
+if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+{
+    Console.WriteLine(Usage);
+    return args.Length == 0 ? 2 : 0;
+}
+
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    cancel.Cancel();
+};
+
+try
+{
+    var rest = args[1..];
+    return args[0] switch
+    {
+        "train" => TrainCommand.Run(rest, cancel.Token),
+        "evaluate" => EvaluateCommand.Run(rest, cancel.Token),
+        "classify" => ClassifyCommand.Run(rest),
+        "run" => await RunCommand.RunAsync(rest, cancel.Token),
+        _ => throw new UsageException($"unknown command '{args[0]}'"),
+    };
+}
+catch (UsageException ex)
+{
+    Console.Error.WriteLine($"smartmail: {ex.Message}");
+    Console.Error.WriteLine("Run 'smartmail --help' for usage.");
+    return 2;
+}
+catch (Exception ex) when (ex is TrainingDataException or ModelBundleException or IOException or UnauthorizedAccessException)
+{
+    Console.Error.WriteLine($"smartmail: error: {ex.Message}");
+    return 1;
+}
+catch (OperationCanceledException)
+{
+    Console.Error.WriteLine("smartmail: cancelled");
+    return 130;
+}

@@ -1,0 +1,116 @@
+using System.Text;
+
+namespace SmartMail.Core.Classification;
+
+/// <summary>
+/// Complement Naive Bayes (Rennie et al. 2003) over the featurizer's TF-IDF vectors: for each label, the
+/// weights are the negated log-probabilities of the terms in all <em>other</em> labels' documents. It is
+/// strong on text where a linear model is weak and vice versa, so it is ensembled with the ML.NET model.
+/// Weights are stored as half-precision floats to keep the bundle small.
+/// </summary>
+internal sealed class ComplementNaiveBayes
+{
+    private const string FormatTag = "smartmail-cnb/1";
+    private readonly Half[][] _weights;
+
+    private ComplementNaiveBayes(Half[][] weights) => _weights = weights;
+
+    public int Classes => _weights.Length;
+
+    public int Dimension => _weights.Length == 0 ? 0 : _weights[0].Length;
+
+    /// <summary>Fits the weights; <paramref name="labelIndex"/> gives each row's class in model label order.</summary>
+    public static ComplementNaiveBayes Fit(IReadOnlyList<SparseVector> rows, IReadOnlyList<int> labelIndex, int classes, int dimension, double alpha)
+    {
+        var perClass = new double[classes][];
+        for (var c = 0; c < classes; c++)
+        {
+            perClass[c] = new double[dimension];
+        }
+        var total = new double[dimension];
+        for (var r = 0; r < rows.Count; r++)
+        {
+            var row = rows[r];
+            var counts = perClass[labelIndex[r]];
+            for (var k = 0; k < row.Indices.Length; k++)
+            {
+                counts[row.Indices[k]] += row.Values[k];
+                total[row.Indices[k]] += row.Values[k];
+            }
+        }
+        var totalSum = total.Sum();
+        var weights = new Half[classes][];
+        for (var c = 0; c < classes; c++)
+        {
+            var complementSum = totalSum - perClass[c].Sum() + (alpha * dimension);
+            var w = new Half[dimension];
+            for (var j = 0; j < dimension; j++)
+            {
+                w[j] = (Half)(-Math.Log((total[j] - perClass[c][j] + alpha) / complementSum));
+            }
+            weights[c] = w;
+        }
+        return new ComplementNaiveBayes(weights);
+    }
+
+    /// <summary>Joint log-likelihood per class (higher is more likely).</summary>
+    public void Score(SparseVector features, Span<double> output)
+    {
+        for (var c = 0; c < _weights.Length; c++)
+        {
+            var w = _weights[c];
+            double s = 0;
+            for (var k = 0; k < features.Indices.Length; k++)
+            {
+                s += (double)w[features.Indices[k]] * features.Values[k];
+            }
+            output[c] = s;
+        }
+    }
+
+    public void Save(Stream stream)
+    {
+        using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+        writer.Write(FormatTag);
+        writer.Write(Classes);
+        writer.Write(Dimension);
+        foreach (var w in _weights)
+        {
+            foreach (var v in w)
+            {
+                writer.Write(v);
+            }
+        }
+    }
+
+    public static ComplementNaiveBayes Load(Stream stream, int classes, int dimension)
+    {
+        using var reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
+        try
+        {
+            if (reader.ReadString() != FormatTag)
+            {
+                throw new InvalidDataException("Not a SmartMail naive Bayes component (format tag mismatch).");
+            }
+            if (reader.ReadInt32() != classes || reader.ReadInt32() != dimension)
+            {
+                throw new InvalidDataException("The naive Bayes component does not match the model's labels or features.");
+            }
+            var weights = new Half[classes][];
+            for (var c = 0; c < classes; c++)
+            {
+                var w = new Half[dimension];
+                for (var j = 0; j < dimension; j++)
+                {
+                    w[j] = reader.ReadHalf();
+                }
+                weights[c] = w;
+            }
+            return new ComplementNaiveBayes(weights);
+        }
+        catch (EndOfStreamException ex)
+        {
+            throw new InvalidDataException("The naive Bayes component is truncated.", ex);
+        }
+    }
+}

@@ -1,0 +1,75 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Trainers;
+
+namespace SmartMail.Core.Classification;
+
+/// <summary>Trains a text model: fits the featurizer, then an ML.NET multiclass linear model over its vectors.</summary>
+public static class ModelTrainer
+{
+    /// <summary>Trains on <paramref name="examples"/>.</summary>
+    /// <param name="examples">Labeled training text.</param>
+    /// <param name="featurizerSettings">How text becomes features.</param>
+    /// <param name="trainerSettings">The ML.NET trainer and its settings.</param>
+    /// <param name="progress">Receives progress notes; may be <see langword="null"/>.</param>
+    /// <returns>The trained model, ready to predict.</returns>
+    /// <exception cref="ArgumentException">Fewer than two labels.</exception>
+    public static TextModel Train(IReadOnlyList<LabeledText> examples, FeaturizerSettings featurizerSettings,
+        TrainerSettings trainerSettings, IProgress<string>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        ArgumentNullException.ThrowIfNull(featurizerSettings);
+        ArgumentNullException.ThrowIfNull(trainerSettings);
+        if (examples.Select(e => e.Label).Distinct(StringComparer.Ordinal).Count() < 2)
+        {
+            throw new ArgumentException("Training needs at least two labels.", nameof(examples));
+        }
+
+        progress?.Report("learning vocabulary");
+        var featurizer = TextFeaturizer.Fit([.. examples.Select(e => e.Text)], featurizerSettings);
+
+        progress?.Report($"featurizing {examples.Count} documents ({featurizer.Dimension} features)");
+        var rows = new FeatureRow[examples.Count];
+        Parallel.For(0, examples.Count, i => rows[i] = FeatureRow.From(featurizer.Transform(examples[i].Text), examples[i].Label));
+
+        var ml = new MLContext(trainerSettings.Seed);
+        var data = FeatureRow.ToDataView(ml, rows, featurizer.Dimension);
+        var pipeline = ml.Transforms.Conversion.MapValueToKey(nameof(FeatureRow.Label), nameof(FeatureRow.Label))
+            .Append(CreateTrainer(ml, trainerSettings));
+
+        progress?.Report($"training {trainerSettings.Trainer}");
+        var model = TextModel.Create(ml, pipeline.Fit(data), featurizer, data.Schema);
+        if (trainerSettings.NaiveBayesWeight > 0)
+        {
+            progress?.Report("fitting the naive Bayes ensemble member");
+            var order = model.Labels.Select((l, i) => (l, i)).ToDictionary(x => x.l, x => x.i, StringComparer.Ordinal);
+            var vectors = rows.Select(r => new SparseVector(featurizer.Dimension, r.Features.GetIndices().ToArray(), r.Features.GetValues().ToArray())).ToArray();
+            model.AttachNaiveBayes(
+                ComplementNaiveBayes.Fit(vectors, [.. examples.Select(e => order[e.Label])], model.Labels.Count, featurizer.Dimension, trainerSettings.NaiveBayesAlpha),
+                trainerSettings.NaiveBayesWeight);
+        }
+        return model;
+    }
+
+    private static SdcaMaximumEntropyMulticlassTrainer CreateTrainer(MLContext ml, TrainerSettings s) => s.Trainer switch
+    {
+        "sdca-maxent" => ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(new SdcaMaximumEntropyMulticlassTrainer.Options
+        {
+            LabelColumnName = nameof(FeatureRow.Label),
+            FeatureColumnName = nameof(FeatureRow.Features),
+            L2Regularization = s.L2,
+            L1Regularization = s.L1,
+            MaximumNumberOfIterations = s.MaxIterations,
+            ConvergenceTolerance = s.ConvergenceTolerance,
+            ConvergenceCheckFrequency = s.ConvergenceCheckFrequency,
+            NumberOfThreads = 1,
+            Shuffle = true,
+        }),
+        _ => throw new ArgumentException($"Unknown trainer '{s.Trainer}'.", nameof(s)),
+    };
+}
+
+/// <summary>A training example.</summary>
+/// <param name="Label">The routing label.</param>
+/// <param name="Text">The text.</param>
+public sealed record LabeledText(string Label, TextInput Text);

@@ -1,0 +1,169 @@
+using System.Diagnostics;
+using System.Reflection;
+
+namespace SmartMail.Core.Classification;
+
+/// <summary>Options for <see cref="ModelTraining.Train"/>.</summary>
+public sealed record TrainingOptions
+{
+    /// <summary>Share of each label held out to choose thresholds and measure quality.</summary>
+    public double HoldoutFraction { get; init; } = 0.2;
+
+    /// <summary>Precision each label's threshold aims for on the held-out data.</summary>
+    public double TargetPrecision { get; init; } = 0.95;
+
+    /// <summary>Fewest examples a label needs to be learned; below it the label is manual-only.</summary>
+    public int MinExamplesPerLabel { get; init; } = 10;
+
+    /// <summary>Whether the final model is retrained on all data after thresholds are chosen.</summary>
+    public bool Refit { get; init; } = true;
+
+    /// <summary>Seed for the split and the trainer.</summary>
+    public int Seed { get; init; } = 1;
+
+    /// <summary>Featurizer settings.</summary>
+    public FeaturizerSettings Featurizer { get; init; } = new();
+
+    /// <summary>Trainer settings (its seed is replaced by <see cref="Seed"/>).</summary>
+    public TrainerSettings Trainer { get; init; } = new();
+}
+
+/// <summary>Trains a model bundle from a training set: split, train, choose thresholds, measure, refit.</summary>
+public static class ModelTraining
+{
+    /// <summary>The SmartMail version stamped into manifests.</summary>
+    public static string SmartMailVersion { get; } =
+        typeof(ModelTraining).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+
+    /// <summary>Trains a bundle.</summary>
+    /// <param name="set">The labeled data.</param>
+    /// <param name="options">Options.</param>
+    /// <param name="progress">Receives a line per stage.</param>
+    /// <param name="timeProvider">The clock for the manifest; <see langword="null"/> for the system clock.</param>
+    /// <returns>The bundle and the held-out evaluation.</returns>
+    /// <exception cref="TrainingDataException">Fewer than two labels have enough examples.</exception>
+    public static TrainingResult Train(TrainingSet set, TrainingOptions options, IProgress<string>? progress = null,
+        TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(set);
+        ArgumentNullException.ThrowIfNull(options);
+        var clock = timeProvider ?? TimeProvider.System;
+        var stopwatch = Stopwatch.StartNew();
+        var counts = set.LabelCounts;
+        var manualOnly = counts.Where(c => c.Value < options.MinExamplesPerLabel)
+            .OrderBy(c => c.Key, StringComparer.Ordinal)
+            .Select(c => new ManualOnlyLabel(c.Key, c.Value, options.MinExamplesPerLabel - c.Value)).ToList();
+        var usable = set.Documents.Where(d => counts[d.Label] >= options.MinExamplesPerLabel).ToList();
+        var usableLabels = usable.Select(d => d.Label).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        if (usableLabels.Count < 2)
+        {
+            throw new TrainingDataException(
+                $"Training needs at least two labels with {options.MinExamplesPerLabel} or more examples; found {usableLabels.Count} " +
+                $"({string.Join(", ", counts.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key}: {c.Value}"))}).");
+        }
+
+        var trainer = options.Trainer with { Seed = options.Seed };
+        var (trainPart, holdout, splitMethod) = Split(usable, options.HoldoutFraction, options.Seed);
+        progress?.Report($"{usable.Count} documents, {usableLabels.Count} labels; {trainPart.Count} to train, {holdout.Count} held out ({splitMethod})");
+
+        // The held-out model (for thresholds) and the final model (on all data) do not depend on each other:
+        // train them side by side. Each trainer is single-threaded, so both stay deterministic.
+        var refit = options.Refit && holdout.Count > 0
+            ? Task.Run(() => ModelTrainer.Train([.. usable.Select(ToLabeled)], options.Featurizer, trainer, progress))
+            : null;
+        var model = ModelTrainer.Train([.. trainPart.Select(ToLabeled)], options.Featurizer, trainer, progress);
+        Dictionary<string, float?> thresholds;
+        EvaluationReport? report = null;
+        if (holdout.Count > 0)
+        {
+            progress?.Report("choosing thresholds on the held-out documents");
+            var scored = Score(model, holdout);
+            thresholds = Evaluator.ChooseThresholds(scored, model.Labels, options.TargetPrecision);
+            report = Evaluator.Evaluate(scored, model.Labels, thresholds, options.TargetPrecision);
+        }
+        else
+        {
+            // Without held-out data no threshold can be justified: everything goes to a person.
+            thresholds = model.Labels.ToDictionary(l => l, _ => (float?)null, StringComparer.Ordinal);
+        }
+        if (refit is not null)
+        {
+            progress?.Report("waiting for the model trained on all documents");
+            model.Dispose();
+            model = refit.GetAwaiter().GetResult();
+        }
+
+        var fingerprint = set.Fingerprint();
+        var created = clock.GetUtcNow();
+        var manifest = new ModelManifest
+        {
+            ModelVersion = $"{created:yyyyMMdd-HHmmss}-{fingerprint[..8]}",
+            SmartMailVersion = SmartMailVersion,
+            CreatedUtc = created,
+            Labels = [.. model.Labels.Select(l => new LabelInfo(l, counts[l], thresholds.GetValueOrDefault(l)))],
+            ManualOnlyLabels = manualOnly,
+            Featurizer = options.Featurizer,
+            Trainer = trainer,
+            Training = new TrainingDataInfo
+            {
+                SourceKind = set.SourceKind,
+                SourceName = set.SourceName,
+                Fingerprint = fingerprint,
+                Documents = usable.Count,
+                Skipped = set.Skipped,
+                HoldoutFraction = options.HoldoutFraction,
+                HoldoutSplit = splitMethod,
+                TargetPrecision = options.TargetPrecision,
+                TrainingSeconds = Math.Round(stopwatch.Elapsed.TotalSeconds, 1),
+            },
+            HoldoutMetrics = report?.Summary,
+        };
+        return new TrainingResult(new ModelBundle(model, manifest), report);
+    }
+
+    /// <summary>Scores labeled documents with a model.</summary>
+    /// <param name="model">The model.</param>
+    /// <param name="documents">The documents.</param>
+    /// <returns>Truth and prediction per document, in input order.</returns>
+    public static ScoredExample[] Score(TextModel model, IReadOnlyList<TrainingDocument> documents)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(documents);
+        var scored = new ScoredExample[documents.Count];
+        Parallel.For(0, documents.Count, i =>
+            scored[i] = new ScoredExample(documents[i].Label, Prediction.FromScores(model.Labels, model.Score(documents[i].Text))));
+        return scored;
+    }
+
+    // Stratified: each label contributes the same share to the holdout. When the documents are dated, the
+    // holdout is each label's newest share: the model is judged (and its thresholds chosen) on mail that came
+    // after what it learned from, as in service. Undated documents are shuffled with the seed instead.
+    internal static (List<TrainingDocument> Train, List<TrainingDocument> Holdout, string Method) Split(
+        List<TrainingDocument> documents, double fraction, int seed)
+    {
+        var train = new List<TrainingDocument>();
+        var holdout = new List<TrainingDocument>();
+        var random = new Random(seed);
+        var byDate = documents.Count > 0 && documents.Count(d => d.Date is not null) >= 0.9 * documents.Count;
+        foreach (var group in documents.GroupBy(d => d.Label, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            var items = group.ToArray();
+            random.Shuffle(items);
+            if (byDate)
+            {
+                items = [.. items.OrderByDescending(d => d.Date ?? DateTimeOffset.MinValue).ThenBy(d => d.Fingerprint, StringComparer.Ordinal)];
+            }
+            var n = fraction <= 0 ? 0 : Math.Clamp((int)Math.Round(items.Length * fraction), 1, items.Length - 1);
+            holdout.AddRange(items.Take(n));
+            train.AddRange(items.Skip(n));
+        }
+        return (train, holdout, fraction <= 0 ? "none" : byDate ? "newest-per-label" : "random-per-label");
+    }
+
+    private static LabeledText ToLabeled(TrainingDocument d) => new(d.Label, d.Text);
+}
+
+/// <summary>A trained bundle and its held-out evaluation.</summary>
+/// <param name="Bundle">The bundle.</param>
+/// <param name="Holdout">The evaluation on held-out data, if any was held out.</param>
+public sealed record TrainingResult(ModelBundle Bundle, EvaluationReport? Holdout);

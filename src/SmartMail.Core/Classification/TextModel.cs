@@ -1,0 +1,223 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Trainers;
+
+namespace SmartMail.Core.Classification;
+
+/// <summary>
+/// A trained text model: featurizer plus ML.NET multiclass model. Scoring is thread-safe: each thread gets
+/// its own <see cref="PredictionEngine{TSrc, TDst}"/> (the engine itself is not thread-safe).
+/// </summary>
+public sealed class TextModel : IDisposable
+{
+    private readonly MLContext _ml;
+    private readonly ITransformer _model;
+    private readonly DataViewSchema _inputSchema;
+    private readonly ThreadLocal<PredictionEngine<FeatureRow, ScoreRow>> _engines;
+    private readonly VBuffer<float>[] _weights;
+    private ComplementNaiveBayes? _naiveBayes;
+    private float _naiveBayesWeight;
+
+    private TextModel(MLContext ml, ITransformer model, TextFeaturizer featurizer, DataViewSchema inputSchema)
+    {
+        _ml = ml;
+        _model = model;
+        _inputSchema = inputSchema;
+        Featurizer = featurizer;
+        var schemaDefinition = FeatureRow.Schema(featurizer.Dimension);
+        _engines = new ThreadLocal<PredictionEngine<FeatureRow, ScoreRow>>(
+            () => _ml.Model.CreatePredictionEngine<FeatureRow, ScoreRow>(_model, inputSchemaDefinition: schemaDefinition),
+            trackAllValues: true);
+
+        var engine = _engines.Value!;
+        VBuffer<ReadOnlyMemory<char>> slotNames = default;
+        engine.OutputSchema[nameof(ScoreRow.Score)].GetSlotNames(ref slotNames);
+        Labels = [.. slotNames.DenseValues().Select(v => v.ToString())];
+
+        var predictor = FindPredictor(model)
+            ?? throw new InvalidDataException("The ML.NET model holds no linear multiclass predictor.");
+        _weights = [];
+        predictor.GetWeights(ref _weights, out var classes);
+        if (classes != Labels.Count)
+        {
+            throw new InvalidDataException($"The model has {classes} classes but {Labels.Count} label names.");
+        }
+    }
+
+    /// <summary>The labels, in score order.</summary>
+    public IReadOnlyList<string> Labels { get; }
+
+    /// <summary>The featurizer.</summary>
+    public TextFeaturizer Featurizer { get; }
+
+    internal static TextModel Create(MLContext ml, ITransformer model, TextFeaturizer featurizer, DataViewSchema inputSchema) =>
+        new(ml, model, featurizer, inputSchema);
+
+    /// <summary>Scores <paramref name="text"/>: one probability per label, in <see cref="Labels"/> order.</summary>
+    /// <param name="text">Subject and body.</param>
+    /// <returns>Probabilities summing to 1.</returns>
+    public float[] Score(TextInput text) => Score(Featurizer.Transform(text));
+
+    /// <summary>Scores a vector made by <see cref="Featurizer"/>.</summary>
+    /// <param name="features">The vector.</param>
+    /// <returns>Probabilities in <see cref="Labels"/> order.</returns>
+    public float[] Score(SparseVector features)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        var probabilities = _engines.Value!.Predict(FeatureRow.From(features)).Score;
+        if (_naiveBayes is null || _naiveBayesWeight <= 0)
+        {
+            return probabilities;
+        }
+        return Ensemble(probabilities, features);
+    }
+
+    /// <summary>Whether a naive Bayes component is ensembled with the ML.NET model.</summary>
+    internal ComplementNaiveBayes? NaiveBayes => _naiveBayes;
+
+    internal void AttachNaiveBayes(ComplementNaiveBayes naiveBayes, float weight)
+    {
+        if (naiveBayes.Classes != Labels.Count || naiveBayes.Dimension != Featurizer.Dimension)
+        {
+            throw new InvalidDataException("The naive Bayes component does not match the model's labels or features.");
+        }
+        _naiveBayes = naiveBayes;
+        _naiveBayesWeight = weight;
+    }
+
+    // Both members are standardised per document and added on the maxent model's log-probability scale,
+    // then renormalised, so the confidence stays a probability and thresholds stay meaningful.
+    private float[] Ensemble(float[] probabilities, SparseVector features)
+    {
+        var n = probabilities.Length;
+        Span<double> logP = stackalloc double[n];
+        Span<double> nb = stackalloc double[n];
+        for (var i = 0; i < n; i++)
+        {
+            logP[i] = Math.Log(Math.Max(probabilities[i], 1e-12f));
+        }
+        _naiveBayes!.Score(features, nb);
+        var (_, logStd) = MeanStd(logP);
+        var (nbMean, nbStd) = MeanStd(nb);
+        var scale = nbStd > 0 ? _naiveBayesWeight * logStd / nbStd : 0;
+        var max = double.NegativeInfinity;
+        for (var i = 0; i < n; i++)
+        {
+            logP[i] += scale * (nb[i] - nbMean);
+            max = Math.Max(max, logP[i]);
+        }
+        double sum = 0;
+        for (var i = 0; i < n; i++)
+        {
+            logP[i] = Math.Exp(logP[i] - max);
+            sum += logP[i];
+        }
+        var result = new float[n];
+        for (var i = 0; i < n; i++)
+        {
+            result[i] = (float)(logP[i] / sum);
+        }
+        return result;
+    }
+
+    private static (double Mean, double Std) MeanStd(ReadOnlySpan<double> values)
+    {
+        double mean = 0;
+        foreach (var v in values)
+        {
+            mean += v;
+        }
+        mean /= values.Length;
+        double variance = 0;
+        foreach (var v in values)
+        {
+            variance += (v - mean) * (v - mean);
+        }
+        return (mean, Math.Sqrt(variance / values.Length));
+    }
+
+    /// <summary>The terms of <paramref name="features"/> that pushed hardest towards <paramref name="labelIndex"/>.</summary>
+    /// <param name="features">A featurised document.</param>
+    /// <param name="labelIndex">The label, as an index into <see cref="Labels"/>.</param>
+    /// <param name="count">How many terms.</param>
+    /// <returns>Terms with their contribution (weight × value), strongest first; only positive contributions.</returns>
+    public IReadOnlyList<TermContribution> Explain(SparseVector features, int labelIndex, int count = 10)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        var weights = _weights[labelIndex];
+        var result = new List<TermContribution>();
+        for (var i = 0; i < features.Indices.Length; i++)
+        {
+            var index = features.Indices[i];
+            var w = weights.GetItemOrDefault(index);
+            var contribution = w * features.Values[i];
+            if (contribution > 0)
+            {
+                result.Add(new TermContribution(Featurizer.Term(index), contribution));
+            }
+        }
+        return [.. result.OrderByDescending(c => c.Contribution).Take(count)];
+    }
+
+    /// <summary>Writes the ML.NET part of the model (the featurizer is saved separately).</summary>
+    /// <param name="stream">Destination.</param>
+    public void SaveMlModel(Stream stream) => _ml.Model.Save(_model, _inputSchema, stream);
+
+    /// <summary>Loads a model written by <see cref="SaveMlModel"/> together with its featurizer.</summary>
+    /// <param name="mlModel">The ML.NET model stream.</param>
+    /// <param name="featurizer">The featurizer trained with it.</param>
+    /// <returns>The model.</returns>
+    /// <exception cref="InvalidDataException">The stream is not a usable ML.NET model.</exception>
+    public static TextModel Load(Stream mlModel, TextFeaturizer featurizer)
+    {
+        ArgumentNullException.ThrowIfNull(featurizer);
+        var ml = new MLContext(seed: 1);
+        ITransformer model;
+        DataViewSchema schema;
+        try
+        {
+            model = ml.Model.Load(mlModel, out schema);
+        }
+        catch (Exception ex) when (ex is FormatException or InvalidOperationException or ArgumentException or IOException)
+        {
+            throw new InvalidDataException($"The ML.NET model cannot be read: {ex.Message}", ex);
+        }
+        var column = schema.GetColumnOrNull(nameof(FeatureRow.Features));
+        if (column is not { Type: VectorDataViewType { Size: var size } } || size != featurizer.Dimension)
+        {
+            throw new InvalidDataException(
+                $"The ML.NET model expects a different feature vector than the featurizer makes ({featurizer.Dimension}).");
+        }
+        return new TextModel(ml, model, featurizer, schema);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var engine in _engines.Values)
+        {
+            engine.Dispose();
+        }
+        _engines.Dispose();
+    }
+
+    private static MaximumEntropyModelParameters? FindPredictor(ITransformer model)
+    {
+        if (model is IEnumerable<ITransformer> chain)
+        {
+            foreach (var t in chain.Reverse())
+            {
+                if (FindPredictor(t) is { } p)
+                {
+                    return p;
+                }
+            }
+        }
+        return model is ISingleFeaturePredictionTransformer<MaximumEntropyModelParameters> single ? single.Model : null;
+    }
+}
+
+/// <summary>How much one term pushed a decision.</summary>
+/// <param name="Term">The word or word pair.</param>
+/// <param name="Contribution">Weight times feature value.</param>
+public sealed record TermContribution(string Term, float Contribution);

@@ -1,0 +1,32 @@
+namespace SmartMail.Core.Classification;
+
+/// <summary>ML.NET trainer settings. Stored in the model manifest.</summary>
+public sealed record TrainerSettings
+{
+    /// <summary>The trainer: <c>sdca-maxent</c> (multinomial logistic regression by SDCA).</summary>
+    public string Trainer { get; init; } = "sdca-maxent";
+
+    /// <summary>L2 regularisation.</summary>
+    public float L2 { get; init; } = 3e-5f;
+
+    /// <summary>L1 regularisation (sparsity of the weights, hence model size).</summary>
+    public float L1 { get; init; }
+
+    /// <summary>Most passes over the data.</summary>
+    public int MaxIterations { get; init; } = 100;
+
+    /// <summary>Relative duality gap at which SDCA stops (ML.NET's default of 0.1 stops far too early for text).</summary>
+    public float ConvergenceTolerance { get; init; } = 0.01f;
+
+    /// <summary>How many passes between SDCA's convergence checks (each check costs about a pass).</summary>
+    public int ConvergenceCheckFrequency { get; init; } = 25;
+
+    /// <summary>Weight of the Complement Naive Bayes component in the ensemble; 0 turns it off.</summary>
+    public float NaiveBayesWeight { get; init; } = 0.5f;
+
+    /// <summary>Additive smoothing of the Complement Naive Bayes component.</summary>
+    public float NaiveBayesAlpha { get; init; } = 0.03f;
+
+    /// <summary>Seed for every random choice in training.</summary>
+    public int Seed { get; init; } = 1;
+}

@@ -1,0 +1,352 @@
+using System.Security.Cryptography;
+using System.Text;
+using MimeKit;
+using SmartMail.Core.Text;
+
+namespace SmartMail.Core.Mime;
+
+/// <summary>
+/// Builds a <see cref="MailDocument"/> from raw message bytes, however broken. Extraction never throws for
+/// bad input: limits truncate and are recorded in <see cref="MailDocument.LimitsHit"/>, repairs are noted in
+/// <see cref="MailDocument.Problems"/>, and a message MimeKit cannot parse at all is returned with
+/// <see cref="MailDocument.IsUnparseable"/> set and its raw text as body. Thread-safe.
+/// </summary>
+public sealed class MailExtractor
+{
+    private readonly ExtractionOptions _options;
+    private readonly ParserOptions _parserOptions;
+
+    /// <summary>Creates an extractor.</summary>
+    /// <param name="options">Limits and switches; <see langword="null"/> for the defaults.</param>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    public MailExtractor(ExtractionOptions? options = null)
+    {
+        _options = options ?? new ExtractionOptions();
+        _options.Validate();
+        _parserOptions = ParserOptions.Default.Clone();
+        _parserOptions.MaxMimeDepth = _options.MaxMimeDepth;
+        _parserOptions.CharsetEncoding = CharsetDecoder.Windows1252;
+    }
+
+    /// <summary>The options in force.</summary>
+    public ExtractionOptions Options => _options;
+
+    /// <summary>Extracts a document from raw RFC 822 bytes.</summary>
+    /// <param name="raw">The message exactly as received.</param>
+    /// <returns>The document; never <see langword="null"/>.</returns>
+    public MailDocument Extract(ReadOnlyMemory<byte> raw)
+    {
+        var fingerprint = Fingerprint(raw.Span);
+        MimeMessage message;
+        try
+        {
+            using var stream = new ReadOnlyMemoryStream(raw);
+            message = MimeMessage.Load(_parserOptions, stream);
+        }
+        catch (Exception ex) when (ex is FormatException or ParseException or ArgumentException or InvalidOperationException
+                                   or IndexOutOfRangeException or NotSupportedException or OverflowException)
+        {
+            // MimeKit's parser history shows index errors on hostile headers; none of them may escape.
+            return Unparseable(raw.Span, fingerprint, ex);
+        }
+        return FromMessage(message, fingerprint, raw.Length);
+    }
+
+    /// <summary>Extracts a document from a parsed message. The fingerprint is computed over its serialised form.</summary>
+    /// <param name="message">The message.</param>
+    /// <returns>The document.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="message"/> is <see langword="null"/>.</exception>
+    public MailDocument Extract(MimeMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        using var buffer = new MemoryStream();
+        message.WriteTo(buffer);
+        return FromMessage(message, Fingerprint(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)), buffer.Length);
+    }
+
+    /// <summary>Reads <paramref name="stream"/> to the end and extracts a document from it.</summary>
+    /// <param name="stream">The raw message.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The document.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="stream"/> is <see langword="null"/>.</exception>
+    /// <exception cref="IOException">The stream could not be read.</exception>
+    /// <exception cref="OperationCanceledException">The read was cancelled.</exception>
+    public async Task<MailDocument> ExtractAsync(Stream stream, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        using var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+        return Extract(buffer.GetBuffer().AsMemory(0, (int)buffer.Length));
+    }
+
+    /// <summary>Lower-case hex SHA-256 of <paramref name="raw"/>.</summary>
+    /// <param name="raw">The raw bytes.</param>
+    /// <returns>64 hex characters.</returns>
+    public static string Fingerprint(ReadOnlySpan<byte> raw) => Convert.ToHexStringLower(SHA256.HashData(raw));
+
+    /// <summary>The synthetic id used for a message without a Message-ID.</summary>
+    /// <param name="fingerprint">The message fingerprint.</param>
+    /// <returns>An id in Message-ID form under the reserved <c>.invalid</c> domain.</returns>
+    public static string SyntheticId(string fingerprint)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprint);
+        return $"sha256-{fingerprint[..Math.Min(32, fingerprint.Length)]}@smartmail.invalid";
+    }
+
+    private MailDocument FromMessage(MimeMessage message, string fingerprint, long size)
+    {
+        var walk = new BodyWalk(_options);
+        walk.Visit(message.Body);
+
+        var body = walk.BodyText();
+        if (_options.TrimQuotes)
+        {
+            body = QuoteTrimmer.Trim(body);
+        }
+        var limits = walk.Limits;
+        if (body.Length > _options.MaxTextLength)
+        {
+            body = body[.._options.MaxTextLength];
+            limits |= ExtractionLimits.TextLength;
+        }
+
+        var subject = SafeHeader(() => message.Subject) ?? string.Empty;
+        subject = TextNormalizer.TidyLines(subject).Replace('\n', ' ');
+        var messageId = SafeHeader(() => message.MessageId);
+        var hasId = !string.IsNullOrWhiteSpace(messageId);
+
+        return new MailDocument
+        {
+            Id = hasId ? messageId! : SyntheticId(fingerprint),
+            HasSyntheticId = !hasId,
+            Fingerprint = fingerprint,
+            InReplyTo = SafeHeader(() => message.InReplyTo),
+            References = SafeHeader(() => message.References?.ToArray()) ?? [],
+            From = Addresses(message.From),
+            Recipients = [.. Addresses(message.To), .. Addresses(message.Cc)],
+            Date = message.Headers.Contains(HeaderId.Date) ? message.Date : null,
+            Subject = subject,
+            Body = body,
+            Attachments = walk.Attachments,
+            AttachmentCount = walk.AttachmentCount,
+            IsHtmlOnly = walk.IsHtmlOnly,
+            IsMultipart = message.Body is Multipart,
+            Language = LanguageGuesser.Guess(subject + "\n" + body),
+            Size = size,
+            LimitsHit = limits,
+            Problems = walk.Problems,
+        };
+    }
+
+    private static string[] Addresses(InternetAddressList list)
+    {
+        var result = new List<string>(list.Count);
+        foreach (var mailbox in list.Mailboxes)
+        {
+            if (!string.IsNullOrEmpty(mailbox.Address))
+            {
+                result.Add(mailbox.Address.ToLowerInvariant());
+            }
+        }
+        return [.. result];
+    }
+
+    private static T? SafeHeader<T>(Func<T?> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception ex) when (ex is FormatException or ParseException or ArgumentException or IndexOutOfRangeException)
+        {
+            return default;
+        }
+    }
+
+    private MailDocument Unparseable(ReadOnlySpan<byte> raw, string fingerprint, Exception error)
+    {
+        var length = Math.Min(raw.Length, _options.MaxTextLength * 4);
+        var text = TextNormalizer.TidyLines(CharsetDecoder.Decode(raw[..length], null, out _));
+        var limits = ExtractionLimits.None;
+        if (text.Length > _options.MaxTextLength)
+        {
+            text = text[.._options.MaxTextLength];
+            limits |= ExtractionLimits.TextLength;
+        }
+        return new MailDocument
+        {
+            Id = SyntheticId(fingerprint),
+            HasSyntheticId = true,
+            Fingerprint = fingerprint,
+            Body = text,
+            Size = raw.Length,
+            IsUnparseable = true,
+            LimitsHit = limits,
+            Problems = [$"not parseable as MIME: {error.GetType().Name}"],
+        };
+    }
+
+    /// <summary>Walks the MIME tree iteratively, collecting body text and describing attachments.</summary>
+    private sealed class BodyWalk(ExtractionOptions options)
+    {
+        private readonly List<string> _plain = [];
+        private readonly List<string> _html = [];
+        private readonly List<AttachmentInfo> _attachments = [];
+        private readonly List<string> _problems = [];
+        private int _parts;
+
+        public ExtractionLimits Limits { get; private set; }
+
+        public IReadOnlyList<AttachmentInfo> Attachments => _attachments;
+
+        public int AttachmentCount { get; private set; }
+
+        public IReadOnlyList<string> Problems => _problems;
+
+        public bool IsHtmlOnly => _plain.Count == 0 && _html.Count > 0;
+
+        public void Visit(MimeEntity? root)
+        {
+            if (root is null)
+            {
+                return;
+            }
+            var stack = new Stack<(MimeEntity Entity, int Depth)>();
+            stack.Push((root, 1));
+            while (stack.Count > 0)
+            {
+                var (entity, depth) = stack.Pop();
+                if (++_parts > options.MaxParts)
+                {
+                    Limits |= ExtractionLimits.Parts;
+                    return;
+                }
+                switch (entity)
+                {
+                    case MultipartAlternative alternative:
+                        PushChildren(stack, Preferred(alternative), depth);
+                        break;
+                    case Multipart multipart:
+                        PushChildren(stack, multipart, depth);
+                        break;
+                    case MessagePart { Message: { } inner } attached:
+                        // A forwarded mail: its words usually decide the route, so its body counts as text.
+                        AddAttachment(attached.ContentDisposition?.FileName ?? "forwarded.eml", "message/rfc822",
+                            attached.ContentDisposition?.Size ?? 0);
+                        if (inner.Body is not null)
+                        {
+                            PushChild(stack, inner.Body, depth);
+                        }
+                        break;
+                    case TextPart text when !text.IsAttachment && (text.IsPlain || text.IsHtml):
+                        ReadText(text);
+                        break;
+                    case MimePart part:
+                        AddAttachment(part.FileName, part.ContentType.MimeType, EstimatedSize(part));
+                        break;
+                    default:
+                        break;
+                }
+            }
+        }
+
+        public string BodyText()
+        {
+            if (_plain.Count > 0)
+            {
+                return TextNormalizer.TidyLines(string.Join("\n\n", _plain));
+            }
+            if (_html.Count == 0)
+            {
+                return string.Empty;
+            }
+            var sb = new StringBuilder();
+            foreach (var html in _html)
+            {
+                sb.Append(HtmlText.ToText(html)).Append("\n\n");
+            }
+            return TextNormalizer.TidyLines(sb.ToString());
+        }
+
+        private void PushChildren(Stack<(MimeEntity, int)> stack, IList<MimeEntity> children, int depth)
+        {
+            for (var i = children.Count - 1; i >= 0; i--)
+            {
+                PushChild(stack, children[i], depth);
+            }
+        }
+
+        private void PushChild(Stack<(MimeEntity, int)> stack, MimeEntity child, int depth)
+        {
+            if (depth + 1 > options.MaxMimeDepth)
+            {
+                Limits |= ExtractionLimits.MimeDepth;
+                return;
+            }
+            stack.Push((child, depth + 1));
+        }
+
+        // multipart/alternative: text/plain if there is one, else the richest (last) alternative.
+        private static List<MimeEntity> Preferred(MultipartAlternative alternative)
+        {
+            foreach (var child in alternative)
+            {
+                if (child is TextPart { IsPlain: true, IsAttachment: false })
+                {
+                    return [child];
+                }
+            }
+            return alternative.Count == 0 ? [] : [alternative[^1]];
+        }
+
+        private void ReadText(TextPart part)
+        {
+            var limit = part.IsHtml ? options.MaxHtmlBytes : options.MaxTextLength * 4;
+            byte[] bytes;
+            try
+            {
+                using var decoded = new MemoryStream();
+                part.Content?.DecodeTo(decoded);
+                bytes = decoded.ToArray();
+            }
+            catch (Exception ex) when (ex is FormatException or IOException or InvalidOperationException or ArgumentException)
+            {
+                _problems.Add($"text part could not be decoded: {ex.GetType().Name}");
+                return;
+            }
+            if (bytes.Length > limit)
+            {
+                Limits |= part.IsHtml ? ExtractionLimits.HtmlSize : ExtractionLimits.TextLength;
+                bytes = bytes[..limit];
+            }
+            var text = CharsetDecoder.Decode(bytes, part.ContentType.Charset, out var problem);
+            if (problem is not null && !_problems.Contains(problem))
+            {
+                _problems.Add(problem);
+            }
+            (part.IsHtml ? _html : _plain).Add(text);
+        }
+
+        private void AddAttachment(string? fileName, string mediaType, long size)
+        {
+            AttachmentCount++;
+            if (_attachments.Count >= options.MaxAttachments)
+            {
+                Limits |= ExtractionLimits.Attachments;
+                return;
+            }
+            _attachments.Add(new AttachmentInfo(fileName, mediaType.ToLowerInvariant(), size));
+        }
+
+        private static long EstimatedSize(MimePart part)
+        {
+            var stream = part.Content?.Stream;
+            if (stream is null || !stream.CanSeek)
+            {
+                return 0;
+            }
+            var length = stream.Length;
+            return part.ContentTransferEncoding == ContentEncoding.Base64 ? length * 3 / 4 : length;
+        }
+    }
+}

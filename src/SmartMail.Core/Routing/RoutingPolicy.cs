@@ -1,0 +1,145 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using SmartMail.Core.Classification;
+using SmartMail.Core.Mime;
+
+namespace SmartMail.Core.Routing;
+
+/// <summary>
+/// Decides where a mail goes: explicit rules first, then the model when its top label reaches that label's
+/// threshold, else manual triage with the model's suggestions. Thread-safe.
+/// </summary>
+public sealed class RoutingPolicy
+{
+    private static readonly TimeSpan MatchTimeout = TimeSpan.FromMilliseconds(100);
+    private readonly IReadOnlyList<CompiledRule> _rules;
+    private readonly ModelBundle? _model;
+
+    /// <summary>Creates a policy.</summary>
+    /// <param name="rules">Rules, tried in order.</param>
+    /// <param name="model">The model; <see langword="null"/> sends everything no rule matches to manual triage.</param>
+    /// <exception cref="ArgumentException">A rule has no pattern or an invalid pattern (the message names the rule).</exception>
+    public RoutingPolicy(IEnumerable<RoutingRule> rules, ModelBundle? model)
+    {
+        ArgumentNullException.ThrowIfNull(rules);
+        _rules = [.. rules.Select((r, i) => CompiledRule.Create(r, i))];
+        _model = model;
+    }
+
+    /// <summary>The model in use, if any.</summary>
+    public ModelBundle? Model => _model;
+
+    /// <summary>Decides the route for <paramref name="document"/>.</summary>
+    /// <param name="document">The extracted mail.</param>
+    /// <returns>The decision.</returns>
+    public RoutingDecision Decide(MailDocument document)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        foreach (var rule in _rules)
+        {
+            if (rule.Matches(document))
+            {
+                return new RoutingDecision
+                {
+                    Source = DecisionSource.Rule,
+                    Label = rule.Rule.Label,
+                    Rule = rule.Rule.Name,
+                    Reason = $"rule '{rule.Rule.Name}' matched",
+                };
+            }
+        }
+        if (_model is null)
+        {
+            return new RoutingDecision { Source = DecisionSource.Manual, Reason = "no rule matched and no model is loaded" };
+        }
+        if (document.IsUnparseable)
+        {
+            return new RoutingDecision
+            {
+                Source = DecisionSource.Manual,
+                ModelVersion = _model.Manifest.ModelVersion,
+                Reason = "the mail could not be parsed as MIME",
+            };
+        }
+        var prediction = _model.Predict(new TextInput(document.Subject, document.Body));
+        return FromPrediction(prediction, _model);
+    }
+
+    /// <summary>Turns a model prediction into a decision by the label's threshold.</summary>
+    /// <param name="prediction">The prediction.</param>
+    /// <param name="model">The model that made it.</param>
+    /// <returns>A model decision when the threshold is reached, else manual triage.</returns>
+    public static RoutingDecision FromPrediction(Prediction prediction, ModelBundle model)
+    {
+        ArgumentNullException.ThrowIfNull(prediction);
+        ArgumentNullException.ThrowIfNull(model);
+        var threshold = model.Thresholds.GetValueOrDefault(prediction.Label);
+        var confidence = prediction.Confidence.ToString("0.000", CultureInfo.InvariantCulture);
+        var automatic = threshold is { } t && prediction.Confidence >= t;
+        var reason = (automatic, threshold) switch
+        {
+            (true, { } th) => $"model: '{prediction.Label}' at {confidence} reached its threshold {th.ToString("0.000", CultureInfo.InvariantCulture)}",
+            (false, { } th) => $"model: '{prediction.Label}' at {confidence} is below its threshold {th.ToString("0.000", CultureInfo.InvariantCulture)}",
+            _ => $"model: '{prediction.Label}' at {confidence}, but that label is manual-only (too little evidence for automatic routing)",
+        };
+        return new RoutingDecision
+        {
+            Source = automatic ? DecisionSource.Model : DecisionSource.Manual,
+            Label = automatic ? prediction.Label : null,
+            Confidence = prediction.Confidence,
+            Top = prediction.Top,
+            Threshold = threshold,
+            ModelVersion = model.Manifest.ModelVersion,
+            Reason = reason,
+        };
+    }
+
+    private sealed record CompiledRule(RoutingRule Rule, Regex? From, Regex? Subject, Regex? Text)
+    {
+        public static CompiledRule Create(RoutingRule rule, int index)
+        {
+            ArgumentNullException.ThrowIfNull(rule);
+            var name = string.IsNullOrWhiteSpace(rule.Name) ? $"Rules:{index}" : $"Rules:{index} ('{rule.Name}')";
+            if (string.IsNullOrWhiteSpace(rule.Label))
+            {
+                throw new ArgumentException($"Routing rule {name} has no Label.", nameof(rule));
+            }
+            if (rule.From is null && rule.Subject is null && rule.Text is null)
+            {
+                throw new ArgumentException($"Routing rule {name} sets no pattern (From, Subject or Text).", nameof(rule));
+            }
+            return new CompiledRule(rule, Compile(rule.From, name, "From"), Compile(rule.Subject, name, "Subject"),
+                Compile(rule.Text, name, "Text"));
+        }
+
+        public bool Matches(MailDocument d)
+        {
+            try
+            {
+                return (From is null || d.From.Any(From.IsMatch))
+                    && (Subject is null || Subject.IsMatch(d.Subject))
+                    && (Text is null || Text.IsMatch(d.Subject) || Text.IsMatch(d.Body));
+            }
+            catch (RegexMatchTimeoutException)
+            {
+                return false; // a pathological mail must not stall routing; the model decides instead
+            }
+        }
+
+        private static Regex? Compile(string? pattern, string name, string field)
+        {
+            if (pattern is null)
+            {
+                return null;
+            }
+            try
+            {
+                return new Regex(pattern, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled, MatchTimeout);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new ArgumentException($"Routing rule {name}: {field} is not a valid pattern: {ex.Message}", nameof(pattern), ex);
+            }
+        }
+    }
+}

@@ -1,0 +1,76 @@
+using System.ComponentModel.DataAnnotations;
+using SmartMail.Core.Routing;
+
+namespace SmartMail.Worker.Options;
+
+/// <summary>The worker's configuration (section <c>SmartMail</c>).</summary>
+public sealed class SmartMailOptions
+{
+    /// <summary>The configuration section name.</summary>
+    public const string SectionName = "SmartMail";
+
+    /// <summary>Where the state store (<c>state.db</c>) and audit file live.</summary>
+    /// <value>The default is <c>.smartmail</c> under the working directory.</value>
+    [Required]
+    public string DataDirectory { get; set; } = ".smartmail";
+
+    /// <summary>The model bundle (.zip).</summary>
+    /// <value>The default is the shipped model, <c>models/default/smartmail-20news.zip</c>.</value>
+    [Required]
+    public string ModelPath { get; set; } = "models/default/smartmail-20news.zip";
+
+    /// <summary>The drop-folder inbox; defaults to <c>DataDirectory/inbox</c>.</summary>
+    public string? Inbox { get; set; }
+
+    /// <summary>The journal (drop folder for the case system); defaults to <c>DataDirectory/journal</c>.</summary>
+    public string? Journal { get; set; }
+
+    /// <summary>How many times a mail is tried before it goes to quarantine.</summary>
+    /// <value>The default is 3.</value>
+    [Range(1, 100)]
+    public int MaxAttempts { get; set; } = 3;
+
+    /// <summary>Largest mail processed; larger mail is quarantined unread.</summary>
+    /// <value>The default is 50 MB.</value>
+    [Range(1, 2048)]
+    public int MaxMessageMegabytes { get; set; } = 50;
+
+    /// <summary>How often the inbox is looked at when watching.</summary>
+    /// <value>The default is 2 seconds.</value>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Destination of mail the model is not sure about.</summary>
+    [Required]
+    public string ManualTriageDestination { get; set; } = "_manual-triage";
+
+    /// <summary>Destination of mail that cannot be processed.</summary>
+    [Required]
+    public string QuarantineDestination { get; set; } = "_quarantine";
+
+    /// <summary>Whether every audit row is also appended to <c>DataDirectory/audit.jsonl</c>.</summary>
+    public bool AuditJsonLines { get; set; } = true;
+
+    /// <summary>Explicit rules, tried before the model.</summary>
+    public List<RoutingRule> Rules { get; set; } = [];
+
+    /// <summary>Where each label goes and its KLE number; a label without a route goes to a destination named after it.</summary>
+    public Dictionary<string, RouteOptions> Routes { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The inbox in force.</summary>
+    public string InboxPath => Inbox ?? Path.Combine(DataDirectory, "inbox");
+
+    /// <summary>The journal in force.</summary>
+    public string JournalPath => Journal ?? Path.Combine(DataDirectory, "journal");
+}
+
+/// <summary>Where one label goes.</summary>
+public sealed class RouteOptions
+{
+    /// <summary>The destination name (journal folder, department); defaults to the label.</summary>
+    public string? Destination { get; set; }
+
+    /// <summary>The KLE subject number journalized with it, e.g. <c>02.34.02</c>.</summary>
+    [RegularExpression(@"^\d{2}(\.\d{2}){0,2}$", ErrorMessage = "a KLE number looks like 02, 02.34 or 02.34.02")]
+    public string? Kle { get; set; }
+}

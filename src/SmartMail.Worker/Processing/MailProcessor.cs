@@ -1,0 +1,304 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using SmartMail.Core.Classification;
+using SmartMail.Core.Mime;
+using SmartMail.Core.Privacy;
+using SmartMail.Core.Routing;
+using SmartMail.Worker.Options;
+using SmartMail.Worker.Sinks;
+using SmartMail.Worker.Sources;
+using SmartMail.Worker.State;
+
+namespace SmartMail.Worker.Processing;
+
+/// <summary>
+/// Source → extract → decide → deliver → record, for one mail at a time, by the exactly-once protocol:
+/// each step is recorded durably before the next acts (<c>seen → decided → delivered → acknowledged</c>), so a
+/// crash at any point resumes from the last recorded step; deliveries are idempotent on the decision id, and
+/// the source is acknowledged only after the delivery is durable. A mail that keeps failing (or keeps crashing
+/// the process) goes to quarantine after <see cref="SmartMailOptions.MaxAttempts"/> tries — never a retry loop.
+/// </summary>
+public sealed class MailProcessor
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly SqliteStateStore _store;
+    private readonly Func<RoutingPolicy> _policy;
+    private readonly MailExtractor _extractor;
+    private readonly IJournalSink _sink;
+    private readonly SmartMailOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly WorkerMetrics _metrics;
+    private readonly AuditJsonLinesWriter? _auditFile;
+
+    /// <summary>Creates the processor.</summary>
+    /// <param name="store">The ledger and audit trail.</param>
+    /// <param name="policy">Returns the routing policy in force (it changes when a new model is loaded).</param>
+    /// <param name="extractor">The extractor.</param>
+    /// <param name="sink">Where mail is delivered.</param>
+    /// <param name="options">Options.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="logger">The logger.</param>
+    /// <param name="metrics">The metrics.</param>
+    public MailProcessor(SqliteStateStore store, Func<RoutingPolicy> policy, MailExtractor extractor, IJournalSink sink,
+        SmartMailOptions options, TimeProvider time, ILogger logger, WorkerMetrics metrics)
+    {
+        _store = store;
+        _policy = policy;
+        _extractor = extractor;
+        _sink = sink;
+        _options = options;
+        _time = time;
+        _logger = logger;
+        _metrics = metrics;
+        _auditFile = options.AuditJsonLines ? new AuditJsonLinesWriter(Path.Combine(options.DataDirectory, "audit.jsonl")) : null;
+    }
+
+    /// <summary>The stable decision id of a mail: the same mailbox and bytes always give the same id.</summary>
+    /// <param name="mailbox">The mailbox.</param>
+    /// <param name="fingerprint">The fingerprint.</param>
+    /// <returns>An id such as <c>sm-3f2a…</c>.</returns>
+    public static string DecisionIdFor(string mailbox, string fingerprint) =>
+        "sm-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(mailbox + "\n" + fingerprint)))[..24];
+
+    /// <summary>Handles every mail waiting in <paramref name="source"/>, oldest first.</summary>
+    /// <param name="source">The source.</param>
+    /// <param name="cancellationToken">Stops between mails.</param>
+    /// <returns>The outcome per mail.</returns>
+    /// <exception cref="StateStoreException">The ledger cannot record: stop taking mail.</exception>
+    public async Task<IReadOnlyList<ProcessOutcome>> DrainAsync(IMailSource source, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var outcomes = new List<ProcessOutcome>();
+        foreach (var pending in await source.ListAsync(cancellationToken).ConfigureAwait(false))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            outcomes.Add(await ProcessAsync(source, pending, cancellationToken).ConfigureAwait(false));
+        }
+        return outcomes;
+    }
+
+    /// <summary>Handles one mail.</summary>
+    /// <param name="source">Its source.</param>
+    /// <param name="pending">The mail.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>What happened.</returns>
+    /// <exception cref="StateStoreException">The ledger cannot record: stop taking mail.</exception>
+    public async Task<ProcessOutcome> ProcessAsync(IMailSource source, PendingMail pending, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(pending);
+        var started = Stopwatch.GetTimestamp();
+        var key = pending.Key;
+        _metrics.Seen(source.Mailbox);
+        try
+        {
+            var outcome = await HandleAsync(source, pending, cancellationToken).ConfigureAwait(false);
+            _metrics.Handled(source.Mailbox, outcome.ToString().ToLowerInvariant(), Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            return outcome;
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        {
+            // Only the ledger speaks SQLite: a step that cannot be recorded must not be acted on (fail closed).
+            Log.StateStoreFailed(_logger, ex);
+            throw new StateStoreException($"The state store cannot record mail {key.Uid} of {key.Mailbox}: {ex.Message}", ex);
+        }
+    }
+
+    private async Task<ProcessOutcome> HandleAsync(IMailSource source, PendingMail pending, CancellationToken cancellationToken)
+    {
+        var key = pending.Key;
+        var record = _store.Get(key);
+        if (record is { State: >= MailState.Delivered })
+        {
+            // Delivered before a crash, not yet acknowledged: finish the protocol, do not deliver again.
+            return await AcknowledgeAsync(source, record, OutcomeOf(record), cancellationToken).ConfigureAwait(false);
+        }
+
+        var tooLarge = pending.Size > _options.MaxMessageMegabytes * 1024L * 1024L;
+        var raw = await source.FetchAsync(key, cancellationToken).ConfigureAwait(false);
+        if (raw is null)
+        {
+            Log.Gone(_logger, key.Mailbox, key.Uid);
+            return ProcessOutcome.Gone;
+        }
+        var fingerprint = MailExtractor.Fingerprint(raw);
+        var decisionId = DecisionIdFor(key.Mailbox, fingerprint);
+
+        if (record is null && _store.FindDelivered(key.Mailbox, fingerprint) is { } earlier)
+        {
+            // The same mail under a new key (UIDVALIDITY change, re-appended copy): recorded, not re-routed.
+            var dup = _store.BeginAttempt(key, fingerprint, decisionId, _time.GetUtcNow());
+            Record(key, earlier.Destination ?? _options.ManualTriageDestination, earlier.DecisionJson ?? "{}",
+                Audit(dup, "duplicate", null, earlier.Destination ?? "", $"already delivered as {earlier.DecisionId}", "duplicate"));
+            _store.Advance(key, MailState.Delivered, _time.GetUtcNow());
+            Log.Duplicate(_logger, fingerprint, earlier.DecisionId);
+            return await AcknowledgeAsync(source, _store.Get(key)!, ProcessOutcome.Duplicate, cancellationToken).ConfigureAwait(false);
+        }
+
+        record = _store.BeginAttempt(key, fingerprint, decisionId, _time.GetUtcNow());
+        if (record.State < MailState.Decided)
+        {
+            record = Decide(record, raw, tooLarge);
+        }
+        return await DeliverAsync(source, record, raw, cancellationToken).ConfigureAwait(false);
+    }
+
+    private MailRecord Decide(MailRecord record, byte[] raw, bool tooLarge)
+    {
+        if (record.Attempts > _options.MaxAttempts)
+        {
+            return Quarantine(record, $"processing was started {record.Attempts - 1} times without finishing (the mail may crash the worker)");
+        }
+        if (tooLarge)
+        {
+            return Quarantine(record, $"larger than {_options.MaxMessageMegabytes} MB");
+        }
+        MailDocument document;
+        RoutingDecision decision;
+        try
+        {
+            document = _extractor.Extract(raw);
+            if (document.IsUnparseable)
+            {
+                return Quarantine(record, "not parseable as MIME");
+            }
+            decision = _policy().Decide(document);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Extraction is built never to throw; anything that still does makes this a poison mail.
+            return Quarantine(record, $"extraction or decision failed: {ex.GetType().Name}");
+        }
+
+        var (destination, kle) = decision.Label is { } label
+            ? Route(label)
+            : (_options.ManualTriageDestination, (string?)null);
+        var outcome = decision.Source == DecisionSource.Manual ? "manual" : "routed";
+        var json = DecisionJson(record, decision, destination, kle, document);
+        Record(record.Key, destination, json,
+            Audit(record, decision.Source.ToString().ToLowerInvariant(), decision, destination, decision.Reason, outcome));
+        if (decision.Top.Count > 0)
+        {
+            _metrics.Confidence(decision.Confidence);
+        }
+        return _store.Get(record.Key)!;
+    }
+
+    private MailRecord Quarantine(MailRecord record, string reason)
+    {
+        var destination = _options.QuarantineDestination;
+        var json = JsonSerializer.Serialize(new
+        {
+            decisionId = record.DecisionId,
+            mailbox = record.Key.Mailbox,
+            fingerprint = record.Fingerprint,
+            source = "quarantine",
+            destination,
+            reason,
+            decidedUtc = _time.GetUtcNow(),
+        }, Json);
+        Record(record.Key, destination, json, Audit(record, "quarantine", null, destination, reason, "quarantined"));
+        Log.Quarantined(_logger, record.Fingerprint, reason);
+        return _store.Get(record.Key)!;
+    }
+
+    private async Task<ProcessOutcome> DeliverAsync(IMailSource source, MailRecord record, byte[] raw, CancellationToken cancellationToken)
+    {
+        var destination = record.Destination!;
+        try
+        {
+            await _sink.DeliverAsync(new Delivery(record.DecisionId, destination, raw, record.DecisionJson!), cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or HttpRequestException)
+        {
+            Log.DeliveryFailed(_logger, record.Fingerprint, destination, record.Attempts, ex);
+            _store.RecordError(record.Key, $"delivery to {destination} failed: {ex.GetType().Name}", _time.GetUtcNow());
+            if (record.Attempts < _options.MaxAttempts || destination == _options.QuarantineDestination)
+            {
+                return ProcessOutcome.Deferred;
+            }
+            record = Quarantine(record, $"delivery to {destination} failed {record.Attempts} times");
+            return await DeliverAsync(source, record, raw, cancellationToken).ConfigureAwait(false);
+        }
+        _store.Advance(record.Key, MailState.Delivered, _time.GetUtcNow());
+        var outcome = OutcomeOf(record);
+        if (outcome == ProcessOutcome.Routed)
+        {
+            Log.Routed(_logger, record.Fingerprint, destination, "policy");
+        }
+        return await AcknowledgeAsync(source, record, outcome, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<ProcessOutcome> AcknowledgeAsync(IMailSource source, MailRecord record, ProcessOutcome outcome,
+        CancellationToken cancellationToken)
+    {
+        await source.AcknowledgeAsync(record.Key, cancellationToken).ConfigureAwait(false);
+        _store.Advance(record.Key, MailState.Acknowledged, _time.GetUtcNow());
+        return outcome;
+    }
+
+    // The decision and its audit row commit together; the JSON-lines copy follows the commit.
+    private void Record(MailKey key, string destination, string decisionJson, AuditEntry audit)
+    {
+        _store.RecordDecision(key, destination, decisionJson, audit);
+        _auditFile?.Append(audit);
+    }
+
+    private ProcessOutcome OutcomeOf(MailRecord record) =>
+        record.Destination == _options.QuarantineDestination ? ProcessOutcome.Quarantined
+        : record.Destination == _options.ManualTriageDestination ? ProcessOutcome.Manual
+        : ProcessOutcome.Routed;
+
+    private (string Destination, string? Kle) Route(string label) =>
+        _options.Routes.TryGetValue(label, out var route)
+            ? (route.Destination ?? label, route.Kle)
+            : (label, null);
+
+    private string DecisionJson(MailRecord record, RoutingDecision decision, string destination, string? kle, MailDocument document) =>
+        JsonSerializer.Serialize(new
+        {
+            decisionId = record.DecisionId,
+            mailbox = record.Key.Mailbox,
+            fingerprint = record.Fingerprint,
+            messageId = document.HasSyntheticId ? null : document.Id,
+            source = decision.Source.ToString().ToLowerInvariant(),
+            label = decision.Label,
+            kle,
+            confidence = decision.Top.Count > 0 ? decision.Confidence : (float?)null,
+            top = decision.Top,
+            threshold = decision.Threshold,
+            modelVersion = decision.ModelVersion,
+            rule = decision.Rule,
+            reason = decision.Reason,
+            destination,
+            decidedUtc = _time.GetUtcNow(),
+        }, Json);
+
+    private AuditEntry Audit(MailRecord record, string source, RoutingDecision? decision, string destination, string reason, string outcome)
+    {
+        var entry = new AuditEntry
+        {
+            Time = _time.GetUtcNow(),
+            DecisionId = record.DecisionId,
+            Fingerprint = record.Fingerprint,
+            Mailbox = record.Key.Mailbox,
+            Source = source,
+            Label = decision?.Label,
+            Confidence = decision is { Top.Count: > 0 } ? decision.Confidence : null,
+            TopJson = decision is { Top.Count: > 0 } ? JsonSerializer.Serialize(decision.Top, Json) : null,
+            Threshold = decision?.Threshold,
+            ModelVersion = decision?.ModelVersion,
+            Rule = decision?.Rule,
+            Reason = Redactor.Redact(reason),
+            Destination = destination,
+            Outcome = outcome,
+        };
+        return entry;
+    }
+
+}

@@ -1,0 +1,86 @@
+using Microsoft.Extensions.Logging;
+using SmartMail.Core.Classification;
+using SmartMail.Core.Routing;
+using SmartMail.Worker.Options;
+
+namespace SmartMail.Worker.Processing;
+
+/// <summary>
+/// Holds the routing policy with the model in force, and swaps in a new model when the bundle file changes.
+/// A bundle that fails to load at start stops the worker with a message naming the setting; one that fails
+/// at a swap is refused and the model in force is kept.
+/// </summary>
+public sealed class ModelProvider : IDisposable
+{
+    private readonly SmartMailOptions _options;
+    private readonly ILogger _logger;
+    private readonly Lock _gate = new();
+    private RoutingPolicy _policy;
+    private DateTime _loadedWriteTime;
+
+    /// <summary>Loads the configured model.</summary>
+    /// <param name="options">Options.</param>
+    /// <param name="logger">Logger.</param>
+    /// <exception cref="ModelBundleException">The bundle cannot be served; the message names SmartMail:ModelPath.</exception>
+    public ModelProvider(SmartMailOptions options, ILogger<ModelProvider> logger)
+    {
+        _options = options;
+        _logger = logger;
+        _loadedWriteTime = File.GetLastWriteTimeUtc(options.ModelPath);
+        try
+        {
+            _policy = new RoutingPolicy(options.Rules, ModelBundle.Load(options.ModelPath));
+        }
+        catch (ModelBundleException ex)
+        {
+            throw new ModelBundleException($"{SmartMailOptions.SectionName}:ModelPath: {ex.Message}", ex);
+        }
+        Log.ModelLoaded(_logger, _policy.Model!.Manifest.ModelVersion, _policy.Model.Model.Labels.Count);
+    }
+
+    /// <summary>The policy in force.</summary>
+    public RoutingPolicy Policy
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _policy;
+            }
+        }
+    }
+
+    /// <summary>Loads the bundle again if its file changed; keeps the current model when the new one is unusable.</summary>
+    /// <returns><see langword="true"/> when a new model was swapped in.</returns>
+    public bool RefreshIfChanged()
+    {
+        var writeTime = File.Exists(_options.ModelPath) ? File.GetLastWriteTimeUtc(_options.ModelPath) : _loadedWriteTime;
+        if (writeTime == _loadedWriteTime)
+        {
+            return false;
+        }
+        _loadedWriteTime = writeTime;
+        try
+        {
+            var policy = new RoutingPolicy(_options.Rules, ModelBundle.Load(_options.ModelPath));
+            lock (_gate)
+            {
+                // The old model is not disposed: a decision in flight may still be using it.
+                _policy = policy;
+            }
+            Log.ModelLoaded(_logger, policy.Model!.Manifest.ModelVersion, policy.Model.Model.Labels.Count);
+            return true;
+        }
+        catch (ModelBundleException ex)
+        {
+            ModelSwapRefused(_logger, ex.Message, null);
+            return false;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => Policy.Model?.Dispose();
+
+    private static readonly Action<ILogger, string, Exception?> ModelSwapRefused = LoggerMessage.Define<string>(
+        LogLevel.Error, new EventId(2009, nameof(ModelSwapRefused)), "New model bundle refused, keeping the current model: {Reason}");
+}

@@ -1,0 +1,32 @@
+namespace SmartMail.Worker.State;
+
+/// <summary>The steps of the exactly-once protocol, in order.</summary>
+public enum MailState
+{
+    /// <summary>Seen in the source; nothing decided yet.</summary>
+    Seen,
+    /// <summary>Decision recorded (and audited); not yet delivered.</summary>
+    Decided,
+    /// <summary>Delivered to its destination; the source still holds it.</summary>
+    Delivered,
+    /// <summary>Removed from the source: done.</summary>
+    Acknowledged,
+}
+
+/// <summary>A mail's key in a source: (mailbox, folder, UIDVALIDITY, UID). Drop folders use UIDVALIDITY 0 and the file name.</summary>
+/// <param name="Mailbox">The configured mailbox name.</param>
+/// <param name="Folder">The folder in it.</param>
+/// <param name="UidValidity">The folder's UIDVALIDITY (0 for drop folders).</param>
+/// <param name="Uid">The UID (or file name).</param>
+public sealed record MailKey(string Mailbox, string Folder, long UidValidity, string Uid);
+
+/// <summary>What the ledger knows about one mail.</summary>
+/// <param name="Key">Its key.</param>
+/// <param name="Fingerprint">SHA-256 of its bytes.</param>
+/// <param name="DecisionId">The stable id every delivery is idempotent on.</param>
+/// <param name="State">The last completed step.</param>
+/// <param name="Destination">Where it goes, once decided.</param>
+/// <param name="DecisionJson">The decision record, once decided.</param>
+/// <param name="Attempts">How many times processing was started.</param>
+public sealed record MailRecord(MailKey Key, string Fingerprint, string DecisionId, MailState State, string? Destination,
+    string? DecisionJson, int Attempts);

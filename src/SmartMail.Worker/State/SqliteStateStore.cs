@@ -1,0 +1,317 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace SmartMail.Worker.State;
+
+/// <summary>
+/// The exactly-once ledger and the audit trail in one SQLite file (WAL, synchronous=FULL: a step is recorded
+/// durably before the next one acts). Mails are keyed by (mailbox, folder, UIDVALIDITY, UID) and also found
+/// by fingerprint. The audit table is append-only: triggers refuse UPDATE and DELETE. Thread-safe.
+/// </summary>
+public sealed class SqliteStateStore : IDisposable
+{
+    private readonly SqliteConnection _connection;
+    private readonly Lock _gate = new();
+
+    /// <summary>Opens (and if needed creates) the store at <paramref name="path"/>.</summary>
+    /// <param name="path">The database file.</param>
+    /// <exception cref="StateStoreException">The file cannot be opened or written.</exception>
+    public SqliteStateStore(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        Path = System.IO.Path.GetFullPath(path);
+        try
+        {
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+            _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path, Pooling = false }.ToString());
+            _connection.Open();
+            Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;");
+            Execute(Schema);
+        }
+        catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
+        {
+            throw new StateStoreException($"The state store '{Path}' cannot be opened for writing: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>The database file.</summary>
+    public string Path { get; }
+
+    private const string Schema = """
+        CREATE TABLE IF NOT EXISTS mail (
+            mailbox TEXT NOT NULL, folder TEXT NOT NULL, uidvalidity INTEGER NOT NULL, uid TEXT NOT NULL,
+            fingerprint TEXT NOT NULL, decision_id TEXT NOT NULL, state INTEGER NOT NULL,
+            destination TEXT, decision_json TEXT, attempts INTEGER NOT NULL DEFAULT 0, error TEXT,
+            created_utc TEXT NOT NULL, updated_utc TEXT NOT NULL,
+            PRIMARY KEY (mailbox, folder, uidvalidity, uid));
+        CREATE INDEX IF NOT EXISTS mail_fingerprint ON mail (mailbox, fingerprint);
+        CREATE TABLE IF NOT EXISTS audit (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, time_utc TEXT NOT NULL, decision_id TEXT NOT NULL,
+            fingerprint TEXT NOT NULL, mailbox TEXT NOT NULL, source TEXT NOT NULL, label TEXT, confidence REAL,
+            top_json TEXT, threshold REAL, model_version TEXT, rule TEXT, reason TEXT NOT NULL,
+            destination TEXT NOT NULL, outcome TEXT NOT NULL);
+        CREATE TRIGGER IF NOT EXISTS audit_append_only_update BEFORE UPDATE ON audit
+            BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+        CREATE TRIGGER IF NOT EXISTS audit_append_only_delete BEFORE DELETE ON audit
+            BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+        """;
+
+    /// <summary>The ledger row for <paramref name="key"/>, if any.</summary>
+    /// <param name="key">The mail's key.</param>
+    /// <returns>The record or <see langword="null"/>.</returns>
+    public MailRecord? Get(MailKey key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        lock (_gate)
+        {
+            using var cmd = Command("SELECT fingerprint, decision_id, state, destination, decision_json, attempts FROM mail " +
+                "WHERE mailbox=$m AND folder=$f AND uidvalidity=$v AND uid=$u", key);
+            using var r = cmd.ExecuteReader();
+            return r.Read() ? Read(key, r) : null;
+        }
+    }
+
+    /// <summary>A mail with this fingerprint in this mailbox that was already delivered, under any key.</summary>
+    /// <param name="mailbox">The mailbox.</param>
+    /// <param name="fingerprint">The fingerprint.</param>
+    /// <returns>The record or <see langword="null"/>.</returns>
+    public MailRecord? FindDelivered(string mailbox, string fingerprint)
+    {
+        lock (_gate)
+        {
+            using var cmd = _connection.CreateCommand();
+            cmd.CommandText = "SELECT folder, uidvalidity, uid, fingerprint, decision_id, state, destination, decision_json, attempts FROM mail " +
+                "WHERE mailbox=$m AND fingerprint=$fp AND state>=$s ORDER BY created_utc LIMIT 1";
+            cmd.Parameters.AddWithValue("$m", mailbox);
+            cmd.Parameters.AddWithValue("$fp", fingerprint);
+            cmd.Parameters.AddWithValue("$s", (int)MailState.Delivered);
+            using var r = cmd.ExecuteReader();
+            if (!r.Read())
+            {
+                return null;
+            }
+            var key = new MailKey(mailbox, r.GetString(0), r.GetInt64(1), r.GetString(2));
+            return new MailRecord(key, r.GetString(3), r.GetString(4), (MailState)r.GetInt32(5),
+                r.IsDBNull(6) ? null : r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7), r.GetInt32(8));
+        }
+    }
+
+    /// <summary>Records that processing of a mail starts (inserting it as seen, or counting another attempt).</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="fingerprint">The fingerprint.</param>
+    /// <param name="decisionId">The decision id.</param>
+    /// <param name="now">The time.</param>
+    /// <returns>The record after the update.</returns>
+    public MailRecord BeginAttempt(MailKey key, string fingerprint, string decisionId, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            using var cmd = Command("""
+                INSERT INTO mail (mailbox, folder, uidvalidity, uid, fingerprint, decision_id, state, attempts, created_utc, updated_utc)
+                VALUES ($m, $f, $v, $u, $fp, $d, 0, 1, $t, $t)
+                ON CONFLICT (mailbox, folder, uidvalidity, uid) DO UPDATE SET attempts = attempts + 1, updated_utc = $t
+                """, key);
+            cmd.Parameters.AddWithValue("$fp", fingerprint);
+            cmd.Parameters.AddWithValue("$d", decisionId);
+            cmd.Parameters.AddWithValue("$t", Time(now));
+            cmd.ExecuteNonQuery();
+        }
+        return Get(key)!;
+    }
+
+    /// <summary>Records the decision and its audit row in one transaction.</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="destination">Where the mail goes.</param>
+    /// <param name="decisionJson">The decision record as delivered.</param>
+    /// <param name="audit">The audit row.</param>
+    public void RecordDecision(MailKey key, string destination, string decisionJson, AuditEntry audit)
+    {
+        ArgumentNullException.ThrowIfNull(audit);
+        lock (_gate)
+        {
+            using var tx = _connection.BeginTransaction();
+            using (var cmd = Command("UPDATE mail SET state=$s, destination=$dest, decision_json=$j, error=NULL, updated_utc=$t " +
+                "WHERE mailbox=$m AND folder=$f AND uidvalidity=$v AND uid=$u", key))
+            {
+                cmd.Transaction = tx;
+                cmd.Parameters.AddWithValue("$s", (int)MailState.Decided);
+                cmd.Parameters.AddWithValue("$dest", destination);
+                cmd.Parameters.AddWithValue("$j", decisionJson);
+                cmd.Parameters.AddWithValue("$t", Time(audit.Time));
+                cmd.ExecuteNonQuery();
+            }
+            InsertAudit(audit, tx);
+            tx.Commit();
+        }
+    }
+
+    /// <summary>Advances a mail to <paramref name="state"/>.</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="state">The step just completed.</param>
+    /// <param name="now">The time.</param>
+    public void Advance(MailKey key, MailState state, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            using var cmd = Command("UPDATE mail SET state=$s, updated_utc=$t WHERE mailbox=$m AND folder=$f AND uidvalidity=$v AND uid=$u", key);
+            cmd.Parameters.AddWithValue("$s", (int)state);
+            cmd.Parameters.AddWithValue("$t", Time(now));
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>Records an error for a mail (the message must hold no personal data).</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="error">What went wrong.</param>
+    /// <param name="now">The time.</param>
+    public void RecordError(MailKey key, string error, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            using var cmd = Command("UPDATE mail SET error=$e, updated_utc=$t WHERE mailbox=$m AND folder=$f AND uidvalidity=$v AND uid=$u", key);
+            cmd.Parameters.AddWithValue("$e", error);
+            cmd.Parameters.AddWithValue("$t", Time(now));
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>Appends an audit row outside a decision (a duplicate, a correction).</summary>
+    /// <param name="audit">The row.</param>
+    public void AppendAudit(AuditEntry audit)
+    {
+        lock (_gate)
+        {
+            InsertAudit(audit, null);
+        }
+    }
+
+    /// <summary>All audit rows, oldest first.</summary>
+    /// <returns>The rows.</returns>
+    public IReadOnlyList<AuditEntry> ReadAudit()
+    {
+        lock (_gate)
+        {
+            using var cmd = _connection.CreateCommand();
+            cmd.CommandText = "SELECT time_utc, decision_id, fingerprint, mailbox, source, label, confidence, top_json, threshold, " +
+                "model_version, rule, reason, destination, outcome FROM audit ORDER BY seq";
+            using var r = cmd.ExecuteReader();
+            var result = new List<AuditEntry>();
+            while (r.Read())
+            {
+                result.Add(new AuditEntry
+                {
+                    Time = DateTimeOffset.Parse(r.GetString(0), CultureInfo.InvariantCulture),
+                    DecisionId = r.GetString(1),
+                    Fingerprint = r.GetString(2),
+                    Mailbox = r.GetString(3),
+                    Source = r.GetString(4),
+                    Label = r.IsDBNull(5) ? null : r.GetString(5),
+                    Confidence = r.IsDBNull(6) ? null : r.GetFloat(6),
+                    TopJson = r.IsDBNull(7) ? null : r.GetString(7),
+                    Threshold = r.IsDBNull(8) ? null : r.GetFloat(8),
+                    ModelVersion = r.IsDBNull(9) ? null : r.GetString(9),
+                    Rule = r.IsDBNull(10) ? null : r.GetString(10),
+                    Reason = r.GetString(11),
+                    Destination = r.GetString(12),
+                    Outcome = r.GetString(13),
+                });
+            }
+            return result;
+        }
+    }
+
+    /// <summary>Mails per state.</summary>
+    /// <returns>Counts by state.</returns>
+    public IReadOnlyDictionary<MailState, int> CountByState()
+    {
+        lock (_gate)
+        {
+            using var cmd = _connection.CreateCommand();
+            cmd.CommandText = "SELECT state, COUNT(*) FROM mail GROUP BY state";
+            using var r = cmd.ExecuteReader();
+            var result = new Dictionary<MailState, int>();
+            while (r.Read())
+            {
+                result[(MailState)r.GetInt32(0)] = r.GetInt32(1);
+            }
+            return result;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _connection.Dispose();
+
+    private void InsertAudit(AuditEntry a, SqliteTransaction? tx)
+    {
+        using var cmd = _connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = """
+            INSERT INTO audit (time_utc, decision_id, fingerprint, mailbox, source, label, confidence, top_json, threshold,
+                               model_version, rule, reason, destination, outcome)
+            VALUES ($t, $d, $fp, $m, $src, $l, $c, $top, $th, $mv, $r, $why, $dest, $o)
+            """;
+        cmd.Parameters.AddWithValue("$t", Time(a.Time));
+        cmd.Parameters.AddWithValue("$d", a.DecisionId);
+        cmd.Parameters.AddWithValue("$fp", a.Fingerprint);
+        cmd.Parameters.AddWithValue("$m", a.Mailbox);
+        cmd.Parameters.AddWithValue("$src", a.Source);
+        cmd.Parameters.AddWithValue("$l", (object?)a.Label ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$c", (object?)a.Confidence ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$top", (object?)a.TopJson ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$th", (object?)a.Threshold ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$mv", (object?)a.ModelVersion ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$r", (object?)a.Rule ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$why", a.Reason);
+        cmd.Parameters.AddWithValue("$dest", a.Destination);
+        cmd.Parameters.AddWithValue("$o", a.Outcome);
+        cmd.ExecuteNonQuery();
+    }
+
+    private SqliteCommand Command(string sql, MailKey key)
+    {
+        var cmd = _connection.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.Parameters.AddWithValue("$m", key.Mailbox);
+        cmd.Parameters.AddWithValue("$f", key.Folder);
+        cmd.Parameters.AddWithValue("$v", key.UidValidity);
+        cmd.Parameters.AddWithValue("$u", key.Uid);
+        return cmd;
+    }
+
+    private static MailRecord Read(MailKey key, SqliteDataReader r) =>
+        new(key, r.GetString(0), r.GetString(1), (MailState)r.GetInt32(2), r.IsDBNull(3) ? null : r.GetString(3),
+            r.IsDBNull(4) ? null : r.GetString(4), r.GetInt32(5));
+
+    private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+
+    private void Execute(string sql)
+    {
+        using var cmd = _connection.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
+}
+
+/// <summary>The state store cannot record a step: the worker must stop taking mail (fail closed).</summary>
+public sealed class StateStoreException : IOException
+{
+    /// <summary>Creates the exception.</summary>
+    public StateStoreException()
+    {
+    }
+
+    /// <summary>Creates the exception with a message.</summary>
+    /// <param name="message">What failed.</param>
+    public StateStoreException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with a message and cause.</summary>
+    /// <param name="message">What failed.</param>
+    /// <param name="innerException">The cause.</param>
+    public StateStoreException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

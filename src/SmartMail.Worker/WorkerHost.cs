@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SmartMail.Core.Mime;
+using SmartMail.Worker.Options;
+using SmartMail.Worker.Processing;
+using SmartMail.Worker.Sinks;
+using SmartMail.Worker.Sources;
+using SmartMail.Worker.State;
+
+namespace SmartMail.Worker;
+
+/// <summary>Builds the SmartMail host: configuration (appsettings.json, SMARTMAIL_ environment variables, command line), validation at start, services.</summary>
+public static class WorkerHost
+{
+    /// <summary>Creates the host builder.</summary>
+    /// <param name="args">Command-line arguments (<c>--SmartMail:ModelPath=...</c>).</param>
+    /// <param name="watch">Whether the inbox watcher runs as a hosted service.</param>
+    /// <returns>The builder.</returns>
+    public static HostApplicationBuilder CreateBuilder(string[] args, bool watch = true)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = Directory.GetCurrentDirectory() });
+        builder.Configuration.AddEnvironmentVariables("SMARTMAIL_");
+        builder.Configuration.AddCommandLine(args);
+        builder.Services.AddSystemd();
+        builder.Services.AddWindowsService(o => o.ServiceName = "SmartMail");
+        builder.Services.AddMetrics();
+        builder.Services.AddOptions<SmartMailOptions>().BindConfiguration(SmartMailOptions.SectionName).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<SmartMailOptions>, SmartMailOptionsValidator>();
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<SmartMailOptions>>().Value);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(sp => new SqliteStateStore(Path.Combine(sp.GetRequiredService<SmartMailOptions>().DataDirectory, "state.db")));
+        builder.Services.AddSingleton<ModelProvider>();
+        builder.Services.AddSingleton<WorkerMetrics>();
+        builder.Services.AddSingleton<IMailSource>(sp => new DropFolderSource("drop", sp.GetRequiredService<SmartMailOptions>().InboxPath));
+        builder.Services.AddSingleton<IJournalSink>(sp => new FolderJournalSink(sp.GetRequiredService<SmartMailOptions>().JournalPath));
+        builder.Services.AddSingleton(sp =>
+        {
+            var models = sp.GetRequiredService<ModelProvider>();
+            return new MailProcessor(
+                sp.GetRequiredService<SqliteStateStore>(),
+                () => models.Policy,
+                new MailExtractor(),
+                sp.GetRequiredService<IJournalSink>(),
+                sp.GetRequiredService<SmartMailOptions>(),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger<MailProcessor>(),
+                sp.GetRequiredService<WorkerMetrics>());
+        });
+        if (watch)
+        {
+            builder.Services.AddHostedService<DropFolderWorker>();
+        }
+        return builder;
+    }
+}
