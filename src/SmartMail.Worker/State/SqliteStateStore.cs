@@ -15,8 +15,9 @@ public sealed class SqliteStateStore : IDisposable
 
     /// <summary>Opens (and if needed creates) the store at <paramref name="path"/>.</summary>
     /// <param name="path">The database file.</param>
+    /// <param name="busyTimeout">How long a write waits for a lock held by another process; default 10 s.</param>
     /// <exception cref="StateStoreException">The file cannot be opened or written.</exception>
-    public SqliteStateStore(string path)
+    public SqliteStateStore(string path, TimeSpan? busyTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         Path = System.IO.Path.GetFullPath(path);
@@ -25,7 +26,8 @@ public sealed class SqliteStateStore : IDisposable
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
             _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path, Pooling = false }.ToString());
             _connection.Open();
-            Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;");
+            var timeout = (int)(busyTimeout ?? TimeSpan.FromSeconds(10)).TotalMilliseconds;
+            Execute($"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout={timeout};");
             Execute(Schema);
         }
         catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)

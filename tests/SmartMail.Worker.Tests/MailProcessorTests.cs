@@ -1,0 +1,203 @@
+using System.Text.Json;
+using SmartMail.Core.Privacy;
+using SmartMail.Core.Routing;
+using SmartMail.Worker.Processing;
+using SmartMail.Worker.State;
+
+namespace SmartMail.Worker.Tests;
+
+public sealed class MailProcessorTests(DefaultModelFixture model) : IClassFixture<DefaultModelFixture>
+{
+    [Fact]
+    public async Task Drain_MixedInbox_RoutesManualAndQuarantinesEachOnce()
+    {
+        // Thresholds of 0.9 for every label, so the outcome does not hang on the shipped model's own thresholds.
+        var strict = new SmartMail.Core.Classification.ModelBundle(model.Bundle.Model, model.Bundle.Manifest with
+        {
+            Labels = [.. model.Bundle.Manifest.Labels.Select(l => l with { Threshold = 0.9f })],
+        });
+        using var world = new TestWorld(strict);
+        world.Drop("1.eml", Mails.Space(1));
+        world.Drop("2.eml", Mails.Danish(2));
+        world.Drop("3.eml", Mails.NotMime);
+
+        var outcomes = await world.DrainAsync();
+
+        Assert.Equal([ProcessOutcome.Routed, ProcessOutcome.Manual, ProcessOutcome.Quarantined], outcomes);
+        Assert.Empty(Directory.GetFiles(world.InboxPath));
+        Assert.Single(Directory.GetFiles(Path.Combine(world.JournalPath, "sci.space"), "*.eml"));
+        Assert.Single(Directory.GetFiles(Path.Combine(world.JournalPath, "_manual-triage"), "*.eml"));
+        Assert.Single(Directory.GetFiles(Path.Combine(world.JournalPath, "_quarantine"), "*.eml"));
+        var audit = world.Store.ReadAudit();
+        Assert.Equal(["model", "manual", "quarantine"], audit.Select(a => a.Source));
+        Assert.All(audit, a => Assert.Equal(64, a.Fingerprint.Length));
+        Assert.Equal(model.Bundle.Manifest.ModelVersion, audit[0].ModelVersion);
+        Assert.Equal(3, world.Store.CountByState()[MailState.Acknowledged]);
+    }
+
+    [Fact]
+    public async Task Drain_JournalPair_IsTheOriginalBytesAndAReadableDecision()
+    {
+        using var world = new TestWorld(model.Bundle);
+        var original = System.Text.Encoding.UTF8.GetBytes(Mails.Space(7));
+        world.Drop("7.eml", original);
+
+        await world.DrainAsync();
+
+        var eml = Assert.Single(world.JournalFiles("*.eml"));
+        Assert.Equal(original, File.ReadAllBytes(eml));
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.ChangeExtension(eml, ".json")));
+        var root = json.RootElement;
+        Assert.Equal(Path.GetFileNameWithoutExtension(eml), root.GetProperty("decisionId").GetString());
+        Assert.Equal("sci.space", root.GetProperty("label").GetString());
+        Assert.Equal("model", root.GetProperty("source").GetString());
+        Assert.Equal(3, root.GetProperty("top").GetArrayLength());
+        Assert.Equal("space-7@example.org", root.GetProperty("messageId").GetString());
+        Assert.Empty(world.JournalFiles("*.tmp"));
+    }
+
+    [Theory]
+    [InlineData(CrashPoint.BeforeDeliver)]
+    [InlineData(CrashPoint.AfterDeliver)]
+    [InlineData(CrashPoint.BeforeAcknowledge)]
+    [InlineData(CrashPoint.AfterAcknowledge)]
+    public async Task Crash_AtEachStepBoundary_ResumesWithoutLossOrDuplicate(CrashPoint point)
+    {
+        using var world = new TestWorld(model.Bundle);
+        for (var i = 0; i < 3; i++)
+        {
+            world.Drop($"{i}.eml", Mails.Space(i));
+        }
+
+        await world.CrashThenRecoverAsync(point);
+
+        Assert.Empty(Directory.GetFiles(world.InboxPath));
+        Assert.Equal(3, world.JournalFiles("*.eml").Length);
+        Assert.Equal(3, world.JournalFiles("*.json").Length);
+        var audit = world.Store.ReadAudit();
+        Assert.Equal(3, audit.Count);
+        Assert.Equal(3, audit.Select(a => a.DecisionId).Distinct().Count());
+        Assert.Equal(3, world.Sink.Deliveries.Count);
+        // A crash after the delivery but before it was recorded re-delivers the same decision id (idempotent), never a new one.
+        Assert.All(world.Sink.Deliveries.Values, n => Assert.InRange(n, 1, point == CrashPoint.AfterDeliver ? 2 : 1));
+    }
+
+    [Fact]
+    public async Task Drain_MailThatKeptCrashingTheWorker_IsQuarantinedNotRetried()
+    {
+        using var world = new TestWorld(model.Bundle);
+        world.Drop("poison.eml", Mails.Space(1));
+        var pending = Assert.Single(await world.Source.ListAsync(TestContext.Current.CancellationToken));
+        var raw = File.ReadAllBytes(Path.Combine(world.InboxPath, "poison.eml"));
+        var fingerprint = SmartMail.Core.Mime.MailExtractor.Fingerprint(raw);
+        for (var i = 0; i < world.Options.MaxAttempts; i++)
+        {
+            // Each earlier run started the mail and died before deciding (as a process crash would).
+            world.Store.BeginAttempt(pending.Key, fingerprint, MailProcessor.DecisionIdFor("drop", fingerprint), DateTimeOffset.UtcNow);
+        }
+
+        var outcome = Assert.Single(await world.DrainAsync());
+
+        Assert.Equal(ProcessOutcome.Quarantined, outcome);
+        Assert.Contains("started 3 times", Assert.Single(world.Store.ReadAudit()).Reason);
+    }
+
+    [Fact]
+    public async Task Drain_SameMailTwice_IsDeliveredOnceAndRecordedAsDuplicate()
+    {
+        using var world = new TestWorld(model.Bundle);
+        world.Drop("a.eml", Mails.Space(3));
+        await world.DrainAsync();
+        world.Drop("b.eml", Mails.Space(3));
+
+        var outcome = Assert.Single(await world.DrainAsync());
+
+        Assert.Equal(ProcessOutcome.Duplicate, outcome);
+        Assert.Single(world.JournalFiles("*.eml"));
+        Assert.Equal(["model", "duplicate"], world.Store.ReadAudit().Select(a => a.Source));
+        Assert.Empty(Directory.GetFiles(world.InboxPath));
+    }
+
+    [Fact]
+    public async Task Drain_RuleMatch_SkipsModelAndCarriesKle()
+    {
+        using var world = new TestWorld(model.Bundle, [new RoutingRule { Name = "borgerservice", Label = "borgerservice", From = @"@example\.dk$" }]);
+        world.Options.Routes["borgerservice"] = new Options.RouteOptions { Destination = "Borgerservice", Kle = "27.24.00" };
+        world.Drop("1.eml", Mails.Danish(1));
+
+        await world.DrainAsync();
+
+        var json = File.ReadAllText(Assert.Single(Directory.GetFiles(Path.Combine(world.JournalPath, "Borgerservice"), "*.json")));
+        using var doc = JsonDocument.Parse(json);
+        Assert.Equal("rule", doc.RootElement.GetProperty("source").GetString());
+        Assert.Equal("27.24.00", doc.RootElement.GetProperty("kle").GetString());
+        Assert.Equal(0, doc.RootElement.GetProperty("top").GetArrayLength());
+        Assert.Null(Assert.Single(world.Store.ReadAudit()).ModelVersion);
+    }
+
+    [Fact]
+    public async Task Drain_StateStoreLockedByAnotherProcess_FailsClosedAndMovesNothing()
+    {
+        using var world = new TestWorld(model.Bundle);
+        world.Drop("1.eml", Mails.Space(1));
+        var dbPath = Path.Combine(world.Options.DataDirectory, "state.db");
+        world.Store.Dispose();
+        using var blocked = new SqliteStateStore(dbPath, TimeSpan.FromMilliseconds(100));
+        using var other = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={dbPath};Pooling=False");
+        other.Open();
+        using (var cmd = other.CreateCommand())
+        {
+            cmd.CommandText = "BEGIN EXCLUSIVE";
+            cmd.ExecuteNonQuery();
+        }
+        var policy = new RoutingPolicy([], model.Bundle);
+        var processor = new MailProcessor(blocked, () => policy, new SmartMail.Core.Mime.MailExtractor(), world.Sink, world.Options,
+            TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, new WorkerMetrics());
+
+        await Assert.ThrowsAsync<StateStoreException>(() => processor.DrainAsync(world.Source, TestContext.Current.CancellationToken));
+
+        Assert.Single(Directory.GetFiles(world.InboxPath));
+        Assert.Empty(world.JournalFiles("*.eml"));
+        world.Restart(); // lets Dispose close a store
+    }
+
+    [Fact]
+    public async Task Drain_MailFullOfCprNumbers_LeavesNoneInLogsAuditOrDecisions()
+    {
+        using var world = new TestWorld(model.Bundle);
+        world.Drop("cpr.eml", Mails.CprHeavy.Replace("\n", "\r\n", StringComparison.Ordinal));
+        world.Drop("cpr-broken.eml", "010190-1234 is not a header\r\n\r\n0101901234\r\n");
+
+        await world.DrainAsync();
+
+        Assert.NotEmpty(world.LogLines);
+        Assert.All(world.LogLines, line => Assert.False(Cpr.ContainsAny(line), line));
+        var audit = world.Store.ReadAudit();
+        Assert.Equal(2, audit.Count);
+        Assert.All(audit, a => Assert.False(Cpr.ContainsAny(JsonSerializer.Serialize(a)), JsonSerializer.Serialize(a)));
+        Assert.All(world.JournalFiles("*.json"), f => Assert.False(Cpr.ContainsAny(File.ReadAllText(f)), f));
+        Assert.False(Cpr.ContainsAny(File.ReadAllText(Path.Combine(world.Options.DataDirectory, "audit.jsonl"))));
+        // The journal keeps the original mail untouched: the case system is where personal data belongs.
+        Assert.Contains(world.JournalFiles("*.eml"), f => Cpr.ContainsAny(File.ReadAllText(f)));
+    }
+
+    [Fact]
+    public void AuditTrail_IsAppendOnly()
+    {
+        using var world = new TestWorld(model.Bundle);
+        world.Store.AppendAudit(new AuditEntry
+        {
+            Time = DateTimeOffset.UtcNow, DecisionId = "sm-x", Fingerprint = new string('0', 64), Mailbox = "drop", Source = "manual",
+            Reason = "test", Destination = "_manual-triage", Outcome = "manual",
+        });
+        using var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(world.Options.DataDirectory, "state.db")};Pooling=False");
+        c.Open();
+        using var update = c.CreateCommand();
+        update.CommandText = "UPDATE audit SET label='x'";
+        using var delete = c.CreateCommand();
+        delete.CommandText = "DELETE FROM audit";
+
+        Assert.Contains("append-only", Assert.Throws<Microsoft.Data.Sqlite.SqliteException>(() => update.ExecuteNonQuery()).Message);
+        Assert.Contains("append-only", Assert.Throws<Microsoft.Data.Sqlite.SqliteException>(() => delete.ExecuteNonQuery()).Message);
+    }
+}

@@ -1,0 +1,50 @@
+using SmartMail.Core.Routing;
+using SmartMail.Worker.Options;
+
+namespace SmartMail.Worker.Tests;
+
+public sealed class OptionsTests(DefaultModelFixture model) : IClassFixture<DefaultModelFixture>
+{
+    private SmartMailOptions Valid() => new() { ModelPath = model.ModelPath };
+
+    [Fact]
+    public void Validate_Defaults_WithExistingModel_Succeeds() =>
+        Assert.True(new SmartMailOptionsValidator().Validate(null, Valid()).Succeeded);
+
+    [Fact]
+    public void Validate_MissingModel_NamesTheSetting()
+    {
+        var options = Valid();
+        options.ModelPath = "no/such/model.zip";
+
+        var result = new SmartMailOptionsValidator().Validate(null, options);
+
+        Assert.Contains(result.Failures!, f => f.StartsWith("SmartMail:ModelPath", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Validate_BadRulePatternAndKle_NameRuleAndRoute()
+    {
+        var options = Valid();
+        options.Rules.Add(new RoutingRule { Name = "skat", Label = "skat", Subject = "([" });
+        options.Routes["skat"] = new RouteOptions { Kle = "twenty" };
+        options.MaxAttempts = 0;
+
+        var failures = new SmartMailOptionsValidator().Validate(null, options).Failures!.ToList();
+
+        Assert.Contains(failures, f => f.Contains("Rules:0 ('skat')", StringComparison.Ordinal) && f.Contains("Subject", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("SmartMail:Routes:skat:Kle", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("SmartMail:MaxAttempts", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Host_InvalidConfiguration_FailsAtStartupNamingTheSetting()
+    {
+        using var host = WorkerHost.CreateBuilder(["--SmartMail:ModelPath=missing.zip", "--SmartMail:DataDirectory=" + Path.GetTempPath()], watch: false).Build();
+
+        var ex = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() =>
+            Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Microsoft.Extensions.Options.IOptions<SmartMailOptions>>(host.Services).Value);
+
+        Assert.Contains("SmartMail:ModelPath", ex.Message);
+    }
+}
