@@ -49,9 +49,42 @@ public static class WorkerHost
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger<MailProcessor>(),
                 sp.GetRequiredService<WorkerMetrics>());
         });
+        builder.Services.AddSingleton(sp =>
+        {
+            // One processor per IMAP mailbox: the mailbox is its own sink (department folders on the same account).
+            var models = sp.GetRequiredService<ModelProvider>();
+            return new Func<Imap.ImapMailbox, MailProcessor>(mailbox => new MailProcessor(
+                sp.GetRequiredService<SqliteStateStore>(),
+                () =>
+                {
+                    models.RefreshIfChanged();
+                    return models.Policy;
+                },
+                new MailExtractor(),
+                mailbox,
+                sp.GetRequiredService<SmartMailOptions>(),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger<MailProcessor>(),
+                sp.GetRequiredService<WorkerMetrics>()));
+        });
         if (watch)
         {
-            builder.Services.AddHostedService<DropFolderWorker>();
+            var mailboxes = builder.Configuration.GetSection($"{SmartMailOptions.SectionName}:Mailboxes").GetChildren().ToList();
+            if (mailboxes.Count == 0)
+            {
+                builder.Services.AddHostedService<DropFolderWorker>();
+            }
+            for (var i = 0; i < mailboxes.Count; i++)
+            {
+                var index = i;
+                builder.Services.AddSingleton<IHostedService>(sp => new Imap.ImapWorker(
+                    sp.GetRequiredService<SmartMailOptions>().Mailboxes[index],
+                    sp.GetRequiredService<Func<Imap.ImapMailbox, MailProcessor>>(),
+                    sp.GetRequiredService<SqliteStateStore>(),
+                    sp.GetRequiredService<TimeProvider>(),
+                    sp.GetRequiredService<IHostApplicationLifetime>(),
+                    sp.GetRequiredService<ILoggerFactory>().CreateLogger<Imap.ImapWorker>()));
+            }
         }
         return builder;
     }

@@ -51,6 +51,9 @@ public sealed class SmartMailOptions
     /// <summary>Whether every audit row is also appended to <c>DataDirectory/audit.jsonl</c>.</summary>
     public bool AuditJsonLines { get; set; } = true;
 
+    /// <summary>IMAP mailboxes to watch; when empty, the drop-folder inbox is watched (the embedded default).</summary>
+    public List<Imap.ImapMailboxOptions> Mailboxes { get; set; } = [];
+
     /// <summary>Explicit rules, tried before the model.</summary>
     public List<RoutingRule> Rules { get; set; } = [];
 

@@ -17,6 +17,33 @@ public sealed class SmartMailOptionsValidator : IValidateOptions<SmartMailOption
         {
             Annotations(route, $"{SmartMailOptions.SectionName}:Routes:{label}", failures);
         }
+        for (var i = 0; i < options.Mailboxes.Count; i++)
+        {
+            var mailbox = options.Mailboxes[i];
+            var prefix = $"{SmartMailOptions.SectionName}:Mailboxes:{i}";
+            Annotations(mailbox, prefix, failures);
+            if (mailbox.Security == "None" && !mailbox.AllowPlaintext)
+            {
+                failures.Add($"{prefix}:Security: None sends the password in clear text; set AllowPlaintext=true only for a test server.");
+            }
+            if (mailbox.Password is null && mailbox.PasswordFile is null)
+            {
+                failures.Add($"{prefix}:Password: set PasswordFile, or Password through the environment (SMARTMAIL_SmartMail__Mailboxes__{i}__Password).");
+            }
+            if (mailbox.PasswordFile is { } file && !File.Exists(file))
+            {
+                failures.Add($"{prefix}:PasswordFile: '{file}' does not exist.");
+            }
+            if (mailbox.CaCertificateFile is { } ca && !File.Exists(ca))
+            {
+                failures.Add($"{prefix}:CaCertificateFile: '{ca}' does not exist.");
+            }
+        }
+        var names = options.Mailboxes.GroupBy(m => m.Name, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        if (names.Count > 0)
+        {
+            failures.Add($"{SmartMailOptions.SectionName}:Mailboxes: names must be unique ('{names[0]}' is used twice).");
+        }
         if (!File.Exists(options.ModelPath))
         {
             failures.Add($"{SmartMailOptions.SectionName}:ModelPath: the model bundle '{options.ModelPath}' does not exist.");

@@ -211,8 +211,16 @@ public sealed class MailProcessor
         var destination = record.Destination!;
         try
         {
-            await _sink.DeliverAsync(new Delivery(record.DecisionId, destination, raw, record.DecisionJson!), cancellationToken)
+            await _sink.DeliverAsync(new Delivery(record.Key, record.DecisionId, destination, raw, record.DecisionJson!), cancellationToken)
                 .ConfigureAwait(false);
+        }
+        catch (MailGoneException)
+        {
+            // Another client moved or deleted it first: record that, do not retry.
+            Log.Gone(_logger, record.Key.Mailbox, record.Key.Uid);
+            _store.AppendAudit(Audit(record, "gone", null, destination, "the mail left the source before delivery (another client took it)", "gone"));
+            _store.Advance(record.Key, MailState.Acknowledged, _time.GetUtcNow());
+            return ProcessOutcome.Gone;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or HttpRequestException)
         {

@@ -11,8 +11,9 @@ public interface IJournalSink
 }
 
 /// <summary>A mail on its way to a destination.</summary>
+/// <param name="Key">The mail's key in its source.</param>
 /// <param name="DecisionId">The stable id deliveries are idempotent on.</param>
 /// <param name="Destination">The destination name (a folder, a department).</param>
 /// <param name="Raw">The original message bytes, unchanged.</param>
 /// <param name="DecisionJson">The decision record.</param>
-public sealed record Delivery(string DecisionId, string Destination, byte[] Raw, string DecisionJson);
+public sealed record Delivery(SmartMail.Worker.State.MailKey Key, string DecisionId, string Destination, byte[] Raw, string DecisionJson);

@@ -98,6 +98,29 @@ public sealed class SqliteStateStore : IDisposable
         }
     }
 
+    /// <summary>Mails of <paramref name="mailbox"/> not yet acknowledged.</summary>
+    /// <param name="mailbox">The mailbox.</param>
+    /// <returns>The records.</returns>
+    public IReadOnlyList<MailRecord> ListUnfinished(string mailbox)
+    {
+        lock (_gate)
+        {
+            using var cmd = _connection.CreateCommand();
+            cmd.CommandText = "SELECT folder, uidvalidity, uid, fingerprint, decision_id, state, destination, decision_json, attempts FROM mail " +
+                "WHERE mailbox=$m AND state<$s";
+            cmd.Parameters.AddWithValue("$m", mailbox);
+            cmd.Parameters.AddWithValue("$s", (int)MailState.Acknowledged);
+            using var r = cmd.ExecuteReader();
+            var result = new List<MailRecord>();
+            while (r.Read())
+            {
+                result.Add(new MailRecord(new MailKey(mailbox, r.GetString(0), r.GetInt64(1), r.GetString(2)), r.GetString(3), r.GetString(4),
+                    (MailState)r.GetInt32(5), r.IsDBNull(6) ? null : r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7), r.GetInt32(8)));
+            }
+            return result;
+        }
+    }
+
     /// <summary>Records that processing of a mail starts (inserting it as seen, or counting another attempt).</summary>
     /// <param name="key">The key.</param>
     /// <param name="fingerprint">The fingerprint.</param>

@@ -1,0 +1,75 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace SmartMail.Worker.Imap;
+
+/// <summary>How to reach one IMAP mailbox (an entry of <c>SmartMail:Mailboxes</c>).</summary>
+public sealed class ImapMailboxOptions
+{
+    /// <summary>A short name used in keys, logs, metrics and the audit trail.</summary>
+    [Required]
+    [RegularExpression("^[A-Za-z0-9._-]{1,64}$", ErrorMessage = "use letters, digits, '.', '_' or '-' (at most 64)")]
+    public string Name { get; set; } = string.Empty;
+
+    /// <summary>The server host name.</summary>
+    [Required]
+    public string Host { get; set; } = string.Empty;
+
+    /// <summary>The port.</summary>
+    /// <value>The default is 993 (IMAPS).</value>
+    [Range(1, 65535)]
+    public int Port { get; set; } = 993;
+
+    /// <summary><c>SslOnConnect</c> (IMAPS), <c>StartTls</c>, or <c>None</c> (only with <see cref="AllowPlaintext"/>).</summary>
+    [Required]
+    [RegularExpression("^(SslOnConnect|StartTls|None)$", ErrorMessage = "must be SslOnConnect, StartTls or None")]
+    public string Security { get; set; } = "SslOnConnect";
+
+    /// <summary>Whether an unencrypted connection is allowed (test servers on loopback only).</summary>
+    public bool AllowPlaintext { get; set; }
+
+    /// <summary>A PEM file with the CA that signs the server's certificate, when it is not in the system store.</summary>
+    public string? CaCertificateFile { get; set; }
+
+    /// <summary>The user name.</summary>
+    [Required]
+    public string Username { get; set; } = string.Empty;
+
+    /// <summary>The password; prefer <see cref="PasswordFile"/> or the environment (never appsettings.json).</summary>
+    public string? Password { get; set; }
+
+    /// <summary>A file holding the password (e.g. a systemd credential under $CREDENTIALS_DIRECTORY).</summary>
+    public string? PasswordFile { get; set; }
+
+    /// <summary>The folder watched for new mail.</summary>
+    [Required]
+    public string Folder { get; set; } = "INBOX";
+
+    /// <summary>Where mail delivered elsewhere (drop folder) is moved out of the watched folder to.</summary>
+    [Required]
+    public string ProcessedFolder { get; set; } = "SmartMail-Processed";
+
+    /// <summary>Timeout of every network call.</summary>
+    /// <value>The default is 60 seconds.</value>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long one IDLE lasts before it is re-issued (servers drop idle clients after ~10 minutes).</summary>
+    /// <value>The default is 9 minutes.</value>
+    [Range(typeof(TimeSpan), "00:00:01", "00:29:00")]
+    public TimeSpan IdleRestart { get; set; } = TimeSpan.FromMinutes(9);
+
+    /// <summary>How often the folder is polled when the server has no IDLE (and as a safety net with it).</summary>
+    /// <value>The default is 60 seconds.</value>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Whether IDLE is used when the server offers it.</summary>
+    public bool UseIdle { get; set; } = true;
+
+    /// <summary>The password from <see cref="PasswordFile"/> or <see cref="Password"/>.</summary>
+    /// <returns>The password.</returns>
+    /// <exception cref="InvalidOperationException">Neither is set.</exception>
+    public string ResolvePassword() =>
+        PasswordFile is { } file ? File.ReadAllText(file).TrimEnd('\r', '\n')
+        : Password ?? throw new InvalidOperationException($"Mailbox '{Name}': set PasswordFile or Password (from the environment).");
+}

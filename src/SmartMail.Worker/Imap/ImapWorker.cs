@@ -1,0 +1,181 @@
+using MailKit;
+using MailKit.Net.Imap;
+using MailKit.Security;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SmartMail.Worker.Processing;
+using SmartMail.Worker.State;
+
+namespace SmartMail.Worker.Imap;
+
+/// <summary>
+/// Watches one IMAP mailbox. A work connection drains the folder through the <see cref="MailProcessor"/>; a second
+/// connection IDLEs (re-issued every <see cref="ImapMailboxOptions.IdleRestart"/>) and wakes the work loop when mail
+/// arrives; without IDLE the folder is polled. Transient failures reconnect with capped, jittered backoff; refused
+/// credentials stop this mailbox loudly; a state store that cannot record stops the service (fail closed).
+/// </summary>
+public sealed class ImapWorker(
+    ImapMailboxOptions options,
+    Func<ImapMailbox, MailProcessor> processorFor,
+    SqliteStateStore store,
+    TimeProvider time,
+    IHostApplicationLifetime lifetime,
+    ILogger<ImapWorker> logger) : BackgroundService
+{
+    private readonly SemaphoreSlim _wake = new(0, 1);
+
+    /// <summary>Mails handled since start (for tests and status).</summary>
+    public int Handled { get; private set; }
+
+    /// <summary>Whether the work connection is up.</summary>
+    public bool IsConnected { get; private set; }
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        for (var failures = 0; !stoppingToken.IsCancellationRequested;)
+        {
+            using var mailbox = new ImapMailbox(options);
+            using var idleStop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            Task? idle = null;
+            try
+            {
+                await mailbox.ConnectAsync(stoppingToken);
+                IsConnected = true;
+                failures = 0;
+                ImapLog.Connected(logger, options.Name, mailbox.UidValidity, mailbox.SupportsIdle, mailbox.SupportsMove);
+                await ImapReconciler.ReconcileAsync(mailbox, store, time, stoppingToken);
+                if (options.UseIdle && mailbox.SupportsIdle)
+                {
+                    idle = IdleAsync(idleStop.Token);
+                }
+                var processor = processorFor(mailbox);
+                while (!stoppingToken.IsCancellationRequested)
+                {
+                    var drained = (await processor.DrainAsync(mailbox, stoppingToken)).Count;
+                    Handled += drained;
+                    ImapLog.Drained(logger, options.Name, drained);
+                    if (idle is { IsCompleted: true })
+                    {
+                        await idle; // surfaces the IDLE connection's failure: reconnect both
+                    }
+                    await _wake.WaitAsync(options.PollInterval, stoppingToken);
+                }
+            }
+            catch (AuthenticationException ex)
+            {
+                ImapLog.AuthenticationFailed(logger, options.Name, ex);
+                return; // not transient: retrying would lock the account; other mailboxes go on
+            }
+            catch (StateStoreException ex)
+            {
+                Log.StateStoreFailed(logger, ex);
+                Environment.ExitCode = 1;
+                lifetime.StopApplication();
+                return;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (IsTransient(ex))
+            {
+                failures++;
+                var delay = Backoff(failures);
+                ImapLog.ConnectionLost(logger, options.Name, failures, delay, ex);
+                IsConnected = false;
+                await idleStop.CancelAsync();
+                await Task.Delay(delay, time, stoppingToken);
+            }
+            finally
+            {
+                IsConnected = false;
+                await idleStop.CancelAsync();
+                if (idle is not null)
+                {
+                    try
+                    {
+                        await idle;
+                    }
+                    catch (Exception ex) when (ex is OperationCanceledException || IsTransient(ex))
+                    {
+                        // the work loop reconnects
+                    }
+                }
+            }
+        }
+    }
+
+    private async Task IdleAsync(CancellationToken cancellationToken)
+    {
+        using var client = new ImapClient { Timeout = (int)options.CommandTimeout.TotalMilliseconds };
+        await ImapMailbox.ConnectClientAsync(client, options, cancellationToken);
+        var folder = await client.GetFolderAsync(options.Folder, cancellationToken);
+        await folder.OpenAsync(FolderAccess.ReadOnly, cancellationToken);
+        CancellationTokenSource? done = null;
+        ImapLog.Idling(logger, options.Name, folder.Count);
+        folder.CountChanged += (_, _) =>
+        {
+            ImapLog.CountChanged(logger, options.Name, folder.Count);
+            // Never touch the folder from the event (not re-entrant): end IDLE and wake the work loop.
+            Wake();
+            done?.Cancel();
+        };
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            using (done = new CancellationTokenSource(options.IdleRestart))
+            {
+                await client.IdleAsync(done.Token, cancellationToken);
+            }
+            done = null;
+        }
+    }
+
+    private void Wake()
+    {
+        try
+        {
+            _wake.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // already awake
+        }
+    }
+
+    private static bool IsTransient(Exception ex) =>
+        ex is IOException or ImapProtocolException or ImapCommandException or ServiceNotConnectedException
+            or System.Net.Sockets.SocketException or TimeoutException or SslHandshakeException
+            or OperationCanceledException or InvalidOperationException;
+
+    private static TimeSpan Backoff(int failures) =>
+        TimeSpan.FromSeconds(Math.Min(300, Math.Pow(2, Math.Min(failures, 9)) * 0.25) + (Random.Shared.NextDouble() * 0.5));
+
+    /// <inheritdoc />
+    public override void Dispose()
+    {
+        _wake.Dispose();
+        base.Dispose();
+    }
+}
+
+internal static partial class ImapLog
+{
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Mailbox {Mailbox} connected (UIDVALIDITY {UidValidity}, IDLE {Idle}, MOVE {Move})")]
+    public static partial void Connected(ILogger logger, string mailbox, uint uidValidity, bool idle, bool move);
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Critical, Message = "Mailbox {Mailbox}: the server refused the credentials; this mailbox stops (fix the password and restart)")]
+    public static partial void AuthenticationFailed(ILogger logger, string mailbox, Exception exception);
+
+    [LoggerMessage(EventId = 2104, Level = LogLevel.Debug, Message = "Mailbox {Mailbox}: IDLE on a folder of {Count} messages")]
+    public static partial void Idling(ILogger logger, string mailbox, int count);
+
+    [LoggerMessage(EventId = 2105, Level = LogLevel.Debug, Message = "Mailbox {Mailbox}: the folder now holds {Count} messages")]
+    public static partial void CountChanged(ILogger logger, string mailbox, int count);
+
+    [LoggerMessage(EventId = 2106, Level = LogLevel.Debug, Message = "Mailbox {Mailbox}: handled {Count} mails")]
+    public static partial void Drained(ILogger logger, string mailbox, int count);
+
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "Mailbox {Mailbox}: connection lost (failure {Failures}); reconnecting in {Delay}")]
+    public static partial void ConnectionLost(ILogger logger, string mailbox, int failures, TimeSpan delay, Exception exception);
+}

@@ -1,0 +1,178 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using MailKit;
+using MailKit.Net.Imap;
+using MailKit.Security;
+using MimeKit;
+using SmartMail.Worker.Imap;
+
+namespace SmartMail.Worker.Tests.Integration;
+
+/// <summary>
+/// A throwaway real Dovecot on 127.0.0.1 (../shared/dovecot/start.sh) with a user and password generated for this
+/// run. Skips the test with a clear message when the script, root or the dovecot package is not available.
+/// </summary>
+public sealed class Dovecot : IAsyncDisposable
+{
+    private readonly string _script;
+    private readonly Dictionary<string, string> _env;
+
+    private Dovecot(string scriptDir, string dir, int port, int? tlsPort, string? extra)
+    {
+        _script = scriptDir;
+        Directory = dir;
+        Port = port;
+        TlsPort = tlsPort;
+        User = "sm" + RandomNumberGenerator.GetHexString(6, lowercase: true);
+        Password = RandomNumberGenerator.GetHexString(24, lowercase: true);
+        _env = new Dictionary<string, string>();
+        if (tlsPort is { } t)
+        {
+            _env["DOVECOT_TLS_PORT"] = t.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        if (extra is not null)
+        {
+            _env["DOVECOT_EXTRA"] = extra;
+        }
+    }
+
+    public string Directory { get; }
+
+    public int Port { get; }
+
+    public int? TlsPort { get; }
+
+    public string User { get; }
+
+    public string Password { get; }
+
+    public string CaFile => Path.Combine(Directory, "tls", "ca.pem");
+
+    /// <summary>Dovecot settings hiding MOVE (and IDLE) from clients.</summary>
+    public const string WithoutMove = "imap_capability = IMAP4rev1 LITERAL+ SASL-IR ID ENABLE UIDPLUS IDLE";
+
+    public static async Task<Dovecot> StartAsync(bool tls = false, string? extra = null)
+    {
+        var scripts = FindScripts();
+        if (scripts is null)
+        {
+            Assert.Skip("../shared/dovecot/start.sh not found: IMAP integration tests need the shared Dovecot fixture.");
+        }
+        if (!OperatingSystem.IsLinux() || Environment.UserName != "root")
+        {
+            Assert.Skip("IMAP integration tests start a real Dovecot and need root (as in CI).");
+        }
+        var dir = System.IO.Directory.CreateTempSubdirectory("smartmail-dovecot-").FullName;
+        var server = new Dovecot(scripts, dir, FreePort(), tls ? FreePort() : null, extra);
+        await server.RunScriptAsync("start.sh", dir, server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), $"{server.User}:{server.Password}");
+        return server;
+    }
+
+    public ImapMailboxOptions Options(string name = "test") => new()
+    {
+        Name = name,
+        Host = "127.0.0.1",
+        Port = Port,
+        Security = "None",
+        AllowPlaintext = true,
+        Username = User,
+        Password = Password,
+        CommandTimeout = TimeSpan.FromSeconds(20),
+        PollInterval = TimeSpan.FromSeconds(1),
+    };
+
+    /// <summary>A client for the test's own checks (a separate connection, as another mail client would be).</summary>
+    public async Task<ImapClient> ClientAsync()
+    {
+        var client = new ImapClient();
+        await client.ConnectAsync("127.0.0.1", Port, SecureSocketOptions.None);
+        await client.AuthenticateAsync(User, Password);
+        return client;
+    }
+
+    public async Task AppendAsync(IEnumerable<byte[]> messages, string folder = "INBOX")
+    {
+        using var client = await ClientAsync();
+        var target = await client.GetFolderAsync(folder);
+        foreach (var raw in messages)
+        {
+            using var message = MimeMessage.Load(new MemoryStream(raw));
+            await target.AppendAsync(message);
+        }
+        await client.DisconnectAsync(true);
+    }
+
+    /// <summary>Every message in every folder: folder name and keywords.</summary>
+    public async Task<List<(string Folder, IReadOnlySet<string> Keywords)>> InventoryAsync()
+    {
+        using var client = await ClientAsync();
+        var result = new List<(string, IReadOnlySet<string>)>();
+        var root = client.GetFolder(client.PersonalNamespaces[0]);
+        var folders = (await root.GetSubfoldersAsync(false)).Append(client.Inbox).DistinctBy(f => f.FullName);
+        foreach (var folder in folders)
+        {
+            await folder.OpenAsync(FolderAccess.ReadOnly);
+            if (folder.Count > 0)
+            {
+                foreach (var summary in await folder.FetchAsync(0, -1, MessageSummaryItems.Flags))
+                {
+                    result.Add((folder.FullName, summary.Keywords.ToHashSet()));
+                }
+            }
+            await folder.CloseAsync();
+        }
+        await client.DisconnectAsync(true);
+        return result;
+    }
+
+    public async Task RestartAsync()
+    {
+        await RunScriptAsync("stop.sh", Directory, "--keep");
+        await RunScriptAsync("start.sh", Directory, Port.ToString(System.Globalization.CultureInfo.InvariantCulture), $"{User}:{Password}");
+    }
+
+    public async ValueTask DisposeAsync() => await RunScriptAsync("stop.sh", Directory);
+
+    private async Task RunScriptAsync(string script, params string[] args)
+    {
+        var psi = new ProcessStartInfo("bash", [Path.Combine(_script, script), .. args])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var (k, v) in _env)
+        {
+            psi.Environment[k] = v;
+        }
+        using var process = Process.Start(psi)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{script} failed ({process.ExitCode}): {await stdout} {await stderr}");
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string? FindScripts()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "shared", "dovecot");
+            if (File.Exists(Path.Combine(candidate, "start.sh")))
+            {
+                return candidate;
+            }
+        }
+        return null;
+    }
+}
