@@ -4,6 +4,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SmartMail.Worker;
+using SmartMail.Worker.Imap;
+using SmartMail.Worker.State;
 using SmartMail.Worker.Options;
 using SmartMail.Worker.Processing;
 using SmartMail.Worker.Sources;
@@ -70,9 +72,26 @@ internal static class RunCommand
             return Environment.ExitCode;
         }
 
-        var processor = host.Services.GetRequiredService<MailProcessor>();
-        var source = host.Services.GetRequiredService<IMailSource>();
-        var outcomes = await processor.DrainAsync(source, cancellationToken);
+        var outcomes = new List<ProcessOutcome>();
+        if (options.Mailboxes.Count == 0)
+        {
+            outcomes.AddRange(await host.Services.GetRequiredService<MailProcessor>()
+                .DrainAsync(host.Services.GetRequiredService<IMailSource>(), cancellationToken));
+        }
+        foreach (var mailboxOptions in options.Mailboxes)
+        {
+            // One pass over each IMAP mailbox: reconcile what a crash left, then drain what is waiting.
+            using var mailbox = new ImapMailbox(mailboxOptions);
+            await mailbox.ConnectAsync(cancellationToken);
+            await ImapReconciler.ReconcileAsync(mailbox, host.Services.GetRequiredService<SqliteStateStore>(), TimeProvider.System, cancellationToken);
+            var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+            var drained = await ImapBatchDrainer.DrainAsync(mailbox, host.Services.GetRequiredService<Func<ImapMailbox, MailProcessor>>()(mailbox),
+                host.Services.GetRequiredService<SqliteStateStore>(), mailboxOptions.BatchSize, cancellationToken);
+            outcomes.AddRange(drained);
+            AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture,
+                $"Mailbox [bold]{mailboxOptions.Name}[/]: {drained.Count} mails in {stopwatch.Elapsed.TotalSeconds:F2} s ({drained.Count / Math.Max(stopwatch.Elapsed.TotalSeconds, 1e-9):F0} mails/s).");
+            await mailbox.DisconnectAsync(cancellationToken);
+        }
         PrintSummary(options, outcomes);
         return 0;
     }
@@ -93,7 +112,7 @@ internal static class RunCommand
         AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"Seeded {options.InboxPath} with {files.Length} sample mails.");
     }
 
-    private static void PrintSummary(SmartMailOptions options, IReadOnlyList<ProcessOutcome> outcomes)
+    private static void PrintSummary(SmartMailOptions options, List<ProcessOutcome> outcomes)
     {
         var table = new Table().AddColumns("destination", "mails");
         var journal = new DirectoryInfo(options.JournalPath);

@@ -146,6 +146,55 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
         _movedThisSession.Add(uid.Id);
     }
 
+    /// <summary>
+    /// Delivers a batch with one UID MOVE per destination: all mails bound for one destination get one marker keyword,
+    /// recorded in the ledger before it is set, then move together (a single MOVE costs a server fsync; a batch costs
+    /// about the same). A mail the server did not move is checked in the destination by marker and fingerprint; if it is
+    /// not there it was taken by another client.
+    /// </summary>
+    /// <param name="deliveries">Mails of this mailbox, decided.</param>
+    /// <param name="store">The ledger that records the markers.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>Per delivery, <see langword="null"/> when delivered, else the failure.</returns>
+    public async Task<IReadOnlyList<Exception?>> DeliverBatchAsync(IReadOnlyList<Delivery> deliveries, SqliteStateStore store,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(deliveries);
+        ArgumentNullException.ThrowIfNull(store);
+        var results = new Exception?[deliveries.Count];
+        foreach (var group in deliveries.Select((d, i) => (Delivery: d, Index: i)).GroupBy(x => x.Delivery.Destination, StringComparer.Ordinal))
+        {
+            var items = group.Where(x => IsCurrent(x.Delivery.Key)).ToList();
+            foreach (var stale in group.Where(x => !IsCurrent(x.Delivery.Key)))
+            {
+                results[stale.Index] = new MailGoneException($"Mail {stale.Delivery.Key.Uid} belongs to an older UIDVALIDITY.");
+            }
+            if (items.Count == 0)
+            {
+                continue;
+            }
+            var destination = await FolderAsync(group.Key, cancellationToken).ConfigureAwait(false);
+            var marker = Keyword(items[0].Delivery.DecisionId);
+            store.SetMarker(items.Select(x => x.Delivery.Key), marker);
+            var uids = items.Select(x => Uid(x.Delivery.Key)).ToList();
+            await Inbox.AddFlagsAsync(uids, MessageFlags.None, new HashSet<string> { marker }, true, cancellationToken).ConfigureAwait(false);
+            var map = await Inbox.MoveToAsync(uids, destination, cancellationToken).ConfigureAwait(false);
+            var moved = map.Source.Select(u => u.Id).ToHashSet();
+            var unconfirmed = items.Where(x => !moved.Contains(Uid(x.Delivery.Key).Id)).ToList();
+            if (unconfirmed.Count > 0)
+            {
+                // No COPYUID (a server without UIDPLUS) or mail another client expunged meanwhile: look for it.
+                var present = await FingerprintsWithKeywordAsync(destination, marker, cancellationToken).ConfigureAwait(false);
+                foreach (var x in unconfirmed.Where(x => !present.Contains(Core.Mime.MailExtractor.Fingerprint(x.Delivery.Raw))))
+                {
+                    results[x.Index] = new MailGoneException($"Mail {x.Delivery.Key.Uid} left {_options.Folder} before it was delivered.");
+                }
+            }
+            _movedThisSession.UnionWith(uids.Select(u => u.Id));
+        }
+        return results;
+    }
+
     /// <summary>Moves the mail out of the watched folder when it was delivered elsewhere; nothing when it was moved already.</summary>
     /// <param name="key">The mail.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
@@ -162,14 +211,17 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
         await Inbox.MoveToAsync(uid, processed, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Whether a mail tagged with <paramref name="decisionId"/> is in <paramref name="destination"/>.</summary>
+    /// <summary>Whether the mail with <paramref name="fingerprint"/>, tagged <paramref name="marker"/>, is in <paramref name="destination"/>.</summary>
     /// <param name="destination">The destination name.</param>
-    /// <param name="decisionId">The decision id.</param>
+    /// <param name="marker">The keyword set before the move.</param>
+    /// <param name="fingerprint">The mail's fingerprint.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns><see langword="true"/> when it is there.</returns>
-    public async Task<bool> IsDeliveredAsync(string destination, string decisionId, CancellationToken cancellationToken) =>
-        await FindByKeywordAsync(await FolderAsync(destination, cancellationToken).ConfigureAwait(false), decisionId, cancellationToken)
-            .ConfigureAwait(false);
+    public async Task<bool> IsDeliveredAsync(string destination, string marker, string fingerprint, CancellationToken cancellationToken)
+    {
+        var folder = await FolderAsync(destination, cancellationToken).ConfigureAwait(false);
+        return (await FingerprintsWithKeywordAsync(folder, marker, cancellationToken).ConfigureAwait(false)).Contains(fingerprint);
+    }
 
     /// <summary>The keyword a delivered mail carries: its decision id as an IMAP atom.</summary>
     /// <param name="decisionId">The decision id.</param>
@@ -233,13 +285,33 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
     private async Task<bool> ExistsAsync(UniqueId uid, CancellationToken cancellationToken) =>
         (await Inbox.SearchAsync(SearchQuery.Uids([uid]), cancellationToken).ConfigureAwait(false)).Count > 0;
 
-    // One IMAP connection has one open folder: searching the destination closes the watched folder, so reopen it.
-    private async Task<bool> FindByKeywordAsync(IMailFolder folder, string decisionId, CancellationToken cancellationToken)
+    private Task<bool> FindByKeywordAsync(IMailFolder folder, string decisionId, CancellationToken cancellationToken) =>
+        InFolderAsync(folder, async () =>
+            (await folder.SearchAsync(SearchQuery.HasKeyword(Keyword(decisionId)), cancellationToken).ConfigureAwait(false)).Count > 0,
+            cancellationToken);
+
+    // The fingerprints of the messages in a folder that carry a keyword (a marker names one batch: a few hundred at most).
+    private Task<HashSet<string>> FingerprintsWithKeywordAsync(IMailFolder folder, string keyword, CancellationToken cancellationToken) =>
+        InFolderAsync(folder, async () =>
+        {
+            var result = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var uid in await folder.SearchAsync(SearchQuery.HasKeyword(keyword), cancellationToken).ConfigureAwait(false))
+            {
+                using var stream = await folder.GetStreamAsync(uid, cancellationToken).ConfigureAwait(false);
+                using var buffer = new MemoryStream();
+                await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+                result.Add(Core.Mime.MailExtractor.Fingerprint(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)));
+            }
+            return result;
+        }, cancellationToken);
+
+    // One IMAP connection has one open folder: looking into a destination closes the watched folder, so reopen it.
+    private async Task<T> InFolderAsync<T>(IMailFolder folder, Func<Task<T>> action, CancellationToken cancellationToken)
     {
         await folder.OpenAsync(FolderAccess.ReadOnly, cancellationToken).ConfigureAwait(false);
         try
         {
-            return (await folder.SearchAsync(SearchQuery.HasKeyword(Keyword(decisionId)), cancellationToken).ConfigureAwait(false)).Count > 0;
+            return await action().ConfigureAwait(false);
         }
         finally
         {

@@ -63,6 +63,11 @@ public sealed class ImapMailboxOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>Mails delivered together (one UID MOVE per destination per batch).</summary>
+    /// <value>The default is 200.</value>
+    [Range(1, 5000)]
+    public int BatchSize { get; set; } = 200;
+
     /// <summary>Whether IDLE is used when the server offers it.</summary>
     public bool UseIdle { get; set; } = true;
 

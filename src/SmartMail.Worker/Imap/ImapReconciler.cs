@@ -31,7 +31,8 @@ public static class ImapReconciler
                 continue;
             }
             var found = record.State >= MailState.Decided && record.Destination is not null
-                && await mailbox.IsDeliveredAsync(record.Destination, record.DecisionId, cancellationToken).ConfigureAwait(false);
+                && await mailbox.IsDeliveredAsync(record.Destination, record.Marker ?? ImapMailbox.Keyword(record.DecisionId), record.Fingerprint,
+                    cancellationToken).ConfigureAwait(false);
             store.Advance(record.Key, MailState.Acknowledged, time.GetUtcNow());
             store.AppendAudit(new AuditEntry
             {

@@ -52,7 +52,7 @@ public sealed class ImapWorker(
                 var processor = processorFor(mailbox);
                 while (!stoppingToken.IsCancellationRequested)
                 {
-                    var drained = (await processor.DrainAsync(mailbox, stoppingToken)).Count;
+                    var drained = (await ImapBatchDrainer.DrainAsync(mailbox, processor, store, options.BatchSize, stoppingToken)).Count;
                     Handled += drained;
                     ImapLog.Drained(logger, options.Name, drained);
                     if (idle is { IsCompleted: true })

@@ -64,7 +64,7 @@ public sealed class MailProcessor
     public static string DecisionIdFor(string mailbox, string fingerprint) =>
         "sm-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(mailbox + "\n" + fingerprint)))[..24];
 
-    /// <summary>Handles every mail waiting in <paramref name="source"/>, oldest first.</summary>
+    /// <summary>Handles every mail waiting in <paramref name="source"/>, oldest first, one at a time.</summary>
     /// <param name="source">The source.</param>
     /// <param name="cancellationToken">Stops between mails.</param>
     /// <returns>The outcome per mail.</returns>
@@ -81,7 +81,7 @@ public sealed class MailProcessor
         return outcomes;
     }
 
-    /// <summary>Handles one mail.</summary>
+    /// <summary>Handles one mail: prepare, deliver, complete.</summary>
     /// <param name="source">Its source.</param>
     /// <param name="pending">The mail.</param>
     /// <param name="cancellationToken">Cancels the work.</param>
@@ -89,33 +89,149 @@ public sealed class MailProcessor
     /// <exception cref="StateStoreException">The ledger cannot record: stop taking mail.</exception>
     public async Task<ProcessOutcome> ProcessAsync(IMailSource source, PendingMail pending, CancellationToken cancellationToken)
     {
+        var prepared = await PrepareAsync(source, pending, cancellationToken).ConfigureAwait(false);
+        if (prepared.Outcome is { } done)
+        {
+            return done;
+        }
+        try
+        {
+            await _sink.DeliverAsync(prepared.Delivery, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or HttpRequestException)
+        {
+            return await DeliveryFailedAsync(source, prepared, ex, cancellationToken).ConfigureAwait(false);
+        }
+        return await CompleteAsync(source, [prepared], cancellationToken).ConfigureAwait(false) is [var outcome] ? outcome : ProcessOutcome.Deferred;
+    }
+
+    /// <summary>
+    /// Takes a mail up to the point of delivery: recorded as seen, decided and audited (or resumed from the ledger).
+    /// Mail that needs no delivery (already delivered, a duplicate, gone) is finished here and has an <see cref="PreparedMail.Outcome"/>.
+    /// </summary>
+    /// <param name="source">Its source.</param>
+    /// <param name="pending">The mail.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>The mail ready to deliver, or its final outcome.</returns>
+    /// <exception cref="StateStoreException">The ledger cannot record: stop taking mail.</exception>
+    public async Task<PreparedMail> PrepareAsync(IMailSource source, PendingMail pending, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(pending);
         var started = Stopwatch.GetTimestamp();
-        var key = pending.Key;
         _metrics.Seen(source.Mailbox);
         try
         {
-            var outcome = await HandleAsync(source, pending, cancellationToken).ConfigureAwait(false);
-            _metrics.Handled(source.Mailbox, outcome.ToString().ToLowerInvariant(), Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            return outcome;
+            var prepared = await PrepareCoreAsync(source, pending, cancellationToken).ConfigureAwait(false) with { Started = started };
+            if (prepared.Outcome is { } outcome)
+            {
+                _metrics.Handled(source.Mailbox, outcome.ToString().ToLowerInvariant(), Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+            return prepared;
         }
         catch (Microsoft.Data.Sqlite.SqliteException ex)
         {
-            // Only the ledger speaks SQLite: a step that cannot be recorded must not be acted on (fail closed).
-            Log.StateStoreFailed(_logger, ex);
-            throw new StateStoreException($"The state store cannot record mail {key.Uid} of {key.Mailbox}: {ex.Message}", ex);
+            throw StoreFailed(pending.Key, ex);
         }
     }
 
-    private async Task<ProcessOutcome> HandleAsync(IMailSource source, PendingMail pending, CancellationToken cancellationToken)
+    /// <summary>Finishes mails whose delivery succeeded: records the delivery (one transaction), acknowledges each in its source.</summary>
+    /// <param name="source">Their source.</param>
+    /// <param name="delivered">Mails prepared by <see cref="PrepareAsync"/> and delivered.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>The outcome per mail, in order.</returns>
+    /// <exception cref="StateStoreException">The ledger cannot record: stop taking mail.</exception>
+    public async Task<IReadOnlyList<ProcessOutcome>> CompleteAsync(IMailSource source, IReadOnlyList<PreparedMail> delivered,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(delivered);
+        try
+        {
+            _store.AdvanceAll(delivered.Select(d => d.Record!.Key), MailState.Delivered, _time.GetUtcNow());
+            var outcomes = new List<ProcessOutcome>(delivered.Count);
+            foreach (var mail in delivered)
+            {
+                var record = mail.Record!;
+                var outcome = OutcomeOf(record);
+                if (outcome == ProcessOutcome.Routed)
+                {
+                    Log.Routed(_logger, record.Fingerprint, record.Destination!, "policy");
+                }
+                await source.AcknowledgeAsync(record.Key, cancellationToken).ConfigureAwait(false);
+                outcomes.Add(outcome);
+                _metrics.Handled(source.Mailbox, outcome.ToString().ToLowerInvariant(), Stopwatch.GetElapsedTime(mail.Started).TotalMilliseconds);
+            }
+            _store.AdvanceAll(delivered.Select(d => d.Record!.Key), MailState.Acknowledged, _time.GetUtcNow());
+            return outcomes;
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        {
+            throw StoreFailed(delivered[0].Record!.Key, ex);
+        }
+    }
+
+    /// <summary>Handles a failed delivery: gone (recorded, not retried), deferred for a later try, or quarantined after too many.</summary>
+    /// <param name="source">The source.</param>
+    /// <param name="mail">The mail.</param>
+    /// <param name="error">What failed.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>The outcome.</returns>
+    /// <exception cref="StateStoreException">The ledger cannot record: stop taking mail.</exception>
+    public async Task<ProcessOutcome> DeliveryFailedAsync(IMailSource source, PreparedMail mail, Exception error, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(mail);
+        ArgumentNullException.ThrowIfNull(error);
+        var record = mail.Record!;
+        var destination = record.Destination!;
+        try
+        {
+            if (error is MailGoneException)
+            {
+                // Another client moved or deleted it first: record that, do not retry.
+                Log.Gone(_logger, record.Key.Mailbox, record.Key.Uid);
+                _store.AppendAudit(Audit(record, "gone", null, destination, "the mail left the source before delivery (another client took it)", "gone"));
+                _store.Advance(record.Key, MailState.Acknowledged, _time.GetUtcNow());
+                return ProcessOutcome.Gone;
+            }
+            Log.DeliveryFailed(_logger, record.Fingerprint, destination, record.Attempts, error);
+            _store.RecordError(record.Key, $"delivery to {destination} failed: {error.GetType().Name}", _time.GetUtcNow());
+            if (record.Attempts < _options.MaxAttempts || destination == _options.QuarantineDestination)
+            {
+                return ProcessOutcome.Deferred;
+            }
+            var quarantined = mail with { Record = Quarantine(record, $"delivery to {destination} failed {record.Attempts} times") };
+            try
+            {
+                await _sink.DeliverAsync(quarantined.Delivery, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or HttpRequestException)
+            {
+                return ProcessOutcome.Deferred; // even quarantine is unreachable: the mail stays in the source
+            }
+            return (await CompleteAsync(source, [quarantined], cancellationToken).ConfigureAwait(false))[0];
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        {
+            throw StoreFailed(record.Key, ex);
+        }
+    }
+
+    private StateStoreException StoreFailed(MailKey key, Exception ex)
+    {
+        // Only the ledger speaks SQLite: a step that cannot be recorded must not be acted on (fail closed).
+        Log.StateStoreFailed(_logger, ex);
+        return new StateStoreException($"The state store cannot record mail {key.Uid} of {key.Mailbox}: {ex.Message}", ex);
+    }
+
+    private async Task<PreparedMail> PrepareCoreAsync(IMailSource source, PendingMail pending, CancellationToken cancellationToken)
     {
         var key = pending.Key;
         var record = _store.Get(key);
         if (record is { State: >= MailState.Delivered })
         {
             // Delivered before a crash, not yet acknowledged: finish the protocol, do not deliver again.
-            return await AcknowledgeAsync(source, record, OutcomeOf(record), cancellationToken).ConfigureAwait(false);
+            return PreparedMail.Done(await AcknowledgeAsync(source, record, OutcomeOf(record), cancellationToken).ConfigureAwait(false));
         }
 
         var tooLarge = pending.Size > _options.MaxMessageMegabytes * 1024L * 1024L;
@@ -123,7 +239,7 @@ public sealed class MailProcessor
         if (raw is null)
         {
             Log.Gone(_logger, key.Mailbox, key.Uid);
-            return ProcessOutcome.Gone;
+            return PreparedMail.Done(ProcessOutcome.Gone);
         }
         var fingerprint = MailExtractor.Fingerprint(raw);
         var decisionId = DecisionIdFor(key.Mailbox, fingerprint);
@@ -136,7 +252,7 @@ public sealed class MailProcessor
                 Audit(dup, "duplicate", null, earlier.Destination ?? "", $"already delivered as {earlier.DecisionId}", "duplicate"));
             _store.Advance(key, MailState.Delivered, _time.GetUtcNow());
             Log.Duplicate(_logger, fingerprint, earlier.DecisionId);
-            return await AcknowledgeAsync(source, _store.Get(key)!, ProcessOutcome.Duplicate, cancellationToken).ConfigureAwait(false);
+            return PreparedMail.Done(await AcknowledgeAsync(source, _store.Get(key)!, ProcessOutcome.Duplicate, cancellationToken).ConfigureAwait(false));
         }
 
         record = _store.BeginAttempt(key, fingerprint, decisionId, _time.GetUtcNow());
@@ -144,7 +260,7 @@ public sealed class MailProcessor
         {
             record = Decide(record, raw, tooLarge);
         }
-        return await DeliverAsync(source, record, raw, cancellationToken).ConfigureAwait(false);
+        return new PreparedMail(record, raw, null);
     }
 
     private MailRecord Decide(MailRecord record, byte[] raw, bool tooLarge)
@@ -204,42 +320,6 @@ public sealed class MailProcessor
         Record(record.Key, destination, json, Audit(record, "quarantine", null, destination, reason, "quarantined"));
         Log.Quarantined(_logger, record.Fingerprint, reason);
         return _store.Get(record.Key)!;
-    }
-
-    private async Task<ProcessOutcome> DeliverAsync(IMailSource source, MailRecord record, byte[] raw, CancellationToken cancellationToken)
-    {
-        var destination = record.Destination!;
-        try
-        {
-            await _sink.DeliverAsync(new Delivery(record.Key, record.DecisionId, destination, raw, record.DecisionJson!), cancellationToken)
-                .ConfigureAwait(false);
-        }
-        catch (MailGoneException)
-        {
-            // Another client moved or deleted it first: record that, do not retry.
-            Log.Gone(_logger, record.Key.Mailbox, record.Key.Uid);
-            _store.AppendAudit(Audit(record, "gone", null, destination, "the mail left the source before delivery (another client took it)", "gone"));
-            _store.Advance(record.Key, MailState.Acknowledged, _time.GetUtcNow());
-            return ProcessOutcome.Gone;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or HttpRequestException)
-        {
-            Log.DeliveryFailed(_logger, record.Fingerprint, destination, record.Attempts, ex);
-            _store.RecordError(record.Key, $"delivery to {destination} failed: {ex.GetType().Name}", _time.GetUtcNow());
-            if (record.Attempts < _options.MaxAttempts || destination == _options.QuarantineDestination)
-            {
-                return ProcessOutcome.Deferred;
-            }
-            record = Quarantine(record, $"delivery to {destination} failed {record.Attempts} times");
-            return await DeliverAsync(source, record, raw, cancellationToken).ConfigureAwait(false);
-        }
-        _store.Advance(record.Key, MailState.Delivered, _time.GetUtcNow());
-        var outcome = OutcomeOf(record);
-        if (outcome == ProcessOutcome.Routed)
-        {
-            Log.Routed(_logger, record.Fingerprint, destination, "policy");
-        }
-        return await AcknowledgeAsync(source, record, outcome, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<ProcessOutcome> AcknowledgeAsync(IMailSource source, MailRecord record, ProcessOutcome outcome,

@@ -28,5 +28,6 @@ public sealed record MailKey(string Mailbox, string Folder, long UidValidity, st
 /// <param name="Destination">Where it goes, once decided.</param>
 /// <param name="DecisionJson">The decision record, once decided.</param>
 /// <param name="Attempts">How many times processing was started.</param>
+/// <param name="Marker">The IMAP keyword set on the mail just before it was moved, if it was (crash recovery finds it by it).</param>
 public sealed record MailRecord(MailKey Key, string Fingerprint, string DecisionId, MailState State, string? Destination,
-    string? DecisionJson, int Attempts);
+    string? DecisionJson, int Attempts, string? Marker = null);

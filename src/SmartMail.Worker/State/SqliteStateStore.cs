@@ -29,6 +29,7 @@ public sealed class SqliteStateStore : IDisposable
             var timeout = (int)(busyTimeout ?? TimeSpan.FromSeconds(10)).TotalMilliseconds;
             Execute($"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout={timeout};");
             Execute(Schema);
+            AddColumnIfMissing("mail", "marker", "TEXT");
         }
         catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
         {
@@ -43,7 +44,7 @@ public sealed class SqliteStateStore : IDisposable
         CREATE TABLE IF NOT EXISTS mail (
             mailbox TEXT NOT NULL, folder TEXT NOT NULL, uidvalidity INTEGER NOT NULL, uid TEXT NOT NULL,
             fingerprint TEXT NOT NULL, decision_id TEXT NOT NULL, state INTEGER NOT NULL,
-            destination TEXT, decision_json TEXT, attempts INTEGER NOT NULL DEFAULT 0, error TEXT,
+            destination TEXT, decision_json TEXT, attempts INTEGER NOT NULL DEFAULT 0, error TEXT, marker TEXT,
             created_utc TEXT NOT NULL, updated_utc TEXT NOT NULL,
             PRIMARY KEY (mailbox, folder, uidvalidity, uid));
         CREATE INDEX IF NOT EXISTS mail_fingerprint ON mail (mailbox, fingerprint);
@@ -66,7 +67,7 @@ public sealed class SqliteStateStore : IDisposable
         ArgumentNullException.ThrowIfNull(key);
         lock (_gate)
         {
-            using var cmd = Command("SELECT fingerprint, decision_id, state, destination, decision_json, attempts FROM mail " +
+            using var cmd = Command("SELECT fingerprint, decision_id, state, destination, decision_json, attempts, marker FROM mail " +
                 "WHERE mailbox=$m AND folder=$f AND uidvalidity=$v AND uid=$u", key);
             using var r = cmd.ExecuteReader();
             return r.Read() ? Read(key, r) : null;
@@ -106,7 +107,7 @@ public sealed class SqliteStateStore : IDisposable
         lock (_gate)
         {
             using var cmd = _connection.CreateCommand();
-            cmd.CommandText = "SELECT folder, uidvalidity, uid, fingerprint, decision_id, state, destination, decision_json, attempts FROM mail " +
+            cmd.CommandText = "SELECT folder, uidvalidity, uid, fingerprint, decision_id, state, destination, decision_json, attempts, marker FROM mail " +
                 "WHERE mailbox=$m AND state<$s";
             cmd.Parameters.AddWithValue("$m", mailbox);
             cmd.Parameters.AddWithValue("$s", (int)MailState.Acknowledged);
@@ -115,7 +116,8 @@ public sealed class SqliteStateStore : IDisposable
             while (r.Read())
             {
                 result.Add(new MailRecord(new MailKey(mailbox, r.GetString(0), r.GetInt64(1), r.GetString(2)), r.GetString(3), r.GetString(4),
-                    (MailState)r.GetInt32(5), r.IsDBNull(6) ? null : r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7), r.GetInt32(8)));
+                    (MailState)r.GetInt32(5), r.IsDBNull(6) ? null : r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7), r.GetInt32(8),
+                    r.IsDBNull(9) ? null : r.GetString(9)));
             }
             return result;
         }
@@ -182,6 +184,48 @@ public sealed class SqliteStateStore : IDisposable
             cmd.Parameters.AddWithValue("$s", (int)state);
             cmd.Parameters.AddWithValue("$t", Time(now));
             cmd.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>Records, in one transaction, the marker keyword about to be set on these mails before they are moved.</summary>
+    /// <param name="keys">The mails.</param>
+    /// <param name="marker">The keyword.</param>
+    public void SetMarker(IEnumerable<MailKey> keys, string marker)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        lock (_gate)
+        {
+            using var tx = _connection.BeginTransaction();
+            foreach (var key in keys)
+            {
+                using var cmd = Command("UPDATE mail SET marker=$k WHERE mailbox=$m AND folder=$f AND uidvalidity=$v AND uid=$u", key);
+                cmd.Transaction = tx;
+                cmd.Parameters.AddWithValue("$k", marker);
+                cmd.ExecuteNonQuery();
+            }
+            tx.Commit();
+        }
+    }
+
+    /// <summary>Advances several mails to <paramref name="state"/> in one transaction.</summary>
+    /// <param name="keys">The mails.</param>
+    /// <param name="state">The step just completed.</param>
+    /// <param name="now">The time.</param>
+    public void AdvanceAll(IEnumerable<MailKey> keys, MailState state, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        lock (_gate)
+        {
+            using var tx = _connection.BeginTransaction();
+            foreach (var key in keys)
+            {
+                using var cmd = Command("UPDATE mail SET state=$s, updated_utc=$t WHERE mailbox=$m AND folder=$f AND uidvalidity=$v AND uid=$u", key);
+                cmd.Transaction = tx;
+                cmd.Parameters.AddWithValue("$s", (int)state);
+                cmd.Parameters.AddWithValue("$t", Time(now));
+                cmd.ExecuteNonQuery();
+            }
+            tx.Commit();
         }
     }
 
@@ -305,9 +349,19 @@ public sealed class SqliteStateStore : IDisposable
 
     private static MailRecord Read(MailKey key, SqliteDataReader r) =>
         new(key, r.GetString(0), r.GetString(1), (MailState)r.GetInt32(2), r.IsDBNull(3) ? null : r.GetString(3),
-            r.IsDBNull(4) ? null : r.GetString(4), r.GetInt32(5));
+            r.IsDBNull(4) ? null : r.GetString(4), r.GetInt32(5), r.IsDBNull(6) ? null : r.GetString(6));
 
     private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+
+    private void AddColumnIfMissing(string table, string column, string type)
+    {
+        using var cmd = _connection.CreateCommand();
+        cmd.CommandText = $"SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = '{column}'";
+        if (Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture) == 0)
+        {
+            Execute($"ALTER TABLE {table} ADD COLUMN {column} {type}");
+        }
+    }
 
     private void Execute(string sql)
     {

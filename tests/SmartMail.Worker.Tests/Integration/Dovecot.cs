@@ -104,11 +104,11 @@ public sealed class Dovecot : IAsyncDisposable
         await client.DisconnectAsync(true);
     }
 
-    /// <summary>Every message in every folder: folder name and keywords.</summary>
-    public async Task<List<(string Folder, IReadOnlySet<string> Keywords)>> InventoryAsync()
+    /// <summary>Every message in every folder: folder name, keywords and fingerprint (SHA-256 of its bytes).</summary>
+    public async Task<List<(string Folder, IReadOnlySet<string> Keywords, string Fingerprint)>> InventoryAsync()
     {
         using var client = await ClientAsync();
-        var result = new List<(string, IReadOnlySet<string>)>();
+        var result = new List<(string, IReadOnlySet<string>, string)>();
         var root = client.GetFolder(client.PersonalNamespaces[0]);
         var folders = (await root.GetSubfoldersAsync(false)).Append(client.Inbox).DistinctBy(f => f.FullName);
         foreach (var folder in folders)
@@ -116,9 +116,12 @@ public sealed class Dovecot : IAsyncDisposable
             await folder.OpenAsync(FolderAccess.ReadOnly);
             if (folder.Count > 0)
             {
-                foreach (var summary in await folder.FetchAsync(0, -1, MessageSummaryItems.Flags))
+                foreach (var summary in await folder.FetchAsync(0, -1, MessageSummaryItems.Flags | MessageSummaryItems.UniqueId))
                 {
-                    result.Add((folder.FullName, summary.Keywords.ToHashSet()));
+                    using var stream = await folder.GetStreamAsync(summary.UniqueId);
+                    using var buffer = new MemoryStream();
+                    await stream.CopyToAsync(buffer);
+                    result.Add((folder.FullName, summary.Keywords.ToHashSet(), SmartMail.Core.Mime.MailExtractor.Fingerprint(buffer.ToArray())));
                 }
             }
             await folder.CloseAsync();

@@ -1,0 +1,62 @@
+using SmartMail.Worker.Processing;
+using SmartMail.Worker.State;
+
+namespace SmartMail.Worker.Imap;
+
+/// <summary>
+/// Drains an IMAP mailbox in batches: each mail is fetched, decided and recorded one by one (the ledger protocol is
+/// per mail), then the batch is delivered with one UID MOVE per destination and completed in one transaction per step.
+/// </summary>
+public static class ImapBatchDrainer
+{
+    /// <summary>Drains everything waiting in <paramref name="mailbox"/>.</summary>
+    /// <param name="mailbox">The connected mailbox (source and sink).</param>
+    /// <param name="processor">The processor whose sink is <paramref name="mailbox"/>.</param>
+    /// <param name="store">The ledger.</param>
+    /// <param name="batchSize">Mails per batch.</param>
+    /// <param name="cancellationToken">Stops between batches and mails.</param>
+    /// <returns>The outcome per mail.</returns>
+    /// <exception cref="StateStoreException">The ledger cannot record: stop taking mail.</exception>
+    public static async Task<IReadOnlyList<ProcessOutcome>> DrainAsync(ImapMailbox mailbox, MailProcessor processor, SqliteStateStore store,
+        int batchSize, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(mailbox);
+        ArgumentNullException.ThrowIfNull(processor);
+        var outcomes = new List<ProcessOutcome>();
+        foreach (var chunk in (await mailbox.ListAsync(cancellationToken).ConfigureAwait(false)).Chunk(Math.Max(1, batchSize)))
+        {
+            var ready = new List<PreparedMail>(chunk.Length);
+            foreach (var pending in chunk)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var prepared = await processor.PrepareAsync(mailbox, pending, cancellationToken).ConfigureAwait(false);
+                if (prepared.Outcome is { } done)
+                {
+                    outcomes.Add(done);
+                }
+                else
+                {
+                    ready.Add(prepared);
+                }
+            }
+            if (ready.Count == 0)
+            {
+                continue;
+            }
+            var results = await mailbox.DeliverBatchAsync([.. ready.Select(r => r.Delivery)], store, cancellationToken).ConfigureAwait(false);
+            var delivered = ready.Where((_, i) => results[i] is null).ToList();
+            if (delivered.Count > 0)
+            {
+                outcomes.AddRange(await processor.CompleteAsync(mailbox, delivered, cancellationToken).ConfigureAwait(false));
+            }
+            for (var i = 0; i < ready.Count; i++)
+            {
+                if (results[i] is { } error)
+                {
+                    outcomes.Add(await processor.DeliveryFailedAsync(mailbox, ready[i], error, cancellationToken).ConfigureAwait(false));
+                }
+            }
+        }
+        return outcomes;
+    }
+}

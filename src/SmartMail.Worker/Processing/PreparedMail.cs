@@ -1,0 +1,22 @@
+using SmartMail.Worker.Sinks;
+using SmartMail.Worker.State;
+
+namespace SmartMail.Worker.Processing;
+
+/// <summary>A mail decided and ready to deliver, or finished without delivery (<see cref="Outcome"/> set).</summary>
+/// <param name="Record">The ledger record (decided), when a delivery is due.</param>
+/// <param name="Raw">The raw bytes, when a delivery is due.</param>
+/// <param name="Outcome">The final outcome, when no delivery is due.</param>
+public sealed record PreparedMail(MailRecord? Record, byte[]? Raw, ProcessOutcome? Outcome)
+{
+    /// <summary>When handling started (for the duration metric).</summary>
+    public long Started { get; init; }
+
+    /// <summary>The delivery this mail is due.</summary>
+    public Delivery Delivery => new(Record!.Key, Record.DecisionId, Record.Destination!, Raw!, Record.DecisionJson!);
+
+    /// <summary>A mail finished without delivery.</summary>
+    /// <param name="outcome">Its outcome.</param>
+    /// <returns>The prepared mail.</returns>
+    public static PreparedMail Done(ProcessOutcome outcome) => new(null, null, outcome);
+}

@@ -1,0 +1,256 @@
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text.Json;
+using MailKit;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using MimeKit;
+using SmartMail.Core.Privacy;
+
+namespace SmartMail.Worker.Sinks;
+
+/// <summary>
+/// Forwards routed mail by SMTP to the e-mail address of its destination, in one of two
+/// <see cref="SmtpForwardMode">modes</see>. Every forwarded mail carries <c>X-SmartMail-Decision-Id</c>,
+/// <c>X-SmartMail-Label</c> and <c>X-SmartMail-Confidence</c>, and a Message-ID (Attach) or Resent-Message-ID
+/// (Resend) derived from the decision id only: <c>&lt;DECISION-ID@smartmail.invalid&gt;</c>.
+/// </summary>
+/// <remarks>
+/// SMTP is at-least-once (RFC 1047: a link that breaks between the final "." and the 250 reply leaves a copy on
+/// both sides), so a retried delivery can reach the recipient twice. Both copies have the same Message-ID /
+/// Resent-Message-ID; the receiving system de-duplicates on it. Every failure to hand the mail over is an
+/// <see cref="IOException"/> (the cause as inner exception), so the processor defers the mail and retries it later.
+/// Exception messages name the destination and relay, never the mail's content.
+/// </remarks>
+public sealed class SmtpForwardSink : IJournalSink
+{
+    /// <summary>The domain of the deterministic message ids.</summary>
+    public const string MessageIdDomain = "smartmail.invalid";
+
+    private readonly SmtpForwardOptions _options;
+    private readonly Func<string, string?> _addressFor;
+    private readonly MailboxAddress _from;
+    private readonly TimeProvider _time;
+
+    /// <summary>Creates the sink.</summary>
+    /// <param name="options">The relay and mode.</param>
+    /// <param name="addressFor">The routing table: destination name → e-mail address, or null when the destination has none.</param>
+    /// <param name="time">The clock of the Date / Resent-Date headers (default: the system clock).</param>
+    /// <exception cref="ArgumentException">The options are incomplete or ask for plaintext without <see cref="SmtpForwardOptions.AllowPlaintext"/>.</exception>
+    public SmtpForwardSink(SmtpForwardOptions options, Func<string, string?> addressFor, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(addressFor);
+        if (string.IsNullOrWhiteSpace(options.Host))
+        {
+            throw new ArgumentException("SMTP forwarding needs a Host.", nameof(options));
+        }
+        if (options.Port is < 1 or > 65535)
+        {
+            throw new ArgumentException($"SMTP Port {options.Port} is not a valid port.", nameof(options));
+        }
+        if (options.Security == SmtpForwardSecurity.None && !options.AllowPlaintext)
+        {
+            throw new ArgumentException("SMTP Security None sends mail in plaintext; set AllowPlaintext to allow it.", nameof(options));
+        }
+        if (options.Timeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("SMTP Timeout must be positive.", nameof(options));
+        }
+        if (!MailboxAddress.TryParse(options.From, out var from) || string.IsNullOrEmpty(from.Address) || !from.Address.Contains('@'))
+        {
+            throw new ArgumentException($"SMTP From '{options.From}' is not an e-mail address.", nameof(options));
+        }
+        _options = options;
+        _addressFor = addressFor;
+        _from = from;
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>The deterministic Message-ID (Attach) / Resent-Message-ID (Resend) of a decision, without angle brackets.</summary>
+    /// <param name="decisionId">The decision id.</param>
+    /// <returns><c>DECISION-ID@smartmail.invalid</c>.</returns>
+    public static string MessageIdFor(string decisionId)
+    {
+        ArgumentNullException.ThrowIfNull(decisionId);
+        var local = new string([.. decisionId.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '_')]).Trim('.');
+        return (local.Length == 0 ? "_" : local) + "@" + MessageIdDomain;
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="IOException">No address is known for the destination, or the relay did not take the mail.</exception>
+    public async Task DeliverAsync(Delivery delivery, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(delivery);
+        var recipient = RecipientFor(delivery.Destination);
+        var info = DecisionInfo.Parse(delivery.DecisionJson);
+        var original = TryParse(delivery.Raw);
+        var message = _options.Mode == SmtpForwardMode.Resend && original is not null
+            ? Resend(original, delivery, info, recipient)
+            : Attach(original, delivery, info, recipient);
+
+        using var client = new SmtpClient { Timeout = (int)Math.Min(int.MaxValue, _options.Timeout.TotalMilliseconds) };
+        try
+        {
+            await client.ConnectAsync(_options.Host, _options.Port, SocketOptions(_options.Security), cancellationToken);
+            if (!string.IsNullOrEmpty(_options.Username))
+            {
+                await client.AuthenticateAsync(_options.Username, _options.Password ?? "", cancellationToken);
+            }
+            await client.SendAsync(message, _from, [recipient], cancellationToken);
+        }
+        catch (Exception ex) when (IsTransport(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            throw new IOException($"SMTP forward of decision {delivery.DecisionId} to destination '{delivery.Destination}' via "
+                + $"{_options.Host}:{_options.Port.ToString(CultureInfo.InvariantCulture)} failed: {Describe(ex)}", ex);
+        }
+
+        try
+        {
+            await client.DisconnectAsync(quit: true, cancellationToken);
+        }
+        catch (Exception ex) when (IsTransport(ex))
+        {
+            // The relay has answered 250 to the data: the mail is delivered, and a failing QUIT must not make it a retry.
+        }
+    }
+
+    private MailboxAddress RecipientFor(string destination)
+    {
+        var address = _addressFor(destination);
+        if (string.IsNullOrWhiteSpace(address))
+        {
+            throw new IOException($"No e-mail address is configured for destination '{destination}'.");
+        }
+        if (!MailboxAddress.TryParse(address, out var recipient) || !recipient.Address.Contains('@'))
+        {
+            throw new IOException($"The e-mail address configured for destination '{destination}' is not valid.");
+        }
+        return recipient;
+    }
+
+    private MimeMessage Attach(MimeMessage? original, Delivery delivery, DecisionInfo info, MailboxAddress recipient)
+    {
+        var message = new MimeMessage();
+        message.From.Add(_from);
+        message.To.Add(recipient);
+        message.Subject = "[SmartMail] " + (original?.Subject ?? "(no subject)");
+        message.Date = _time.GetUtcNow();
+        message.MessageId = MessageIdFor(delivery.DecisionId);
+        AddSmartMailHeaders(message.Headers, delivery, info);
+
+        var confidence = info.Confidence is { } c ? c.ToString("0.###", CultureInfo.InvariantCulture) : "n/a";
+        var label = info.Label ?? "none (manual triage)";
+        var text = $"Routed by SmartMail: label {label} (confidence {confidence}), {Redactor.Redact(info.Reason ?? "no reason given")}\n"
+            + $"\nDestination: {delivery.Destination}\nDecision id: {delivery.DecisionId}\n"
+            + (info.ModelVersion is { } model ? $"Model version: {model}\n" : "")
+            + "\nThe original message is attached unchanged.\n";
+        var body = new Multipart("mixed")
+        {
+            new TextPart("plain") { Text = text },
+        };
+        if (original is not null)
+        {
+            body.Add(new MessagePart("rfc822") { Message = original, ContentDisposition = new ContentDisposition(ContentDisposition.Attachment) { FileName = "original.eml" } });
+        }
+        else
+        {
+            // Not MIME at all: the bytes still go along, unchanged, as an opaque file.
+            body.Add(new MimePart("application", "octet-stream")
+            {
+                Content = new MimeContent(new MemoryStream(delivery.Raw, writable: false)),
+                ContentDisposition = new ContentDisposition(ContentDisposition.Attachment) { FileName = "original.eml" },
+                ContentTransferEncoding = ContentEncoding.Base64,
+            });
+        }
+        message.Body = body;
+        return message;
+    }
+
+    private MimeMessage Resend(MimeMessage original, Delivery delivery, DecisionInfo info, MailboxAddress recipient)
+    {
+        // Headers a sender could forge to look pre-routed are ours alone.
+        foreach (var name in original.Headers.Where(h => h.Field.StartsWith("X-SmartMail-", StringComparison.OrdinalIgnoreCase))
+                     .Select(h => h.Field).Distinct(StringComparer.OrdinalIgnoreCase).ToList())
+        {
+            original.Headers.RemoveAll(name);
+        }
+        original.ResentFrom.Clear();
+        original.ResentTo.Clear();
+        original.ResentFrom.Add(_from);
+        original.ResentTo.Add(recipient);
+        original.ResentDate = _time.GetUtcNow();
+        original.ResentMessageId = MessageIdFor(delivery.DecisionId);
+        AddSmartMailHeaders(original.Headers, delivery, info);
+        return original;
+    }
+
+    private static void AddSmartMailHeaders(HeaderList headers, Delivery delivery, DecisionInfo info)
+    {
+        headers.Add("X-SmartMail-Decision-Id", delivery.DecisionId);
+        headers.Add("X-SmartMail-Label", info.Label ?? "");
+        headers.Add("X-SmartMail-Confidence", info.Confidence is { } c ? c.ToString("0.####", CultureInfo.InvariantCulture) : "");
+        headers.Add("X-SmartMail-Destination", delivery.Destination);
+    }
+
+    private static MimeMessage? TryParse(byte[] raw)
+    {
+        try
+        {
+            using var stream = new MemoryStream(raw, writable: false);
+            var message = MimeMessage.Load(stream);
+            return message.Headers.Count == 0 ? null : message;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    private static SecureSocketOptions SocketOptions(SmtpForwardSecurity security) => security switch
+    {
+        SmtpForwardSecurity.SslOnConnect => SecureSocketOptions.SslOnConnect,
+        SmtpForwardSecurity.StartTls => SecureSocketOptions.StartTls,
+        _ => SecureSocketOptions.None,
+    };
+
+    private static bool IsTransport(Exception ex) => ex is SmtpCommandException or SmtpProtocolException or ServiceNotConnectedException
+        or ServiceNotAuthenticatedException or SocketException or TimeoutException or IOException or MailKit.Security.AuthenticationException
+        or SslHandshakeException or System.Security.Authentication.AuthenticationException or NotSupportedException
+        or OperationCanceledException;
+
+    private static string Describe(Exception ex) => ex switch
+    {
+        SmtpCommandException command => $"{command.ErrorCode} ({(int)command.StatusCode} {command.StatusCode})",
+        SocketException socket => $"{socket.SocketErrorCode}",
+        _ => ex.GetType().Name,
+    };
+
+    private sealed record DecisionInfo(string? Label, double? Confidence, string? Reason, string? ModelVersion)
+    {
+        public static DecisionInfo Parse(string json)
+        {
+            try
+            {
+                using var document = JsonDocument.Parse(json);
+                var root = document.RootElement;
+                if (root.ValueKind != JsonValueKind.Object)
+                {
+                    return new DecisionInfo(null, null, null, null);
+                }
+                return new DecisionInfo(
+                    String(root, "label"),
+                    root.TryGetProperty("confidence", out var c) && c.ValueKind == JsonValueKind.Number ? c.GetDouble() : null,
+                    String(root, "reason"),
+                    String(root, "modelVersion"));
+            }
+            catch (JsonException)
+            {
+                return new DecisionInfo(null, null, null, null);
+            }
+        }
+
+        private static string? String(JsonElement root, string name) =>
+            root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+    }
+}
