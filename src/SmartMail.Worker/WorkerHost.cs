@@ -35,7 +35,25 @@ public static class WorkerHost
         builder.Services.AddSingleton<ModelProvider>();
         builder.Services.AddSingleton<WorkerMetrics>();
         builder.Services.AddSingleton<IMailSource>(sp => new DropFolderSource("drop", sp.GetRequiredService<SmartMailOptions>().InboxPath));
-        builder.Services.AddSingleton<IJournalSink>(sp => new FolderJournalSink(sp.GetRequiredService<SmartMailOptions>().JournalPath));
+        builder.Services.AddSingleton(sp => new FolderJournalSink(sp.GetRequiredService<SmartMailOptions>().JournalPath));
+        // One long-lived client; the pooled-connection lifetime picks up DNS changes (the IHttpClientFactory alternative).
+        // No redirects: a POST redirected by 301/302 would arrive as a GET.
+        builder.Services.AddSingleton(_ => new HttpClient(new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        }));
+        builder.Services.AddSingleton<Func<IJournalSink, RoutingSink>>(sp => defaultSink =>
+        {
+            var options = sp.GetRequiredService<SmartMailOptions>();
+            RoutingSink? routes = null;
+            routes = new RoutingSink(options, defaultSink, sp.GetRequiredService<FolderJournalSink>(),
+                options.Smtp is { } smtp ? () => new SmtpForwardSink(smtp, d => routes!.AddressOf(d)) : null,
+                () => new WebhookSink(sp.GetRequiredService<HttpClient>(), options.Webhook, d => routes!.UrlOf(d)));
+            return routes;
+        });
+        builder.Services.AddSingleton<IJournalSink>(sp =>
+            sp.GetRequiredService<Func<IJournalSink, RoutingSink>>()(sp.GetRequiredService<FolderJournalSink>()));
         builder.Services.AddSingleton(sp =>
         {
             var models = sp.GetRequiredService<ModelProvider>();
@@ -61,7 +79,7 @@ public static class WorkerHost
                     return models.Policy;
                 },
                 new MailExtractor(),
-                mailbox,
+                sp.GetRequiredService<Func<IJournalSink, RoutingSink>>()(mailbox),
                 sp.GetRequiredService<SmartMailOptions>(),
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger<MailProcessor>(),

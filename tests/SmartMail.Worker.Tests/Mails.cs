@@ -13,6 +13,16 @@ internal static class Mails
         satellite payload is ready. How long is the countdown before launch? ({n})
         """.Replace("\n", "\r\n", StringComparison.Ordinal);
 
+    public static string Car(int n) => $"""
+        From: driver{n}@example.net
+        Subject: Engine noise after oil change {n}
+        Message-ID: <car-{n}@example.net>
+        Content-Type: text/plain; charset=utf-8
+
+        My car makes a ticking noise from the engine since the dealer changed the oil. The mechanic says the
+        valves are fine. Could the wrong oil cause this? It is a sedan with a V6, the brakes and tires are new. ({n})
+        """.Replace("\n", "\r\n", StringComparison.Ordinal);
+
     public static string Danish(int n) => $"""
         From: borger{n}@example.dk
         Subject: Min sag {n}

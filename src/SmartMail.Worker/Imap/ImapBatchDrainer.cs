@@ -1,4 +1,5 @@
 using SmartMail.Worker.Processing;
+using SmartMail.Worker.Sinks;
 using SmartMail.Worker.State;
 
 namespace SmartMail.Worker.Imap;
@@ -38,6 +39,12 @@ public static class ImapBatchDrainer
                 {
                     ready.Add(prepared);
                 }
+            }
+            // Folder routes move in batches; SMTP, webhook and journal routes go through the sink one by one.
+            foreach (var other in ready.Where(r => processor.Sink is RoutingSink routes && !routes.IsDefault(r.Record!.Destination!)).ToList())
+            {
+                outcomes.Add(await processor.DeliverAsync(mailbox, other, cancellationToken).ConfigureAwait(false));
+                ready.Remove(other);
             }
             if (ready.Count == 0)
             {

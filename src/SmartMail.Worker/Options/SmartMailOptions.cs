@@ -60,6 +60,12 @@ public sealed class SmartMailOptions
     /// <summary>Where each label goes and its KLE number; a label without a route goes to a destination named after it.</summary>
     public Dictionary<string, RouteOptions> Routes { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>The SMTP relay used by <c>Smtp</c> routes.</summary>
+    public Sinks.SmtpForwardOptions? Smtp { get; set; }
+
+    /// <summary>Settings of <c>Webhook</c> routes.</summary>
+    public Sinks.WebhookOptions Webhook { get; set; } = new();
+
     /// <summary>The inbox in force.</summary>
     public string InboxPath => Inbox ?? Path.Combine(DataDirectory, "inbox");
 
@@ -72,6 +78,20 @@ public sealed class RouteOptions
 {
     /// <summary>The destination name (journal folder, department); defaults to the label.</summary>
     public string? Destination { get; set; }
+
+    /// <summary>
+    /// How it is delivered: <c>Default</c> (a folder of the IMAP mailbox the mail came from; the journal folder for the
+    /// drop-folder inbox), <c>Folder</c> (the journal drop folder), <c>Smtp</c> (forward to <see cref="Address"/>) or
+    /// <c>Webhook</c> (POST to <see cref="Url"/>).
+    /// </summary>
+    [RegularExpression("^(Default|Folder|Smtp|Webhook)$", ErrorMessage = "must be Default, Folder, Smtp or Webhook")]
+    public string Kind { get; set; } = "Default";
+
+    /// <summary>The department address for <c>Smtp</c> routes.</summary>
+    public string? Address { get; set; }
+
+    /// <summary>The case system endpoint for <c>Webhook</c> routes.</summary>
+    public Uri? Url { get; set; }
 
     /// <summary>The KLE subject number journalized with it, e.g. <c>02.34.02</c>.</summary>
     [RegularExpression(@"^\d{2}(\.\d{2}){0,2}$", ErrorMessage = "a KLE number looks like 02, 02.34 or 02.34.02")]

@@ -15,7 +15,20 @@ public sealed class SmartMailOptionsValidator : IValidateOptions<SmartMailOption
         Annotations(options, SmartMailOptions.SectionName, failures);
         foreach (var (label, route) in options.Routes)
         {
-            Annotations(route, $"{SmartMailOptions.SectionName}:Routes:{label}", failures);
+            var prefix = $"{SmartMailOptions.SectionName}:Routes:{label}";
+            Annotations(route, prefix, failures);
+            if (route.Kind == "Smtp" && string.IsNullOrWhiteSpace(route.Address))
+            {
+                failures.Add($"{prefix}:Address: an Smtp route needs the department's address.");
+            }
+            if (route.Kind == "Smtp" && options.Smtp is null)
+            {
+                failures.Add($"{SmartMailOptions.SectionName}:Smtp: route '{label}' forwards by SMTP, but no SMTP relay is configured.");
+            }
+            if (route.Kind == "Webhook" && route.Url is not { IsAbsoluteUri: true, Scheme: "http" or "https" })
+            {
+                failures.Add($"{prefix}:Url: a Webhook route needs an absolute http(s) URL.");
+            }
         }
         for (var i = 0; i < options.Mailboxes.Count; i++)
         {

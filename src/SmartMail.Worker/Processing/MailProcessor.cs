@@ -57,6 +57,9 @@ public sealed class MailProcessor
         _auditFile = options.AuditJsonLines ? new AuditJsonLinesWriter(Path.Combine(options.DataDirectory, "audit.jsonl")) : null;
     }
 
+    /// <summary>Where this processor delivers.</summary>
+    public IJournalSink Sink => _sink;
+
     /// <summary>The stable decision id of a mail: the same mailbox and bytes always give the same id.</summary>
     /// <param name="mailbox">The mailbox.</param>
     /// <param name="fingerprint">The fingerprint.</param>
@@ -90,10 +93,18 @@ public sealed class MailProcessor
     public async Task<ProcessOutcome> ProcessAsync(IMailSource source, PendingMail pending, CancellationToken cancellationToken)
     {
         var prepared = await PrepareAsync(source, pending, cancellationToken).ConfigureAwait(false);
-        if (prepared.Outcome is { } done)
-        {
-            return done;
-        }
+        return prepared.Outcome ?? await DeliverAsync(source, prepared, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Delivers one prepared mail through the sink and completes it (or handles the failure).</summary>
+    /// <param name="source">Its source.</param>
+    /// <param name="prepared">A mail from <see cref="PrepareAsync"/> that is due a delivery.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>What happened.</returns>
+    /// <exception cref="StateStoreException">The ledger cannot record: stop taking mail.</exception>
+    public async Task<ProcessOutcome> DeliverAsync(IMailSource source, PreparedMail prepared, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(prepared);
         try
         {
             await _sink.DeliverAsync(prepared.Delivery, cancellationToken).ConfigureAwait(false);
@@ -102,7 +113,7 @@ public sealed class MailProcessor
         {
             return await DeliveryFailedAsync(source, prepared, ex, cancellationToken).ConfigureAwait(false);
         }
-        return await CompleteAsync(source, [prepared], cancellationToken).ConfigureAwait(false) is [var outcome] ? outcome : ProcessOutcome.Deferred;
+        return (await CompleteAsync(source, [prepared], cancellationToken).ConfigureAwait(false))[0];
     }
 
     /// <summary>

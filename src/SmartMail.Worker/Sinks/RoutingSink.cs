@@ -1,0 +1,70 @@
+using SmartMail.Worker.Options;
+
+namespace SmartMail.Worker.Sinks;
+
+/// <summary>
+/// Delivers each mail by its destination's route: the default sink (the IMAP mailbox's folders, or the journal for the
+/// drop-folder inbox), the journal folder, an SMTP forward or a webhook. Destinations without a route (manual triage,
+/// quarantine, labels not in the table) use the default sink.
+/// </summary>
+public sealed class RoutingSink : IJournalSink
+{
+    private readonly IJournalSink _default;
+    private readonly IJournalSink _folder;
+    private readonly Func<IJournalSink>? _smtp;
+    private readonly Func<IJournalSink>? _webhook;
+    private readonly Dictionary<string, RouteOptions> _byDestination;
+    private IJournalSink? _smtpSink;
+    private IJournalSink? _webhookSink;
+
+    /// <summary>Creates the sink.</summary>
+    /// <param name="options">The routing table and settings.</param>
+    /// <param name="defaultSink">The sink for <c>Default</c> routes.</param>
+    /// <param name="folder">The journal folder sink.</param>
+    /// <param name="smtp">Makes the SMTP sink, if SMTP is configured.</param>
+    /// <param name="webhook">Makes the webhook sink.</param>
+    public RoutingSink(SmartMailOptions options, IJournalSink defaultSink, IJournalSink folder, Func<IJournalSink>? smtp, Func<IJournalSink>? webhook)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _default = defaultSink;
+        _folder = folder;
+        _smtp = smtp;
+        _webhook = webhook;
+        _byDestination = new Dictionary<string, RouteOptions>(StringComparer.Ordinal);
+        foreach (var (label, route) in options.Routes)
+        {
+            _byDestination[route.Destination ?? label] = route;
+        }
+    }
+
+    /// <summary>Whether <paramref name="destination"/> goes to the default sink (for an IMAP mailbox: a folder, moved in batches).</summary>
+    /// <param name="destination">The destination.</param>
+    /// <returns><see langword="true"/> for the default sink.</returns>
+    public bool IsDefault(string destination) => KindOf(destination) == "Default";
+
+    /// <summary>The department address of an SMTP destination.</summary>
+    /// <param name="destination">The destination.</param>
+    /// <returns>The address, or <see langword="null"/>.</returns>
+    public string? AddressOf(string destination) => _byDestination.GetValueOrDefault(destination)?.Address;
+
+    /// <summary>The URL of a webhook destination.</summary>
+    /// <param name="destination">The destination.</param>
+    /// <returns>The URL, or <see langword="null"/>.</returns>
+    public Uri? UrlOf(string destination) => _byDestination.GetValueOrDefault(destination)?.Url;
+
+    /// <inheritdoc />
+    public Task DeliverAsync(Delivery delivery, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(delivery);
+        var sink = KindOf(delivery.Destination) switch
+        {
+            "Folder" => _folder,
+            "Smtp" => _smtpSink ??= _smtp?.Invoke() ?? throw new IOException($"Destination '{delivery.Destination}' forwards by SMTP, but no SMTP relay is configured."),
+            "Webhook" => _webhookSink ??= _webhook?.Invoke() ?? throw new IOException($"Destination '{delivery.Destination}' posts to a webhook, but none is configured."),
+            _ => _default,
+        };
+        return sink.DeliverAsync(delivery, cancellationToken);
+    }
+
+    private string KindOf(string destination) => _byDestination.GetValueOrDefault(destination)?.Kind ?? "Default";
+}
