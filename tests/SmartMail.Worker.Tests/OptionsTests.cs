@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using SmartMail.Core.Routing;
 using SmartMail.Worker.Options;
 
@@ -46,5 +47,26 @@ public sealed class OptionsTests(DefaultModelFixture model) : IClassFixture<Defa
             Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Microsoft.Extensions.Options.IOptions<SmartMailOptions>>(host.Services).Value);
 
         Assert.Contains("SmartMail:ModelPath", ex.Message);
+    }
+}
+
+public sealed class SampleConfigurationTests(DefaultModelFixture model) : IClassFixture<DefaultModelFixture>
+{
+    [Fact]
+    public void DocumentedSample_BindsAndValidates_ExceptForTheFilesItNames()
+    {
+        var path = Path.Combine(model.RepositoryRoot, "docs", "samples", "appsettings.two-mailboxes.json");
+        var configuration = new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddJsonFile(path).Build();
+        var options = new SmartMailOptions();
+        Microsoft.Extensions.Configuration.ConfigurationBinder.Bind(configuration.GetSection(SmartMailOptions.SectionName), options);
+
+        var failures = new SmartMailOptionsValidator().Validate(null, options).Failures ?? [];
+
+        Assert.Equal(2, options.Mailboxes.Count);
+        Assert.Equal("Smtp", options.Routes["skat"].Kind);
+        Assert.Equal(new Uri("https://esdh.kommune.example/api/smartmail"), options.Routes["skole"].Url);
+        // Only the machine-specific files are missing here: model, password files, CA.
+        Assert.All(failures, f => Assert.Matches(@"ModelPath|PasswordFile|CaCertificateFile", f));
+        Assert.Equal(4, failures.Count());
     }
 }
