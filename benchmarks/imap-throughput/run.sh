@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Backlog throughput over loopback IMAP: a throwaway Dovecot gets N mails from 20 Newsgroups bydate-test in INBOX,
 # then `smartmail run` drains it once (Release build) and prints mails/s. Needs root (Dovecot) and ../shared.
-# Usage: benchmarks/imap-throughput/run.sh [N=5000]
+# Usage: [BATCH=500] benchmarks/imap-throughput/run.sh [N=5000]
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 shared=$(realpath "$repo/../shared")
@@ -27,4 +27,4 @@ export SMARTMAIL_SmartMail__Mailboxes__0__Password="$pass"  # secrets through th
   --SmartMail:DataDirectory="$work/data" --SmartMail:ModelPath="$repo/models/default/smartmail-20news.zip" \
   --SmartMail:Mailboxes:0:Name=bench --SmartMail:Mailboxes:0:Host=127.0.0.1 --SmartMail:Mailboxes:0:Port="$port" \
   --SmartMail:Mailboxes:0:Security=None --SmartMail:Mailboxes:0:AllowPlaintext=true \
-  --SmartMail:Mailboxes:0:Username=bench | grep -E "Mailbox|This run|wall"
+  --SmartMail:Mailboxes:0:Username=bench --SmartMail:Mailboxes:0:BatchSize="${BATCH:-500}" | grep -E "Mailbox|This run|wall"

@@ -34,6 +34,8 @@ public static class WorkerHost
         builder.Services.AddSingleton(sp => new SqliteStateStore(Path.Combine(sp.GetRequiredService<SmartMailOptions>().DataDirectory, "state.db")));
         builder.Services.AddSingleton<ModelProvider>();
         builder.Services.AddSingleton<WorkerMetrics>();
+        builder.Services.AddSingleton<Health.WorkerHealth>();
+        builder.Services.AddHealthChecks().AddCheck<Health.SmartMailHealthCheck>("smartmail");
         builder.Services.AddSingleton<IMailSource>(sp => new DropFolderSource("drop", sp.GetRequiredService<SmartMailOptions>().InboxPath));
         builder.Services.AddSingleton(sp => new FolderJournalSink(sp.GetRequiredService<SmartMailOptions>().JournalPath));
         // One long-lived client; the pooled-connection lifetime picks up DNS changes (the IHttpClientFactory alternative).
@@ -85,6 +87,10 @@ public static class WorkerHost
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger<MailProcessor>(),
                 sp.GetRequiredService<WorkerMetrics>()));
         });
+        if (watch && !string.IsNullOrEmpty(builder.Configuration[$"{SmartMailOptions.SectionName}:HealthUrl"]))
+        {
+            builder.Services.AddHostedService<Health.HealthEndpoint>();
+        }
         if (watch)
         {
             var mailboxes = builder.Configuration.GetSection($"{SmartMailOptions.SectionName}:Mailboxes").GetChildren().ToList();
@@ -101,7 +107,8 @@ public static class WorkerHost
                     sp.GetRequiredService<SqliteStateStore>(),
                     sp.GetRequiredService<TimeProvider>(),
                     sp.GetRequiredService<IHostApplicationLifetime>(),
-                    sp.GetRequiredService<ILoggerFactory>().CreateLogger<Imap.ImapWorker>()));
+                    sp.GetRequiredService<ILoggerFactory>().CreateLogger<Imap.ImapWorker>(),
+                    sp.GetRequiredService<Health.WorkerHealth>()));
             }
         }
         return builder;

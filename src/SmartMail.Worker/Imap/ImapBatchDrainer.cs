@@ -26,11 +26,12 @@ public static class ImapBatchDrainer
         var outcomes = new List<ProcessOutcome>();
         foreach (var chunk in (await mailbox.ListAsync(cancellationToken).ConfigureAwait(false)).Chunk(Math.Max(1, batchSize)))
         {
+            cancellationToken.ThrowIfCancellationRequested();
+            var bodies = await mailbox.FetchManyAsync([.. chunk.Select(p => p.Key)], cancellationToken).ConfigureAwait(false);
             var ready = new List<PreparedMail>(chunk.Length);
-            foreach (var pending in chunk)
+            foreach (var prepared in await processor.PrepareBatchAsync(mailbox, [.. chunk.Select(p => (p, bodies.GetValueOrDefault(p.Key)))],
+                cancellationToken).ConfigureAwait(false))
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                var prepared = await processor.PrepareAsync(mailbox, pending, cancellationToken).ConfigureAwait(false);
                 if (prepared.Outcome is { } done)
                 {
                     outcomes.Add(done);

@@ -116,6 +116,29 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
         }
     }
 
+    /// <summary>Fetches the bodies of several mails in one UID FETCH.</summary>
+    /// <param name="keys">The mails.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>Body per key; a key missing from the result is gone.</returns>
+    public async Task<Dictionary<MailKey, byte[]>> FetchManyAsync(IReadOnlyList<MailKey> keys, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var current = keys.Where(IsCurrent).ToDictionary(k => Uid(k).Id);
+        var result = new Dictionary<MailKey, byte[]>();
+        if (current.Count == 0)
+        {
+            return result;
+        }
+        var folder = (ImapFolder)Inbox;
+        await folder.GetStreamsAsync([.. current.Keys.Select(id => new UniqueId(id))], async (_, _, uid, stream, ct) =>
+        {
+            using var buffer = new MemoryStream();
+            await stream.CopyToAsync(buffer, ct).ConfigureAwait(false);
+            result[current[uid.Id]] = buffer.ToArray();
+        }, cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
     /// <summary>Tags the mail with its decision keyword and moves it to the destination folder.</summary>
     /// <param name="delivery">The delivery.</param>
     /// <param name="cancellationToken">Cancels the call.</param>

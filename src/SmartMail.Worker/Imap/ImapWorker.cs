@@ -20,7 +20,8 @@ public sealed class ImapWorker(
     SqliteStateStore store,
     TimeProvider time,
     IHostApplicationLifetime lifetime,
-    ILogger<ImapWorker> logger) : BackgroundService
+    ILogger<ImapWorker> logger,
+    Health.WorkerHealth? health = null) : BackgroundService
 {
     private readonly SemaphoreSlim _wake = new(0, 1);
 
@@ -43,6 +44,7 @@ public sealed class ImapWorker(
                 await mailbox.ConnectAsync(stoppingToken);
                 IsConnected = true;
                 failures = 0;
+                health?.Working(options.Name, time.GetUtcNow());
                 ImapLog.Connected(logger, options.Name, mailbox.UidValidity, mailbox.SupportsIdle, mailbox.SupportsMove);
                 await ImapReconciler.ReconcileAsync(mailbox, store, time, stoppingToken);
                 if (options.UseIdle && mailbox.SupportsIdle)
@@ -65,11 +67,13 @@ public sealed class ImapWorker(
             catch (AuthenticationException ex)
             {
                 ImapLog.AuthenticationFailed(logger, options.Name, ex);
+                health?.Stopped(options.Name, "the server refused the credentials", time.GetUtcNow());
                 return; // not transient: retrying would lock the account; other mailboxes go on
             }
             catch (StateStoreException ex)
             {
                 Log.StateStoreFailed(logger, ex);
+                health?.LedgerFailed(ex.GetType().Name);
                 Environment.ExitCode = 1;
                 lifetime.StopApplication();
                 return;
@@ -83,6 +87,7 @@ public sealed class ImapWorker(
                 failures++;
                 var delay = Backoff(failures);
                 ImapLog.ConnectionLost(logger, options.Name, failures, delay, ex);
+                health?.Reconnecting(options.Name, $"reconnecting after {ex.GetType().Name} (failure {failures})", time.GetUtcNow());
                 IsConnected = false;
                 await idleStop.CancelAsync();
                 await Task.Delay(delay, time, stoppingToken);

@@ -60,6 +60,9 @@ public sealed class SmartMailOptions
     /// <summary>Where each label goes and its KLE number; a label without a route goes to a destination named after it.</summary>
     public Dictionary<string, RouteOptions> Routes { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>Where the health report is served as JSON, e.g. <c>http://127.0.0.1:8081/health/</c>; none when empty.</summary>
+    public string? HealthUrl { get; set; }
+
     /// <summary>The SMTP relay used by <c>Smtp</c> routes.</summary>
     public Sinks.SmtpForwardOptions? Smtp { get; set; }
 

@@ -69,6 +69,10 @@ public sealed class SmartMailOptionsValidator : IValidateOptions<SmartMailOption
         {
             failures.Add($"{SmartMailOptions.SectionName}:{ex.Message}");
         }
+        if (options.HealthUrl is { } health && !(Uri.TryCreate(health, UriKind.Absolute, out var uri) && uri.Scheme == "http" && health.EndsWith('/')))
+        {
+            failures.Add($"{SmartMailOptions.SectionName}:HealthUrl: must be an http:// prefix ending in '/', e.g. http://127.0.0.1:8081/health/.");
+        }
         if (options.ManualTriageDestination == options.QuarantineDestination)
         {
             failures.Add($"{SmartMailOptions.SectionName}:QuarantineDestination must differ from ManualTriageDestination.");

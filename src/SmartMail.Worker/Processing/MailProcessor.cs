@@ -125,7 +125,10 @@ public sealed class MailProcessor
     /// <param name="cancellationToken">Cancels the work.</param>
     /// <returns>The mail ready to deliver, or its final outcome.</returns>
     /// <exception cref="StateStoreException">The ledger cannot record: stop taking mail.</exception>
-    public async Task<PreparedMail> PrepareAsync(IMailSource source, PendingMail pending, CancellationToken cancellationToken)
+    public Task<PreparedMail> PrepareAsync(IMailSource source, PendingMail pending, CancellationToken cancellationToken) =>
+        PrepareAsync(source, pending, null, cancellationToken);
+
+    private async Task<PreparedMail> PrepareAsync(IMailSource source, PendingMail pending, byte[]? prefetched, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(pending);
@@ -133,7 +136,7 @@ public sealed class MailProcessor
         _metrics.Seen(source.Mailbox);
         try
         {
-            var prepared = await PrepareCoreAsync(source, pending, cancellationToken).ConfigureAwait(false) with { Started = started };
+            var prepared = await PrepareCoreAsync(source, pending, cancellationToken, prefetched).ConfigureAwait(false) with { Started = started };
             if (prepared.Outcome is { } outcome)
             {
                 _metrics.Handled(source.Mailbox, outcome.ToString().ToLowerInvariant(), Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -143,6 +146,72 @@ public sealed class MailProcessor
         catch (Microsoft.Data.Sqlite.SqliteException ex)
         {
             throw StoreFailed(pending.Key, ex);
+        }
+    }
+
+    /// <summary>
+    /// Prepares a batch whose bodies were fetched together. Fresh mails take the fast path: their attempts are recorded in
+    /// one transaction, they are extracted and decided in parallel, and the decisions commit in one transaction. Mails with
+    /// history (an earlier attempt that did not finish, a duplicate, a resumed delivery) take the careful one-by-one path,
+    /// so a mail that crashes the worker only ever counts attempts against itself.
+    /// </summary>
+    /// <param name="source">Their source.</param>
+    /// <param name="batch">The mails with their bodies (<see langword="null"/> when gone).</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>One prepared mail per input, in order.</returns>
+    /// <exception cref="StateStoreException">The ledger cannot record: stop taking mail.</exception>
+    public async Task<IReadOnlyList<PreparedMail>> PrepareBatchAsync(IMailSource source, IReadOnlyList<(PendingMail Pending, byte[]? Raw)> batch,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(batch);
+        var results = new PreparedMail?[batch.Count];
+        var fresh = new List<(int Index, string Fingerprint, string DecisionId)>();
+        try
+        {
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var (pending, raw) = batch[i];
+                if (raw is not null && _store.Get(pending.Key) is null)
+                {
+                    var fingerprint = MailExtractor.Fingerprint(raw);
+                    if (fresh.Any(f => f.Fingerprint == fingerprint))
+                    {
+                        // The same bytes twice in one batch: the next drain finds the first delivered and records a duplicate.
+                        results[i] = PreparedMail.Done(ProcessOutcome.Deferred);
+                        continue;
+                    }
+                    if (_store.FindDelivered(pending.Key.Mailbox, fingerprint) is null)
+                    {
+                        fresh.Add((i, fingerprint, DecisionIdFor(pending.Key.Mailbox, fingerprint)));
+                        continue;
+                    }
+                }
+                results[i] = await PrepareAsync(source, pending, raw, cancellationToken).ConfigureAwait(false);
+            }
+            if (fresh.Count > 0)
+            {
+                var started = Stopwatch.GetTimestamp();
+                _store.BeginAttempts([.. fresh.Select(f => (batch[f.Index].Pending.Key, f.Fingerprint, f.DecisionId))], _time.GetUtcNow());
+                var records = fresh.Select(f => _store.Get(batch[f.Index].Pending.Key)!).ToArray();
+                var evaluated = new Evaluated[fresh.Count];
+                Parallel.For(0, fresh.Count, new ParallelOptions { CancellationToken = cancellationToken }, j =>
+                {
+                    var (pending, raw) = batch[fresh[j].Index];
+                    _metrics.Seen(source.Mailbox);
+                    evaluated[j] = Evaluate(records[j], raw!, pending.Size > _options.MaxMessageMegabytes * 1024L * 1024L);
+                });
+                Commit([.. records.Zip(evaluated)]);
+                for (var j = 0; j < fresh.Count; j++)
+                {
+                    results[fresh[j].Index] = new PreparedMail(_store.Get(records[j].Key)!, batch[fresh[j].Index].Raw, null) { Started = started };
+                }
+            }
+            return [.. results.Select(r => r!)];
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        {
+            throw StoreFailed(batch[0].Pending.Key, ex);
         }
     }
 
@@ -235,7 +304,8 @@ public sealed class MailProcessor
         return new StateStoreException($"The state store cannot record mail {key.Uid} of {key.Mailbox}: {ex.Message}", ex);
     }
 
-    private async Task<PreparedMail> PrepareCoreAsync(IMailSource source, PendingMail pending, CancellationToken cancellationToken)
+    private async Task<PreparedMail> PrepareCoreAsync(IMailSource source, PendingMail pending, CancellationToken cancellationToken,
+        byte[]? prefetched = null)
     {
         var key = pending.Key;
         var record = _store.Get(key);
@@ -246,7 +316,7 @@ public sealed class MailProcessor
         }
 
         var tooLarge = pending.Size > _options.MaxMessageMegabytes * 1024L * 1024L;
-        var raw = await source.FetchAsync(key, cancellationToken).ConfigureAwait(false);
+        var raw = prefetched ?? await source.FetchAsync(key, cancellationToken).ConfigureAwait(false);
         if (raw is null)
         {
             Log.Gone(_logger, key.Mailbox, key.Uid);
@@ -276,13 +346,26 @@ public sealed class MailProcessor
 
     private MailRecord Decide(MailRecord record, byte[] raw, bool tooLarge)
     {
+        Commit([(record, Evaluate(record, raw, tooLarge))]);
+        return _store.Get(record.Key)!;
+    }
+
+    private MailRecord Quarantine(MailRecord record, string reason)
+    {
+        Commit([(record, QuarantineDecision(record, reason))]);
+        return _store.Get(record.Key)!;
+    }
+
+    // Pure: extraction and the routing decision, no ledger writes. Safe to run for many mails in parallel.
+    private Evaluated Evaluate(MailRecord record, byte[] raw, bool tooLarge)
+    {
         if (record.Attempts > _options.MaxAttempts)
         {
-            return Quarantine(record, $"processing was started {record.Attempts - 1} times without finishing (the mail may crash the worker)");
+            return QuarantineDecision(record, $"processing was started {record.Attempts - 1} times without finishing (the mail may crash the worker)");
         }
         if (tooLarge)
         {
-            return Quarantine(record, $"larger than {_options.MaxMessageMegabytes} MB");
+            return QuarantineDecision(record, $"larger than {_options.MaxMessageMegabytes} MB");
         }
         MailDocument document;
         RoutingDecision decision;
@@ -291,31 +374,27 @@ public sealed class MailProcessor
             document = _extractor.Extract(raw);
             if (document.IsUnparseable)
             {
-                return Quarantine(record, "not parseable as MIME");
+                return QuarantineDecision(record, "not parseable as MIME");
             }
             decision = _policy().Decide(document);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // Extraction is built never to throw; anything that still does makes this a poison mail.
-            return Quarantine(record, $"extraction or decision failed: {ex.GetType().Name}");
+            return QuarantineDecision(record, $"extraction or decision failed: {ex.GetType().Name}");
         }
 
         var (destination, kle) = decision.Label is { } label
             ? Route(label)
             : (_options.ManualTriageDestination, (string?)null);
         var outcome = decision.Source == DecisionSource.Manual ? "manual" : "routed";
-        var json = DecisionJson(record, decision, destination, kle, document);
-        Record(record.Key, destination, json,
-            Audit(record, decision.Source.ToString().ToLowerInvariant(), decision, destination, decision.Reason, outcome));
-        if (decision.Top.Count > 0)
-        {
-            _metrics.Confidence(decision.Confidence);
-        }
-        return _store.Get(record.Key)!;
+        return new Evaluated(
+            new DecisionToRecord(record.Key, destination, DecisionJson(record, decision, destination, kle, document),
+                Audit(record, decision.Source.ToString().ToLowerInvariant(), decision, destination, decision.Reason, outcome)),
+            decision.Top.Count > 0 ? decision.Confidence : null);
     }
 
-    private MailRecord Quarantine(MailRecord record, string reason)
+    private Evaluated QuarantineDecision(MailRecord record, string reason)
     {
         var destination = _options.QuarantineDestination;
         var json = JsonSerializer.Serialize(new
@@ -328,10 +407,29 @@ public sealed class MailProcessor
             reason,
             decidedUtc = _time.GetUtcNow(),
         }, Json);
-        Record(record.Key, destination, json, Audit(record, "quarantine", null, destination, reason, "quarantined"));
-        Log.Quarantined(_logger, record.Fingerprint, reason);
-        return _store.Get(record.Key)!;
+        return new Evaluated(new DecisionToRecord(record.Key, destination, json,
+            Audit(record, "quarantine", null, destination, reason, "quarantined")), null);
     }
+
+    // The decisions and their audit rows commit together (one transaction); the JSON-lines copy follows the commit.
+    private void Commit(IReadOnlyList<(MailRecord Record, Evaluated Evaluated)> decisions)
+    {
+        _store.RecordDecisions([.. decisions.Select(d => d.Evaluated.Decision)]);
+        foreach (var (record, evaluated) in decisions)
+        {
+            _auditFile?.Append(evaluated.Decision.Audit);
+            if (evaluated.Confidence is { } confidence)
+            {
+                _metrics.Confidence(confidence);
+            }
+            if (evaluated.Decision.Destination == _options.QuarantineDestination)
+            {
+                Log.Quarantined(_logger, record.Fingerprint, evaluated.Decision.Audit.Reason);
+            }
+        }
+    }
+
+    private sealed record Evaluated(DecisionToRecord Decision, float? Confidence);
 
     private async Task<ProcessOutcome> AcknowledgeAsync(IMailSource source, MailRecord record, ProcessOutcome outcome,
         CancellationToken cancellationToken)
@@ -341,7 +439,7 @@ public sealed class MailProcessor
         return outcome;
     }
 
-    // The decision and its audit row commit together; the JSON-lines copy follows the commit.
+    // A decision that is not an evaluation (a duplicate) commits the same way.
     private void Record(MailKey key, string destination, string decisionJson, AuditEntry audit)
     {
         _store.RecordDecision(key, destination, decisionJson, audit);

@@ -31,3 +31,10 @@ public sealed record MailKey(string Mailbox, string Folder, long UidValidity, st
 /// <param name="Marker">The IMAP keyword set on the mail just before it was moved, if it was (crash recovery finds it by it).</param>
 public sealed record MailRecord(MailKey Key, string Fingerprint, string DecisionId, MailState State, string? Destination,
     string? DecisionJson, int Attempts, string? Marker = null);
+
+/// <summary>A decision to record with its audit row.</summary>
+/// <param name="Key">The mail.</param>
+/// <param name="Destination">Where it goes.</param>
+/// <param name="DecisionJson">The decision record.</param>
+/// <param name="Audit">The audit row.</param>
+public sealed record DecisionToRecord(MailKey Key, string Destination, string DecisionJson, AuditEntry Audit);

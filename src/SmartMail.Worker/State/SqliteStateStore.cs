@@ -131,19 +131,34 @@ public sealed class SqliteStateStore : IDisposable
     /// <returns>The record after the update.</returns>
     public MailRecord BeginAttempt(MailKey key, string fingerprint, string decisionId, DateTimeOffset now)
     {
+        BeginAttempts([(key, fingerprint, decisionId)], now);
+        return Get(key)!;
+    }
+
+    /// <summary>Records that processing of several mails starts, in one transaction.</summary>
+    /// <param name="mails">Key, fingerprint and decision id of each.</param>
+    /// <param name="now">The time.</param>
+    public void BeginAttempts(IReadOnlyList<(MailKey Key, string Fingerprint, string DecisionId)> mails, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(mails);
         lock (_gate)
         {
-            using var cmd = Command("""
-                INSERT INTO mail (mailbox, folder, uidvalidity, uid, fingerprint, decision_id, state, attempts, created_utc, updated_utc)
-                VALUES ($m, $f, $v, $u, $fp, $d, 0, 1, $t, $t)
-                ON CONFLICT (mailbox, folder, uidvalidity, uid) DO UPDATE SET attempts = attempts + 1, updated_utc = $t
-                """, key);
-            cmd.Parameters.AddWithValue("$fp", fingerprint);
-            cmd.Parameters.AddWithValue("$d", decisionId);
-            cmd.Parameters.AddWithValue("$t", Time(now));
-            cmd.ExecuteNonQuery();
+            using var tx = _connection.BeginTransaction();
+            foreach (var (key, fingerprint, decisionId) in mails)
+            {
+                using var cmd = Command("""
+                    INSERT INTO mail (mailbox, folder, uidvalidity, uid, fingerprint, decision_id, state, attempts, created_utc, updated_utc)
+                    VALUES ($m, $f, $v, $u, $fp, $d, 0, 1, $t, $t)
+                    ON CONFLICT (mailbox, folder, uidvalidity, uid) DO UPDATE SET attempts = attempts + 1, updated_utc = $t
+                    """, key);
+                cmd.Transaction = tx;
+                cmd.Parameters.AddWithValue("$fp", fingerprint);
+                cmd.Parameters.AddWithValue("$d", decisionId);
+                cmd.Parameters.AddWithValue("$t", Time(now));
+                cmd.ExecuteNonQuery();
+            }
+            tx.Commit();
         }
-        return Get(key)!;
     }
 
     /// <summary>Records the decision and its audit row in one transaction.</summary>
@@ -151,23 +166,31 @@ public sealed class SqliteStateStore : IDisposable
     /// <param name="destination">Where the mail goes.</param>
     /// <param name="decisionJson">The decision record as delivered.</param>
     /// <param name="audit">The audit row.</param>
-    public void RecordDecision(MailKey key, string destination, string decisionJson, AuditEntry audit)
+    public void RecordDecision(MailKey key, string destination, string decisionJson, AuditEntry audit) =>
+        RecordDecisions([new DecisionToRecord(key, destination, decisionJson, audit)]);
+
+    /// <summary>Records several decisions and their audit rows in one transaction (one fsync for a batch).</summary>
+    /// <param name="decisions">The decisions.</param>
+    public void RecordDecisions(IReadOnlyList<DecisionToRecord> decisions)
     {
-        ArgumentNullException.ThrowIfNull(audit);
+        ArgumentNullException.ThrowIfNull(decisions);
         lock (_gate)
         {
             using var tx = _connection.BeginTransaction();
-            using (var cmd = Command("UPDATE mail SET state=$s, destination=$dest, decision_json=$j, error=NULL, updated_utc=$t " +
-                "WHERE mailbox=$m AND folder=$f AND uidvalidity=$v AND uid=$u", key))
+            foreach (var d in decisions)
             {
-                cmd.Transaction = tx;
-                cmd.Parameters.AddWithValue("$s", (int)MailState.Decided);
-                cmd.Parameters.AddWithValue("$dest", destination);
-                cmd.Parameters.AddWithValue("$j", decisionJson);
-                cmd.Parameters.AddWithValue("$t", Time(audit.Time));
-                cmd.ExecuteNonQuery();
+                using (var cmd = Command("UPDATE mail SET state=$s, destination=$dest, decision_json=$j, error=NULL, updated_utc=$t " +
+                    "WHERE mailbox=$m AND folder=$f AND uidvalidity=$v AND uid=$u", d.Key))
+                {
+                    cmd.Transaction = tx;
+                    cmd.Parameters.AddWithValue("$s", (int)MailState.Decided);
+                    cmd.Parameters.AddWithValue("$dest", d.Destination);
+                    cmd.Parameters.AddWithValue("$j", d.DecisionJson);
+                    cmd.Parameters.AddWithValue("$t", Time(d.Audit.Time));
+                    cmd.ExecuteNonQuery();
+                }
+                InsertAudit(d.Audit, tx);
             }
-            InsertAudit(audit, tx);
             tx.Commit();
         }
     }

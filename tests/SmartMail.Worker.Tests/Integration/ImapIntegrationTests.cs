@@ -178,6 +178,34 @@ public sealed class ImapIntegrationTests(DefaultModelFixture model, ITestOutputH
     }
 
     [Fact]
+    public async Task Worker_MailsArrivingOneByOne_AreAllRoutedByIdle_LatencyReported()
+    {
+        const int Count = 20;
+        await using var dovecot = await Dovecot.StartAsync();
+        var options = dovecot.Options();
+        options.PollInterval = TimeSpan.FromMinutes(10); // only IDLE can wake the worker in time
+        using var store = new SqliteStateStore(Path.Combine(_data.FullName, "state.db"));
+        using var worker = NewWorker(options, store);
+        await worker.StartAsync(TestContext.Current.CancellationToken);
+        await WaitUntil(() => worker.IsConnected, TimeSpan.FromSeconds(20));
+        await Task.Delay(500, TestContext.Current.CancellationToken);
+        var latencies = new List<double>();
+
+        for (var i = 0; i < Count; i++)
+        {
+            var stopwatch = Stopwatch.StartNew();
+            await dovecot.AppendAsync([System.Text.Encoding.UTF8.GetBytes(Mails.Space(100 + i))]);
+            await WaitUntil(() => store.CountByState().GetValueOrDefault(MailState.Acknowledged) == i + 1, TimeSpan.FromSeconds(15));
+            latencies.Add(stopwatch.Elapsed.TotalMilliseconds);
+        }
+
+        await worker.StopAsync(TestContext.Current.CancellationToken);
+        latencies.Sort();
+        output.WriteLine($"APPEND to routed over {Count} mails: p50 {latencies[Count / 2]:F0} ms, p90 {latencies[(int)(Count * 0.9)]:F0} ms, max {latencies[^1]:F0} ms");
+        Assert.Equal(Count, (await dovecot.InventoryAsync()).Count(m => m.Folder != "INBOX"));
+    }
+
+    [Fact]
     public async Task Worker_DovecotRestarts_ReconnectsAndCarriesOn()
     {
         await using var dovecot = await Dovecot.StartAsync();

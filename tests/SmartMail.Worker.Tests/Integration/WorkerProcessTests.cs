@@ -70,6 +70,7 @@ public sealed class WorkerProcessTests(DefaultModelFixture model, ITestOutputHel
             ["Mailboxes__0__Username"] = dovecot.User,
             ["Mailboxes__0__Password"] = dovecot.Password,
             ["Mailboxes__0__PollInterval"] = "00:00:01",
+            ["Mailboxes__0__BatchSize"] = "20", // many batches, so the kill lands mid-stream
         };
         foreach (var (key, value) in settings)
         {

@@ -1,0 +1,45 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace SmartMail.Worker.Health;
+
+/// <summary>What each watcher last reported about itself; read by <see cref="SmartMailHealthCheck"/>.</summary>
+public sealed class WorkerHealth
+{
+    private readonly ConcurrentDictionary<string, MailboxHealth> _mailboxes = new(StringComparer.Ordinal);
+
+    /// <summary>The state of every watcher that has reported.</summary>
+    public IReadOnlyDictionary<string, MailboxHealth> Mailboxes => _mailboxes;
+
+    /// <summary>Set when the ledger could not record: the service has stopped taking mail.</summary>
+    public string? LedgerFailure { get; private set; }
+
+    /// <summary>A watcher is connected and working.</summary>
+    /// <param name="mailbox">The mailbox.</param>
+    /// <param name="now">The time.</param>
+    public void Working(string mailbox, DateTimeOffset now) => _mailboxes[mailbox] = new MailboxHealth(HealthStatus.Healthy, "connected", now);
+
+    /// <summary>A watcher lost its connection and is reconnecting.</summary>
+    /// <param name="mailbox">The mailbox.</param>
+    /// <param name="reason">Why (no personal data).</param>
+    /// <param name="now">The time.</param>
+    public void Reconnecting(string mailbox, string reason, DateTimeOffset now) =>
+        _mailboxes[mailbox] = new MailboxHealth(HealthStatus.Degraded, reason, _mailboxes.GetValueOrDefault(mailbox)?.LastWorking ?? now);
+
+    /// <summary>A watcher stopped for good (refused credentials).</summary>
+    /// <param name="mailbox">The mailbox.</param>
+    /// <param name="reason">Why.</param>
+    /// <param name="now">The time.</param>
+    public void Stopped(string mailbox, string reason, DateTimeOffset now) =>
+        _mailboxes[mailbox] = new MailboxHealth(HealthStatus.Unhealthy, reason, _mailboxes.GetValueOrDefault(mailbox)?.LastWorking ?? now);
+
+    /// <summary>The ledger failed.</summary>
+    /// <param name="reason">Why.</param>
+    public void LedgerFailed(string reason) => LedgerFailure = reason;
+}
+
+/// <summary>One watcher's state.</summary>
+/// <param name="Status">Healthy (working), degraded (reconnecting) or unhealthy (stopped).</param>
+/// <param name="Description">What is going on.</param>
+/// <param name="LastWorking">When it last worked.</param>
+public sealed record MailboxHealth(HealthStatus Status, string Description, DateTimeOffset LastWorking);
