@@ -59,30 +59,21 @@ internal sealed class CliArgs
 
     public string Required(string name) => Get(name) ?? throw new UsageException($"option --{name} is required");
 
-    public double Double(string name, double fallback, double min, double max)
-    {
-        var raw = Get(name);
-        if (raw is null)
-        {
-            return fallback;
-        }
-        if (!double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || v < min || v > max)
-        {
-            throw new UsageException($"--{name} must be a number from {min.ToString(CultureInfo.InvariantCulture)} to {max.ToString(CultureInfo.InvariantCulture)}, not '{raw}'");
-        }
-        return v;
-    }
+    public double Double(string name, double fallback, double min, double max) => Number(name, fallback, min, max, "a number");
 
-    public int Int(string name, int fallback, int min, int max)
+    public int Int(string name, int fallback, int min, int max) => Number(name, fallback, min, max, "a whole number");
+
+    private T Number<T>(string name, T fallback, T min, T max, string kind)
+        where T : struct, System.Numerics.INumber<T>
     {
         var raw = Get(name);
         if (raw is null)
         {
             return fallback;
         }
-        if (!int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) || v < min || v > max)
+        if (!T.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || v < min || v > max)
         {
-            throw new UsageException($"--{name} must be a whole number from {min} to {max}, not '{raw}'");
+            throw new UsageException(string.Create(CultureInfo.InvariantCulture, $"--{name} must be {kind} from {min} to {max}, not '{raw}'"));
         }
         return v;
     }

@@ -199,42 +199,27 @@ public sealed class SqliteStateStore : IDisposable
     /// <param name="key">The key.</param>
     /// <param name="state">The step just completed.</param>
     /// <param name="now">The time.</param>
-    public void Advance(MailKey key, MailState state, DateTimeOffset now)
-    {
-        lock (_gate)
-        {
-            using var cmd = Command("UPDATE mail SET state=$s, updated_utc=$t WHERE mailbox=$m AND folder=$f AND uidvalidity=$v AND uid=$u", key);
-            cmd.Parameters.AddWithValue("$s", (int)state);
-            cmd.Parameters.AddWithValue("$t", Time(now));
-            cmd.ExecuteNonQuery();
-        }
-    }
+    public void Advance(MailKey key, MailState state, DateTimeOffset now) => AdvanceAll([key], state, now);
 
     /// <summary>Records, in one transaction, the marker keyword about to be set on these mails before they are moved.</summary>
     /// <param name="keys">The mails.</param>
     /// <param name="marker">The keyword.</param>
-    public void SetMarker(IEnumerable<MailKey> keys, string marker)
-    {
-        ArgumentNullException.ThrowIfNull(keys);
-        lock (_gate)
-        {
-            using var tx = _connection.BeginTransaction();
-            foreach (var key in keys)
-            {
-                using var cmd = Command("UPDATE mail SET marker=$k WHERE mailbox=$m AND folder=$f AND uidvalidity=$v AND uid=$u", key);
-                cmd.Transaction = tx;
-                cmd.Parameters.AddWithValue("$k", marker);
-                cmd.ExecuteNonQuery();
-            }
-            tx.Commit();
-        }
-    }
+    public void SetMarker(IEnumerable<MailKey> keys, string marker) =>
+        UpdateAll(keys, "marker=$k", cmd => cmd.Parameters.AddWithValue("$k", marker));
 
     /// <summary>Advances several mails to <paramref name="state"/> in one transaction.</summary>
     /// <param name="keys">The mails.</param>
     /// <param name="state">The step just completed.</param>
     /// <param name="now">The time.</param>
-    public void AdvanceAll(IEnumerable<MailKey> keys, MailState state, DateTimeOffset now)
+    public void AdvanceAll(IEnumerable<MailKey> keys, MailState state, DateTimeOffset now) =>
+        UpdateAll(keys, "state=$s, updated_utc=$t", cmd =>
+        {
+            cmd.Parameters.AddWithValue("$s", (int)state);
+            cmd.Parameters.AddWithValue("$t", Time(now));
+        });
+
+    // One transaction (one fsync) that sets the same columns on several mails.
+    private void UpdateAll(IEnumerable<MailKey> keys, string assignments, Action<SqliteCommand> bind)
     {
         ArgumentNullException.ThrowIfNull(keys);
         lock (_gate)
@@ -242,10 +227,9 @@ public sealed class SqliteStateStore : IDisposable
             using var tx = _connection.BeginTransaction();
             foreach (var key in keys)
             {
-                using var cmd = Command("UPDATE mail SET state=$s, updated_utc=$t WHERE mailbox=$m AND folder=$f AND uidvalidity=$v AND uid=$u", key);
+                using var cmd = Command($"UPDATE mail SET {assignments} WHERE mailbox=$m AND folder=$f AND uidvalidity=$v AND uid=$u", key);
                 cmd.Transaction = tx;
-                cmd.Parameters.AddWithValue("$s", (int)state);
-                cmd.Parameters.AddWithValue("$t", Time(now));
+                bind(cmd);
                 cmd.ExecuteNonQuery();
             }
             tx.Commit();

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using SmartMail.Core.Mime;
 using SmartMail.Core.Routing;
@@ -92,18 +91,5 @@ public sealed class HealthAndAuthTests(DefaultModelFixture model) : IClassFixtur
         Assert.Equal("Healthy", body.RootElement.GetProperty("status").GetString());
         Assert.Equal(model.Bundle.Manifest.ModelVersion,
             body.RootElement.GetProperty("checks").GetProperty("smartmail").GetProperty("data").GetProperty("model").GetString());
-    }
-
-    private sealed class NoLifetime : IHostApplicationLifetime
-    {
-        public CancellationToken ApplicationStarted => CancellationToken.None;
-
-        public CancellationToken ApplicationStopping => CancellationToken.None;
-
-        public CancellationToken ApplicationStopped => CancellationToken.None;
-
-        public void StopApplication()
-        {
-        }
     }
 }

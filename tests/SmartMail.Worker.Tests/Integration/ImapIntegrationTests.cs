@@ -160,13 +160,8 @@ public sealed class ImapIntegrationTests(DefaultModelFixture model, ITestOutputH
     public async Task Worker_MailArrivesWhileIdling_IsRoutedByIdleNotPolling()
     {
         await using var dovecot = await Dovecot.StartAsync();
-        var options = dovecot.Options();
-        options.PollInterval = TimeSpan.FromMinutes(10); // only IDLE can wake the worker in time
         using var store = new SqliteStateStore(Path.Combine(_data.FullName, "state.db"));
-        using var worker = NewWorker(options, store);
-        await worker.StartAsync(TestContext.Current.CancellationToken);
-        await WaitUntil(() => worker.IsConnected && worker.Handled == 0, TimeSpan.FromSeconds(20));
-        await Task.Delay(500, TestContext.Current.CancellationToken); // let the IDLE connection settle
+        using var worker = await StartIdleOnlyWorkerAsync(dovecot, store);
 
         var stopwatch = Stopwatch.StartNew();
         await dovecot.AppendAsync([System.Text.Encoding.UTF8.GetBytes(Mails.Space(42))]);
@@ -182,13 +177,8 @@ public sealed class ImapIntegrationTests(DefaultModelFixture model, ITestOutputH
     {
         const int Count = 20;
         await using var dovecot = await Dovecot.StartAsync();
-        var options = dovecot.Options();
-        options.PollInterval = TimeSpan.FromMinutes(10); // only IDLE can wake the worker in time
         using var store = new SqliteStateStore(Path.Combine(_data.FullName, "state.db"));
-        using var worker = NewWorker(options, store);
-        await worker.StartAsync(TestContext.Current.CancellationToken);
-        await WaitUntil(() => worker.IsConnected, TimeSpan.FromSeconds(20));
-        await Task.Delay(500, TestContext.Current.CancellationToken);
+        using var worker = await StartIdleOnlyWorkerAsync(dovecot, store);
         var latencies = new List<double>();
 
         for (var i = 0; i < Count; i++)
@@ -255,8 +245,20 @@ public sealed class ImapIntegrationTests(DefaultModelFixture model, ITestOutputH
         Assert.Contains("certificate", ex.Message, StringComparison.OrdinalIgnoreCase);
     }
 
+    /// <summary>A started worker whose polling is set to 10 minutes: only IDLE can wake it in time.</summary>
+    private async Task<ImapWorker> StartIdleOnlyWorkerAsync(Dovecot dovecot, SqliteStateStore store)
+    {
+        var options = dovecot.Options();
+        options.PollInterval = TimeSpan.FromMinutes(10);
+        var worker = NewWorker(options, store);
+        await worker.StartAsync(TestContext.Current.CancellationToken);
+        await WaitUntil(() => worker.IsConnected, TimeSpan.FromSeconds(20));
+        await Task.Delay(500, TestContext.Current.CancellationToken); // let the IDLE connection settle
+        return worker;
+    }
+
     private ImapWorker NewWorker(ImapMailboxOptions options, SqliteStateStore store) =>
-        new(options, mailbox => Processor(store, mailbox), store, TimeProvider.System, new Lifetime(), new OutputLogger(output));
+        new(options, mailbox => Processor(store, mailbox), store, TimeProvider.System, new NoLifetime(), new OutputLogger(output));
 
     private sealed class OutputLogger(ITestOutputHelper output) : Microsoft.Extensions.Logging.ILogger<ImapWorker>
     {
@@ -286,19 +288,6 @@ public sealed class ImapIntegrationTests(DefaultModelFixture model, ITestOutputH
         {
             Assert.True(stopwatch.Elapsed < timeout, $"condition not met within {timeout}");
             await Task.Delay(50);
-        }
-    }
-
-    private sealed class Lifetime : IHostApplicationLifetime
-    {
-        public CancellationToken ApplicationStarted => CancellationToken.None;
-
-        public CancellationToken ApplicationStopping => CancellationToken.None;
-
-        public CancellationToken ApplicationStopped => CancellationToken.None;
-
-        public void StopApplication()
-        {
         }
     }
 
