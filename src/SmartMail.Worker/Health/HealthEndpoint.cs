@@ -13,13 +13,29 @@ namespace SmartMail.Worker.Health;
 public sealed class HealthEndpoint(HealthCheckService checks, SmartMailOptions options) : BackgroundService
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    private readonly HttpListener _listener = new();
+
+    /// <summary>Binds the address before start-up completes: an unusable HealthUrl fails the start, and the endpoint answers as soon as the host runs.</summary>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <returns>A task.</returns>
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        _listener.Prefixes.Add(options.HealthUrl!);
+        _listener.Start();
+        return base.StartAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public override void Dispose()
+    {
+        _listener.Close();
+        base.Dispose();
+    }
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var listener = new HttpListener();
-        listener.Prefixes.Add(options.HealthUrl!);
-        listener.Start();
+        var listener = _listener;
         using var registration = stoppingToken.Register(listener.Stop);
         while (!stoppingToken.IsCancellationRequested)
         {

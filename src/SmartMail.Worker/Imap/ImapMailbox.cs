@@ -185,6 +185,7 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
         ArgumentNullException.ThrowIfNull(deliveries);
         ArgumentNullException.ThrowIfNull(store);
         var results = new Exception?[deliveries.Count];
+        var groups = new List<(IMailFolder Destination, string Marker, List<(Delivery Delivery, int Index)> Items)>();
         foreach (var group in deliveries.Select((d, i) => (Delivery: d, Index: i)).GroupBy(x => x.Delivery.Destination, StringComparer.Ordinal))
         {
             var items = group.Where(x => IsCurrent(x.Delivery.Key)).ToList();
@@ -192,13 +193,15 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
             {
                 results[stale.Index] = new MailGoneException($"Mail {stale.Delivery.Key.Uid} belongs to an older UIDVALIDITY.");
             }
-            if (items.Count == 0)
+            if (items.Count > 0)
             {
-                continue;
+                groups.Add((await FolderAsync(group.Key, cancellationToken).ConfigureAwait(false), Keyword(items[0].Delivery.DecisionId), items));
             }
-            var destination = await FolderAsync(group.Key, cancellationToken).ConfigureAwait(false);
-            var marker = Keyword(items[0].Delivery.DecisionId);
-            store.SetMarker(items.Select(x => x.Delivery.Key), marker);
+        }
+        // Every marker is durable before any mail is tagged or moved: one transaction for the whole batch.
+        store.SetMarkers(groups.SelectMany(g => g.Items.Select(x => (x.Delivery.Key, g.Marker))));
+        foreach (var (destination, marker, items) in groups)
+        {
             var uids = items.Select(x => Uid(x.Delivery.Key)).ToList();
             await Inbox.AddFlagsAsync(uids, MessageFlags.None, new HashSet<string> { marker }, true, cancellationToken).ConfigureAwait(false);
             var map = await Inbox.MoveToAsync(uids, destination, cancellationToken).ConfigureAwait(false);

@@ -201,35 +201,34 @@ public sealed class SqliteStateStore : IDisposable
     /// <param name="now">The time.</param>
     public void Advance(MailKey key, MailState state, DateTimeOffset now) => AdvanceAll([key], state, now);
 
-    /// <summary>Records, in one transaction, the marker keyword about to be set on these mails before they are moved.</summary>
-    /// <param name="keys">The mails.</param>
-    /// <param name="marker">The keyword.</param>
-    public void SetMarker(IEnumerable<MailKey> keys, string marker) =>
-        UpdateAll(keys, "marker=$k", cmd => cmd.Parameters.AddWithValue("$k", marker));
+    /// <summary>Records, in one transaction, the marker keyword about to be set on each mail before it is moved.</summary>
+    /// <param name="markers">Each mail with its marker.</param>
+    public void SetMarkers(IEnumerable<(MailKey Key, string Marker)> markers) =>
+        UpdateAll(markers, "marker=$k", (cmd, marker) => cmd.Parameters.AddWithValue("$k", marker));
 
     /// <summary>Advances several mails to <paramref name="state"/> in one transaction.</summary>
     /// <param name="keys">The mails.</param>
     /// <param name="state">The step just completed.</param>
     /// <param name="now">The time.</param>
     public void AdvanceAll(IEnumerable<MailKey> keys, MailState state, DateTimeOffset now) =>
-        UpdateAll(keys, "state=$s, updated_utc=$t", cmd =>
+        UpdateAll(keys.Select(k => (k, 0)), "state=$s, updated_utc=$t", (cmd, _) =>
         {
             cmd.Parameters.AddWithValue("$s", (int)state);
             cmd.Parameters.AddWithValue("$t", Time(now));
         });
 
-    // One transaction (one fsync) that sets the same columns on several mails.
-    private void UpdateAll(IEnumerable<MailKey> keys, string assignments, Action<SqliteCommand> bind)
+    // One transaction (one fsync) that sets the same columns on several mails, each with its own values.
+    private void UpdateAll<T>(IEnumerable<(MailKey Key, T Item)> rows, string assignments, Action<SqliteCommand, T> bind)
     {
-        ArgumentNullException.ThrowIfNull(keys);
+        ArgumentNullException.ThrowIfNull(rows);
         lock (_gate)
         {
             using var tx = _connection.BeginTransaction();
-            foreach (var key in keys)
+            foreach (var (key, item) in rows)
             {
                 using var cmd = Command($"UPDATE mail SET {assignments} WHERE mailbox=$m AND folder=$f AND uidvalidity=$v AND uid=$u", key);
                 cmd.Transaction = tx;
-                bind(cmd);
+                bind(cmd, item);
                 cmd.ExecuteNonQuery();
             }
             tx.Commit();

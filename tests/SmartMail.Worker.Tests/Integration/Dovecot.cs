@@ -136,6 +136,20 @@ public sealed class Dovecot : IAsyncDisposable
         await RunScriptAsync("start.sh", Directory, Port.ToString(System.Globalization.CultureInfo.InvariantCulture), $"{User}:{Password}");
     }
 
+    /// <summary>Restarts the server with its UID list deleted: every folder gets a new UIDVALIDITY and new UIDs.</summary>
+    public async Task ResetUidValidityAsync()
+    {
+        await RunScriptAsync("stop.sh", Directory, "--keep");
+        // The UID list and the index files (which cache UIDVALIDITY) are rebuilt from the maildir on start.
+        var mail = Path.Combine(Directory, "mail", User);
+        foreach (var file in System.IO.Directory.GetFiles(mail, "dovecot-uidlist", SearchOption.AllDirectories)
+                     .Concat(System.IO.Directory.GetFiles(mail, "dovecot.index*", SearchOption.AllDirectories)))
+        {
+            File.Delete(file);
+        }
+        await RunScriptAsync("start.sh", Directory, Port.ToString(System.Globalization.CultureInfo.InvariantCulture), $"{User}:{Password}");
+    }
+
     public async ValueTask DisposeAsync() => await RunScriptAsync("stop.sh", Directory);
 
     private async Task RunScriptAsync(string script, params string[] args)
