@@ -193,7 +193,8 @@ public sealed class MailProcessor
             {
                 var started = Stopwatch.GetTimestamp();
                 _store.BeginAttempts([.. fresh.Select(f => (batch[f.Index].Pending.Key, f.Fingerprint, f.DecisionId))], _time.GetUtcNow());
-                var records = fresh.Select(f => _store.Get(batch[f.Index].Pending.Key)!).ToArray();
+                // Fresh mails had no row: each is now "seen" with one attempt, exactly as just written.
+                var records = fresh.Select(f => new MailRecord(batch[f.Index].Pending.Key, f.Fingerprint, f.DecisionId, MailState.Seen, null, null, 1)).ToArray();
                 var evaluated = new Evaluated[fresh.Count];
                 Parallel.For(0, fresh.Count, new ParallelOptions { CancellationToken = cancellationToken }, j =>
                 {
@@ -204,7 +205,13 @@ public sealed class MailProcessor
                 Commit([.. records.Zip(evaluated)]);
                 for (var j = 0; j < fresh.Count; j++)
                 {
-                    results[fresh[j].Index] = new PreparedMail(_store.Get(records[j].Key)!, batch[fresh[j].Index].Raw, null) { Started = started };
+                    var decided = records[j] with
+                    {
+                        State = MailState.Decided,
+                        Destination = evaluated[j].Decision.Destination,
+                        DecisionJson = evaluated[j].Decision.DecisionJson,
+                    };
+                    results[fresh[j].Index] = new PreparedMail(decided, batch[fresh[j].Index].Raw, null) { Started = started };
                 }
             }
             return [.. results.Select(r => r!)];
@@ -415,9 +422,9 @@ public sealed class MailProcessor
     private void Commit(IReadOnlyList<(MailRecord Record, Evaluated Evaluated)> decisions)
     {
         _store.RecordDecisions([.. decisions.Select(d => d.Evaluated.Decision)]);
+        _auditFile?.AppendAll(decisions.Select(d => d.Evaluated.Decision.Audit));
         foreach (var (record, evaluated) in decisions)
         {
-            _auditFile?.Append(evaluated.Decision.Audit);
             if (evaluated.Confidence is { } confidence)
             {
                 _metrics.Confidence(confidence);

@@ -8,13 +8,16 @@ internal sealed class AuditJsonLinesWriter(string path)
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly Lock _gate = new();
 
-    public void Append(AuditEntry entry)
+    public void Append(AuditEntry entry) => AppendAll([entry]);
+
+    /// <summary>Appends several rows with one write.</summary>
+    public void AppendAll(IEnumerable<AuditEntry> entries)
     {
-        var line = JsonSerializer.Serialize(entry, Json) + "\n";
+        var lines = string.Concat(entries.Select(e => JsonSerializer.Serialize(e, Json) + "\n"));
         lock (_gate)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-            File.AppendAllText(path, line);
+            File.AppendAllText(path, lines);
         }
     }
 }
