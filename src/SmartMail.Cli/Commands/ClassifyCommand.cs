@@ -52,10 +52,9 @@ internal static class ClassifyCommand
             }
             var document = extractor.Extract(raw);
             var decision = policy.Decide(document);
-            var features = bundle.Model.Featurizer.Transform(new TextInput(document.Subject, document.Body));
             var top = decision.Top.Count > 0 ? decision.Top[0].Label : null;
             var why = explain && top is not null
-                ? bundle.Model.Explain(features, bundle.Model.Labels.ToList().IndexOf(top), 8)
+                ? bundle.Model.Explain(new TextInput(document.Subject, document.Body), bundle.Model.Labels.ToList().IndexOf(top), 8)
                 : [];
             if (json)
             {

@@ -63,15 +63,17 @@ public static class ModelTraining
         }
 
         var trainer = options.Trainer with { Seed = options.Seed };
+        // Decided once, on all usable text, so the held-out model and the final model are built the same way.
+        var featurizer = options.Featurizer.Resolve(usable.Sum(d => (long)d.Text.Subject.Length + Math.Min(d.Text.Body.Length, options.Featurizer.MaxTextLength)));
         var (trainPart, holdout, splitMethod) = Split(usable, options.HoldoutFraction, options.Seed);
         progress?.Report($"{usable.Count} documents, {usableLabels.Count} labels; {trainPart.Count} to train, {holdout.Count} held out ({splitMethod})");
 
         // The held-out model (for thresholds) and the final model (on all data) do not depend on each other:
         // train them side by side. Each trainer is single-threaded, so both stay deterministic.
         var refit = options.Refit && holdout.Count > 0
-            ? Task.Run(() => ModelTrainer.Train([.. usable.Select(ToLabeled)], options.Featurizer, trainer, progress))
+            ? Task.Run(() => ModelTrainer.Train([.. usable.Select(ToLabeled)], featurizer, trainer, progress))
             : null;
-        var model = ModelTrainer.Train([.. trainPart.Select(ToLabeled)], options.Featurizer, trainer, progress);
+        var model = ModelTrainer.Train([.. trainPart.Select(ToLabeled)], featurizer, trainer, progress);
         Dictionary<string, float?> thresholds;
         EvaluationReport? report = null;
         if (holdout.Count > 0)
@@ -102,7 +104,7 @@ public static class ModelTraining
             CreatedUtc = created,
             Labels = [.. model.Labels.Select(l => new LabelInfo(l, counts[l], thresholds.GetValueOrDefault(l)))],
             ManualOnlyLabels = manualOnly,
-            Featurizer = options.Featurizer,
+            Featurizer = featurizer,
             Trainer = trainer,
             Training = new TrainingDataInfo
             {

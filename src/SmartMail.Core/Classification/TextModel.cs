@@ -136,27 +136,56 @@ public sealed class TextModel : IDisposable
         return (mean, Math.Sqrt(variance / values.Length));
     }
 
-    /// <summary>The terms of <paramref name="features"/> that pushed hardest towards <paramref name="labelIndex"/>.</summary>
-    /// <param name="features">A featurised document.</param>
+    /// <summary>
+    /// The words and word pairs of <paramref name="text"/> that pushed hardest towards <paramref name="labelIndex"/>.
+    /// Character n-grams are folded into the words of the text that contain them (split evenly), so the explanation
+    /// names words a caseworker can read, never word fragments.
+    /// </summary>
+    /// <param name="text">The document.</param>
     /// <param name="labelIndex">The label, as an index into <see cref="Labels"/>.</param>
     /// <param name="count">How many terms.</param>
     /// <returns>Terms with their contribution (weight × value), strongest first; only positive contributions.</returns>
-    public IReadOnlyList<TermContribution> Explain(SparseVector features, int labelIndex, int count = 10)
+    public IReadOnlyList<TermContribution> Explain(TextInput text, int labelIndex, int count = 10)
     {
-        ArgumentNullException.ThrowIfNull(features);
+        var features = Featurizer.Transform(text);
         var weights = _weights[labelIndex];
-        var result = new List<TermContribution>();
+        var byTerm = new Dictionary<string, float>(StringComparer.Ordinal);
+        string[]? words = null;
         for (var i = 0; i < features.Indices.Length; i++)
         {
             var index = features.Indices[i];
-            var w = weights.GetItemOrDefault(index);
-            var contribution = w * features.Values[i];
-            if (contribution > 0)
+            var contribution = weights.GetItemOrDefault(index) * features.Values[i];
+            var term = Featurizer.Term(index);
+            if (!term.StartsWith('#'))
             {
-                result.Add(new TermContribution(Featurizer.Term(index), contribution));
+                byTerm[term] = byTerm.GetValueOrDefault(term) + contribution;
+                continue;
+            }
+            words ??= DistinctWords(text);
+            var gram = term[1..];
+            var owners = words.Where(w => (" " + w + " ").Contains(gram, StringComparison.Ordinal)).ToList();
+            foreach (var owner in owners)
+            {
+                byTerm[owner] = byTerm.GetValueOrDefault(owner) + (contribution / owners.Count);
             }
         }
-        return [.. result.OrderByDescending(c => c.Contribution).Take(count)];
+        return [.. byTerm.Where(t => t.Value > 0).OrderByDescending(t => t.Value).Take(count).Select(t => new TermContribution(t.Key, t.Value))];
+    }
+
+    private static string[] DistinctWords(TextInput text)
+    {
+        var words = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var part in (ReadOnlySpan<string>)[text.Subject, text.Body])
+        {
+            foreach (var token in Text.Tokenizer.Words(part.AsSpan()))
+            {
+                if (token.Length >= 2)
+                {
+                    words.Add(token.ToString());
+                }
+            }
+        }
+        return [.. words];
     }
 
     /// <summary>Writes the ML.NET part of the model (the featurizer is saved separately).</summary>

@@ -27,6 +27,16 @@ public sealed class ModelTrainingTests(TrainedModelFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public void Train_SmallTrainingText_AddsCharacterNgramsAndRecordsThem()
+    {
+        var settings = fixture.Bundle.Manifest.Featurizer;
+
+        Assert.Equal((2, 5), (settings.CharNgramMin, settings.CharNgramMax));
+        Assert.Equal(0, settings.CharNgramsBelowCharacters); // the manifest holds what was used, not the rule
+        Assert.Equal((0, 0), (new FeaturizerSettings().Resolve(10_000_000).CharNgramMin, new FeaturizerSettings().Resolve(10_000_000).CharNgramMax));
+    }
+
+    [Fact]
     public void Train_Manifest_RecordsDataSettingsAndThresholds()
     {
         var m = fixture.Bundle.Manifest;
@@ -90,12 +100,13 @@ public sealed class ModelTrainingTests(TrainedModelFixture fixture) : IClassFixt
     public void Explain_NamesTheLabelsOwnWords()
     {
         var model = fixture.Bundle.Model;
-        var features = model.Featurizer.Transform(new TextInput("grundskyld", "jeg har en restance på min ejendomsskat"));
 
-        var terms = model.Explain(features, model.Labels.ToList().IndexOf("skat"), 3).Select(t => t.Term).ToList();
+        var terms = model.Explain(new TextInput("grundskyld", "jeg har en restance på min ejendomsskat"), model.Labels.ToList().IndexOf("skat"), 3)
+            .Select(t => t.Term).ToList();
 
         Assert.NotEmpty(terms);
         Assert.Contains(terms, t => t is "grundskyld" or "restance" or "ejendomsskat");
+        Assert.DoesNotContain(terms, t => t.StartsWith('#')); // character n-grams are folded into their words
     }
 
     [Fact]
