@@ -8,9 +8,10 @@ const string Usage = """
     Commands:
       train     --data DIR | --csv FILE [--text-column C --label-column C] --out model.zip
                 [--target-precision 0.95] [--holdout 0.2] [--seed 1] [--min-examples 10] [--no-refit]
-      evaluate  --model model.zip --data DIR | --csv FILE [--json FILE|-] [--markdown FILE|-]
+      evaluate  --model model.zip --data DIR | --csv FILE [--json FILE|-] [--markdown FILE|-] [--threads N]
       classify  [--model model.zip] FILE.eml... [--explain] [--json]
       run       [--watch] [--SmartMail:Setting=value ...]   the worker (embedded default without configuration)
+      export-text --data DIR | --csv FILE --out FILE.tsv     the extracted text, to compare other tools on it
 
     Run 'smartmail COMMAND --help' for details. Exit codes: 0 ok, 1 failed, 2 wrong usage.
     """;
@@ -43,6 +44,7 @@ try
         "evaluate" => EvaluateCommand.Run(rest, cancel.Token),
         "classify" => ClassifyCommand.Run(rest),
         "run" => await RunCommand.RunAsync(rest, cancel.Token),
+        "export-text" => ExportTextCommand.Run(rest, cancel.Token),
         _ => throw new UsageException($"unknown command '{args[0]}'"),
     };
 }
