@@ -26,6 +26,9 @@ public static class LanguageGuesser
         "these", "so", "no", "has", "been", "my", "any", "does", "did", "who", "could", "should", "thanks",
     };
 
+    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> DanishWords = Danish.GetAlternateLookup<ReadOnlySpan<char>>();
+    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> EnglishWords = English.GetAlternateLookup<ReadOnlySpan<char>>();
+
     /// <summary>Guesses the language of <paramref name="text"/>.</summary>
     /// <param name="text">Plain text.</param>
     /// <returns>"da", "en", or <see langword="null"/> when unsure.</returns>
@@ -36,12 +39,11 @@ public static class LanguageGuesser
         foreach (var token in Tokenizer.Words(text.AsSpan(0, Math.Min(text.Length, 4_000))))
         {
             words++;
-            var w = token.ToString();
-            if (Danish.Contains(w))
+            if (DanishWords.Contains(token))
             {
                 da++;
             }
-            if (English.Contains(w))
+            if (EnglishWords.Contains(token))
             {
                 en++;
             }
