@@ -12,11 +12,8 @@ using SmartMail.Worker.State;
 
 namespace SmartMail.Worker.Tests.Integration;
 
-public sealed class HealthAndAuthTests(DefaultModelFixture model) : IClassFixture<DefaultModelFixture>, IDisposable
+public sealed class HealthAndAuthTests(DefaultModelFixture model) : IntegrationTest(model)
 {
-    private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("smartmail-health-");
-
-    public void Dispose() => _data.Delete(recursive: true);
 
     [Fact]
     public async Task Worker_RefusedCredentials_StopsThatMailboxWithoutRetrying()
@@ -25,11 +22,11 @@ public sealed class HealthAndAuthTests(DefaultModelFixture model) : IClassFixtur
         var options = dovecot.Options();
         options.Password = "wrong-" + options.Password;
         options.PollInterval = TimeSpan.FromMilliseconds(200);
-        using var store = new SqliteStateStore(Path.Combine(_data.FullName, "state.db"));
+        using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"));
         var health = new WorkerHealth();
-        var policy = new RoutingPolicy([], model.Bundle);
+        var policy = new RoutingPolicy([], Model.Bundle);
         using var worker = new ImapWorker(options, mailbox => new MailProcessor(store, () => policy, new MailExtractor(), mailbox,
-            new SmartMailOptions { DataDirectory = _data.FullName }, TimeProvider.System, NullLogger.Instance, new WorkerMetrics()),
+            new SmartMailOptions { DataDirectory = Data.FullName }, TimeProvider.System, NullLogger.Instance, new WorkerMetrics()),
             store, TimeProvider.System, new NoLifetime(), NullLogger<ImapWorker>.Instance, health);
 
         await worker.StartAsync(TestContext.Current.CancellationToken);
@@ -51,7 +48,7 @@ public sealed class HealthAndAuthTests(DefaultModelFixture model) : IClassFixtur
     [Fact]
     public async Task HealthCheck_ReflectsWatchersAndLedger()
     {
-        using var provider = new ModelProvider(new SmartMailOptions { ModelPath = model.ModelPath }, NullLogger<ModelProvider>.Instance);
+        using var provider = new ModelProvider(new SmartMailOptions { ModelPath = Model.ModelPath }, NullLogger<ModelProvider>.Instance);
         var health = new WorkerHealth();
         var check = new SmartMailHealthCheck(health, provider);
         var now = DateTimeOffset.UtcNow;
@@ -64,7 +61,7 @@ public sealed class HealthAndAuthTests(DefaultModelFixture model) : IClassFixtur
         var unhealthy = await check.CheckHealthAsync(new HealthCheckContext(), TestContext.Current.CancellationToken);
 
         Assert.Equal(HealthStatus.Healthy, healthy.Status);
-        Assert.Equal(model.Bundle.Manifest.ModelVersion, healthy.Data["model"]);
+        Assert.Equal(Model.Bundle.Manifest.ModelVersion, healthy.Data["model"]);
         Assert.Equal(HealthStatus.Degraded, degraded.Status);
         Assert.Equal(HealthStatus.Unhealthy, unhealthy.Status);
         Assert.Contains("no mail is taken", unhealthy.Description);
@@ -76,8 +73,8 @@ public sealed class HealthAndAuthTests(DefaultModelFixture model) : IClassFixtur
         var port = Sinks.LoopbackPort.Free();
         var url = $"http://127.0.0.1:{port}/health/";
         using var host = WorkerHost.CreateBuilder([
-            $"--SmartMail:ModelPath={model.ModelPath}",
-            $"--SmartMail:DataDirectory={_data.FullName}",
+            $"--SmartMail:ModelPath={Model.ModelPath}",
+            $"--SmartMail:DataDirectory={Data.FullName}",
             $"--SmartMail:HealthUrl={url}",
         ]).Build();
         await host.StartAsync(TestContext.Current.CancellationToken);
@@ -89,7 +86,7 @@ public sealed class HealthAndAuthTests(DefaultModelFixture model) : IClassFixtur
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("Healthy", body.RootElement.GetProperty("status").GetString());
-        Assert.Equal(model.Bundle.Manifest.ModelVersion,
+        Assert.Equal(Model.Bundle.Manifest.ModelVersion,
             body.RootElement.GetProperty("checks").GetProperty("smartmail").GetProperty("data").GetProperty("model").GetString());
     }
 }

@@ -14,17 +14,14 @@ using SmartMail.Worker.State;
 
 namespace SmartMail.Worker.Tests.Integration;
 
-/// <summary>The worker against a real Dovecot on 127.0.0.1: real IMAP, real SQLite, the shipped model.</summary>
-public sealed class ImapIntegrationTests(DefaultModelFixture model, ITestOutputHelper output) : IClassFixture<DefaultModelFixture>, IDisposable
+/// <summary>The worker against a real Dovecot on 127.0.0.1: real IMAP, real SQLite, the shipped Model.</summary>
+public sealed class ImapIntegrationTests(DefaultModelFixture model, ITestOutputHelper output) : IntegrationTest(model)
 {
-    private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("smartmail-imap-");
 
-    public void Dispose() => _data.Delete(recursive: true);
-
-    private SmartMailOptions WorkerOptions() => new() { DataDirectory = _data.FullName, ModelPath = model.ModelPath };
+    private SmartMailOptions WorkerOptions() => new() { DataDirectory = Data.FullName, ModelPath = Model.ModelPath };
 
     private MailProcessor Processor(SqliteStateStore store, IJournalSink sink) =>
-        new(store, () => new RoutingPolicy([], model.Bundle), new MailExtractor(), sink, WorkerOptions(), TimeProvider.System,
+        new(store, () => new RoutingPolicy([], Model.Bundle), new MailExtractor(), sink, WorkerOptions(), TimeProvider.System,
             NullLogger.Instance, new WorkerMetrics());
 
     private static List<byte[]> NewsgroupsTestMails(int count)
@@ -50,7 +47,7 @@ public sealed class ImapIntegrationTests(DefaultModelFixture model, ITestOutputH
         var mails = NewsgroupsTestMails(500);
         await using var dovecot = await Dovecot.StartAsync();
         await dovecot.AppendAsync(mails);
-        using var store = new SqliteStateStore(Path.Combine(_data.FullName, "state.db"));
+        using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"));
         using var mailbox = new ImapMailbox(dovecot.Options());
         await mailbox.ConnectAsync(TestContext.Current.CancellationToken);
 
@@ -69,7 +66,7 @@ public sealed class ImapIntegrationTests(DefaultModelFixture model, ITestOutputH
     {
         await using var dovecot = await Dovecot.StartAsync();
         await dovecot.AppendAsync(Enumerable.Range(0, 20).Select(i => System.Text.Encoding.UTF8.GetBytes(i % 2 == 0 ? Mails.Space(i) : Mails.Danish(i))));
-        using var store = new SqliteStateStore(Path.Combine(_data.FullName, "state.db"));
+        using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"));
         using var mailbox = new ImapMailbox(dovecot.Options());
         await mailbox.ConnectAsync(TestContext.Current.CancellationToken);
 
@@ -97,7 +94,7 @@ public sealed class ImapIntegrationTests(DefaultModelFixture model, ITestOutputH
     {
         await using var dovecot = await Dovecot.StartAsync(extra: Dovecot.WithoutMove);
         await dovecot.AppendAsync(Enumerable.Range(0, 10).Select(i => System.Text.Encoding.UTF8.GetBytes(Mails.Space(i))));
-        using var store = new SqliteStateStore(Path.Combine(_data.FullName, "state.db"));
+        using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"));
         using var mailbox = new ImapMailbox(dovecot.Options());
         await mailbox.ConnectAsync(TestContext.Current.CancellationToken);
         Assert.False(mailbox.SupportsMove);
@@ -112,7 +109,7 @@ public sealed class ImapIntegrationTests(DefaultModelFixture model, ITestOutputH
     {
         await using var dovecot = await Dovecot.StartAsync();
         await dovecot.AppendAsync(Enumerable.Range(0, 5).Select(i => System.Text.Encoding.UTF8.GetBytes(Mails.Space(i))));
-        var dbPath = Path.Combine(_data.FullName, "state.db");
+        var dbPath = Path.Combine(Data.FullName, "state.db");
         using (var store = new SqliteStateStore(dbPath))
         using (var mailbox = new ImapMailbox(dovecot.Options()))
         {
@@ -143,7 +140,7 @@ public sealed class ImapIntegrationTests(DefaultModelFixture model, ITestOutputH
     {
         await using var dovecot = await Dovecot.StartAsync();
         await dovecot.AppendAsync([System.Text.Encoding.UTF8.GetBytes(Mails.Space(1))]);
-        using var store = new SqliteStateStore(Path.Combine(_data.FullName, "state.db"));
+        using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"));
         using var mailbox = new ImapMailbox(dovecot.Options());
         await mailbox.ConnectAsync(TestContext.Current.CancellationToken);
         var pending = Assert.Single(await mailbox.ListAsync(TestContext.Current.CancellationToken));
@@ -160,7 +157,7 @@ public sealed class ImapIntegrationTests(DefaultModelFixture model, ITestOutputH
     public async Task Worker_MailArrivesWhileIdling_IsRoutedByIdleNotPolling()
     {
         await using var dovecot = await Dovecot.StartAsync();
-        using var store = new SqliteStateStore(Path.Combine(_data.FullName, "state.db"));
+        using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"));
         using var worker = await StartIdleOnlyWorkerAsync(dovecot, store);
 
         var stopwatch = Stopwatch.StartNew();
@@ -177,7 +174,7 @@ public sealed class ImapIntegrationTests(DefaultModelFixture model, ITestOutputH
     {
         const int Count = 20;
         await using var dovecot = await Dovecot.StartAsync();
-        using var store = new SqliteStateStore(Path.Combine(_data.FullName, "state.db"));
+        using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"));
         using var worker = await StartIdleOnlyWorkerAsync(dovecot, store);
         var latencies = new List<double>();
 
@@ -199,7 +196,7 @@ public sealed class ImapIntegrationTests(DefaultModelFixture model, ITestOutputH
     public async Task Worker_DovecotRestarts_ReconnectsAndCarriesOn()
     {
         await using var dovecot = await Dovecot.StartAsync();
-        using var store = new SqliteStateStore(Path.Combine(_data.FullName, "state.db"));
+        using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"));
         using var worker = NewWorker(dovecot.Options(), store);
         await worker.StartAsync(TestContext.Current.CancellationToken);
         await dovecot.AppendAsync(Enumerable.Range(0, 5).Select(i => System.Text.Encoding.UTF8.GetBytes(Mails.Space(i))));

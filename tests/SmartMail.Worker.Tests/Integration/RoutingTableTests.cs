@@ -13,11 +13,8 @@ using SmartMail.Worker.Tests.Sinks;
 namespace SmartMail.Worker.Tests.Integration;
 
 /// <summary>One IMAP mailbox whose routing table sends some labels to a webhook and by SMTP, the rest to folders.</summary>
-public sealed class RoutingTableTests(DefaultModelFixture model) : IClassFixture<DefaultModelFixture>, IDisposable
+public sealed class RoutingTableTests(DefaultModelFixture model) : IntegrationTest(model)
 {
-    private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("smartmail-routes-");
-
-    public void Dispose() => _data.Delete(recursive: true);
 
     [Fact]
     public async Task Drain_MixedRoutes_EachMailDeliveredOnceByItsRoute()
@@ -33,8 +30,8 @@ public sealed class RoutingTableTests(DefaultModelFixture model) : IClassFixture
         ]);
         var options = new SmartMailOptions
         {
-            DataDirectory = _data.FullName,
-            ModelPath = model.ModelPath,
+            DataDirectory = Data.FullName,
+            ModelPath = Model.ModelPath,
             Smtp = new SmtpForwardOptions { Host = "127.0.0.1", Port = smtp.Port, Security = SmtpForwardSecurity.None, AllowPlaintext = true, From = "smartmail@kommune.example" },
             Routes =
             {
@@ -43,7 +40,7 @@ public sealed class RoutingTableTests(DefaultModelFixture model) : IClassFixture
             },
         };
         Assert.True(new SmartMailOptionsValidator().Validate(null, options).Succeeded);
-        using var store = new SqliteStateStore(Path.Combine(_data.FullName, "state.db"));
+        using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"));
         using var mailbox = new ImapMailbox(dovecot.Options());
         await mailbox.ConnectAsync(ct);
         using var client = new HttpClient();
@@ -51,7 +48,7 @@ public sealed class RoutingTableTests(DefaultModelFixture model) : IClassFixture
         routes = new RoutingSink(options, mailbox, new FolderJournalSink(options.JournalPath),
             () => new SmtpForwardSink(options.Smtp, d => routes!.AddressOf(d)),
             () => new WebhookSink(client, options.Webhook, d => routes!.UrlOf(d)));
-        var policy = new RoutingPolicy([], model.Bundle);
+        var policy = new RoutingPolicy([], Model.Bundle);
         var processor = new MailProcessor(store, () => policy, new MailExtractor(), routes, options, TimeProvider.System, NullLogger.Instance, new WorkerMetrics());
 
         var outcomes = await ImapBatchDrainer.DrainAsync(mailbox, processor, store, 50, ct);

@@ -10,11 +10,8 @@ using SmartMail.Worker.State;
 
 namespace SmartMail.Worker.Tests.Integration;
 
-public sealed class UidValidityTests(DefaultModelFixture model) : IClassFixture<DefaultModelFixture>, IDisposable
+public sealed class UidValidityTests(DefaultModelFixture model) : IntegrationTest(model)
 {
-    private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("smartmail-uidvalidity-");
-
-    public void Dispose() => _data.Delete(recursive: true);
 
     [Fact]
     public async Task UidValidityChange_WithRoutedMailStillInTheFolder_IsMatchedByFingerprintNotRerouted()
@@ -22,10 +19,10 @@ public sealed class UidValidityTests(DefaultModelFixture model) : IClassFixture<
         var ct = TestContext.Current.CancellationToken;
         await using var dovecot = await Dovecot.StartAsync();
         await dovecot.AppendAsync(Enumerable.Range(0, 10).Select(i => System.Text.Encoding.UTF8.GetBytes(Mails.Space(i))));
-        var options = new SmartMailOptions { DataDirectory = _data.FullName, ModelPath = model.ModelPath };
+        var options = new SmartMailOptions { DataDirectory = Data.FullName, ModelPath = Model.ModelPath };
         var journal = new FolderJournalSink(options.JournalPath);
-        var policy = new RoutingPolicy([], model.Bundle);
-        using var store = new SqliteStateStore(Path.Combine(_data.FullName, "state.db"));
+        var policy = new RoutingPolicy([], Model.Bundle);
+        using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"));
         MailProcessor Processor() => new(store, () => policy, new MailExtractor(), journal, options, TimeProvider.System, NullLogger.Instance, new WorkerMetrics());
         uint before;
         using (var mailbox = new ImapMailbox(dovecot.Options()))

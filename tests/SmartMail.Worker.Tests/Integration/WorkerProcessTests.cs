@@ -4,11 +4,8 @@ using Microsoft.Data.Sqlite;
 namespace SmartMail.Worker.Tests.Integration;
 
 /// <summary>The real worker process (SmartMail.Worker.dll) against a real Dovecot, killed with SIGKILL mid-batch.</summary>
-public sealed class WorkerProcessTests(DefaultModelFixture model, ITestOutputHelper output) : IClassFixture<DefaultModelFixture>, IDisposable
+public sealed class WorkerProcessTests(DefaultModelFixture model, ITestOutputHelper output) : IntegrationTest(model)
 {
-    private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("smartmail-proc-");
-
-    public void Dispose() => _data.Delete(recursive: true);
 
     [Fact]
     public async Task KillDashNine_MidBatchThenRestart_EveryMailRoutedExactlyOnce()
@@ -17,7 +14,7 @@ public sealed class WorkerProcessTests(DefaultModelFixture model, ITestOutputHel
         await using var dovecot = await Dovecot.StartAsync();
         await dovecot.AppendAsync(Enumerable.Range(0, MailCount).Select(i => System.Text.Encoding.UTF8.GetBytes(
             i % 3 == 0 ? Tests.Mails.Danish(i) : Tests.Mails.Space(i))));
-        var db = Path.Combine(_data.FullName, "state.db");
+        var db = Path.Combine(Data.FullName, "state.db");
 
         using (var first = StartWorker(dovecot))
         {
@@ -56,12 +53,12 @@ public sealed class WorkerProcessTests(DefaultModelFixture model, ITestOutputHel
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            WorkingDirectory = _data.FullName,
+            WorkingDirectory = Data.FullName,
         };
         var settings = new Dictionary<string, string>
         {
-            ["DataDirectory"] = _data.FullName,
-            ["ModelPath"] = model.ModelPath,
+            ["DataDirectory"] = Data.FullName,
+            ["ModelPath"] = Model.ModelPath,
             ["Mailboxes__0__Name"] = "proc",
             ["Mailboxes__0__Host"] = "127.0.0.1",
             ["Mailboxes__0__Port"] = dovecot.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
