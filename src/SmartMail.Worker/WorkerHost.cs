@@ -54,39 +54,25 @@ public static class WorkerHost
                 () => new WebhookSink(sp.GetRequiredService<HttpClient>(), options.Webhook, d => routes!.UrlOf(d)));
             return routes;
         });
-        builder.Services.AddSingleton<IJournalSink>(sp =>
-            sp.GetRequiredService<Func<IJournalSink, RoutingSink>>()(sp.GetRequiredService<FolderJournalSink>()));
-        builder.Services.AddSingleton(sp =>
+        // One processor per source, delivering through the routing table; the default route is the journal for the
+        // drop-folder inbox and the mailbox's own folders for an IMAP mailbox. The model in force is read per decision;
+        // the watchers look for a new bundle once per drain.
+        builder.Services.AddSingleton<Func<IJournalSink, MailProcessor>>(sp => defaultSink =>
         {
             var models = sp.GetRequiredService<ModelProvider>();
             return new MailProcessor(
                 sp.GetRequiredService<SqliteStateStore>(),
                 () => models.Policy,
                 new MailExtractor(),
-                sp.GetRequiredService<IJournalSink>(),
+                sp.GetRequiredService<Func<IJournalSink, RoutingSink>>()(defaultSink),
                 sp.GetRequiredService<SmartMailOptions>(),
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger<MailProcessor>(),
                 sp.GetRequiredService<WorkerMetrics>());
         });
-        builder.Services.AddSingleton(sp =>
-        {
-            // One processor per IMAP mailbox: the mailbox is its own sink (department folders on the same account).
-            var models = sp.GetRequiredService<ModelProvider>();
-            return new Func<Imap.ImapMailbox, MailProcessor>(mailbox => new MailProcessor(
-                sp.GetRequiredService<SqliteStateStore>(),
-                () =>
-                {
-                    models.RefreshIfChanged();
-                    return models.Policy;
-                },
-                new MailExtractor(),
-                sp.GetRequiredService<Func<IJournalSink, RoutingSink>>()(mailbox),
-                sp.GetRequiredService<SmartMailOptions>(),
-                sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<ILoggerFactory>().CreateLogger<MailProcessor>(),
-                sp.GetRequiredService<WorkerMetrics>()));
-        });
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<Func<IJournalSink, MailProcessor>>()(sp.GetRequiredService<FolderJournalSink>()));
+        builder.Services.AddSingleton<Func<Imap.ImapMailbox, MailProcessor>>(sp =>
+            mailbox => sp.GetRequiredService<Func<IJournalSink, MailProcessor>>()(mailbox));
         if (watch && !string.IsNullOrEmpty(builder.Configuration[$"{SmartMailOptions.SectionName}:HealthUrl"]))
         {
             builder.Services.AddHostedService<Health.HealthEndpoint>();
@@ -108,7 +94,8 @@ public static class WorkerHost
                     sp.GetRequiredService<TimeProvider>(),
                     sp.GetRequiredService<IHostApplicationLifetime>(),
                     sp.GetRequiredService<ILoggerFactory>().CreateLogger<Imap.ImapWorker>(),
-                    sp.GetRequiredService<Health.WorkerHealth>()));
+                    sp.GetRequiredService<Health.WorkerHealth>(),
+                    sp.GetRequiredService<ModelProvider>()));
             }
         }
         return builder;

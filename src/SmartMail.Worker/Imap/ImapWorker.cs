@@ -21,7 +21,8 @@ public sealed class ImapWorker(
     TimeProvider time,
     IHostApplicationLifetime lifetime,
     ILogger<ImapWorker> logger,
-    Health.WorkerHealth? health = null) : BackgroundService
+    Health.WorkerHealth? health = null,
+    ModelProvider? models = null) : BackgroundService
 {
     private readonly SemaphoreSlim _wake = new(0, 1);
 
@@ -54,6 +55,7 @@ public sealed class ImapWorker(
                 var processor = processorFor(mailbox);
                 while (!stoppingToken.IsCancellationRequested)
                 {
+                    models?.RefreshIfChanged();
                     var drained = (await ImapBatchDrainer.DrainAsync(mailbox, processor, store, options.BatchSize, stoppingToken)).Count;
                     Handled += drained;
                     ImapLog.Drained(logger, options.Name, drained);

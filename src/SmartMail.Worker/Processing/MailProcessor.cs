@@ -200,7 +200,7 @@ public sealed class MailProcessor
                 {
                     var (pending, raw) = batch[fresh[j].Index];
                     _metrics.Seen(source.Mailbox);
-                    evaluated[j] = Evaluate(records[j], raw!, pending.Size > _options.MaxMessageMegabytes * 1024L * 1024L);
+                    evaluated[j] = Evaluate(records[j], raw!, IsTooLarge(pending));
                 });
                 Commit([.. records.Zip(evaluated)]);
                 for (var j = 0; j < fresh.Count; j++)
@@ -304,6 +304,8 @@ public sealed class MailProcessor
         }
     }
 
+    private bool IsTooLarge(PendingMail pending) => pending.Size > _options.MaxMessageMegabytes * 1024L * 1024L;
+
     private StateStoreException StoreFailed(MailKey key, Exception ex)
     {
         // Only the ledger speaks SQLite: a step that cannot be recorded must not be acted on (fail closed).
@@ -322,7 +324,7 @@ public sealed class MailProcessor
             return PreparedMail.Done(await AcknowledgeAsync(source, record, OutcomeOf(record), cancellationToken).ConfigureAwait(false));
         }
 
-        var tooLarge = pending.Size > _options.MaxMessageMegabytes * 1024L * 1024L;
+        var tooLarge = IsTooLarge(pending);
         var raw = prefetched ?? await source.FetchAsync(key, cancellationToken).ConfigureAwait(false);
         if (raw is null)
         {
