@@ -32,6 +32,7 @@ public static class WorkerHost
         builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<SmartMailOptions>>().Value);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(sp => new SqliteStateStore(Path.Combine(sp.GetRequiredService<SmartMailOptions>().DataDirectory, "state.db")));
+        builder.Services.AddSingleton(sp => new Learning.ExampleStore(Path.Combine(sp.GetRequiredService<SmartMailOptions>().DataDirectory, "state.db")));
         builder.Services.AddSingleton<ModelProvider>();
         builder.Services.AddSingleton<WorkerMetrics>();
         builder.Services.AddSingleton<Health.WorkerHealth>();
@@ -68,7 +69,8 @@ public static class WorkerHost
                 sp.GetRequiredService<SmartMailOptions>(),
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger<MailProcessor>(),
-                sp.GetRequiredService<WorkerMetrics>());
+                sp.GetRequiredService<WorkerMetrics>(),
+                sp.GetRequiredService<Learning.ExampleStore>());
         });
         builder.Services.AddSingleton(sp => sp.GetRequiredService<Func<IJournalSink, MailProcessor>>()(sp.GetRequiredService<FolderJournalSink>()));
         builder.Services.AddSingleton<Func<Imap.ImapMailbox, MailProcessor>>(sp =>
@@ -84,9 +86,16 @@ public static class WorkerHost
             {
                 builder.Services.AddHostedService<DropFolderWorker>();
             }
+            builder.Services.AddHostedService<Learning.RetrainWorker>();
+            var learning = builder.Configuration.GetSection($"{SmartMailOptions.SectionName}:Learning");
+            var watchCorrections = !bool.TryParse(learning["WatchCorrections"], out var w) || w;
             for (var i = 0; i < mailboxes.Count; i++)
             {
                 var index = i;
+                if (watchCorrections)
+                {
+                    builder.Services.AddSingleton<IHostedService>(sp => CorrectionWorkerFor(sp, index));
+                }
                 builder.Services.AddSingleton<IHostedService>(sp => new Imap.ImapWorker(
                     sp.GetRequiredService<SmartMailOptions>().Mailboxes[index],
                     sp.GetRequiredService<Func<Imap.ImapMailbox, MailProcessor>>(),
@@ -100,4 +109,22 @@ public static class WorkerHost
         }
         return builder;
     }
+
+    /// <summary>The correction scanner of mailbox <paramref name="index"/>, with the services of <paramref name="services"/>.</summary>
+    /// <param name="services">The host's services.</param>
+    /// <param name="index">The mailbox's index in <see cref="SmartMailOptions.Mailboxes"/>.</param>
+    /// <returns>The scanner.</returns>
+    public static Learning.CorrectionScanner CorrectionScannerFor(IServiceProvider services, int index)
+    {
+        var options = services.GetRequiredService<SmartMailOptions>();
+        var models = services.GetRequiredService<ModelProvider>();
+        return new Learning.CorrectionScanner(options.Mailboxes[index], options, services.GetRequiredService<SqliteStateStore>(),
+            services.GetRequiredService<Learning.ExampleStore>(), () => models.Policy.Model?.Model.Labels ?? [],
+            services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILoggerFactory>().CreateLogger<Learning.CorrectionScanner>());
+    }
+
+    private static Learning.CorrectionWorker CorrectionWorkerFor(IServiceProvider services, int index) =>
+        new(CorrectionScannerFor(services, index), services.GetRequiredService<SmartMailOptions>().Mailboxes[index].Name,
+            services.GetRequiredService<SmartMailOptions>(), services.GetRequiredService<TimeProvider>(),
+            services.GetRequiredService<ILoggerFactory>().CreateLogger<Learning.CorrectionWorker>());
 }

@@ -160,5 +160,35 @@ public static class Evaluator
         return result;
     }
 
+    /// <summary>
+    /// The largest share of the documents a model can route automatically with one confidence cut while the automatic
+    /// routes keep <paramref name="targetPrecision"/>: the point of its precision-coverage curve at that precision. It
+    /// depends only on the scores, not on any thresholds, so two models are compared on equal terms on the same data.
+    /// </summary>
+    /// <param name="scored">Truth and prediction per document.</param>
+    /// <param name="targetPrecision">The precision to keep.</param>
+    /// <returns>The share routed (0 when no cut reaches the precision) and the precision at that cut.</returns>
+    public static (double Coverage, double Precision) AutomationAtPrecision(IReadOnlyList<ScoredExample> scored, double targetPrecision)
+    {
+        ArgumentNullException.ThrowIfNull(scored);
+        var ranked = scored.OrderByDescending(s => s.Predicted.Confidence).ToList();
+        var best = (Coverage: 0.0, Precision: 0.0);
+        var correct = 0;
+        for (var i = 0; i < ranked.Count; i++)
+        {
+            if (ranked[i].Actual == ranked[i].Predicted.Label)
+            {
+                correct++;
+            }
+            var isCut = i + 1 == ranked.Count || ranked[i + 1].Predicted.Confidence < ranked[i].Predicted.Confidence;
+            var precision = (double)correct / (i + 1);
+            if (isCut && precision >= targetPrecision)
+            {
+                best = ((double)(i + 1) / ranked.Count, precision);
+            }
+        }
+        return best;
+    }
+
     private static double Ratio(int a, int b) => b == 0 ? 0 : (double)a / b;
 }

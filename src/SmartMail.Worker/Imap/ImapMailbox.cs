@@ -65,6 +65,8 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
     /// <returns>A task.</returns>
     internal static async Task ConnectClientAsync(ImapClient client, ImapMailboxOptions options, CancellationToken cancellationToken)
     {
+        // Every connection of a mailbox (work, IDLE, corrections) trusts the same CA.
+        client.ServerCertificateValidationCallback ??= CertificateValidator(options.CaCertificateFile);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.CommandTimeout);
         var security = options.Security switch

@@ -66,6 +66,9 @@ public sealed class SmartMailOptions
     /// <summary>The SMTP relay used by <c>Smtp</c> routes.</summary>
     public Sinks.SmtpForwardOptions? Smtp { get; set; }
 
+    /// <summary>The learning loop: stored examples, corrections, retraining.</summary>
+    public Learning.LearningOptions Learning { get; set; } = new();
+
     /// <summary>Settings of <c>Webhook</c> routes.</summary>
     public Sinks.WebhookOptions Webhook { get; set; } = new();
 

@@ -52,6 +52,11 @@ public sealed class SmartMailOptionsValidator : IValidateOptions<SmartMailOption
                 failures.Add($"{prefix}:CaCertificateFile: '{ca}' does not exist.");
             }
         }
+        Annotations(options.Learning, $"{SmartMailOptions.SectionName}:Learning", failures);
+        if (options.Learning.BaseTrainingData is { } baseData && !Directory.Exists(baseData))
+        {
+            failures.Add($"{SmartMailOptions.SectionName}:Learning:BaseTrainingData: the folder '{baseData}' does not exist.");
+        }
         var names = options.Mailboxes.GroupBy(m => m.Name, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
         if (names.Count > 0)
         {

@@ -7,6 +7,7 @@ using SmartMail.Core.Classification;
 using SmartMail.Core.Mime;
 using SmartMail.Core.Privacy;
 using SmartMail.Core.Routing;
+using SmartMail.Worker.Learning;
 using SmartMail.Worker.Options;
 using SmartMail.Worker.Sinks;
 using SmartMail.Worker.Sources;
@@ -33,6 +34,7 @@ public sealed class MailProcessor
     private readonly ILogger _logger;
     private readonly WorkerMetrics _metrics;
     private readonly AuditJsonLinesWriter? _auditFile;
+    private readonly ExampleStore? _examples;
 
     /// <summary>Creates the processor.</summary>
     /// <param name="store">The ledger and audit trail.</param>
@@ -43,9 +45,11 @@ public sealed class MailProcessor
     /// <param name="time">The clock.</param>
     /// <param name="logger">The logger.</param>
     /// <param name="metrics">The metrics.</param>
+    /// <param name="examples">Where the text of decided mail is kept for the learning loop; none when <see langword="null"/>.</param>
     public MailProcessor(SqliteStateStore store, Func<RoutingPolicy> policy, MailExtractor extractor, IJournalSink sink,
-        SmartMailOptions options, TimeProvider time, ILogger logger, WorkerMetrics metrics)
+        SmartMailOptions options, TimeProvider time, ILogger logger, WorkerMetrics metrics, ExampleStore? examples = null)
     {
+        _examples = options.Learning.StoreExamples ? examples : null;
         _store = store;
         _policy = policy;
         _extractor = extractor;
@@ -400,7 +404,9 @@ public sealed class MailProcessor
         return new Evaluated(
             new DecisionToRecord(record.Key, destination, DecisionJson(record, decision, destination, kle, document),
                 Audit(record, decision.Source.ToString().ToLowerInvariant(), decision, destination, decision.Reason, outcome)),
-            decision.Top.Count > 0 ? decision.Confidence : null);
+            decision.Top.Count > 0 ? decision.Confidence : null,
+            new NewExample(record.Key.Mailbox, record.Fingerprint, record.DecisionId, decision.Label, decision.ModelVersion,
+                new TextInput(document.Subject, document.Body), document.Date));
     }
 
     private Evaluated QuarantineDecision(MailRecord record, string reason)
@@ -417,7 +423,7 @@ public sealed class MailProcessor
             decidedUtc = _time.GetUtcNow(),
         }, Json);
         return new Evaluated(new DecisionToRecord(record.Key, destination, json,
-            Audit(record, "quarantine", null, destination, reason, "quarantined")), null);
+            Audit(record, "quarantine", null, destination, reason, "quarantined")), null, null);
     }
 
     // The decisions and their audit rows commit together (one transaction); the JSON-lines copy follows the commit.
@@ -425,6 +431,7 @@ public sealed class MailProcessor
     {
         _store.RecordDecisions([.. decisions.Select(d => d.Evaluated.Decision)]);
         _auditFile?.AppendAll(decisions.Select(d => d.Evaluated.Decision.Audit));
+        SaveExamples([.. decisions.Select(d => d.Evaluated.Example).OfType<NewExample>()]);
         foreach (var (record, evaluated) in decisions)
         {
             if (evaluated.Confidence is { } confidence)
@@ -438,7 +445,28 @@ public sealed class MailProcessor
         }
     }
 
-    private sealed record Evaluated(DecisionToRecord Decision, float? Confidence);
+    private sealed record Evaluated(DecisionToRecord Decision, float? Confidence, NewExample? Example);
+
+    // Training text is derived data: failing to keep it is logged, never a reason to stop routing.
+    private void SaveExamples(IReadOnlyCollection<NewExample> examples)
+    {
+        if (_examples is null || examples.Count == 0)
+        {
+            return;
+        }
+        try
+        {
+            _examples.SaveDecided(examples, _time.GetUtcNow());
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        {
+            ExamplesNotKept(_logger, examples.Count, ex.SqliteErrorCode, null);
+        }
+    }
+
+    private static readonly Action<ILogger, int, int, Exception?> ExamplesNotKept = LoggerMessage.Define<int, int>(
+        LogLevel.Warning, new EventId(2030, nameof(ExamplesNotKept)),
+        "The text of {Count} decided mails was not kept for training (SQLite error {Code}); routing goes on");
 
     private async Task<ProcessOutcome> AcknowledgeAsync(IMailSource source, MailRecord record, ProcessOutcome outcome,
         CancellationToken cancellationToken)

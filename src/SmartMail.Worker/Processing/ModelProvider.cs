@@ -6,17 +6,20 @@ using SmartMail.Worker.Options;
 namespace SmartMail.Worker.Processing;
 
 /// <summary>
-/// Holds the routing policy with the model in force, and swaps in a new model when the bundle file changes.
-/// A bundle that fails to load at start stops the worker with a message naming the setting; one that fails
+/// Holds the routing policy with the model in force, and swaps in a new model when the bundle file changes. The model
+/// in force is the registry's promoted model (<c>DataDirectory/models/current.zip</c>) once there is one, else
+/// <see cref="SmartMailOptions.ModelPath"/>. A bundle that fails to load at start stops the worker with a message naming the setting; one that fails
 /// at a swap is refused and the model in force is kept.
 /// </summary>
 public sealed class ModelProvider : IDisposable
 {
     private readonly SmartMailOptions _options;
+    private readonly Learning.ModelRegistry _registry;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private RoutingPolicy _policy;
     private DateTime _loadedWriteTime;
+    private string _loadedPath;
 
     /// <summary>Loads the configured model.</summary>
     /// <param name="options">Options.</param>
@@ -26,14 +29,17 @@ public sealed class ModelProvider : IDisposable
     {
         _options = options;
         _logger = logger;
-        _loadedWriteTime = File.GetLastWriteTimeUtc(options.ModelPath);
+        _registry = Learning.ModelRegistry.For(options);
+        _loadedPath = _registry.ActivePath;
+        _loadedWriteTime = File.GetLastWriteTimeUtc(_loadedPath);
         try
         {
-            _policy = new RoutingPolicy(options.Rules, ModelBundle.Load(options.ModelPath));
+            _policy = new RoutingPolicy(options.Rules, ModelBundle.Load(_loadedPath));
         }
         catch (ModelBundleException ex)
         {
-            throw new ModelBundleException($"{SmartMailOptions.SectionName}:ModelPath: {ex.Message}", ex);
+            var setting = _loadedPath == options.ModelPath ? "ModelPath" : "DataDirectory (models/current.zip; 'smartmail models rollback' or promote another)";
+            throw new ModelBundleException($"{SmartMailOptions.SectionName}:{setting}: {ex.Message}", ex);
         }
         Log.ModelLoaded(_logger, _policy.Model!.Manifest.ModelVersion, _policy.Model.Model.Labels.Count);
     }
@@ -54,15 +60,17 @@ public sealed class ModelProvider : IDisposable
     /// <returns><see langword="true"/> when a new model was swapped in.</returns>
     public bool RefreshIfChanged()
     {
-        var writeTime = File.Exists(_options.ModelPath) ? File.GetLastWriteTimeUtc(_options.ModelPath) : _loadedWriteTime;
-        if (writeTime == _loadedWriteTime)
+        var path = _registry.ActivePath;
+        var writeTime = File.Exists(path) ? File.GetLastWriteTimeUtc(path) : _loadedWriteTime;
+        if (writeTime == _loadedWriteTime && path == _loadedPath)
         {
             return false;
         }
         _loadedWriteTime = writeTime;
+        _loadedPath = path;
         try
         {
-            var policy = new RoutingPolicy(_options.Rules, ModelBundle.Load(_options.ModelPath));
+            var policy = new RoutingPolicy(_options.Rules, ModelBundle.Load(path));
             lock (_gate)
             {
                 // The old model is not disposed: a decision in flight may still be using it.

@@ -1,0 +1,377 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using SmartMail.Core.Classification;
+using SmartMail.Core.Privacy;
+using SmartMail.Worker.State;
+
+namespace SmartMail.Worker.Learning;
+
+/// <summary>
+/// What the learning loop keeps, in the state database beside the ledger: each decided mail's text with CPR numbers
+/// and addresses redacted (the mail itself stays in the mailbox), its label once known, every correction, and how far
+/// each department folder has been looked at. Example text is purged after <see cref="LearningOptions.RetentionDays"/>;
+/// correction rows hold no text and are kept as part of the audit trail. Thread-safe.
+/// </summary>
+public sealed class ExampleStore : IDisposable
+{
+    /// <summary>The longest body kept per example (the featurizer reads no further).</summary>
+    public const int MaxBodyLength = 20_000;
+
+    private readonly SqliteConnection _connection;
+    private readonly Lock _gate = new();
+
+    /// <summary>Opens (and if needed creates) the tables in the state database at <paramref name="path"/>.</summary>
+    /// <param name="path">The state database (<c>DataDirectory/state.db</c>).</param>
+    /// <exception cref="StateStoreException">The file cannot be opened or written.</exception>
+    public ExampleStore(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var full = Path.GetFullPath(path);
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+            _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = full, Pooling = false }.ToString());
+            _connection.Open();
+            // Examples are derived data: a lost last commit costs a training example, never a mail.
+            Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;" + Schema);
+        }
+        catch (SqliteException ex)
+        {
+            throw new StateStoreException($"The state store '{full}' cannot be opened for the learning loop: {ex.Message}", ex);
+        }
+    }
+
+    private const string Schema = """
+        CREATE TABLE IF NOT EXISTS example (
+            mailbox TEXT NOT NULL, fingerprint TEXT NOT NULL, decision_id TEXT, label TEXT, origin TEXT NOT NULL,
+            decided_label TEXT, model_version TEXT, subject TEXT NOT NULL, body TEXT NOT NULL, mail_date TEXT,
+            created_utc TEXT NOT NULL, updated_utc TEXT NOT NULL,
+            PRIMARY KEY (mailbox, fingerprint));
+        CREATE INDEX IF NOT EXISTS example_created ON example (created_utc);
+        CREATE TABLE IF NOT EXISTS correction (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, time_utc TEXT NOT NULL, mailbox TEXT NOT NULL, fingerprint TEXT NOT NULL,
+            decision_id TEXT, from_label TEXT, from_destination TEXT, to_label TEXT NOT NULL, location TEXT NOT NULL,
+            by_whom TEXT NOT NULL, via TEXT NOT NULL, model_version TEXT, has_text INTEGER NOT NULL);
+        CREATE TRIGGER IF NOT EXISTS correction_append_only_update BEFORE UPDATE ON correction
+            BEGIN SELECT RAISE(ABORT, 'corrections are append-only'); END;
+        CREATE TABLE IF NOT EXISTS feedback_cursor (
+            mailbox TEXT NOT NULL, folder TEXT NOT NULL, uidvalidity INTEGER NOT NULL, last_uid INTEGER NOT NULL,
+            PRIMARY KEY (mailbox, folder));
+        """;
+
+    /// <summary>Keeps the text of decided mails (first decision wins; a correction is never overwritten).</summary>
+    /// <param name="examples">The mails.</param>
+    /// <param name="now">The time.</param>
+    public void SaveDecided(IReadOnlyCollection<NewExample> examples, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        if (examples.Count == 0)
+        {
+            return;
+        }
+        lock (_gate)
+        {
+            using var tx = _connection.BeginTransaction();
+            foreach (var e in examples)
+            {
+                using var cmd = _connection.CreateCommand();
+                cmd.Transaction = tx;
+                cmd.CommandText = """
+                    INSERT INTO example (mailbox, fingerprint, decision_id, label, origin, decided_label, model_version, subject, body,
+                                         mail_date, created_utc, updated_utc)
+                    VALUES ($m, $fp, $d, $l, $o, $l, $mv, $s, $b, $date, $t, $t)
+                    ON CONFLICT (mailbox, fingerprint) DO NOTHING
+                    """;
+                BindExample(cmd, e, now);
+                cmd.Parameters.AddWithValue("$o", e.Label is null ? ExampleOrigin.Manual : ExampleOrigin.Routed);
+                cmd.ExecuteNonQuery();
+            }
+            tx.Commit();
+        }
+    }
+
+    /// <summary>
+    /// Records a correction and makes the mail a labeled example with the corrected label, in one transaction.
+    /// </summary>
+    /// <param name="correction">What was corrected.</param>
+    /// <param name="text">The mail's text when the caller has it (IMAP); otherwise the text kept at decision time is used.</param>
+    /// <returns>Whether the example has text, i.e. whether the correction can train a model.</returns>
+    public bool Correct(Correction correction, NewExample? text)
+    {
+        ArgumentNullException.ThrowIfNull(correction);
+        lock (_gate)
+        {
+            using var tx = _connection.BeginTransaction();
+            if (text is not null)
+            {
+                using var upsert = _connection.CreateCommand();
+                upsert.Transaction = tx;
+                upsert.CommandText = """
+                    INSERT INTO example (mailbox, fingerprint, decision_id, label, origin, decided_label, model_version, subject, body,
+                                         mail_date, created_utc, updated_utc)
+                    VALUES ($m, $fp, $d, $l, $o, $from, $mv, $s, $b, $date, $t, $t)
+                    ON CONFLICT (mailbox, fingerprint) DO UPDATE SET label = $l, origin = $o, subject = $s, body = $b, updated_utc = $t
+                    """;
+                BindExample(upsert, text with { Label = correction.ToLabel }, correction.Time);
+                upsert.Parameters.AddWithValue("$o", ExampleOrigin.Correction);
+                upsert.Parameters.AddWithValue("$from", (object?)correction.FromLabel ?? DBNull.Value);
+                upsert.ExecuteNonQuery();
+            }
+            else
+            {
+                using var update = _connection.CreateCommand();
+                update.Transaction = tx;
+                update.CommandText = "UPDATE example SET label = $l, origin = $o, updated_utc = $t WHERE mailbox = $m AND fingerprint = $fp";
+                update.Parameters.AddWithValue("$l", correction.ToLabel);
+                update.Parameters.AddWithValue("$o", ExampleOrigin.Correction);
+                update.Parameters.AddWithValue("$t", Time(correction.Time));
+                update.Parameters.AddWithValue("$m", correction.Mailbox);
+                update.Parameters.AddWithValue("$fp", correction.Fingerprint);
+                update.ExecuteNonQuery();
+            }
+            bool hasText;
+            using (var check = _connection.CreateCommand())
+            {
+                check.Transaction = tx;
+                check.CommandText = "SELECT COUNT(*) FROM example WHERE mailbox = $m AND fingerprint = $fp";
+                check.Parameters.AddWithValue("$m", correction.Mailbox);
+                check.Parameters.AddWithValue("$fp", correction.Fingerprint);
+                hasText = Convert.ToInt64(check.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
+            }
+            using (var insert = _connection.CreateCommand())
+            {
+                insert.Transaction = tx;
+                insert.CommandText = """
+                    INSERT INTO correction (time_utc, mailbox, fingerprint, decision_id, from_label, from_destination, to_label, location,
+                                            by_whom, via, model_version, has_text)
+                    VALUES ($t, $m, $fp, $d, $from, $fromDest, $to, $loc, $by, $via, $mv, $has)
+                    """;
+                insert.Parameters.AddWithValue("$t", Time(correction.Time));
+                insert.Parameters.AddWithValue("$m", correction.Mailbox);
+                insert.Parameters.AddWithValue("$fp", correction.Fingerprint);
+                insert.Parameters.AddWithValue("$d", (object?)correction.DecisionId ?? DBNull.Value);
+                insert.Parameters.AddWithValue("$from", (object?)correction.FromLabel ?? DBNull.Value);
+                insert.Parameters.AddWithValue("$fromDest", (object?)correction.FromDestination ?? DBNull.Value);
+                insert.Parameters.AddWithValue("$to", correction.ToLabel);
+                insert.Parameters.AddWithValue("$loc", correction.Location);
+                insert.Parameters.AddWithValue("$by", correction.By);
+                insert.Parameters.AddWithValue("$via", correction.Via);
+                insert.Parameters.AddWithValue("$mv", (object?)correction.ModelVersion ?? DBNull.Value);
+                insert.Parameters.AddWithValue("$has", hasText ? 1 : 0);
+                insert.ExecuteNonQuery();
+            }
+            tx.Commit();
+            return hasText;
+        }
+    }
+
+    /// <summary>The label a mail has now: its correction, else its automatic route; <see langword="null"/> when unknown.</summary>
+    /// <param name="mailbox">The mailbox.</param>
+    /// <param name="fingerprint">The fingerprint.</param>
+    /// <returns>The label.</returns>
+    public string? LabelOf(string mailbox, string fingerprint)
+    {
+        lock (_gate)
+        {
+            using var cmd = _connection.CreateCommand();
+            cmd.CommandText = "SELECT label FROM example WHERE mailbox = $m AND fingerprint = $fp";
+            cmd.Parameters.AddWithValue("$m", mailbox);
+            cmd.Parameters.AddWithValue("$fp", fingerprint);
+            return cmd.ExecuteScalar() as string;
+        }
+    }
+
+    /// <summary>
+    /// The labeled examples a retrain may use: every correction, and automatic routes that have stood uncorrected since
+    /// <paramref name="confirmedBefore"/>. Mail still waiting in manual triage has no label and is not returned.
+    /// </summary>
+    /// <param name="confirmedBefore">Routes decided after this are not yet confirmed.</param>
+    /// <returns>The examples as training documents, dated by their decision.</returns>
+    public IReadOnlyList<StoredExample> ReadLabeled(DateTimeOffset confirmedBefore)
+    {
+        lock (_gate)
+        {
+            using var cmd = _connection.CreateCommand();
+            cmd.CommandText = """
+                SELECT mailbox, fingerprint, label, origin, subject, body, created_utc FROM example
+                WHERE label IS NOT NULL AND (origin <> $routed OR created_utc <= $t)
+                ORDER BY created_utc, mailbox, fingerprint
+                """;
+            cmd.Parameters.AddWithValue("$routed", ExampleOrigin.Routed);
+            cmd.Parameters.AddWithValue("$t", Time(confirmedBefore));
+            using var r = cmd.ExecuteReader();
+            var result = new List<StoredExample>();
+            while (r.Read())
+            {
+                result.Add(new StoredExample(r.GetString(0), r.GetString(3), new TrainingDocument(r.GetString(2),
+                    new TextInput(r.GetString(4), r.GetString(5)), r.GetString(1), DateTimeOffset.Parse(r.GetString(6), CultureInfo.InvariantCulture))));
+            }
+            return result;
+        }
+    }
+
+    /// <summary>All corrections, oldest first.</summary>
+    /// <returns>The corrections.</returns>
+    public IReadOnlyList<Correction> ReadCorrections()
+    {
+        lock (_gate)
+        {
+            using var cmd = _connection.CreateCommand();
+            cmd.CommandText = "SELECT time_utc, mailbox, fingerprint, decision_id, from_label, from_destination, to_label, location, by_whom, via, " +
+                "model_version FROM correction ORDER BY seq";
+            using var r = cmd.ExecuteReader();
+            var result = new List<Correction>();
+            while (r.Read())
+            {
+                result.Add(new Correction(DateTimeOffset.Parse(r.GetString(0), CultureInfo.InvariantCulture), r.GetString(1), r.GetString(2),
+                    Nullable(r, 3), Nullable(r, 4), Nullable(r, 5), r.GetString(6), r.GetString(7), r.GetString(8), r.GetString(9), Nullable(r, 10)));
+            }
+            return result;
+        }
+    }
+
+    /// <summary>Deletes example text older than <paramref name="cutoff"/> (corrections keep their metadata).</summary>
+    /// <param name="cutoff">The oldest decision time kept.</param>
+    /// <returns>How many examples were deleted.</returns>
+    public int Purge(DateTimeOffset cutoff)
+    {
+        lock (_gate)
+        {
+            using var cmd = _connection.CreateCommand();
+            cmd.CommandText = "DELETE FROM example WHERE created_utc < $t";
+            cmd.Parameters.AddWithValue("$t", Time(cutoff));
+            return cmd.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>Examples per origin (<see cref="ExampleOrigin"/>).</summary>
+    /// <returns>The counts.</returns>
+    public IReadOnlyDictionary<string, int> CountByOrigin()
+    {
+        lock (_gate)
+        {
+            using var cmd = _connection.CreateCommand();
+            cmd.CommandText = "SELECT origin, COUNT(*) FROM example GROUP BY origin";
+            using var r = cmd.ExecuteReader();
+            var result = new Dictionary<string, int>(StringComparer.Ordinal);
+            while (r.Read())
+            {
+                result[r.GetString(0)] = r.GetInt32(1);
+            }
+            return result;
+        }
+    }
+
+    /// <summary>How far a folder has been looked at for corrections.</summary>
+    /// <param name="mailbox">The mailbox.</param>
+    /// <param name="folder">The folder's full name.</param>
+    /// <returns>UIDVALIDITY and the highest UID looked at, or <see langword="null"/> for a folder never looked at.</returns>
+    public (long UidValidity, long LastUid)? GetCursor(string mailbox, string folder)
+    {
+        lock (_gate)
+        {
+            using var cmd = _connection.CreateCommand();
+            cmd.CommandText = "SELECT uidvalidity, last_uid FROM feedback_cursor WHERE mailbox = $m AND folder = $f";
+            cmd.Parameters.AddWithValue("$m", mailbox);
+            cmd.Parameters.AddWithValue("$f", folder);
+            using var r = cmd.ExecuteReader();
+            return r.Read() ? (r.GetInt64(0), r.GetInt64(1)) : null;
+        }
+    }
+
+    /// <summary>Records how far a folder has been looked at.</summary>
+    /// <param name="mailbox">The mailbox.</param>
+    /// <param name="folder">The folder's full name.</param>
+    /// <param name="uidValidity">Its UIDVALIDITY.</param>
+    /// <param name="lastUid">The highest UID looked at.</param>
+    public void SetCursor(string mailbox, string folder, long uidValidity, long lastUid)
+    {
+        lock (_gate)
+        {
+            using var cmd = _connection.CreateCommand();
+            cmd.CommandText = """
+                INSERT INTO feedback_cursor (mailbox, folder, uidvalidity, last_uid) VALUES ($m, $f, $v, $u)
+                ON CONFLICT (mailbox, folder) DO UPDATE SET uidvalidity = $v, last_uid = $u
+                """;
+            cmd.Parameters.AddWithValue("$m", mailbox);
+            cmd.Parameters.AddWithValue("$f", folder);
+            cmd.Parameters.AddWithValue("$v", uidValidity);
+            cmd.Parameters.AddWithValue("$u", lastUid);
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _connection.Dispose();
+
+    private static void BindExample(SqliteCommand cmd, NewExample e, DateTimeOffset now)
+    {
+        cmd.Parameters.AddWithValue("$m", e.Mailbox);
+        cmd.Parameters.AddWithValue("$fp", e.Fingerprint);
+        cmd.Parameters.AddWithValue("$d", (object?)e.DecisionId ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$l", (object?)e.Label ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$mv", (object?)e.ModelVersion ?? DBNull.Value);
+        // Personal data never reaches the store: the same redaction as logs and the audit trail.
+        cmd.Parameters.AddWithValue("$s", Redactor.Redact(e.Text.Subject));
+        var body = e.Text.Body.Length > MaxBodyLength ? e.Text.Body[..MaxBodyLength] : e.Text.Body;
+        cmd.Parameters.AddWithValue("$b", Redactor.Redact(body));
+        cmd.Parameters.AddWithValue("$date", e.MailDate is { } date ? Time(date) : DBNull.Value);
+        cmd.Parameters.AddWithValue("$t", Time(now));
+    }
+
+    private static string? Nullable(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+
+    private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+
+    private void Execute(string sql)
+    {
+        using var cmd = _connection.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
+}
+
+/// <summary>Where an example's label came from.</summary>
+public static class ExampleOrigin
+{
+    /// <summary>Routed automatically; counts once it has stood uncorrected for <see cref="LearningOptions.ConfirmAfter"/>.</summary>
+    public const string Routed = "routed";
+
+    /// <summary>Sent to manual triage; no label until someone files it.</summary>
+    public const string Manual = "manual";
+
+    /// <summary>Labeled by a caseworker's correction.</summary>
+    public const string Correction = "correction";
+}
+
+/// <summary>A mail's text to keep, with its label when known.</summary>
+/// <param name="Mailbox">The mailbox (or drop folder) it came from.</param>
+/// <param name="Fingerprint">SHA-256 of the raw message.</param>
+/// <param name="DecisionId">The decision that routed it.</param>
+/// <param name="Label">The label, or <see langword="null"/> for manual triage.</param>
+/// <param name="ModelVersion">The model that decided.</param>
+/// <param name="Text">Subject and body as the model reads them (redacted when stored).</param>
+/// <param name="MailDate">The mail's Date header.</param>
+public sealed record NewExample(string Mailbox, string Fingerprint, string? DecisionId, string? Label, string? ModelVersion,
+    TextInput Text, DateTimeOffset? MailDate);
+
+/// <summary>A labeled example read back for training.</summary>
+/// <param name="Mailbox">The mailbox.</param>
+/// <param name="Origin">An <see cref="ExampleOrigin"/> value.</param>
+/// <param name="Document">The document (dated by its decision).</param>
+public sealed record StoredExample(string Mailbox, string Origin, TrainingDocument Document);
+
+/// <summary>A caseworker's correction of a route.</summary>
+/// <param name="Time">When it was noticed or reported.</param>
+/// <param name="Mailbox">The mailbox.</param>
+/// <param name="Fingerprint">The mail.</param>
+/// <param name="DecisionId">The decision corrected, when known.</param>
+/// <param name="FromLabel">The label it had (<see langword="null"/> from manual triage).</param>
+/// <param name="FromDestination">Where SmartMail had put it.</param>
+/// <param name="ToLabel">The right label.</param>
+/// <param name="Location">Where the correction was seen (the folder) or <c>cli</c>.</param>
+/// <param name="By">Who corrected it, as far as known.</param>
+/// <param name="Via"><c>imap</c> or <c>cli</c>.</param>
+/// <param name="ModelVersion">The model that made the corrected decision.</param>
+public sealed record Correction(DateTimeOffset Time, string Mailbox, string Fingerprint, string? DecisionId, string? FromLabel,
+    string? FromDestination, string ToLabel, string Location, string By, string Via, string? ModelVersion);

@@ -1,0 +1,112 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SmartMail.Core.Classification;
+using SmartMail.Core.Mime;
+using SmartMail.Worker.Options;
+using SmartMail.Worker.Processing;
+
+namespace SmartMail.Worker.Learning;
+
+/// <summary>Looks for caseworkers' corrections in one mailbox's department folders every <see cref="LearningOptions.CorrectionScanInterval"/>.</summary>
+/// <param name="scanner">The mailbox's scanner.</param>
+/// <param name="mailbox">The mailbox name.</param>
+/// <param name="options">The worker's options.</param>
+/// <param name="time">The clock.</param>
+/// <param name="logger">The logger.</param>
+public sealed class CorrectionWorker(CorrectionScanner scanner, string mailbox, SmartMailOptions options, TimeProvider time,
+    ILogger<CorrectionWorker> logger) : BackgroundService
+{
+    /// <summary>Corrections recorded since start.</summary>
+    public int Corrections { get; private set; }
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var interval = options.Learning.CorrectionScanInterval;
+        for (var failures = 0; !stoppingToken.IsCancellationRequested;)
+        {
+            try
+            {
+                Corrections += (await scanner.ScanAsync(stoppingToken)).Corrections;
+                failures = 0;
+                await Task.Delay(interval, time, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is IOException or MailKit.ProtocolException or MailKit.CommandException or MailKit.ServiceNotConnectedException
+                or System.Net.Sockets.SocketException or TimeoutException or OperationCanceledException or System.Security.Authentication.AuthenticationException
+                or MailKit.Security.AuthenticationException or Microsoft.Data.Sqlite.SqliteException)
+            {
+                // Corrections wait safely in the folders: a failed scan is retried later, nothing is lost.
+                var delay = TimeSpan.FromSeconds(Math.Min(interval.TotalSeconds * Math.Pow(2, Math.Min(++failures, 6)), 3600));
+                LearningLog.ScanFailed(logger, mailbox, delay, ex);
+                await Task.Delay(delay, time, stoppingToken);
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Purges example text past <see cref="LearningOptions.RetentionDays"/> once a day, and, when
+/// <see cref="LearningOptions.RetrainEvery"/> is set, retrains from <see cref="LearningOptions.BaseTrainingData"/> plus the
+/// stored examples and promotes by the same rule as <c>smartmail retrain</c>; the model watchers swap the promoted model
+/// in. A failed retrain is logged and the model in force kept.
+/// </summary>
+/// <param name="examples">The stored examples.</param>
+/// <param name="options">The worker's options.</param>
+/// <param name="models">The model provider, refreshed after a promotion.</param>
+/// <param name="time">The clock.</param>
+/// <param name="logger">The logger.</param>
+public sealed class RetrainWorker(ExampleStore examples, SmartMailOptions options, ModelProvider models, TimeProvider time,
+    ILogger<RetrainWorker> logger) : BackgroundService
+{
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var every = options.Learning.RetrainEvery;
+        var tick = every is { } e && e < TimeSpan.FromDays(1) ? e : TimeSpan.FromDays(1);
+        var nextRetrain = every is { } first ? time.GetUtcNow() + first : DateTimeOffset.MaxValue;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            examples.Purge(time.GetUtcNow().AddDays(-options.Learning.RetentionDays));
+            await Task.Delay(tick, time, stoppingToken);
+            if (time.GetUtcNow() < nextRetrain)
+            {
+                continue;
+            }
+            nextRetrain = time.GetUtcNow() + every!.Value;
+            try
+            {
+                var report = await Task.Run(() => Retrain(examples, options, time, null), stoppingToken);
+                LearningLog.Retrained(logger, report.Decision, report.Reason, report.ReportFile ?? "");
+                models.RefreshIfChanged();
+            }
+            catch (Exception ex) when (ex is TrainingDataException or ModelBundleException or IOException or InvalidOperationException)
+            {
+                LearningLog.RetrainFailed(logger, ex);
+            }
+        }
+    }
+
+    /// <summary>One retrain with the worker's settings: history from <see cref="LearningOptions.BaseTrainingData"/>.</summary>
+    /// <param name="examples">The stored examples.</param>
+    /// <param name="options">The worker's options.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="progress">Receives a line per stage.</param>
+    /// <returns>The report.</returns>
+    public static RetrainReport Retrain(ExampleStore examples, SmartMailOptions options, TimeProvider time, IProgress<string>? progress)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(time);
+        var history = options.Learning.BaseTrainingData is { } dir ? TrainingSet.FromFolders(dir, new MailExtractor()) : null;
+        return Retrainer.Run(examples, history, ModelRegistry.For(options), new RetrainOptions
+        {
+            TargetPrecision = options.Learning.TargetPrecision,
+            MinComparisonExamples = options.Learning.MinComparisonExamples,
+            ConfirmAfter = options.Learning.ConfirmAfter,
+        }, time, progress);
+    }
+}
