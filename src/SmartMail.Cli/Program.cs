@@ -6,8 +6,11 @@ const string Usage = """
     smartmail — routes citizen mail to the right department
 
     Commands:
-      train     --data DIR | --csv FILE [--text-column C --label-column C] --out model.zip
+      train     --data DIR | --csv FILE [--text-column C --label-column C] | --imap [--mailbox M] --out model.zip
                 [--target-precision 0.95] [--holdout 0.2] [--seed 1] [--min-examples 10] [--no-refit]
+      retrain   [--data DIR | --csv FILE | --imap] [--dry-run]   candidate from history + corrections; promoted if not worse
+      correct   FINGERPRINT LABEL [--by NAME]                   records a correction reported outside the mailbox
+      models    list | promote VERSION | rollback               the versioned models the worker serves
       evaluate  --model model.zip --data DIR | --csv FILE [--json FILE|-] [--markdown FILE|-] [--threads N]
       classify  [--model model.zip] FILE.eml... [--explain] [--json]
       run       [--watch] [--SmartMail:Setting=value ...]   the worker (embedded default without configuration)
@@ -40,7 +43,10 @@ try
     var rest = args[1..];
     return args[0] switch
     {
-        "train" => TrainCommand.Run(rest, cancel.Token),
+        "train" => await TrainCommand.RunAsync(rest, cancel.Token),
+        "retrain" => await RetrainCommand.RunAsync(rest, cancel.Token),
+        "correct" => CorrectCommand.Run(rest),
+        "models" => ModelsCommand.Run(rest),
         "evaluate" => EvaluateCommand.Run(rest, cancel.Token),
         "classify" => ClassifyCommand.Run(rest),
         "run" => await RunCommand.RunAsync(rest, cancel.Token),
@@ -54,7 +60,8 @@ catch (UsageException ex)
     Console.Error.WriteLine("Run 'smartmail --help' for usage.");
     return 2;
 }
-catch (Exception ex) when (ex is TrainingDataException or ModelBundleException or IOException or UnauthorizedAccessException)
+catch (Exception ex) when (ex is TrainingDataException or ModelBundleException or IOException or UnauthorizedAccessException
+    or ArgumentException or InvalidOperationException)
 {
     Console.Error.WriteLine($"smartmail: error: {ex.Message}");
     return 1;

@@ -35,34 +35,18 @@ internal static class RunCommand
             return 0;
         }
         var watch = argv.Contains("--watch");
-        var settings = argv.Where(a => a != "--watch").ToArray();
-        var configured = settings.Any(a => a.Contains("ModelPath", StringComparison.OrdinalIgnoreCase));
-        if (!configured && DefaultPaths.Find(DefaultPaths.ModelFile) is { } model)
-        {
-            settings = [.. settings, $"--{SmartMailOptions.SectionName}:ModelPath={model}"];
-        }
-        var unknown = settings.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal) || !a.Contains('=', StringComparison.Ordinal));
+        var (settings, rest) = WorkerConfig.Split(argv);
+        var unknown = rest.FirstOrDefault(a => a != "--watch");
         if (unknown is not null)
         {
             throw new UsageException($"unexpected argument '{unknown}' (settings are given as --SmartMail:Setting=value)");
         }
-
-        var builder = WorkerHost.CreateBuilder(settings, watch);
-        builder.Logging.SetMinimumLevel(watch ? LogLevel.Information : LogLevel.Warning);
-        using var host = builder.Build();
-        SmartMailOptions options;
-        try
+        using var host = WorkerConfig.Build(settings, watch);
+        if (host is null)
         {
-            options = host.Services.GetRequiredService<IOptions<SmartMailOptions>>().Value;
-        }
-        catch (OptionsValidationException ex)
-        {
-            foreach (var failure in ex.Failures)
-            {
-                Console.Error.WriteLine($"smartmail: configuration error: {failure}");
-            }
             return 1;
         }
+        var options = host.Options();
         SeedSamples(options);
 
         if (watch)
@@ -78,8 +62,9 @@ internal static class RunCommand
             outcomes.AddRange(await host.Services.GetRequiredService<MailProcessor>()
                 .DrainAsync(host.Services.GetRequiredService<IMailSource>(), cancellationToken));
         }
-        foreach (var mailboxOptions in options.Mailboxes)
+        for (var index = 0; index < options.Mailboxes.Count; index++)
         {
+            var mailboxOptions = options.Mailboxes[index];
             // One pass over each IMAP mailbox: reconcile what a crash left, then drain what is waiting.
             using var mailbox = new ImapMailbox(mailboxOptions);
             await mailbox.ConnectAsync(cancellationToken);
@@ -88,6 +73,12 @@ internal static class RunCommand
             var drained = await ImapBatchDrainer.DrainAsync(mailbox, host.Services.GetRequiredService<Func<ImapMailbox, MailProcessor>>()(mailbox),
                 host.Services.GetRequiredService<SqliteStateStore>(), mailboxOptions.BatchSize, cancellationToken);
             outcomes.AddRange(drained);
+            if (options.Learning.WatchCorrections)
+            {
+                var scan = await WorkerHost.CorrectionScannerFor(host.Services, index).ScanAsync(cancellationToken);
+                AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture,
+                    $"Mailbox [bold]{mailboxOptions.Name}[/]: {scan.Corrections} corrections found among {scan.Looked} new mails in department folders.");
+            }
             AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture,
                 $"Mailbox [bold]{mailboxOptions.Name}[/]: {drained.Count} mails in {stopwatch.Elapsed.TotalSeconds:F2} s ({drained.Count / Math.Max(stopwatch.Elapsed.TotalSeconds, 1e-9):F0} mails/s).");
             await mailbox.DisconnectAsync(cancellationToken);

@@ -7,16 +7,20 @@ namespace SmartMail.Cli.Commands;
 /// <summary><c>smartmail train</c>: trains a model bundle from folders of mail or a CSV export.</summary>
 internal static class TrainCommand
 {
-    public static int Run(string[] argv, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(string[] argv, CancellationToken cancellationToken)
     {
-        var args = CliArgs.Parse(argv, "no-refit", "help");
+        var (settings, own) = WorkerConfig.Split(argv);
+        var args = CliArgs.Parse(own, "no-refit", "help", "imap");
         if (args.Flag("help"))
         {
             Console.WriteLine("""
                 smartmail train --data DIR | --csv FILE [--text-column text] [--label-column label] [--separator C]
+                                | --imap [--mailbox NAME] [--folders A,B] [--max-per-folder N] [--SmartMail:Setting=value ...]
                                 --out model.zip [--target-precision 0.95] [--holdout 0.2] [--seed 1]
                                 [--min-examples 10] [--no-refit]
-                  DIR holds one sub-folder per label with raw messages (.eml or RFC 822 files).
+                  DIR holds one sub-folder per label with raw messages (.eml or RFC 822 files). --imap reads the
+                  department folders of a configured mailbox instead (folder = label; read-only), for a first model
+                  from existing practice.
                   Thresholds are chosen per label on the held-out share for the target precision; the model is then
                   retrained on all data (unless --no-refit). The same --seed gives the same model.
                 """);
@@ -31,7 +35,7 @@ internal static class TrainCommand
             MinExamplesPerLabel = args.Int("min-examples", 10, 2, 1_000_000),
             Refit = !args.Flag("no-refit"),
         };
-        var set = DataArgs.Load(args, cancellationToken);
+        var set = await DataArgs.LoadAsync(args, settings, cancellationToken);
         args.EnsureAllUsed();
 
         AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"Read [bold]{set.Documents.Count}[/] documents from {set.SourceName}; skipped {set.Skipped} unreadable.");
