@@ -53,4 +53,17 @@ public sealed class EvaluatorTests
         Assert.Equal(1.0, report.Summary.AutomatedPrecision);
         Assert.Equal(((2 * 1.0 * 0.5 / 1.5) + (2 * (2.0 / 3) / (5.0 / 3))) / 2, report.Summary.MacroF1, 10);
     }
+
+    [Fact]
+    public void AutomationAtPrecision_LargestShareAtOneCutKeepingThePrecision_TiesStayTogether()
+    {
+        // By confidence: 0.9 ok, 0.8 ok, 0.7 wrong, 0.6 ok, 0.6 wrong, 0.5 wrong (6 documents)
+        ScoredExample[] scored = [S("a", "a", 0.9f), S("b", "b", 0.8f), S("a", "b", 0.7f), S("b", "b", 0.6f), S("a", "b", 0.6f), S("b", "a", 0.5f)];
+
+        Assert.Equal((2.0 / 6, 1.0), Evaluator.AutomationAtPrecision(scored, 1.0));
+        // 3 of 5 right at the 0.6 cut (0.6) is below 0.65; 2 of 3 at 0.7 is enough.
+        Assert.Equal((3.0 / 6, 2.0 / 3), Evaluator.AutomationAtPrecision(scored, 0.65));
+        Assert.Equal((1.0, 0.5), Evaluator.AutomationAtPrecision(scored, 0.5));
+        Assert.Equal((0.0, 0.0), Evaluator.AutomationAtPrecision([S("a", "b", 0.9f)], 0.5));
+    }
 }

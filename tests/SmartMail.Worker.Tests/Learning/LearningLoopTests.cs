@@ -120,6 +120,9 @@ public sealed class LearningLoopTests(DefaultModelFixture model) : IntegrationTe
         Assert.Equal(0, report.Current.PerLabel.Single(l => l.Label == NewDepartment).Recall);
         Assert.Equal(1, report.Candidate.PerLabel.Single(l => l.Label == NewDepartment).Recall);
         Assert.True(report.Data.ComparisonByLabel[NewDepartment] >= 5);
+        // The routes v1 got right were kept as examples by the processor and count as confirmed.
+        Assert.Equal(30, report.Data.Corrections);
+        Assert.InRange(report.Data.ConfirmedRoutes, 40, 60);
         var markdown = await File.ReadAllTextAsync(report.ReportFile!, ct);
         Assert.Contains("automation rate at precision", markdown, StringComparison.Ordinal);
         Assert.Contains($"| {NewDepartment} |", markdown, StringComparison.Ordinal);
