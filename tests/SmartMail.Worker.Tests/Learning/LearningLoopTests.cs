@@ -155,6 +155,42 @@ public sealed class LearningLoopTests(DefaultModelFixture model) : IntegrationTe
         Assert.Equal(v1Version, models.Policy.Model!.Manifest.ModelVersion);
     }
 
+    [Fact]
+    public async Task TrainFromImap_DepartmentFoldersAreLabels_InboxTriageAndTrashAreNot()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var dovecot = await Dovecot.StartAsync();
+        using (var client = await dovecot.ClientAsync())
+        {
+            var root = client.GetFolder(client.PersonalNamespaces[0]);
+            foreach (var name in new[] { "Rumfart", "Biler", "_manual-triage", "Trash" })
+            {
+                await root.CreateAsync(name, true, ct);
+            }
+            await client.DisconnectAsync(true, ct);
+        }
+        await dovecot.AppendAsync([.. Enumerable.Range(0, 12).Select(i => Topics.Bytes(Topics.Space, i))], "Rumfart");
+        await dovecot.AppendAsync([.. Enumerable.Range(0, 15).Select(i => Topics.Bytes(Topics.Cars, i))], "Biler");
+        await dovecot.AppendAsync([Topics.Bytes(Topics.Parking, 1)], "_manual-triage");
+        await dovecot.AppendAsync([Topics.Bytes(Topics.Parking, 2)], "INBOX");
+        var options = new SmartMailOptions { DataDirectory = Data.FullName, ModelPath = Model.ModelPath };
+        var progress = new List<(string Folder, int Done, int Total)>();
+
+        var set = await ImapHistory.ReadAsync(dovecot.Options(), options, [], [], 10, new SyncProgress<(string, int, int)>(progress.Add), ct);
+
+        Assert.Equal("imap", set.SourceKind);
+        Assert.Equal(new Dictionary<string, int> { ["Biler"] = 10, ["Rumfart"] = 10 }, set.LabelCounts);
+        Assert.Contains(("Biler", 10, 10), progress);
+        var missing = await Assert.ThrowsAsync<TrainingDataException>(() =>
+            ImapHistory.ReadAsync(dovecot.Options(), options, ["Jura"], [], 10, null, ct));
+        Assert.Contains("no department folder 'Jura'", missing.Message, StringComparison.Ordinal);
+    }
+
+    private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+
     private static async Task<List<(string Folder, string MessageId, string Fingerprint)>> MessagesAsync(Dovecot dovecot, CancellationToken ct)
     {
         using var client = await dovecot.ClientAsync();
