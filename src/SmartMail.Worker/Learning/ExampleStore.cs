@@ -74,17 +74,7 @@ public sealed class ExampleStore : IDisposable
             using var tx = _connection.BeginTransaction();
             foreach (var e in examples)
             {
-                using var cmd = _connection.CreateCommand();
-                cmd.Transaction = tx;
-                cmd.CommandText = """
-                    INSERT INTO example (mailbox, fingerprint, decision_id, label, origin, decided_label, model_version, subject, body,
-                                         mail_date, created_utc, updated_utc)
-                    VALUES ($m, $fp, $d, $l, $o, $l, $mv, $s, $b, $date, $t, $t)
-                    ON CONFLICT (mailbox, fingerprint) DO NOTHING
-                    """;
-                BindExample(cmd, e, now);
-                cmd.Parameters.AddWithValue("$o", e.Label is null ? ExampleOrigin.Manual : ExampleOrigin.Routed);
-                cmd.ExecuteNonQuery();
+                InsertExample(tx, e, e.Label is null ? ExampleOrigin.Manual : ExampleOrigin.Routed, e.Label, now, "DO NOTHING");
             }
             tx.Commit();
         }
@@ -104,18 +94,8 @@ public sealed class ExampleStore : IDisposable
             using var tx = _connection.BeginTransaction();
             if (text is not null)
             {
-                using var upsert = _connection.CreateCommand();
-                upsert.Transaction = tx;
-                upsert.CommandText = """
-                    INSERT INTO example (mailbox, fingerprint, decision_id, label, origin, decided_label, model_version, subject, body,
-                                         mail_date, created_utc, updated_utc)
-                    VALUES ($m, $fp, $d, $l, $o, $from, $mv, $s, $b, $date, $t, $t)
-                    ON CONFLICT (mailbox, fingerprint) DO UPDATE SET label = $l, origin = $o, subject = $s, body = $b, updated_utc = $t
-                    """;
-                BindExample(upsert, text with { Label = correction.ToLabel }, correction.Time);
-                upsert.Parameters.AddWithValue("$o", ExampleOrigin.Correction);
-                upsert.Parameters.AddWithValue("$from", (object?)correction.FromLabel ?? DBNull.Value);
-                upsert.ExecuteNonQuery();
+                InsertExample(tx, text with { Label = correction.ToLabel }, ExampleOrigin.Correction, correction.FromLabel, correction.Time,
+                    "DO UPDATE SET label = $l, origin = $o, subject = $s, body = $b, updated_utc = $t");
             }
             else
             {
@@ -326,6 +306,23 @@ public sealed class ExampleStore : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _connection.Dispose();
+
+    // One example row; what happens when the mail already has one is the caller's (keep it, or take the correction).
+    private void InsertExample(SqliteTransaction tx, NewExample e, string origin, string? decidedLabel, DateTimeOffset now, string onConflict)
+    {
+        using var cmd = _connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = $"""
+            INSERT INTO example (mailbox, fingerprint, decision_id, label, origin, decided_label, model_version, subject, body,
+                                 mail_date, created_utc, updated_utc)
+            VALUES ($m, $fp, $d, $l, $o, $decided, $mv, $s, $b, $date, $t, $t)
+            ON CONFLICT (mailbox, fingerprint) {onConflict}
+            """;
+        cmd.Parameters.AddWithValue("$o", origin);
+        cmd.Parameters.AddWithValue("$decided", (object?)decidedLabel ?? DBNull.Value);
+        BindExample(cmd, e, now);
+        cmd.ExecuteNonQuery();
+    }
 
     private static void BindExample(SqliteCommand cmd, NewExample e, DateTimeOffset now)
     {
