@@ -538,7 +538,8 @@ public sealed class MailProcessor
             decisionId = record.DecisionId,
             mailbox = record.Key.Mailbox,
             fingerprint = record.Fingerprint,
-            messageId = document.HasSyntheticId ? null : document.Id,
+            // A sender can put anything in a Message-ID, a CPR number too (seen in tests: <010190-1234@…>).
+            messageId = document.HasSyntheticId ? null : Cpr.Redact(document.Id),
             source = decision.Source.ToString().ToLowerInvariant(),
             label = decision.Label,
             kle,
