@@ -26,6 +26,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "Model {ModelVersion} loaded with {Labels} labels")]
     public static partial void ModelLoaded(ILogger logger, string modelVersion, int labels);
 
+    [LoggerMessage(EventId = 2009, Level = LogLevel.Warning, Message = "Destination {Destination} is unavailable (failure {Failures}); {Fingerprint} waits in its source until {RetryAt:O}")]
+    public static partial void DeliveryDeferred(ILogger logger, string destination, int failures, string fingerprint, DateTimeOffset retryAt, Exception exception);
+
     [LoggerMessage(EventId = 2008, Level = LogLevel.Error, Message = "Polling {Mailbox} failed")]
     public static partial void PollFailed(ILogger logger, string mailbox, Exception exception);
 }

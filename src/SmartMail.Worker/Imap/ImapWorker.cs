@@ -115,6 +115,20 @@ public sealed class ImapWorker(
 
     private async Task IdleAsync(CancellationToken cancellationToken)
     {
+        try
+        {
+            await IdleLoopAsync(cancellationToken);
+        }
+        finally
+        {
+            // A lost IDLE connection (timed out, dropped by a restarting server) must not go unnoticed until the next
+            // poll: the work loop wakes, finds the IDLE task ended and reconnects both connections.
+            Wake();
+        }
+    }
+
+    private async Task IdleLoopAsync(CancellationToken cancellationToken)
+    {
         using var client = new ImapClient { Timeout = (int)options.CommandTimeout.TotalMilliseconds };
         await ImapMailbox.ConnectClientAsync(client, options, cancellationToken);
         var folder = await client.GetFolderAsync(options.Folder, cancellationToken);
@@ -131,8 +145,20 @@ public sealed class ImapWorker(
         while (!cancellationToken.IsCancellationRequested)
         {
             using (done = new CancellationTokenSource(options.IdleRestart))
+            using (var watchdog = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {
-                await client.IdleAsync(done.Token, cancellationToken);
+                // MailKit waits for the server without a time-out while idling (and for the answer to DONE): on a link that
+                // died silently (a NAT or firewall dropped it, a partition) it would wait for ever. One IDLE must end within
+                // CommandTimeout of its planned end, or the connection is taken for dead.
+                watchdog.CancelAfter(options.IdleRestart + options.CommandTimeout);
+                try
+                {
+                    await client.IdleAsync(done.Token, watchdog.Token);
+                }
+                catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+                {
+                    throw new TimeoutException($"Mailbox '{options.Name}': IDLE did not end within {options.CommandTimeout} of DONE; the connection is dead.", ex);
+                }
             }
             done = null;
         }

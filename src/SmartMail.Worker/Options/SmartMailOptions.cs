@@ -25,10 +25,24 @@ public sealed class SmartMailOptions
     /// <summary>The journal (drop folder for the case system); defaults to <c>DataDirectory/journal</c>.</summary>
     public string? Journal { get; set; }
 
-    /// <summary>How many times a mail is tried before it goes to quarantine.</summary>
+    /// <summary>How many times processing of a mail may fail (or crash) before it goes to quarantine; an unavailable destination does not count.</summary>
     /// <value>The default is 3.</value>
     [Range(1, 100)]
     public int MaxAttempts { get; set; } = 3;
+
+    /// <summary>
+    /// The first wait before a destination that was unavailable (SMTP relay or webhook refusing connections, timing out,
+    /// answering 4xx/5xx as transient) is tried again; it doubles with each further failure. Mail for it waits in its source
+    /// meanwhile and does not count towards <see cref="MaxAttempts"/>.
+    /// </summary>
+    /// <value>The default is 10 seconds.</value>
+    [Range(typeof(TimeSpan), "00:00:00.050", "01:00:00")]
+    public TimeSpan DeliveryRetryBackoff { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The longest wait between two tries of an unavailable destination.</summary>
+    /// <value>The default is 5 minutes.</value>
+    [Range(typeof(TimeSpan), "00:00:00.050", "06:00:00")]
+    public TimeSpan DeliveryRetryMaxBackoff { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Largest mail processed; larger mail is quarantined unread.</summary>
     /// <value>The default is 50 MB.</value>

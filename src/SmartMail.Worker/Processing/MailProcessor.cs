@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
@@ -21,6 +22,8 @@ namespace SmartMail.Worker.Processing;
 /// crash at any point resumes from the last recorded step; deliveries are idempotent on the decision id, and
 /// the source is acknowledged only after the delivery is durable. A mail that keeps failing (or keeps crashing
 /// the process) goes to quarantine after <see cref="SmartMailOptions.MaxAttempts"/> tries — never a retry loop.
+/// A destination that is unavailable (<see cref="DeliveryUnavailableException"/>, a webhook's transient failure) is not
+/// the mail's fault: its mail waits in the source, retried with backoff, without counting towards quarantine.
 /// </summary>
 public sealed class MailProcessor
 {
@@ -35,6 +38,8 @@ public sealed class MailProcessor
     private readonly WorkerMetrics _metrics;
     private readonly AuditJsonLinesWriter? _auditFile;
     private readonly ExampleStore? _examples;
+    // Per destination: failures in a row and the time before which it is not tried again (a circuit breaker).
+    private readonly ConcurrentDictionary<string, (int Failures, DateTimeOffset RetryAt)> _unavailable = new(StringComparer.Ordinal);
 
     /// <summary>Creates the processor.</summary>
     /// <param name="store">The ledger and audit trail.</param>
@@ -80,12 +85,34 @@ public sealed class MailProcessor
     {
         ArgumentNullException.ThrowIfNull(source);
         var outcomes = new List<ProcessOutcome>();
-        foreach (var pending in await source.ListAsync(cancellationToken).ConfigureAwait(false))
+        foreach (var pending in Due(await source.ListAsync(cancellationToken).ConfigureAwait(false)))
         {
             cancellationToken.ThrowIfCancellationRequested();
             outcomes.Add(await ProcessAsync(source, pending, cancellationToken).ConfigureAwait(false));
         }
         return outcomes;
+    }
+
+    /// <summary>The mails of <paramref name="pending"/> that are due: all but those waiting for an unavailable destination.</summary>
+    /// <param name="pending">Mails listed by a source.</param>
+    /// <returns>The mails to handle now, in order.</returns>
+    /// <exception cref="StateStoreException">The ledger cannot be read: stop taking mail.</exception>
+    public IReadOnlyList<PendingMail> Due(IReadOnlyList<PendingMail> pending)
+    {
+        ArgumentNullException.ThrowIfNull(pending);
+        if (pending.Count == 0)
+        {
+            return pending;
+        }
+        try
+        {
+            var waiting = _store.ListWaiting(pending[0].Key.Mailbox, _time.GetUtcNow());
+            return waiting.Count == 0 ? pending : [.. pending.Where(p => !waiting.Contains(p.Key))];
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        {
+            throw StoreFailed(pending[0].Key, ex);
+        }
     }
 
     /// <summary>Handles one mail: prepare, deliver, complete.</summary>
@@ -109,6 +136,12 @@ public sealed class MailProcessor
     public async Task<ProcessOutcome> DeliverAsync(IMailSource source, PreparedMail prepared, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(prepared);
+        var destination = prepared.Record!.Destination!;
+        if (_unavailable.TryGetValue(destination, out var down) && down.RetryAt > _time.GetUtcNow())
+        {
+            // It failed moments ago: neither hammer it nor hold up the rest of the batch; the mail waits its turn.
+            return Defer(prepared.Record, down.RetryAt, $"{destination} is unavailable");
+        }
         try
         {
             await _sink.DeliverAsync(prepared.Delivery, cancellationToken).ConfigureAwait(false);
@@ -117,6 +150,7 @@ public sealed class MailProcessor
         {
             return await DeliveryFailedAsync(source, prepared, ex, cancellationToken).ConfigureAwait(false);
         }
+        _unavailable.TryRemove(destination, out _);
         return (await CompleteAsync(source, [prepared], cancellationToken).ConfigureAwait(false))[0];
     }
 
@@ -285,6 +319,16 @@ public sealed class MailProcessor
                 _store.Advance(record.Key, MailState.Acknowledged, _time.GetUtcNow());
                 return ProcessOutcome.Gone;
             }
+            if (IsUnavailable(error))
+            {
+                // The destination is down, not the mail: it stays in its source and is retried with backoff, for as long as
+                // the outage lasts, without counting towards quarantine.
+                var failures = _unavailable.TryGetValue(destination, out var before) ? before.Failures + 1 : 1;
+                var retryAt = _time.GetUtcNow() + RetryBackoff(failures);
+                _unavailable[destination] = (failures, retryAt);
+                Log.DeliveryDeferred(_logger, destination, failures, record.Fingerprint, retryAt, error);
+                return Defer(record, retryAt, $"delivery to {destination} failed: {error.GetType().Name}");
+            }
             Log.DeliveryFailed(_logger, record.Fingerprint, destination, record.Attempts, error);
             _store.RecordError(record.Key, $"delivery to {destination} failed: {error.GetType().Name}", _time.GetUtcNow());
             if (record.Attempts < _options.MaxAttempts || destination == _options.QuarantineDestination)
@@ -306,6 +350,29 @@ public sealed class MailProcessor
         {
             throw StoreFailed(record.Key, ex);
         }
+    }
+
+    private ProcessOutcome Defer(MailRecord record, DateTimeOffset retryAt, string error)
+    {
+        try
+        {
+            _store.Defer(record.Key, error, retryAt, _time.GetUtcNow());
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        {
+            throw StoreFailed(record.Key, ex);
+        }
+        return ProcessOutcome.Deferred;
+    }
+
+    // Unavailable: the relay or case system could not be reached or answered "try later" (a webhook's transient failures
+    // arrive as HttpRequestException after its own retries). Refusals of this mail (4xx webhook, 5xx SMTP) are not.
+    private static bool IsUnavailable(Exception error) => error is DeliveryUnavailableException or HttpRequestException;
+
+    private TimeSpan RetryBackoff(int failures)
+    {
+        var wait = _options.DeliveryRetryBackoff * Math.Pow(2, Math.Min(failures - 1, 20));
+        return wait < _options.DeliveryRetryMaxBackoff ? wait : _options.DeliveryRetryMaxBackoff;
     }
 
     private bool IsTooLarge(PendingMail pending) => pending.Size > _options.MaxMessageMegabytes * 1024L * 1024L;
@@ -499,7 +566,8 @@ public sealed class MailProcessor
             decisionId = record.DecisionId,
             mailbox = record.Key.Mailbox,
             fingerprint = record.Fingerprint,
-            messageId = document.HasSyntheticId ? null : document.Id,
+            // A sender can put anything in a Message-ID, a CPR number too (seen in tests: <010190-1234@…>).
+            messageId = document.HasSyntheticId ? null : Cpr.Redact(document.Id),
             source = decision.Source.ToString().ToLowerInvariant(),
             label = decision.Label,
             kle,

@@ -19,7 +19,9 @@ namespace SmartMail.Worker.Sinks;
 /// SMTP is at-least-once (RFC 1047: a link that breaks between the final "." and the 250 reply leaves a copy on
 /// both sides), so a retried delivery can reach the recipient twice. Both copies have the same Message-ID /
 /// Resent-Message-ID; the receiving system de-duplicates on it. Every failure to hand the mail over is an
-/// <see cref="IOException"/> (the cause as inner exception), so the processor defers the mail and retries it later.
+/// <see cref="IOException"/> (the cause as inner exception): a <see cref="DeliveryUnavailableException"/> when the relay is
+/// unavailable (refused, reset, timed out, 4xx, authentication or TLS trouble), which the processor retries with backoff
+/// for as long as it lasts, and a plain one when the relay refused the mail for good (5xx).
 /// Exception messages name the destination and relay, never the mail's content.
 /// </remarks>
 public sealed class SmtpForwardSink : IJournalSink
@@ -78,7 +80,8 @@ public sealed class SmtpForwardSink : IJournalSink
     }
 
     /// <inheritdoc />
-    /// <exception cref="IOException">No address is known for the destination, or the relay did not take the mail.</exception>
+    /// <exception cref="DeliveryUnavailableException">The relay is unavailable now; retry later.</exception>
+    /// <exception cref="IOException">No address is known for the destination, or the relay refused the mail (5xx).</exception>
     public async Task DeliverAsync(Delivery delivery, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(delivery);
@@ -101,8 +104,10 @@ public sealed class SmtpForwardSink : IJournalSink
         }
         catch (Exception ex) when (IsTransport(ex) && !cancellationToken.IsCancellationRequested)
         {
-            throw new IOException($"SMTP forward of decision {delivery.DecisionId} to destination '{delivery.Destination}' via "
-                + $"{_options.Host}:{_options.Port.ToString(CultureInfo.InvariantCulture)} failed: {Describe(ex)}", ex);
+            var what = $"SMTP forward of decision {delivery.DecisionId} to destination '{delivery.Destination}' via "
+                + $"{_options.Host}:{_options.Port.ToString(CultureInfo.InvariantCulture)} failed: {Describe(ex)}";
+            // Only a 5xx reply refuses this mail for good; anything else is the relay being unavailable.
+            throw ex is SmtpCommandException { StatusCode: >= (SmtpStatusCode)500 } ? new IOException(what, ex) : new DeliveryUnavailableException(what, ex);
         }
 
         try

@@ -30,6 +30,7 @@ public sealed class SqliteStateStore : IDisposable
             Execute($"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout={timeout};");
             Execute(Schema);
             AddColumnIfMissing("mail", "marker", "TEXT");
+            AddColumnIfMissing("mail", "retry_utc", "TEXT");
         }
         catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
         {
@@ -232,6 +233,50 @@ public sealed class SqliteStateStore : IDisposable
                 cmd.ExecuteNonQuery();
             }
             tx.Commit();
+        }
+    }
+
+    /// <summary>
+    /// Records that a mail's destination was unavailable: the error, the time before which it is not tried again, and the
+    /// attempt given back (an outage is not the mail's fault and must not count towards quarantine).
+    /// </summary>
+    /// <param name="key">The key.</param>
+    /// <param name="error">What went wrong (no personal data).</param>
+    /// <param name="retryAt">Not tried again before this time.</param>
+    /// <param name="now">The time.</param>
+    public void Defer(MailKey key, string error, DateTimeOffset retryAt, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            using var cmd = Command("UPDATE mail SET error=$e, retry_utc=$r, attempts=MAX(attempts - 1, 0), updated_utc=$t " +
+                "WHERE mailbox=$m AND folder=$f AND uidvalidity=$v AND uid=$u", key);
+            cmd.Parameters.AddWithValue("$e", error);
+            cmd.Parameters.AddWithValue("$r", Time(retryAt));
+            cmd.Parameters.AddWithValue("$t", Time(now));
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>Mails of <paramref name="mailbox"/> waiting for an unavailable destination, not due before a later time.</summary>
+    /// <param name="mailbox">The mailbox.</param>
+    /// <param name="now">The time.</param>
+    /// <returns>Their keys.</returns>
+    public IReadOnlySet<MailKey> ListWaiting(string mailbox, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            using var cmd = _connection.CreateCommand();
+            cmd.CommandText = "SELECT folder, uidvalidity, uid FROM mail WHERE mailbox=$m AND state<$s AND retry_utc>$t";
+            cmd.Parameters.AddWithValue("$m", mailbox);
+            cmd.Parameters.AddWithValue("$s", (int)MailState.Delivered);
+            cmd.Parameters.AddWithValue("$t", Time(now));
+            using var r = cmd.ExecuteReader();
+            var result = new HashSet<MailKey>();
+            while (r.Read())
+            {
+                result.Add(new MailKey(mailbox, r.GetString(0), r.GetInt64(1), r.GetString(2)));
+            }
+            return result;
         }
     }
 

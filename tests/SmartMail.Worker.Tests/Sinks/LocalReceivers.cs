@@ -140,6 +140,9 @@ internal sealed class HttpReceiver : IDisposable
 
     public ConcurrentQueue<ReceivedRequest> Requests { get; } = new();
 
+    /// <summary>Each request with the status it was answered (after the answer was chosen).</summary>
+    public ConcurrentQueue<(ReceivedRequest Request, int Status)> Answered { get; } = new();
+
     public void Dispose()
     {
         _listener.Stop();
@@ -173,8 +176,11 @@ internal sealed class HttpReceiver : IDisposable
             await context.Request.InputStream.CopyToAsync(body);
             var headers = context.Request.Headers.AllKeys.Where(k => k is not null)
                 .ToDictionary(k => k!, k => context.Request.Headers[k] ?? "", StringComparer.OrdinalIgnoreCase);
-            Requests.Enqueue(new ReceivedRequest(context.Request.HttpMethod, context.Request.Url!.AbsolutePath, headers, body.ToArray()));
-            context.Response.StatusCode = await _answer(number);
+            var request = new ReceivedRequest(context.Request.HttpMethod, context.Request.Url!.AbsolutePath, headers, body.ToArray());
+            Requests.Enqueue(request);
+            var status = await _answer(number);
+            Answered.Enqueue((request, status));
+            context.Response.StatusCode = status;
             context.Response.Close();
         }
         catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or IOException)

@@ -131,12 +131,12 @@ public sealed class SmtpForwardSinkTests
     }
 
     [Fact]
-    public async Task DeliverAsync_ReceiverDown_ThrowsIOException()
+    public async Task DeliverAsync_ReceiverDown_ThrowsDeliveryUnavailable()
     {
         var ct = TestContext.Current.CancellationToken;
         var sink = Sink(LoopbackPort.Free(), SmtpForwardMode.Attach);
 
-        var ex = await Assert.ThrowsAsync<IOException>(() => sink.DeliverAsync(Delivery(), ct));
+        var ex = await Assert.ThrowsAsync<DeliveryUnavailableException>(() => sink.DeliverAsync(Delivery(), ct));
 
         Assert.NotNull(ex.InnerException);
         Assert.Contains("space-desk", ex.Message, StringComparison.Ordinal);
