@@ -26,8 +26,11 @@ internal static partial class Log
     [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "Model {ModelVersion} loaded with {Labels} labels")]
     public static partial void ModelLoaded(ILogger logger, string modelVersion, int labels);
 
-    [LoggerMessage(EventId = 2009, Level = LogLevel.Warning, Message = "Destination {Destination} is unavailable (failure {Failures}); {Fingerprint} waits in its source until {RetryAt:O}")]
+    [LoggerMessage(EventId = 2031, Level = LogLevel.Warning, Message = "Destination {Destination} is unavailable (failure {Failures}); {Fingerprint} waits in its source until {RetryAt:O}")]
     public static partial void DeliveryDeferred(ILogger logger, string destination, int failures, string fingerprint, DateTimeOffset retryAt, Exception exception);
+
+    [LoggerMessage(EventId = 2032, Level = LogLevel.Information, Message = "Mail {Uid} in {Mailbox} is claimed by another SmartMail instance; left to it")]
+    public static partial void Claimed(ILogger logger, string mailbox, string uid);
 
     [LoggerMessage(EventId = 2008, Level = LogLevel.Error, Message = "Polling {Mailbox} failed")]
     public static partial void PollFailed(ILogger logger, string mailbox, Exception exception);

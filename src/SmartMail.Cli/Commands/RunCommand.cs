@@ -66,7 +66,7 @@ internal static class RunCommand
         {
             var mailboxOptions = options.Mailboxes[index];
             // One pass over each IMAP mailbox: reconcile what a crash left, then drain what is waiting.
-            using var mailbox = new ImapMailbox(mailboxOptions);
+            using var mailbox = new ImapMailbox(mailboxOptions, host.Services.GetRequiredService<SqliteStateStore>().InstanceId);
             await mailbox.ConnectAsync(cancellationToken);
             await ImapReconciler.ReconcileAsync(mailbox, host.Services.GetRequiredService<SqliteStateStore>(), TimeProvider.System, cancellationToken);
             var stopwatch = System.Diagnostics.Stopwatch.StartNew();

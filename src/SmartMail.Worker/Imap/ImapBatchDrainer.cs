@@ -6,7 +6,8 @@ namespace SmartMail.Worker.Imap;
 
 /// <summary>
 /// Drains an IMAP mailbox in batches: each mail is fetched, decided and recorded one by one (the ledger protocol is
-/// per mail), then the batch is delivered with one UID MOVE per destination and completed in one transaction per step.
+/// per mail), then the batch is claimed (<see cref="ImapMailbox.ClaimBatchAsync"/>: mail another instance claimed first is
+/// left to it), delivered with one UID MOVE per destination and completed in one transaction per step.
 /// </summary>
 public static class ImapBatchDrainer
 {
@@ -41,6 +42,20 @@ public static class ImapBatchDrainer
                     ready.Add(prepared);
                 }
             }
+            if (ready.Count == 0)
+            {
+                continue;
+            }
+            // Every mail is claimed before anything is delivered, whatever its route.
+            var claims = await mailbox.ClaimBatchAsync([.. ready.Select(r => r.Delivery)], store, cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < claims.Count; i++)
+            {
+                if (claims[i] is { } error)
+                {
+                    outcomes.Add(await processor.DeliveryFailedAsync(mailbox, ready[i], error, cancellationToken).ConfigureAwait(false));
+                }
+            }
+            ready = [.. ready.Where((_, i) => claims[i] is null)];
             // Folder routes move in batches; SMTP, webhook and journal routes go through the sink one by one.
             foreach (var other in ready.Where(r => processor.Sink is RoutingSink routes && !routes.IsDefault(r.Record!.Destination!)).ToList())
             {

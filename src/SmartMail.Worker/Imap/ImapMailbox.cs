@@ -11,10 +11,13 @@ using SmartMail.Worker.State;
 namespace SmartMail.Worker.Imap;
 
 /// <summary>
-/// One IMAP mailbox as a mail source and as the sink for its department folders. Delivery tags the message with
-/// a keyword derived from the decision id, then moves it (MailKit uses UID MOVE, or COPY + \Deleted + UID EXPUNGE
-/// where MOVE is missing). The keyword makes delivery idempotent and lets a crash between MOVE and the ledger
-/// be resolved on reconnect. Not thread-safe: one worker loop owns it (as <see cref="ImapClient"/> requires).
+/// One IMAP mailbox as a mail source and as the sink for its department folders. Before any delivery the mail is
+/// claimed: tagged with a marker keyword that names this instance (<see cref="SqliteStateStore.InstanceId"/>) and the
+/// decision. Where the server offers CONDSTORE the claim is a conditional STORE (<c>UNCHANGEDSINCE</c> the MODSEQ read
+/// with the listing), so of two instances watching one mailbox only one can claim a mail; mail that carries another
+/// instance's marker is not listed. Then the mail is moved (MailKit uses UID MOVE, or COPY + \Deleted + UID EXPUNGE
+/// where MOVE is missing). The marker also makes delivery idempotent and lets a crash between MOVE and the ledger be
+/// resolved on reconnect. Not thread-safe: one worker loop owns it (as <see cref="ImapClient"/> requires).
 /// </summary>
 public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
 {
@@ -22,13 +25,29 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
     private readonly ImapClient _client = new();
     private readonly Dictionary<string, IMailFolder> _folders = new(StringComparer.Ordinal);
     private readonly HashSet<uint> _movedThisSession = [];
+    // From the last listing (CONDSTORE only): each mail's MODSEQ and the markers of this instance it carries.
+    private readonly Dictionary<uint, (ulong ModSeq, string? OwnMarker)> _listed = [];
+    // Mails this session holds a claim on, with the marker that is the claim.
+    private readonly Dictionary<uint, string> _claimed = [];
+    // Each listed mail's RFC822.SIZE.
+    private readonly Dictionary<uint, long> _sizes = [];
+    private readonly string _instanceId;
     private IMailFolder? _inbox;
 
     /// <summary>Creates the mailbox (not yet connected).</summary>
     /// <param name="options">Connection settings.</param>
-    public ImapMailbox(ImapMailboxOptions options)
+    /// <param name="instanceId">This instance's id (<see cref="SqliteStateStore.InstanceId"/>): letters and digits, at most 8.</param>
+    /// <exception cref="ArgumentException"><paramref name="instanceId"/> is empty, too long or not letters and digits.</exception>
+    public ImapMailbox(ImapMailboxOptions options, string instanceId)
     {
         _options = options ?? throw new ArgumentNullException(nameof(options));
+        ArgumentException.ThrowIfNullOrEmpty(instanceId);
+        if (instanceId.Length > 8 || !instanceId.All(char.IsAsciiLetterOrDigit))
+        {
+            // Dovecot refuses keywords longer than 50 characters: "$SmartMail_" + 8 + "_" + a 27-character decision id is 47.
+            throw new ArgumentException("An instance id is 1-8 ASCII letters and digits.", nameof(instanceId));
+        }
+        _instanceId = instanceId;
         _client.Timeout = (int)options.CommandTimeout.TotalMilliseconds;
         _client.ServerCertificateValidationCallback = CertificateValidator(options.CaCertificateFile);
     }
@@ -45,6 +64,12 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
     /// <summary>Whether the server offers MOVE.</summary>
     public bool SupportsMove => _client.Capabilities.HasFlag(ImapCapabilities.Move);
 
+    /// <summary>
+    /// Whether claims are atomic: the server offers CONDSTORE on the watched folder. Without it a claim is a plain STORE,
+    /// and two instances on one mailbox can still both move a mail.
+    /// </summary>
+    public bool SupportsClaims => _inbox?.Supports(FolderFeature.ModSequences) == true;
+
     /// <summary>Connects, authenticates and opens the watched folder read-write.</summary>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task.</returns>
@@ -54,6 +79,9 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
         await ConnectClientAsync(_client, _options, cancellationToken).ConfigureAwait(false);
         _folders.Clear();
         _movedThisSession.Clear();
+        _listed.Clear();
+        _claimed.Clear();
+        _sizes.Clear();
         _inbox = await _client.GetFolderAsync(_options.Folder, cancellationToken).ConfigureAwait(false);
         await _inbox.OpenAsync(FolderAccess.ReadWrite, cancellationToken).ConfigureAwait(false);
     }
@@ -81,6 +109,7 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
     }
 
     /// <inheritdoc />
+    /// <remarks>With CONDSTORE, mail another instance has claimed is not listed: that instance delivers it.</remarks>
     public async Task<IReadOnlyList<PendingMail>> ListAsync(CancellationToken cancellationToken)
     {
         var inbox = Inbox;
@@ -92,10 +121,28 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
         {
             return [];
         }
-        var summaries = await inbox.FetchAsync(uids, MessageSummaryItems.UniqueId | MessageSummaryItems.Size, cancellationToken)
-            .ConfigureAwait(false);
-        return [.. summaries.OrderBy(s => s.UniqueId.Id)
-            .Select(s => new PendingMail(Key(s.UniqueId), (long)(s.Size ?? 0)))];
+        var claims = SupportsClaims;
+        var items = MessageSummaryItems.UniqueId | MessageSummaryItems.Size
+            | (claims ? MessageSummaryItems.Flags | MessageSummaryItems.ModSeq : MessageSummaryItems.None);
+        var summaries = await inbox.FetchAsync(uids, items, cancellationToken).ConfigureAwait(false);
+        _listed.Clear();
+        _sizes.Clear();
+        var result = new List<PendingMail>(summaries.Count);
+        foreach (var summary in Requested(summaries, uids))
+        {
+            if (claims)
+            {
+                // FLAGS and MODSEQ come from one FETCH response: the state of the message at one moment.
+                if (summary.Keywords.Any(IsForeignMarker))
+                {
+                    continue;
+                }
+                _listed[summary.UniqueId.Id] = (summary.ModSeq ?? 0, summary.Keywords.FirstOrDefault(IsOwnMarker));
+            }
+            _sizes[summary.UniqueId.Id] = (long)(summary.Size ?? 0);
+            result.Add(new PendingMail(Key(summary.UniqueId), (long)(summary.Size ?? 0)));
+        }
+        return result;
     }
 
     /// <inheritdoc />
@@ -110,7 +157,7 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
             using var stream = await Inbox.GetStreamAsync(Uid(key), cancellationToken).ConfigureAwait(false);
             using var buffer = new MemoryStream();
             await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
-            return buffer.ToArray();
+            return ExpungedMeanwhile(Uid(key), buffer) ? null : buffer.ToArray();
         }
         catch (MessageNotFoundException)
         {
@@ -136,35 +183,51 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
         {
             using var buffer = new MemoryStream();
             await stream.CopyToAsync(buffer, ct).ConfigureAwait(false);
-            result[current[uid.Id]] = buffer.ToArray();
+            if (!ExpungedMeanwhile(uid, buffer))
+            {
+                result[current[uid.Id]] = buffer.ToArray();
+            }
         }, cancellationToken).ConfigureAwait(false);
         return result;
     }
 
-    /// <summary>Tags the mail with its decision keyword and moves it to the destination folder.</summary>
+    // A mail another session expunged while this one still sees it is answered with an empty body (Dovecot): that is a
+    // mail gone, not an empty mail (whose listed size is 0 too). Decided as it is, it would be quarantined as unparseable.
+    private bool ExpungedMeanwhile(UniqueId uid, MemoryStream body) => body.Length == 0 && _sizes.GetValueOrDefault(uid.Id) > 0;
+
+    /// <summary>
+    /// Claims the mail (unless this session holds its claim already) and moves it to the destination folder. The marker is
+    /// <see cref="Marker"/> of the decision id, so a crash is resolved without a ledger record of it.
+    /// </summary>
     /// <param name="delivery">The delivery.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task.</returns>
+    /// <exception cref="MailGoneException">The mail left the folder before it was delivered.</exception>
+    /// <exception cref="MailClaimedException">Another instance claimed the mail.</exception>
     public async Task DeliverAsync(Delivery delivery, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(delivery);
         var uid = Uid(delivery.Key);
         var destination = await FolderAsync(delivery.Destination, cancellationToken).ConfigureAwait(false);
+        var marker = _claimed.GetValueOrDefault(uid.Id) ?? Marker(delivery.DecisionId);
         if (!IsCurrent(delivery.Key) || !await ExistsAsync(uid, cancellationToken).ConfigureAwait(false))
         {
-            // Gone from the watched folder: delivered before a crash (the keyword proves it) or taken by someone else.
-            if (await FindByKeywordAsync(destination, delivery.DecisionId, cancellationToken).ConfigureAwait(false))
+            // Gone from the watched folder: delivered before a crash (the marker proves it) or taken by someone else.
+            if (await FindByKeywordAsync(destination, marker, cancellationToken).ConfigureAwait(false))
             {
                 return;
             }
             throw new MailGoneException($"Mail {delivery.Key.Uid} left {_options.Folder} before it was delivered.");
         }
-        await Inbox.AddFlagsAsync(uid, MessageFlags.None, new HashSet<string> { Keyword(delivery.DecisionId) }, true, cancellationToken)
-            .ConfigureAwait(false);
-        var moved = await Inbox.MoveToAsync(uid, destination, cancellationToken).ConfigureAwait(false);
+        if (!_claimed.ContainsKey(uid.Id) && (await ClaimAsync([(uid, marker)], cancellationToken).ConfigureAwait(false))[uid.Id] is { } failed)
+        {
+            throw failed;
+        }
+        marker = _claimed[uid.Id];
+        var moved = await MoveAsync([uid], destination, cancellationToken).ConfigureAwait(false);
         // With UIDPLUS the server names the new UID. Without it (or when another client expunged the mail between our
-        // checks, which a server answers with OK and nothing moved) the keyword in the destination is the proof.
-        if (moved is null && !await FindByKeywordAsync(destination, delivery.DecisionId, cancellationToken).ConfigureAwait(false))
+        // checks) the marker in the destination is the proof.
+        if (moved.Source.Count == 0 && !await FindByKeywordAsync(destination, marker, cancellationToken).ConfigureAwait(false))
         {
             throw new MailGoneException($"Mail {delivery.Key.Uid} left {_options.Folder} before it was delivered.");
         }
@@ -172,10 +235,67 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
     }
 
     /// <summary>
-    /// Delivers a batch with one UID MOVE per destination: all mails bound for one destination get one marker keyword,
-    /// recorded in the ledger before it is set, then move together (a single MOVE costs a server fsync; a batch costs
-    /// about the same). A mail the server did not move is checked in the destination by marker and fingerprint; if it is
-    /// not there it was taken by another client.
+    /// Claims a batch of mails for this instance before anything is delivered. A mail that carries this instance's marker
+    /// already (a claim made before a crash) stays claimed by it; the others get one new marker per destination, recorded
+    /// in the ledger (one transaction) before it is set. With CONDSTORE the marker is stored only where the mail is unchanged
+    /// since the listing read its MODSEQ; a mail that changed is read again: claimed by another instance (left to it), gone,
+    /// or merely touched by a person (tried again).
+    /// </summary>
+    /// <param name="deliveries">Mails of this mailbox, decided.</param>
+    /// <param name="store">The ledger that records the markers.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>
+    /// Per delivery, <see langword="null"/> when this instance holds the claim, else a <see cref="MailClaimedException"/>,
+    /// a <see cref="MailGoneException"/> or (a mail that kept changing) an <see cref="IOException"/>.
+    /// </returns>
+    public async Task<IReadOnlyList<Exception?>> ClaimBatchAsync(IReadOnlyList<Delivery> deliveries, SqliteStateStore store,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(deliveries);
+        ArgumentNullException.ThrowIfNull(store);
+        var results = new Exception?[deliveries.Count];
+        var wanted = new List<(int Index, UniqueId Uid, string Marker)>();
+        foreach (var group in deliveries.Select((d, i) => (Delivery: d, Index: i)).GroupBy(x => x.Delivery.Destination, StringComparer.Ordinal))
+        {
+            var marker = Marker(group.First().Delivery.DecisionId);
+            foreach (var (delivery, index) in group)
+            {
+                if (!IsCurrent(delivery.Key))
+                {
+                    results[index] = new MailGoneException($"Mail {delivery.Key.Uid} belongs to an older UIDVALIDITY.");
+                    continue;
+                }
+                var uid = Uid(delivery.Key);
+                if (_claimed.ContainsKey(uid.Id))
+                {
+                    continue;
+                }
+                // A resumed mail carries this instance's own earlier claim: keep it (it is recorded in the ledger already).
+                wanted.Add((index, uid, _listed.GetValueOrDefault(uid.Id).OwnMarker ?? marker));
+            }
+        }
+        if (wanted.Count == 0)
+        {
+            return results;
+        }
+        // Every marker is durable before any mail is tagged: one transaction for the whole batch.
+        store.SetMarkers(wanted.Select(w => (deliveries[w.Index].Key, w.Marker)));
+        var claimed = await ClaimAsync([.. wanted.Select(w => (w.Uid, w.Marker))], cancellationToken).ConfigureAwait(false);
+        foreach (var (index, uid, _) in wanted)
+        {
+            results[index] = claimed[uid.Id];
+        }
+        // A mail found carrying another marker of this instance (claimed before a crash) keeps that one: record it.
+        store.SetMarkers(wanted.Where(w => _claimed.TryGetValue(w.Uid.Id, out var m) && m != w.Marker)
+            .Select(w => (deliveries[w.Index].Key, _claimed[w.Uid.Id])));
+        return results;
+    }
+
+    /// <summary>
+    /// Delivers a batch with one UID MOVE per destination: the mails are claimed (<see cref="ClaimBatchAsync"/>, a no-op for
+    /// mails this session claimed already), then the claimed ones bound for one destination move together (a single MOVE
+    /// costs a server fsync; a batch costs about the same). A mail the server did not move is checked in the destination by
+    /// marker and fingerprint; if it is not there it was taken by another client.
     /// </summary>
     /// <param name="deliveries">Mails of this mailbox, decided.</param>
     /// <param name="store">The ledger that records the markers.</param>
@@ -186,33 +306,18 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
     {
         ArgumentNullException.ThrowIfNull(deliveries);
         ArgumentNullException.ThrowIfNull(store);
-        var results = new Exception?[deliveries.Count];
-        var groups = new List<(IMailFolder Destination, string Marker, List<(Delivery Delivery, int Index)> Items)>();
-        foreach (var group in deliveries.Select((d, i) => (Delivery: d, Index: i)).GroupBy(x => x.Delivery.Destination, StringComparer.Ordinal))
+        var results = (await ClaimBatchAsync(deliveries, store, cancellationToken).ConfigureAwait(false)).ToArray();
+        foreach (var group in deliveries.Select((d, i) => (Delivery: d, Index: i)).Where(x => results[x.Index] is null)
+            .GroupBy(x => x.Delivery.Destination, StringComparer.Ordinal))
         {
-            var items = group.Where(x => IsCurrent(x.Delivery.Key)).ToList();
-            foreach (var stale in group.Where(x => !IsCurrent(x.Delivery.Key)))
-            {
-                results[stale.Index] = new MailGoneException($"Mail {stale.Delivery.Key.Uid} belongs to an older UIDVALIDITY.");
-            }
-            if (items.Count > 0)
-            {
-                groups.Add((await FolderAsync(group.Key, cancellationToken).ConfigureAwait(false), Keyword(items[0].Delivery.DecisionId), items));
-            }
-        }
-        // Every marker is durable before any mail is tagged or moved: one transaction for the whole batch.
-        store.SetMarkers(groups.SelectMany(g => g.Items.Select(x => (x.Delivery.Key, g.Marker))));
-        foreach (var (destination, marker, items) in groups)
-        {
-            var uids = items.Select(x => Uid(x.Delivery.Key)).ToList();
-            await Inbox.AddFlagsAsync(uids, MessageFlags.None, new HashSet<string> { marker }, true, cancellationToken).ConfigureAwait(false);
-            var map = await Inbox.MoveToAsync(uids, destination, cancellationToken).ConfigureAwait(false);
+            var destination = await FolderAsync(group.Key, cancellationToken).ConfigureAwait(false);
+            var uids = group.Select(x => Uid(x.Delivery.Key)).ToList();
+            var map = await MoveAsync(uids, destination, cancellationToken).ConfigureAwait(false);
             var moved = map.Source.Select(u => u.Id).ToHashSet();
-            var unconfirmed = items.Where(x => !moved.Contains(Uid(x.Delivery.Key).Id)).ToList();
-            if (unconfirmed.Count > 0)
+            // No COPYUID (a server without UIDPLUS) or mail another client expunged meanwhile: look for it, by its marker.
+            foreach (var unconfirmed in group.Where(x => !moved.Contains(Uid(x.Delivery.Key).Id)).GroupBy(x => _claimed[Uid(x.Delivery.Key).Id]))
             {
-                // No COPYUID (a server without UIDPLUS) or mail another client expunged meanwhile: look for it.
-                var present = await FingerprintsWithKeywordAsync(destination, marker, cancellationToken).ConfigureAwait(false);
+                var present = await FingerprintsWithKeywordAsync(destination, unconfirmed.Key, cancellationToken).ConfigureAwait(false);
                 foreach (var x in unconfirmed.Where(x => !present.Contains(Core.Mime.MailExtractor.Fingerprint(x.Delivery.Raw))))
                 {
                     results[x.Index] = new MailGoneException($"Mail {x.Delivery.Key.Uid} left {_options.Folder} before it was delivered.");
@@ -251,10 +356,28 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
         return (await FingerprintsWithKeywordAsync(folder, marker, cancellationToken).ConfigureAwait(false)).Contains(fingerprint);
     }
 
-    /// <summary>The keyword a delivered mail carries: its decision id as an IMAP atom.</summary>
+    /// <summary>The prefix of every SmartMail marker keyword.</summary>
+    public const string MarkerPrefix = "$SmartMail_";
+
+    /// <summary>The marker (claim) keyword this instance sets for a decision: <c>$SmartMail_INSTANCE_DECISIONID</c>.</summary>
     /// <param name="decisionId">The decision id.</param>
     /// <returns>The keyword.</returns>
-    public static string Keyword(string decisionId) => "$SmartMail_" + decisionId;
+    public string Marker(string decisionId) => $"{MarkerPrefix}{_instanceId}_{decisionId}";
+
+    /// <summary>
+    /// Whether <paramref name="keyword"/> is another instance's marker. Markers from before instance ids
+    /// (<c>$SmartMail_sm-…</c>, when one instance per mailbox was the rule) count as this instance's.
+    /// </summary>
+    /// <param name="keyword">A keyword on a message.</param>
+    /// <returns><see langword="true"/> for another instance's claim.</returns>
+    public bool IsForeignMarker(string keyword) =>
+        keyword is not null && keyword.StartsWith(MarkerPrefix, StringComparison.Ordinal) && !IsOwnMarker(keyword);
+
+    private bool IsOwnMarker(string keyword) =>
+        keyword.StartsWith(MarkerPrefix, StringComparison.Ordinal)
+        && (keyword.AsSpan(MarkerPrefix.Length).StartsWith("sm-", StringComparison.Ordinal)
+            || (keyword.AsSpan(MarkerPrefix.Length).StartsWith(_instanceId, StringComparison.Ordinal)
+                && keyword.Length > MarkerPrefix.Length + _instanceId.Length && keyword[MarkerPrefix.Length + _instanceId.Length] == '_'));
 
     /// <summary>The folder for a destination name (created when missing), directly under the personal namespace.</summary>
     /// <param name="destination">The destination.</param>
@@ -313,10 +436,136 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
     private async Task<bool> ExistsAsync(UniqueId uid, CancellationToken cancellationToken) =>
         (await Inbox.SearchAsync(SearchQuery.Uids([uid]), cancellationToken).ConfigureAwait(false)).Count > 0;
 
-    private Task<bool> FindByKeywordAsync(IMailFolder folder, string decisionId, CancellationToken cancellationToken) =>
+    private Task<bool> FindByKeywordAsync(IMailFolder folder, string marker, CancellationToken cancellationToken) =>
         InFolderAsync(folder, async () =>
-            (await folder.SearchAsync(SearchQuery.HasKeyword(Keyword(decisionId)), cancellationToken).ConfigureAwait(false)).Count > 0,
+            (await folder.SearchAsync(SearchQuery.HasKeyword(marker), cancellationToken).ConfigureAwait(false)).Count > 0,
             cancellationToken);
+
+    // Sets each mail's marker. With CONDSTORE: only where the mail is unchanged since its MODSEQ was read (one STORE per
+    // marker, UNCHANGEDSINCE the highest MODSEQ among its mails: any change after the listing has a higher one). The mails
+    // the server reports modified are read again and sorted out; after three rounds a mail that keeps changing is left
+    // for the next drain. Returns, per UID, null when claimed (and then in _claimed) or the reason it is not.
+    private async Task<Dictionary<uint, Exception?>> ClaimAsync(IReadOnlyList<(UniqueId Uid, string Marker)> wanted,
+        CancellationToken cancellationToken)
+    {
+        var results = new Dictionary<uint, Exception?>();
+        if (!SupportsClaims)
+        {
+            foreach (var group in wanted.GroupBy(w => w.Marker, StringComparer.Ordinal))
+            {
+                await Inbox.AddFlagsAsync([.. group.Select(w => w.Uid)], MessageFlags.None, new HashSet<string> { group.Key }, true,
+                    cancellationToken).ConfigureAwait(false);
+                foreach (var (uid, marker) in group)
+                {
+                    (results[uid.Id], _claimed[uid.Id]) = (null, marker);
+                }
+            }
+            return results;
+        }
+        var pending = wanted.ToList();
+        for (var round = 0; pending.Count > 0; round++)
+        {
+            if (round == 3)
+            {
+                foreach (var (uid, _) in pending)
+                {
+                    results[uid.Id] = new IOException($"Mail {uid.Id} kept changing while it was claimed; left for the next drain.");
+                }
+                break;
+            }
+            await ReadClaimStateAsync([.. pending.Where(p => _listed.GetValueOrDefault(p.Uid.Id).ModSeq == 0).Select(p => p.Uid)], results,
+                cancellationToken).ConfigureAwait(false);
+            var retry = new List<(UniqueId Uid, string Marker)>();
+            foreach (var group in pending.Where(p => !results.ContainsKey(p.Uid.Id)).GroupBy(p => p.Marker, StringComparer.Ordinal))
+            {
+                var own = group.Where(p => _listed[p.Uid.Id].OwnMarker is not null).ToList();
+                foreach (var (uid, _) in own)
+                {
+                    // Claimed by this instance before (a crash, or the STORE answer was lost): that marker is the claim.
+                    (results[uid.Id], _claimed[uid.Id]) = (null, _listed[uid.Id].OwnMarker!);
+                }
+                var uids = group.Except(own).Select(p => p.Uid).ToList();
+                if (uids.Count == 0)
+                {
+                    continue;
+                }
+                var request = new StoreFlagsRequest(StoreAction.Add, [group.Key])
+                {
+                    Silent = true,
+                    UnchangedSince = uids.Max(u => _listed[u.Id].ModSeq),
+                };
+                var modified = (await Inbox.StoreAsync(uids, request, cancellationToken).ConfigureAwait(false)).Select(u => u.Id).ToHashSet();
+                foreach (var uid in uids)
+                {
+                    if (modified.Contains(uid.Id))
+                    {
+                        _listed.Remove(uid.Id); // read it again
+                        retry.Add((uid, group.Key));
+                    }
+                    else
+                    {
+                        // Stored, or expunged meanwhile (a STORE skips those silently): the MOVE tells which.
+                        (results[uid.Id], _claimed[uid.Id]) = (null, group.Key);
+                        _listed[uid.Id] = (_listed[uid.Id].ModSeq, group.Key);
+                    }
+                }
+            }
+            pending = retry;
+        }
+        return results;
+    }
+
+    // UID MOVE. When another session expunged some of the mails first, Dovecot answers NO ("Some of the requested messages
+    // no longer exist") after moving the rest, or none: MailKit then throws without the COPYUID. Move what is still here;
+    // the caller looks for the others in the destination by marker.
+    private async Task<UniqueIdMap> MoveAsync(IList<UniqueId> uids, IMailFolder destination, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await Inbox.MoveToAsync(uids, destination, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ImapCommandException ex) when (ex.Response == ImapCommandResponse.No)
+        {
+            await _client.NoOpAsync(cancellationToken).ConfigureAwait(false); // take in the other session's expunges
+            var still = await Inbox.SearchAsync(SearchQuery.Uids(uids), cancellationToken).ConfigureAwait(false);
+            return still.Count == 0 ? UniqueIdMap.Empty : await Inbox.MoveToAsync(still, destination, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // The summaries of the requested mails, one each, by UID. While another session changes the folder, the server also
+    // sends unsolicited FETCH responses (flag changes, without UID) that MailKit returns alongside: drop those.
+    private static IEnumerable<IMessageSummary> Requested(IEnumerable<IMessageSummary> summaries, IList<UniqueId> uids)
+    {
+        var wanted = uids.Select(u => u.Id).ToHashSet();
+        return summaries.Where(s => s.UniqueId.IsValid && wanted.Contains(s.UniqueId.Id)).DistinctBy(s => s.UniqueId.Id).OrderBy(s => s.UniqueId.Id);
+    }
+
+    // Reads FLAGS and MODSEQ of mails whose state is not known (or changed): another instance's marker makes the mail
+    // claimed, a missing mail is gone; the others get a fresh MODSEQ for the next conditional STORE.
+    private async Task ReadClaimStateAsync(IList<UniqueId> uids, Dictionary<uint, Exception?> results, CancellationToken cancellationToken)
+    {
+        if (uids.Count == 0)
+        {
+            return;
+        }
+        var found = Requested(await Inbox.FetchAsync(uids, MessageSummaryItems.UniqueId | MessageSummaryItems.Flags | MessageSummaryItems.ModSeq,
+            cancellationToken).ConfigureAwait(false), uids).ToDictionary(s => s.UniqueId.Id);
+        foreach (var uid in uids)
+        {
+            if (!found.TryGetValue(uid.Id, out var summary))
+            {
+                results[uid.Id] = new MailGoneException($"Mail {uid.Id} left {_options.Folder} before it was claimed.");
+            }
+            else if (summary.Keywords.FirstOrDefault(IsForeignMarker) is { } foreign)
+            {
+                results[uid.Id] = new MailClaimedException($"Mail {uid.Id} is claimed by another SmartMail instance ({foreign}).");
+            }
+            else
+            {
+                _listed[uid.Id] = (summary.ModSeq ?? 0, summary.Keywords.FirstOrDefault(IsOwnMarker));
+            }
+        }
+    }
 
     // The fingerprints of the messages in a folder that carry a keyword (a marker names one batch: a few hundred at most).
     private Task<HashSet<string>> FingerprintsWithKeywordAsync(IMailFolder folder, string keyword, CancellationToken cancellationToken) =>

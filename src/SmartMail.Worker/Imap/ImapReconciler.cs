@@ -31,7 +31,7 @@ public static class ImapReconciler
                 continue;
             }
             var found = record.State >= MailState.Decided && record.Destination is not null
-                && await mailbox.IsDeliveredAsync(record.Destination, record.Marker ?? ImapMailbox.Keyword(record.DecisionId), record.Fingerprint,
+                && await mailbox.IsDeliveredAsync(record.Destination, record.Marker ?? mailbox.Marker(record.DecisionId), record.Fingerprint,
                     cancellationToken).ConfigureAwait(false);
             store.Advance(record.Key, MailState.Acknowledged, time.GetUtcNow());
             store.AppendAudit(new AuditEntry

@@ -25,6 +25,7 @@ public sealed class ImapWorker(
     ModelProvider? models = null) : BackgroundService
 {
     private readonly SemaphoreSlim _wake = new(0, 1);
+    private bool _warnedNoCondStore;
 
     /// <summary>Mails handled since start (for tests and status).</summary>
     public int Handled { get; private set; }
@@ -37,7 +38,7 @@ public sealed class ImapWorker(
     {
         for (var failures = 0; !stoppingToken.IsCancellationRequested;)
         {
-            using var mailbox = new ImapMailbox(options);
+            using var mailbox = new ImapMailbox(options, store.InstanceId);
             using var idleStop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             Task? idle = null;
             try
@@ -47,6 +48,11 @@ public sealed class ImapWorker(
                 failures = 0;
                 health?.Working(options.Name, time.GetUtcNow());
                 ImapLog.Connected(logger, options.Name, mailbox.UidValidity, mailbox.SupportsIdle, mailbox.SupportsMove);
+                if (!mailbox.SupportsClaims && !_warnedNoCondStore)
+                {
+                    _warnedNoCondStore = true;
+                    ImapLog.NoCondStore(logger, options.Name);
+                }
                 await ImapReconciler.ReconcileAsync(mailbox, store, time, stoppingToken);
                 if (options.UseIdle && mailbox.SupportsIdle)
                 {
@@ -208,6 +214,9 @@ internal static partial class ImapLog
 
     [LoggerMessage(EventId = 2106, Level = LogLevel.Debug, Message = "Mailbox {Mailbox}: handled {Count} mails")]
     public static partial void Drained(ILogger logger, string mailbox, int count);
+
+    [LoggerMessage(EventId = 2107, Level = LogLevel.Warning, Message = "Mailbox {Mailbox}: the server does not offer CONDSTORE, so claims are not atomic: run only one SmartMail instance on this mailbox")]
+    public static partial void NoCondStore(ILogger logger, string mailbox);
 
     [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "Mailbox {Mailbox}: connection lost (failure {Failures}); reconnecting in {Delay}")]
     public static partial void ConnectionLost(ILogger logger, string mailbox, int failures, TimeSpan delay, Exception exception);

@@ -311,6 +311,14 @@ public sealed class MailProcessor
         var destination = record.Destination!;
         try
         {
+            if (error is MailClaimedException)
+            {
+                // Another instance on this mailbox holds the claim and delivers it: record that, leave it alone.
+                Log.Claimed(_logger, record.Key.Mailbox, record.Key.Uid);
+                _store.AppendAudit(Audit(record, "claimed", null, destination, "another SmartMail instance claimed the mail first", "claimed"));
+                _store.Advance(record.Key, MailState.Acknowledged, _time.GetUtcNow());
+                return ProcessOutcome.Claimed;
+            }
             if (error is MailGoneException)
             {
                 // Another client moved or deleted it first: record that, do not retry.

@@ -15,4 +15,6 @@ public enum ProcessOutcome
     Gone,
     /// <summary>Delivery failed; left in the source for a later retry.</summary>
     Deferred,
+    /// <summary>Another SmartMail instance claimed it first: left to that instance.</summary>
+    Claimed,
 }

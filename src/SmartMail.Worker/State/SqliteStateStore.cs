@@ -31,6 +31,7 @@ public sealed class SqliteStateStore : IDisposable
             Execute(Schema);
             AddColumnIfMissing("mail", "marker", "TEXT");
             AddColumnIfMissing("mail", "retry_utc", "TEXT");
+            InstanceId = LoadInstanceId();
         }
         catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
         {
@@ -41,6 +42,12 @@ public sealed class SqliteStateStore : IDisposable
     /// <summary>The database file.</summary>
     public string Path { get; }
 
+    /// <summary>
+    /// This ledger's instance id: eight hex digits made once, when the store is created, and kept in it. IMAP claim
+    /// keywords carry it, so an instance tells its own claims (to resume after a crash) from another instance's (to leave alone).
+    /// </summary>
+    public string InstanceId { get; }
+
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS mail (
             mailbox TEXT NOT NULL, folder TEXT NOT NULL, uidvalidity INTEGER NOT NULL, uid TEXT NOT NULL,
@@ -49,6 +56,7 @@ public sealed class SqliteStateStore : IDisposable
             created_utc TEXT NOT NULL, updated_utc TEXT NOT NULL,
             PRIMARY KEY (mailbox, folder, uidvalidity, uid));
         CREATE INDEX IF NOT EXISTS mail_fingerprint ON mail (mailbox, fingerprint);
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS audit (
             seq INTEGER PRIMARY KEY AUTOINCREMENT, time_utc TEXT NOT NULL, decision_id TEXT NOT NULL,
             fingerprint TEXT NOT NULL, mailbox TEXT NOT NULL, source TEXT NOT NULL, label TEXT, confidence REAL,
@@ -412,6 +420,23 @@ public sealed class SqliteStateStore : IDisposable
         {
             Execute($"ALTER TABLE {table} ADD COLUMN {column} {type}");
         }
+    }
+
+    // The first open makes the id (INSERT OR IGNORE: a concurrent first open keeps the one row); later opens only read it,
+    // so opening a store whose file another process holds locked still works (and fails closed at the first write).
+    private string LoadInstanceId()
+    {
+        using var select = _connection.CreateCommand();
+        select.CommandText = "SELECT value FROM meta WHERE key = 'instance_id'";
+        if (select.ExecuteScalar() is string id)
+        {
+            return id;
+        }
+        using var insert = _connection.CreateCommand();
+        insert.CommandText = "INSERT OR IGNORE INTO meta (key, value) VALUES ('instance_id', $id)";
+        insert.Parameters.AddWithValue("$id", Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4)));
+        insert.ExecuteNonQuery();
+        return (string)select.ExecuteScalar()!; // inserted just above
     }
 
     private void Execute(string sql)

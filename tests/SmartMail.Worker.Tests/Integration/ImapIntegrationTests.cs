@@ -48,7 +48,7 @@ public sealed class ImapIntegrationTests(DefaultModelFixture model, ITestOutputH
         await using var dovecot = await Dovecot.StartAsync();
         await dovecot.AppendAsync(mails);
         using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"));
-        using var mailbox = new ImapMailbox(dovecot.Options());
+        using var mailbox = new ImapMailbox(dovecot.Options(), store.InstanceId);
         await mailbox.ConnectAsync(TestContext.Current.CancellationToken);
 
         var stopwatch = Stopwatch.StartNew();
@@ -67,7 +67,7 @@ public sealed class ImapIntegrationTests(DefaultModelFixture model, ITestOutputH
         await using var dovecot = await Dovecot.StartAsync();
         await dovecot.AppendAsync(Enumerable.Range(0, 20).Select(i => System.Text.Encoding.UTF8.GetBytes(i % 2 == 0 ? Mails.Space(i) : Mails.Danish(i))));
         using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"));
-        using var mailbox = new ImapMailbox(dovecot.Options());
+        using var mailbox = new ImapMailbox(dovecot.Options(), store.InstanceId);
         await mailbox.ConnectAsync(TestContext.Current.CancellationToken);
 
         await Processor(store, mailbox).DrainAsync(mailbox, TestContext.Current.CancellationToken);
@@ -95,9 +95,10 @@ public sealed class ImapIntegrationTests(DefaultModelFixture model, ITestOutputH
         await using var dovecot = await Dovecot.StartAsync(extra: Dovecot.WithoutMove);
         await dovecot.AppendAsync(Enumerable.Range(0, 10).Select(i => System.Text.Encoding.UTF8.GetBytes(Mails.Space(i))));
         using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"));
-        using var mailbox = new ImapMailbox(dovecot.Options());
+        using var mailbox = new ImapMailbox(dovecot.Options(), store.InstanceId);
         await mailbox.ConnectAsync(TestContext.Current.CancellationToken);
         Assert.False(mailbox.SupportsMove);
+        Assert.False(mailbox.SupportsClaims); // no CONDSTORE either: plain STORE, as before claims
 
         await ImapBatchDrainer.DrainAsync(mailbox, Processor(store, mailbox), store, 4, TestContext.Current.CancellationToken);
 
@@ -111,7 +112,7 @@ public sealed class ImapIntegrationTests(DefaultModelFixture model, ITestOutputH
         await dovecot.AppendAsync(Enumerable.Range(0, 5).Select(i => System.Text.Encoding.UTF8.GetBytes(Mails.Space(i))));
         var dbPath = Path.Combine(Data.FullName, "state.db");
         using (var store = new SqliteStateStore(dbPath))
-        using (var mailbox = new ImapMailbox(dovecot.Options()))
+        using (var mailbox = new ImapMailbox(dovecot.Options(), store.InstanceId))
         {
             await mailbox.ConnectAsync(TestContext.Current.CancellationToken);
             var crashing = new TestWorld.CountingSink(mailbox, new()) { CrashAt = CrashPoint.AfterDeliver };
@@ -120,7 +121,7 @@ public sealed class ImapIntegrationTests(DefaultModelFixture model, ITestOutputH
         }
 
         using (var store = new SqliteStateStore(dbPath))
-        using (var mailbox = new ImapMailbox(dovecot.Options()))
+        using (var mailbox = new ImapMailbox(dovecot.Options(), store.InstanceId))
         {
             await mailbox.ConnectAsync(TestContext.Current.CancellationToken);
             var (delivered, gone) = await ImapReconciler.ReconcileAsync(mailbox, store, TimeProvider.System, TestContext.Current.CancellationToken);
@@ -141,7 +142,7 @@ public sealed class ImapIntegrationTests(DefaultModelFixture model, ITestOutputH
         await using var dovecot = await Dovecot.StartAsync();
         await dovecot.AppendAsync([System.Text.Encoding.UTF8.GetBytes(Mails.Space(1))]);
         using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"));
-        using var mailbox = new ImapMailbox(dovecot.Options());
+        using var mailbox = new ImapMailbox(dovecot.Options(), store.InstanceId);
         await mailbox.ConnectAsync(TestContext.Current.CancellationToken);
         var pending = Assert.Single(await mailbox.ListAsync(TestContext.Current.CancellationToken));
         var stealing = new StealingSource(mailbox, dovecot);
@@ -229,15 +230,15 @@ public sealed class ImapIntegrationTests(DefaultModelFixture model, ITestOutputH
         untrusted.Port = dovecot.TlsPort!.Value;
         untrusted.Security = "SslOnConnect";
 
-        using (var ok = new ImapMailbox(imaps))
+        using (var ok = new ImapMailbox(imaps, "tls"))
         {
             await ok.ConnectAsync(TestContext.Current.CancellationToken);
         }
-        using (var ok = new ImapMailbox(startTls))
+        using (var ok = new ImapMailbox(startTls, "tls"))
         {
             await ok.ConnectAsync(TestContext.Current.CancellationToken);
         }
-        using var refused = new ImapMailbox(untrusted);
+        using var refused = new ImapMailbox(untrusted, "tls");
         var ex = await Assert.ThrowsAsync<MailKit.Security.SslHandshakeException>(() => refused.ConnectAsync(TestContext.Current.CancellationToken));
         Assert.Contains("certificate", ex.Message, StringComparison.OrdinalIgnoreCase);
     }

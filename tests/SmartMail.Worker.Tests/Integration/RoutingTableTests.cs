@@ -41,7 +41,7 @@ public sealed class RoutingTableTests(DefaultModelFixture model) : IntegrationTe
         };
         Assert.True(new SmartMailOptionsValidator().Validate(null, options).Succeeded);
         using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"));
-        using var mailbox = new ImapMailbox(dovecot.Options());
+        using var mailbox = new ImapMailbox(dovecot.Options(), store.InstanceId);
         await mailbox.ConnectAsync(ct);
         using var client = new HttpClient();
         RoutingSink? routes = null;

@@ -1,3 +1,4 @@
+using MailKit;
 using Microsoft.Extensions.Logging.Abstractions;
 using SmartMail.Core.Mime;
 using SmartMail.Core.Routing;
@@ -9,15 +10,14 @@ using SmartMail.Worker.State;
 namespace SmartMail.Worker.Tests.Integration;
 
 /// <summary>
-/// Two workers with their own ledgers on one mailbox by mistake. Measured: 200 mails became 213-225 messages, because
-/// two sessions' concurrent MOVEs can both copy a message before either expunges it (RFC 6851 only says SHOULD NOT).
-/// This test reproduces it and stays skipped until each mail is claimed atomically before its move (a conditional STORE of
-/// the marker with CONDSTORE UNCHANGEDSINCE, skipping mail that carries another instance's marker) or a shared PostgreSQL
-/// ledger hands out leases. Until then: one instance per mailbox (docs/operations.md).
+/// Two workers with their own ledgers on one mailbox by mistake. Before claims, 200 mails became 213-225 messages, because
+/// two sessions' concurrent MOVEs can both copy a message before either expunges it (RFC 6851 only says SHOULD NOT). Now
+/// each mail is claimed before it moves: a conditional STORE (CONDSTORE UNCHANGEDSINCE) of a marker naming the instance,
+/// and mail carrying another instance's marker is left to it.
 /// </summary>
-public sealed class TwoInstancesTests(DefaultModelFixture model) : IntegrationTest(model)
+public sealed class TwoInstancesTests(DefaultModelFixture model, ITestOutputHelper output) : IntegrationTest(model)
 {
-    [Fact(Skip = "known issue (issue 7): two instances on one mailbox can duplicate mail; needs an atomic per-mail claim (CONDSTORE) or a lease")]
+    [Fact]
     public async Task TwoInstancesOnOneMailbox_FolderRoutes_EachMailDeliveredOnce()
     {
         const int Count = 200;
@@ -30,19 +30,22 @@ public sealed class TwoInstancesTests(DefaultModelFixture model) : IntegrationTe
         {
             var options = new SmartMailOptions { DataDirectory = Path.Combine(Data.FullName, name), ModelPath = Model.ModelPath };
             using var store = new SqliteStateStore(Path.Combine(options.DataDirectory, "state.db"));
-            using var mailbox = new ImapMailbox(dovecot.Options());
+            using var mailbox = new ImapMailbox(dovecot.Options(), store.InstanceId);
             await mailbox.ConnectAsync(ct);
+            Assert.True(mailbox.SupportsClaims);
             var processor = new MailProcessor(store, () => policy, new MailExtractor(), mailbox, options, TimeProvider.System, NullLogger.Instance, new WorkerMetrics());
             return await ImapBatchDrainer.DrainAsync(mailbox, processor, store, batchSize, ct);
         }
 
         var results = await Task.WhenAll(Instance("a", 25), Instance("b", 40));
+        output.WriteLine(string.Join("; ", results.Select((r, i) => $"instance {"ab"[i]}: " +
+            string.Join(", ", r.GroupBy(o => o).OrderBy(g => g.Key).Select(g => $"{g.Key} {g.Count()}")))));
         static IEnumerable<(string Fingerprint, string Destination)> Claims(string db)
         {
             using var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={db};Mode=ReadOnly;Pooling=False");
             c.Open();
             using var cmd = c.CreateCommand();
-            cmd.CommandText = "SELECT fingerprint, destination FROM mail WHERE state = 3 AND decision_id NOT IN (SELECT decision_id FROM audit WHERE outcome = 'gone')";
+            cmd.CommandText = "SELECT fingerprint, destination FROM mail WHERE state = 3 AND decision_id NOT IN (SELECT decision_id FROM audit WHERE outcome IN ('gone', 'claimed'))";
             using var r = cmd.ExecuteReader();
             var result = new List<(string, string)>();
             while (r.Read())
@@ -64,5 +67,51 @@ public sealed class TwoInstancesTests(DefaultModelFixture model) : IntegrationTe
         Assert.Equal(Count, claims.Select(c => c.Fingerprint).Distinct().Count());
         Assert.All(claims, c => Assert.Equal(SmartMail.Worker.Sinks.FolderJournalSink.SafeName(c.Destination).Replace('.', '_'), folderOf[c.Fingerprint]));
         Assert.True(results.Sum(r => r.Count) >= Count);
+        // Exactly one of the two delivered each mail; the other found it claimed or gone.
+        Assert.Equal(Count, results.Sum(r => r.Count(o => o is ProcessOutcome.Routed or ProcessOutcome.Manual or ProcessOutcome.Quarantined)));
+    }
+
+    [Fact]
+    public async Task Claim_AnotherInstancesMarkerIsLeftAlone_OwnMarkerFromBeforeACrashIsResumed()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var dovecot = await Dovecot.StartAsync();
+        await dovecot.AppendAsync([System.Text.Encoding.UTF8.GetBytes(Mails.Space(1)), System.Text.Encoding.UTF8.GetBytes(Mails.Space(2))]);
+        const string Foreign = ImapMailbox.MarkerPrefix + "0e0e0e0e_sm-000000000000000000000000";
+        using (var client = await dovecot.ClientAsync())
+        {
+            await client.Inbox.OpenAsync(FolderAccess.ReadWrite, ct);
+            await client.Inbox.AddFlagsAsync(0, MessageFlags.None, new HashSet<string> { Foreign }, true, ct);
+            await client.DisconnectAsync(true, ct);
+        }
+        var options = new SmartMailOptions { DataDirectory = Data.FullName, ModelPath = Model.ModelPath };
+        var policy = new RoutingPolicy([], Model.Bundle);
+        using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"));
+        MailProcessor Processor(ImapMailbox mailbox) =>
+            new(store, () => policy, new MailExtractor(), mailbox, options, TimeProvider.System, NullLogger.Instance, new WorkerMetrics());
+        MailKey claimed;
+        using (var mailbox = new ImapMailbox(dovecot.Options(), store.InstanceId))
+        {
+            await mailbox.ConnectAsync(ct);
+            var pending = Assert.Single(await mailbox.ListAsync(ct)); // the other instance's mail is not listed
+            var prepared = await Processor(mailbox).PrepareBatchAsync(mailbox, [(pending, await mailbox.FetchAsync(pending.Key, ct))], ct);
+            Assert.Null(Assert.Single(await mailbox.ClaimBatchAsync([prepared[0].Delivery], store, ct)));
+            claimed = pending.Key;
+            // The process dies here: the mail is claimed, not moved.
+        }
+
+        using (var mailbox = new ImapMailbox(dovecot.Options(), store.InstanceId))
+        {
+            await mailbox.ConnectAsync(ct);
+            await ImapReconciler.ReconcileAsync(mailbox, store, TimeProvider.System, ct);
+            var outcome = Assert.Single(await ImapBatchDrainer.DrainAsync(mailbox, Processor(mailbox), store, 10, ct));
+            Assert.Equal(ProcessOutcome.Routed, outcome);
+        }
+
+        var inventory = await dovecot.InventoryAsync();
+        Assert.Equal(Foreign, Assert.Single(Assert.Single(inventory, m => m.Folder == "INBOX").Keywords));
+        var routed = Assert.Single(inventory, m => m.Folder != "INBOX");
+        Assert.Equal(store.Get(claimed)!.Marker, Assert.Single(routed.Keywords)); // moved under its first claim, not claimed twice
+        Assert.StartsWith(ImapMailbox.MarkerPrefix + store.InstanceId + "_", store.Get(claimed)!.Marker, StringComparison.Ordinal);
     }
 }

@@ -25,7 +25,7 @@ public sealed class UidValidityTests(DefaultModelFixture model) : IntegrationTes
         using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"));
         MailProcessor Processor() => new(store, () => policy, new MailExtractor(), journal, options, TimeProvider.System, NullLogger.Instance, new WorkerMetrics());
         uint before;
-        using (var mailbox = new ImapMailbox(dovecot.Options()))
+        using (var mailbox = new ImapMailbox(dovecot.Options(), store.InstanceId))
         {
             await mailbox.ConnectAsync(ct);
             before = mailbox.UidValidity;
@@ -35,7 +35,7 @@ public sealed class UidValidityTests(DefaultModelFixture model) : IntegrationTes
         Assert.Equal(10, Directory.GetFiles(journal.Root, "*.eml", SearchOption.AllDirectories).Length);
 
         await dovecot.ResetUidValidityAsync();
-        using (var mailbox = new ImapMailbox(dovecot.Options()))
+        using (var mailbox = new ImapMailbox(dovecot.Options(), store.InstanceId))
         {
             await mailbox.ConnectAsync(ct);
             Assert.NotEqual(before, mailbox.UidValidity);

@@ -215,7 +215,7 @@ public sealed class LearningLoopTests(DefaultModelFixture model) : IntegrationTe
     private static async Task DrainAsync(Dovecot dovecot, SqliteStateStore store, ModelProvider models, SmartMailOptions options, ExampleStore examples,
         CancellationToken ct)
     {
-        using var mailbox = new ImapMailbox(dovecot.Options());
+        using var mailbox = new ImapMailbox(dovecot.Options(), store.InstanceId);
         await mailbox.ConnectAsync(ct);
         var processor = new MailProcessor(store, () => models.Policy, new MailExtractor(), mailbox, options, TimeProvider.System,
             NullLogger.Instance, new WorkerMetrics(), examples);
