@@ -35,6 +35,9 @@ public sealed class TextFeaturizer
     /// <returns>The term (n-gram words joined by a space).</returns>
     public string Term(int index) => _terms[index];
 
+    /// <summary>The IDF weight of feature <paramref name="index"/>.</summary>
+    internal float Idf(int index) => _idf[index];
+
     /// <summary>Learns the vocabulary and IDF weights from training documents.</summary>
     /// <param name="documents">Subject and body of each training document.</param>
     /// <param name="settings">Featurizer settings.</param>
