@@ -18,7 +18,8 @@ internal sealed class ComplementNaiveBayes
     {
         Classes = weights.Length;
         Dimension = weights.Length == 0 ? 0 : weights[0].Length;
-        _byFeature = FeatureRows.Transpose(Classes, Dimension, (c, j) => (float)weights[c][j]);
+        _byFeature = new float[Classes * Dimension];
+        FeatureRows.Fill(_byFeature, Classes, 0, Classes, [.. Enumerable.Range(0, Dimension)], (c, j) => (float)weights[c][j]);
     }
 
     public int Classes { get; }
@@ -65,9 +66,13 @@ internal sealed class ComplementNaiveBayes
     /// <summary>Joint log-likelihood per class of the sparse vector (<paramref name="indices"/>, <paramref name="values"/>).</summary>
     public void Score(ReadOnlySpan<int> indices, ReadOnlySpan<float> values, Span<double> output)
     {
-        output[..Classes].Clear();
-        FeatureRows.Accumulate(_byFeature, Classes, indices, values, output);
+        output = output[..Classes];
+        output.Clear();
+        FeatureRows.Accumulate(_byFeature, Classes, 0, indices, values, output);
     }
+
+    /// <summary>The weight of (<paramref name="label"/>, <paramref name="feature"/>).</summary>
+    public float Weight(int label, int feature) => _byFeature[(feature * Classes) + label];
 
     public void Save(Stream stream)
     {

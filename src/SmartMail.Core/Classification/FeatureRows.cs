@@ -5,50 +5,53 @@ using System.Runtime.Intrinsics;
 namespace SmartMail.Core.Classification;
 
 /// <summary>
-/// Scoring kernels over weights held feature-major (<c>weights[feature * classes + class]</c>): a sparse document
-/// adds <c>value × row</c> for each of its features, so one feature's weights for every class are read as one
-/// contiguous row (SIMD across the classes) instead of one scattered read per class. Each class still sums its
-/// features in the document's order with a separate multiply and add (no fused multiply-add), so the result is
-/// the same, bit for bit, as the plain scalar loop.
+/// Scoring kernels over weights held feature-major: row <c>r</c> of a table holds one feature's weights for every
+/// class side by side (<c>table[r * stride + offset + class]</c>), so a sparse document adds <c>value × row</c> for
+/// each of its features and reads one contiguous row (SIMD across the classes) instead of one scattered read per
+/// class. A table may hold several models' columns in one row (stride &gt; classes), so one
+/// feature's weights for all of them share cache lines. Each class still sums the features in the document's
+/// order with a separate multiply and add (no fused multiply-add), so the result is the same, bit for bit, as
+/// the plain scalar loop over the same features.
 /// </summary>
 internal static class FeatureRows
 {
-    /// <summary>Transposes class-major weights (one array per class) to feature-major.</summary>
+    /// <summary>Fills columns <c>[offset, offset + classes)</c> of a table from class-major weights.</summary>
+    /// <param name="table">The table (<c>dimension × stride</c>).</param>
+    /// <param name="stride">Floats per row.</param>
+    /// <param name="offset">The first column to fill.</param>
     /// <param name="classes">The number of classes.</param>
-    /// <param name="dimension">The number of features.</param>
-    /// <param name="weight">The weight of (class, feature).</param>
-    /// <returns><c>weights[feature * classes + class]</c>.</returns>
-    public static float[] Transpose(int classes, int dimension, Func<int, int, float> weight)
+    /// <param name="rowOf">The row of each feature index.</param>
+    /// <param name="weight">The weight of (class, feature index).</param>
+    public static void Fill(float[] table, int stride, int offset, int classes, ReadOnlySpan<int> rowOf, Func<int, int, float> weight)
     {
-        var byFeature = new float[classes * dimension];
-        for (var c = 0; c < classes; c++)
+        for (var j = 0; j < rowOf.Length; j++)
         {
-            for (var j = 0; j < dimension; j++)
+            var row = table.AsSpan((rowOf[j] * stride) + offset, classes);
+            for (var c = 0; c < classes; c++)
             {
-                byFeature[(j * classes) + c] = weight(c, j);
+                row[c] = weight(c, j);
             }
         }
-        return byFeature;
     }
 
-    /// <summary><c>output[c] += Σ_k values[k] × weights[indices[k], c]</c> in single precision.</summary>
-    public static void Accumulate(float[] weights, int classes, ReadOnlySpan<int> indices, ReadOnlySpan<float> values, Span<float> output)
+    /// <summary><c>output[c] += Σ_k values[k] × table[rows[k], offset + c]</c> in single precision.</summary>
+    public static void Accumulate(float[] table, int stride, int offset, ReadOnlySpan<int> rows, ReadOnlySpan<float> values, Span<float> output)
     {
-        ref var acc = ref MemoryMarshal.GetReference(output[..classes]);
-        for (var k = 0; k < indices.Length; k++)
+        var classes = output.Length;
+        ref var acc = ref MemoryMarshal.GetReference(output);
+        for (var k = 0; k < rows.Length; k++)
         {
-            ref var row = ref MemoryMarshal.GetReference(weights.AsSpan(indices[k] * classes, classes));
+            ref var row = ref MemoryMarshal.GetReference(table.AsSpan((rows[k] * stride) + offset, classes));
             var value = values[k];
             var c = 0;
             for (; c + 8 <= classes; c += 8)
             {
-                var sum = Vector256.LoadUnsafe(ref acc, (nuint)c) + (Vector256.LoadUnsafe(ref row, (nuint)c) * value);
-                sum.StoreUnsafe(ref acc, (nuint)c);
+                (Vector256.LoadUnsafe(ref acc, (nuint)c) + (Vector256.LoadUnsafe(ref row, (nuint)c) * value)).StoreUnsafe(ref acc, (nuint)c);
             }
-            for (; c + 4 <= classes; c += 4)
+            if (c + 4 <= classes)
             {
-                var sum = Vector128.LoadUnsafe(ref acc, (nuint)c) + (Vector128.LoadUnsafe(ref row, (nuint)c) * value);
-                sum.StoreUnsafe(ref acc, (nuint)c);
+                (Vector128.LoadUnsafe(ref acc, (nuint)c) + (Vector128.LoadUnsafe(ref row, (nuint)c) * value)).StoreUnsafe(ref acc, (nuint)c);
+                c += 4;
             }
             for (; c < classes; c++)
             {
@@ -57,28 +60,23 @@ internal static class FeatureRows
         }
     }
 
-    /// <summary><c>output[c] += Σ_k values[k] × weights[indices[k], c]</c> in double precision (weights widened exactly).</summary>
-    public static void Accumulate(float[] weights, int classes, ReadOnlySpan<int> indices, ReadOnlySpan<float> values, Span<double> output)
+    /// <summary><c>output[c] += Σ_k values[k] × table[rows[k], offset + c]</c> in double precision (weights widened exactly).</summary>
+    public static void Accumulate(float[] table, int stride, int offset, ReadOnlySpan<int> rows, ReadOnlySpan<float> values, Span<double> output)
     {
-        ref var acc = ref MemoryMarshal.GetReference(output[..classes]);
-        for (var k = 0; k < indices.Length; k++)
+        var classes = output.Length;
+        ref var acc = ref MemoryMarshal.GetReference(output);
+        var vectorEnd = classes - (classes % 8);
+        for (var k = 0; k < rows.Length; k++)
         {
-            ref var row = ref MemoryMarshal.GetReference(weights.AsSpan(indices[k] * classes, classes));
+            ref var row = ref MemoryMarshal.GetReference(table.AsSpan((rows[k] * stride) + offset, classes));
             double value = values[k];
-            var c = 0;
-            for (; c + 8 <= classes; c += 8)
+            for (var c = 0; c < vectorEnd; c += 8)
             {
                 var (low, high) = Vector256.Widen(Vector256.LoadUnsafe(ref row, (nuint)c));
                 (Vector256.LoadUnsafe(ref acc, (nuint)c) + (low * value)).StoreUnsafe(ref acc, (nuint)c);
                 (Vector256.LoadUnsafe(ref acc, (nuint)(c + 4)) + (high * value)).StoreUnsafe(ref acc, (nuint)(c + 4));
             }
-            for (; c + 4 <= classes; c += 4)
-            {
-                var (low, high) = Vector128.Widen(Vector128.LoadUnsafe(ref row, (nuint)c));
-                (Vector128.LoadUnsafe(ref acc, (nuint)c) + (low * value)).StoreUnsafe(ref acc, (nuint)c);
-                (Vector128.LoadUnsafe(ref acc, (nuint)(c + 2)) + (high * value)).StoreUnsafe(ref acc, (nuint)(c + 2));
-            }
-            for (; c < classes; c++)
+            for (var c = vectorEnd; c < classes; c++)
             {
                 Unsafe.Add(ref acc, c) += Unsafe.Add(ref row, c) * value;
             }

@@ -5,22 +5,30 @@ namespace SmartMail.Core.Classification;
 /// <summary>
 /// One thread's reusable buffers for featurizing a document: a small open-addressing map from feature index to
 /// accumulated term frequency (it stays in the L1 cache for a mail's few hundred distinct terms), then the
-/// finished sparse vector. Grows to the largest document seen and is never shrunk. Not thread-safe: one per thread.
+/// finished sparse vector with each feature's row in the scoring tables (see <see cref="TermTable.RowOf"/>). Grows to
+/// the largest document seen and is never shrunk. Not thread-safe: one per thread.
 /// </summary>
 internal sealed class FeatureScratch
 {
     private int[] _slots = new int[1024]; // position in the lists + 1; 0 is empty
     private int[] _indices = new int[512];
-    private float[] _values = new float[512]; // term frequency while accumulating, then the feature value
+    private float[] _tf = new float[512];
     private float[] _idf = new float[512];
+    private int[] _rows = new int[512];
+    private int[] _order = new int[512];
+    private float[] _values = new float[512];
+    private int[] _sortedRows = new int[512];
     private int _count;
     private bool _mapInUse;
 
     /// <summary>The feature indices, ascending (after <see cref="Normalise"/>).</summary>
     public ReadOnlySpan<int> Indices => _indices.AsSpan(0, _count);
 
-    /// <summary>The feature values, at the positions of <see cref="Indices"/>.</summary>
+    /// <summary>The feature values, at the positions of <see cref="Indices"/> (after <see cref="Normalise"/>).</summary>
     public ReadOnlySpan<float> Values => _values.AsSpan(0, _count);
+
+    /// <summary>The features' rows in the scoring tables, at the positions of <see cref="Indices"/> (after <see cref="Normalise"/>).</summary>
+    public ReadOnlySpan<int> Rows => _sortedRows.AsSpan(0, _count);
 
     /// <summary>Empties the buffers for the next document.</summary>
     public void Clear()
@@ -34,7 +42,7 @@ internal sealed class FeatureScratch
     }
 
     /// <summary>Adds <paramref name="weight"/> to the frequency of feature <paramref name="index"/>.</summary>
-    public void Add(int index, float idf, float weight)
+    public void Add(int index, float idf, int row, float weight)
     {
         var mask = _slots.Length - 1;
         for (var slot = Slot(index, mask); ; slot = (slot + 1) & mask)
@@ -46,19 +54,18 @@ internal sealed class FeatureScratch
             }
             if (_indices[at] == index)
             {
-                _values[at] += weight;
+                _tf[at] += weight;
                 return;
             }
         }
         if (_count == _indices.Length)
         {
-            Array.Resize(ref _indices, _count * 2);
-            Array.Resize(ref _values, _count * 2);
-            Array.Resize(ref _idf, _count * 2);
+            Grow();
         }
         _indices[_count] = index;
-        _values[_count] = weight;
+        _tf[_count] = weight;
         _idf[_count] = idf;
+        _rows[_count] = row;
         _count++;
         _mapInUse = true;
         if (_count * 2 > _slots.Length)
@@ -78,14 +85,20 @@ internal sealed class FeatureScratch
     /// </summary>
     public void Normalise(bool sublinear)
     {
+        var order = _order.AsSpan(0, _count);
+        for (var i = 0; i < order.Length; i++)
+        {
+            order[i] = i;
+        }
+        _indices.AsSpan(0, _count).Sort(order);
         var values = _values.AsSpan(0, _count);
-        var idf = _idf.AsSpan(0, _count);
         for (var i = 0; i < values.Length; i++)
         {
-            var tf = values[i];
-            values[i] = (sublinear ? 1f + MathF.Log(tf) : tf) * idf[i];
+            var at = order[i];
+            var tf = _tf[at];
+            values[i] = (sublinear ? 1f + MathF.Log(tf) : tf) * _idf[at];
+            _sortedRows[i] = _rows[at];
         }
-        _indices.AsSpan(0, _count).Sort(values);
         double norm = 0;
         foreach (var v in values)
         {
@@ -99,12 +112,24 @@ internal sealed class FeatureScratch
                 values[i] *= scale;
             }
         }
-        // The lists are now in index order, no longer in map order: empty the map.
+        // The indices are now sorted, no longer at the positions the map points to: empty the map.
         if (_mapInUse)
         {
             Array.Clear(_slots);
             _mapInUse = false;
         }
+    }
+
+    private void Grow()
+    {
+        var size = _indices.Length * 2;
+        Array.Resize(ref _indices, size);
+        Array.Resize(ref _tf, size);
+        Array.Resize(ref _idf, size);
+        Array.Resize(ref _rows, size);
+        _order = new int[size];
+        _values = new float[size];
+        _sortedRows = new int[size];
     }
 
     private void Rehash(int size)

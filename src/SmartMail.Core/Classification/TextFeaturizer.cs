@@ -38,6 +38,12 @@ public sealed class TextFeaturizer
     /// <summary>The IDF weight of feature <paramref name="index"/>.</summary>
     internal float Idf(int index) => _idf[index];
 
+    /// <summary>
+    /// Where each feature's weights go in a scoring table (index → row): most frequent features first, so that the
+    /// rows a typical mail reads sit together. <see cref="FeatureScratch.Rows"/> gives the rows of a transformed document.
+    /// </summary>
+    internal int[] RowOf => _table.RowOf;
+
     /// <summary>Learns the vocabulary and IDF weights from training documents.</summary>
     /// <param name="documents">Subject and body of each training document.</param>
     /// <param name="settings">Featurizer settings.</param>
@@ -255,9 +261,9 @@ public sealed class TextFeaturizer
     {
         public void Add(ulong hash, ReadOnlySpan<char> first, ReadOnlySpan<char> second, float weight)
         {
-            if (table.TryGet(hash, first, second, out var index, out var idf))
+            if (table.TryGet(hash, first, second, out var index, out var idf, out var row))
             {
-                scratch.Add(index, idf, weight);
+                scratch.Add(index, idf, row, weight);
             }
         }
     }
