@@ -2,10 +2,22 @@ using BenchmarkDotNet.Running;
 
 namespace SmartMail.Benchmarks;
 
-/// <summary>Entry point: <c>dotnet run -c Release --project benchmarks/SmartMail.Benchmarks -- --filter '*Extraction*'</c>.</summary>
+/// <summary>
+/// Entry point: <c>dotnet run -c Release --project benchmarks/SmartMail.Benchmarks -- --filter '*Extraction*'</c>, or
+/// <c>-- stages</c> for the Stopwatch stage breakdown over the whole 20news test set (<see cref="StageTimer"/>).
+/// </summary>
 public static class Program
 {
     /// <summary>Runs the benchmarks selected on the command line.</summary>
-    /// <param name="args">BenchmarkDotNet arguments (<c>--filter</c>, <c>--job</c>, ...).</param>
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    /// <param name="args">BenchmarkDotNet arguments (<c>--filter</c>, <c>--job</c>, ...), or <c>stages ...</c>.</param>
+    /// <returns>The exit code.</returns>
+    public static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "stages")
+        {
+            return StageTimer.Run(args[1..]);
+        }
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
 }

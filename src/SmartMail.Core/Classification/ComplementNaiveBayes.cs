@@ -19,13 +19,7 @@ internal sealed class ComplementNaiveBayes
         Classes = weights.Length;
         Dimension = weights.Length == 0 ? 0 : weights[0].Length;
         _byFeature = new float[Classes * Dimension];
-        for (var c = 0; c < Classes; c++)
-        {
-            for (var j = 0; j < Dimension; j++)
-            {
-                _byFeature[(j * Classes) + c] = (float)weights[c][j];
-            }
-        }
+        FeatureRows.Fill(_byFeature, Classes, 0, Classes, [.. Enumerable.Range(0, Dimension)], (c, j) => (float)weights[c][j]);
     }
 
     public int Classes { get; }
@@ -67,19 +61,18 @@ internal sealed class ComplementNaiveBayes
     }
 
     /// <summary>Joint log-likelihood per class (higher is more likely).</summary>
-    public void Score(SparseVector features, Span<double> output)
+    public void Score(SparseVector features, Span<double> output) => Score(features.Indices, features.Values, output);
+
+    /// <summary>Joint log-likelihood per class of the sparse vector (<paramref name="indices"/>, <paramref name="values"/>).</summary>
+    public void Score(ReadOnlySpan<int> indices, ReadOnlySpan<float> values, Span<double> output)
     {
-        output[..Classes].Clear();
-        for (var k = 0; k < features.Indices.Length; k++)
-        {
-            var row = _byFeature.AsSpan(features.Indices[k] * Classes, Classes);
-            double value = features.Values[k];
-            for (var c = 0; c < row.Length; c++)
-            {
-                output[c] += row[c] * value;
-            }
-        }
+        output = output[..Classes];
+        output.Clear();
+        FeatureRows.Accumulate(_byFeature, Classes, 0, indices, values, output);
     }
+
+    /// <summary>The weight of (<paramref name="label"/>, <paramref name="feature"/>).</summary>
+    public float Weight(int label, int feature) => _byFeature[(feature * Classes) + label];
 
     public void Save(Stream stream)
     {

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text;
 
 namespace SmartMail.Core.Classification;
@@ -10,8 +9,10 @@ namespace SmartMail.Core.Classification;
 /// </summary>
 public sealed class TextFeaturizer
 {
-    private readonly Dictionary<string, int> _index;
-    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+    [ThreadStatic]
+    private static FeatureScratch? t_scratch;
+
+    private readonly TermTable _table;
     private readonly string[] _terms;
     private readonly float[] _idf;
 
@@ -20,12 +21,7 @@ public sealed class TextFeaturizer
         Settings = settings;
         _terms = terms;
         _idf = idf;
-        _index = new Dictionary<string, int>(terms.Length, StringComparer.Ordinal);
-        for (var i = 0; i < terms.Length; i++)
-        {
-            _index[terms[i]] = i;
-        }
-        _lookup = _index.GetAlternateLookup<ReadOnlySpan<char>>();
+        _table = new TermTable(terms, idf);
     }
 
     /// <summary>The settings this featurizer was built with.</summary>
@@ -38,6 +34,15 @@ public sealed class TextFeaturizer
     /// <param name="index">A feature index.</param>
     /// <returns>The term (n-gram words joined by a space).</returns>
     public string Term(int index) => _terms[index];
+
+    /// <summary>The IDF weight of feature <paramref name="index"/>.</summary>
+    internal float Idf(int index) => _idf[index];
+
+    /// <summary>
+    /// Where each feature's weights go in a scoring table (index → row): most frequent features first, so that the
+    /// rows a typical mail reads sit together. <see cref="FeatureScratch.Rows"/> gives the rows of a transformed document.
+    /// </summary>
+    internal int[] RowOf => _table.RowOf;
 
     /// <summary>Learns the vocabulary and IDF weights from training documents.</summary>
     /// <param name="documents">Subject and body of each training document.</param>
@@ -54,20 +59,12 @@ public sealed class TextFeaturizer
         }
 
         var df = new Dictionary<string, int>(StringComparer.Ordinal);
-        var dfLookup = df.GetAlternateLookup<ReadOnlySpan<char>>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        var seenLookup = seen.GetAlternateLookup<ReadOnlySpan<char>>();
+        var counter = new DocumentFrequencies(seen.GetAlternateLookup<ReadOnlySpan<char>>(), df.GetAlternateLookup<ReadOnlySpan<char>>());
         foreach (var doc in documents)
         {
             seen.Clear();
-            ForEachTerm(doc, settings, (term, _) =>
-            {
-                if (seenLookup.Add(term))
-                {
-                    ref var count = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(dfLookup, term, out bool _);
-                    count++;
-                }
-            });
+            ForEachTerm(doc, settings, ref counter);
         }
 
         var maxDf = settings.MaxDocumentFrequencyRatio * documents.Count;
@@ -91,41 +88,24 @@ public sealed class TextFeaturizer
     /// <returns>The sparse vector (indices ascending).</returns>
     public SparseVector Transform(TextInput document)
     {
-        var counts = new Dictionary<int, float>();
-        ForEachTerm(document, Settings, (term, weight) =>
-        {
-            if (_lookup.TryGetValue(term, out var index))
-            {
-                ref var c = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(counts, index, out bool _);
-                c += weight;
-            }
-        });
+        var scratch = TransformScratch(document);
+        return new SparseVector(Dimension, scratch.Indices.ToArray(), scratch.Values.ToArray());
+    }
 
-        var indices = new int[counts.Count];
-        var values = new float[counts.Count];
-        var n = 0;
-        foreach (var (index, tf) in counts)
-        {
-            indices[n++] = index;
-        }
-        Array.Sort(indices);
-        double norm = 0;
-        for (var i = 0; i < indices.Length; i++)
-        {
-            var tf = counts[indices[i]];
-            var v = (Settings.SublinearTf ? 1f + MathF.Log(tf) : tf) * _idf[indices[i]];
-            values[i] = v;
-            norm += (double)v * v;
-        }
-        if (norm > 0)
-        {
-            var scale = (float)(1.0 / Math.Sqrt(norm));
-            for (var i = 0; i < values.Length; i++)
-            {
-                values[i] *= scale;
-            }
-        }
-        return new SparseVector(Dimension, indices, values);
+    /// <summary>
+    /// <see cref="Transform"/> into this thread's reused buffers: no allocation once they have grown to the
+    /// largest document seen. The result is valid until the next call on the same thread.
+    /// </summary>
+    /// <param name="document">Subject and body.</param>
+    /// <returns>The thread's scratch holding the vector.</returns>
+    internal FeatureScratch TransformScratch(TextInput document)
+    {
+        var scratch = t_scratch ??= new FeatureScratch();
+        scratch.Clear();
+        var sink = new Accumulate(_table, scratch);
+        ForEachTerm(document, Settings, ref sink);
+        scratch.Normalise(Settings.SublinearTf);
+        return scratch;
     }
 
     /// <summary>Writes the featurizer (settings are stored by the caller in the manifest).</summary>
@@ -181,58 +161,57 @@ public sealed class TextFeaturizer
 
     private const string FormatTag = "smartmail-featurizer/1";
 
-    private delegate void TermAction(ReadOnlySpan<char> term, float weight);
-
-    // Emits every term of a document with its weight: subject terms count SubjectWeight times.
-    private static void ForEachTerm(TextInput doc, FeaturizerSettings s, TermAction action)
+    // Receives every term of a document: the term's hash (TermTable.Hash from TermTable.Seed), the term itself, or
+    // a word pair as its two words (first + ' ' + second), and the weight. A struct, so each use is compiled apart.
+    private interface ITermSink
     {
-        Emit(doc.Subject.AsSpan(), s.SubjectWeight, s, action);
-        var body = doc.Body.AsSpan();
-        Emit(body[..Math.Min(body.Length, s.MaxTextLength)], 1, s, action);
+        void Add(ulong hash, ReadOnlySpan<char> first, ReadOnlySpan<char> second, float weight);
     }
 
-    private static void Emit(ReadOnlySpan<char> text, float weight, FeaturizerSettings s, TermAction action)
+    // Emits every term of a document with its weight: subject terms count SubjectWeight times.
+    private static void ForEachTerm<TSink>(TextInput doc, FeaturizerSettings s, ref TSink sink)
+        where TSink : struct, ITermSink
+    {
+        Emit(doc.Subject.AsSpan(), s.SubjectWeight, s, ref sink);
+        var body = doc.Body.AsSpan();
+        Emit(body[..Math.Min(body.Length, s.MaxTextLength)], 1, s, ref sink);
+    }
+
+    private static void Emit<TSink>(ReadOnlySpan<char> text, float weight, FeaturizerSettings s, ref TSink sink)
+        where TSink : struct, ITermSink
     {
         if (text.IsEmpty || weight <= 0)
         {
             return;
         }
-        var buffer = ArrayPool<char>.Shared.Rent(Text.Tokenizer.MaxTokenLength * 2 + 1);
-        var prev = ArrayPool<char>.Shared.Rent(Text.Tokenizer.MaxTokenLength);
+        Span<char> prev = stackalloc char[Text.Tokenizer.MaxTokenLength];
         var prevLength = 0;
-        try
+        var prevHash = TermTable.Seed;
+        foreach (var token in Text.Tokenizer.Words(text))
         {
-            foreach (var token in Text.Tokenizer.Words(text))
+            if (token.Length < 2)
             {
-                if (token.Length < 2)
-                {
-                    prevLength = 0;
-                    continue;
-                }
-                action(token, weight);
-                if (s.WordNgrams >= 2 && prevLength > 0)
-                {
-                    prev.AsSpan(0, prevLength).CopyTo(buffer);
-                    buffer[prevLength] = ' ';
-                    token.CopyTo(buffer.AsSpan(prevLength + 1));
-                    action(buffer.AsSpan(0, prevLength + 1 + token.Length), weight);
-                }
-                if (s.CharNgramMin > 0)
-                {
-                    EmitCharNgrams(token, weight, s, buffer, action);
-                }
-                token.CopyTo(prev);
-                prevLength = token.Length;
+                prevLength = 0;
+                continue;
             }
-        }
-        finally
-        {
-            ArrayPool<char>.Shared.Return(buffer);
-            ArrayPool<char>.Shared.Return(prev);
+            var hash = TermTable.Hash(TermTable.Seed, token);
+            sink.Add(hash, token, default, weight);
+            if (s.WordNgrams >= 2 && prevLength > 0)
+            {
+                sink.Add(TermTable.Hash(prevHash, token), prev[..prevLength], token, weight);
+            }
+            if (s.CharNgramMin > 0)
+            {
+                EmitCharNgrams(token, weight, s, ref sink);
+            }
+            token.CopyTo(prev);
+            prevLength = token.Length;
+            prevHash = TermTable.Hash(hash, ' ');
         }
     }
 
-    private static void EmitCharNgrams(ReadOnlySpan<char> token, float weight, FeaturizerSettings s, char[] buffer, TermAction action)
+    private static void EmitCharNgrams<TSink>(ReadOnlySpan<char> token, float weight, FeaturizerSettings s, ref TSink sink)
+        where TSink : struct, ITermSink
     {
         // Character n-grams of " word " (scikit-learn's char_wb), each behind a '#' so they never collide with words.
         Span<char> padded = stackalloc char[Text.Tokenizer.MaxTokenLength + 2];
@@ -240,17 +219,56 @@ public sealed class TextFeaturizer
         token.CopyTo(padded[1..]);
         padded[token.Length + 1] = ' ';
         padded = padded[..(token.Length + 2)];
+        Span<char> buffer = stackalloc char[Text.Tokenizer.MaxTokenLength + 3];
         buffer[0] = '#';
         for (var n = s.CharNgramMin; n <= s.CharNgramMax && n <= padded.Length; n++)
         {
             for (var start = 0; start + n <= padded.Length; start++)
             {
-                padded.Slice(start, n).CopyTo(buffer.AsSpan(1));
-                action(buffer.AsSpan(0, n + 1), weight);
+                padded.Slice(start, n).CopyTo(buffer[1..]);
+                var term = buffer[..(n + 1)];
+                sink.Add(TermTable.Hash(TermTable.Seed, term), term, default, weight);
+            }
+        }
+    }
+
+    // Fit: counts each term once per document.
+    private readonly struct DocumentFrequencies(
+        HashSet<string>.AlternateLookup<ReadOnlySpan<char>> seen,
+        Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> df) : ITermSink
+    {
+        public void Add(ulong hash, ReadOnlySpan<char> first, ReadOnlySpan<char> second, float weight)
+        {
+            scoped ReadOnlySpan<char> term = first;
+            Span<char> buffer = stackalloc char[(Text.Tokenizer.MaxTokenLength * 2) + 1];
+            if (!second.IsEmpty)
+            {
+                first.CopyTo(buffer);
+                buffer[first.Length] = ' ';
+                second.CopyTo(buffer[(first.Length + 1)..]);
+                term = buffer[..(first.Length + 1 + second.Length)];
+            }
+            if (seen.Add(term))
+            {
+                ref var count = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(df, term, out _);
+                count++;
+            }
+        }
+    }
+
+    // Transform: adds each known term's weight to its feature.
+    private readonly struct Accumulate(TermTable table, FeatureScratch scratch) : ITermSink
+    {
+        public void Add(ulong hash, ReadOnlySpan<char> first, ReadOnlySpan<char> second, float weight)
+        {
+            if (table.TryGet(hash, first, second, out var index, out var idf, out var row))
+            {
+                scratch.Add(index, idf, row, weight);
             }
         }
     }
 }
+
 /// <summary>The text fields a model reads.</summary>
 /// <param name="Subject">The subject.</param>
 /// <param name="Body">The body text.</param>

@@ -5,8 +5,12 @@ using Microsoft.ML.Trainers;
 namespace SmartMail.Core.Classification;
 
 /// <summary>
-/// A trained text model: featurizer plus ML.NET multiclass model. Scoring is thread-safe: each thread gets
-/// its own <see cref="PredictionEngine{TSrc, TDst}"/> (the engine itself is not thread-safe).
+/// A trained text model: featurizer plus ML.NET multiclass model, optionally ensembled with complement naive Bayes.
+/// Training and the saved model are ML.NET's; scoring reads the maximum-entropy model's weights and biases once at
+/// load time and computes the logits as a sparse dot product and the softmax itself, as ML.NET's predictor does,
+/// without a <see cref="PredictionEngine{TSrc, TDst}"/> per call. The engine path stays as the reference the fast
+/// path is tested against. Both members' weights share one feature-major table whose rows are in the featurizer's
+/// row order (most frequent features first, see <see cref="FeatureRows"/>). Thread-safe.
 /// </summary>
 public sealed class TextModel : IDisposable
 {
@@ -15,6 +19,9 @@ public sealed class TextModel : IDisposable
     private readonly DataViewSchema _inputSchema;
     private readonly ThreadLocal<PredictionEngine<FeatureRow, ScoreRow>> _engines;
     private readonly VBuffer<float>[] _weights;
+    private readonly float[] _biases;
+    private float[] _table;
+    private int _stride;
     private ComplementNaiveBayes? _naiveBayes;
     private float _naiveBayesWeight;
 
@@ -29,9 +36,8 @@ public sealed class TextModel : IDisposable
             () => _ml.Model.CreatePredictionEngine<FeatureRow, ScoreRow>(_model, inputSchemaDefinition: schemaDefinition),
             trackAllValues: true);
 
-        var engine = _engines.Value!;
         VBuffer<ReadOnlyMemory<char>> slotNames = default;
-        engine.OutputSchema[nameof(ScoreRow.Score)].GetSlotNames(ref slotNames);
+        model.GetOutputSchema(inputSchema)[nameof(ScoreRow.Score)].GetSlotNames(ref slotNames);
         Labels = [.. slotNames.DenseValues().Select(v => v.ToString())];
 
         var predictor = FindPredictor(model)
@@ -42,6 +48,12 @@ public sealed class TextModel : IDisposable
         {
             throw new InvalidDataException($"The model has {classes} classes but {Labels.Count} label names.");
         }
+        _biases = [.. predictor.GetBiases()];
+        if (_biases.Length != classes || _weights.Any(w => w.Length != featurizer.Dimension))
+        {
+            throw new InvalidDataException("The ML.NET model's weights do not match its classes or the featurizer's features.");
+        }
+        (_table, _stride) = BuildTable(null);
     }
 
     /// <summary>The labels, in score order.</summary>
@@ -56,7 +68,11 @@ public sealed class TextModel : IDisposable
     /// <summary>Scores <paramref name="text"/>: one probability per label, in <see cref="Labels"/> order.</summary>
     /// <param name="text">Subject and body.</param>
     /// <returns>Probabilities summing to 1.</returns>
-    public float[] Score(TextInput text) => Score(Featurizer.Transform(text));
+    public float[] Score(TextInput text)
+    {
+        var features = Featurizer.TransformScratch(text);
+        return Score(features.Rows, features.Values);
+    }
 
     /// <summary>Scores a vector made by <see cref="Featurizer"/>.</summary>
     /// <param name="features">The vector.</param>
@@ -64,12 +80,92 @@ public sealed class TextModel : IDisposable
     public float[] Score(SparseVector features)
     {
         ArgumentNullException.ThrowIfNull(features);
+        var rowOf = Featurizer.RowOf;
+        var rows = System.Buffers.ArrayPool<int>.Shared.Rent(features.Indices.Length);
+        try
+        {
+            for (var k = 0; k < features.Indices.Length; k++)
+            {
+                rows[k] = rowOf[features.Indices[k]];
+            }
+            return Score(rows.AsSpan(0, features.Indices.Length), features.Values);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<int>.Shared.Return(rows);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Score(SparseVector)"/> through ML.NET's <see cref="PredictionEngine{TSrc, TDst}"/> (one per thread)
+    /// and the naive Bayes component's own weights: the reference the direct computation is tested against.
+    /// Slower; not used for serving.
+    /// </summary>
+    internal float[] ScoreReference(SparseVector features)
+    {
         var probabilities = _engines.Value!.Predict(FeatureRow.From(features)).Score;
         if (_naiveBayes is null || _naiveBayesWeight <= 0)
         {
             return probabilities;
         }
-        return Ensemble(probabilities, features);
+        Span<double> nb = stackalloc double[probabilities.Length];
+        _naiveBayes.Score(features, nb);
+        return Ensemble(probabilities, nb);
+    }
+
+    // rows[k] is the table row of the k-th feature (features in ascending index order, as the featurizer makes them).
+    private float[] Score(ReadOnlySpan<int> rows, ReadOnlySpan<float> values)
+    {
+        var classes = _biases.Length;
+        Span<float> probabilities = stackalloc float[classes];
+        _biases.CopyTo(probabilities);
+        FeatureRows.Accumulate(_table, _stride, 0, rows, values, probabilities);
+        Softmax(probabilities);
+        if (_stride == classes)
+        {
+            return probabilities.ToArray();
+        }
+        Span<double> nb = stackalloc double[classes];
+        nb.Clear();
+        FeatureRows.Accumulate(_table, _stride, classes, rows, values, nb);
+        return Ensemble(probabilities, nb);
+    }
+
+    // ML.NET's MaximumEntropyModelParameters: the logits (bias + weights · x, single precision) to probabilities
+    // through the log of the normalising sum.
+    private static void Softmax(Span<float> scores)
+    {
+        var max = float.NegativeInfinity;
+        foreach (var score in scores)
+        {
+            max = Math.Max(max, score);
+        }
+        double sum = 0;
+        foreach (var score in scores)
+        {
+            sum += Math.Exp(score - max);
+        }
+        var logSum = (float)(max + Math.Log(sum));
+        for (var i = 0; i < scores.Length; i++)
+        {
+            scores[i] = (float)Math.Exp(scores[i] - logSum);
+        }
+    }
+
+    // One row per feature (in the featurizer's row order): the maximum-entropy weights, then, with naive Bayes,
+    // its weights, so one feature's weights for both members share cache lines.
+    private (float[] Table, int Stride) BuildTable(ComplementNaiveBayes? naiveBayes)
+    {
+        var classes = _biases.Length;
+        var stride = naiveBayes is null ? classes : 2 * classes;
+        var table = new float[Featurizer.Dimension * stride];
+        var weights = _weights;
+        FeatureRows.Fill(table, stride, 0, classes, Featurizer.RowOf, (c, j) => weights[c].GetItemOrDefault(j));
+        if (naiveBayes is not null)
+        {
+            FeatureRows.Fill(table, stride, classes, classes, Featurizer.RowOf, naiveBayes.Weight);
+        }
+        return (table, stride);
     }
 
     /// <summary>Whether a naive Bayes component is ensembled with the ML.NET model.</summary>
@@ -83,20 +179,20 @@ public sealed class TextModel : IDisposable
         }
         _naiveBayes = naiveBayes;
         _naiveBayesWeight = weight;
+        (_table, _stride) = BuildTable(weight > 0 ? naiveBayes : null);
     }
 
     // Both members are standardised per document and added on the maxent model's log-probability scale,
     // then renormalised, so the confidence stays a probability and thresholds stay meaningful.
-    private float[] Ensemble(float[] probabilities, SparseVector features)
+    // nb: the naive Bayes joint log-likelihoods.
+    private float[] Ensemble(ReadOnlySpan<float> probabilities, ReadOnlySpan<double> nb)
     {
         var n = probabilities.Length;
         Span<double> logP = stackalloc double[n];
-        Span<double> nb = stackalloc double[n];
         for (var i = 0; i < n; i++)
         {
             logP[i] = Math.Log(Math.Max(probabilities[i], 1e-12f));
         }
-        _naiveBayes!.Score(features, nb);
         var (_, logStd) = MeanStd(logP);
         var (nbMean, nbStd) = MeanStd(nb);
         var scale = nbStd > 0 ? _naiveBayesWeight * logStd / nbStd : 0;
