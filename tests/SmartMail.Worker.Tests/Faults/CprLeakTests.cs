@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Text;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SmartMail.Core.Privacy;
@@ -85,13 +84,13 @@ public sealed class CprLeakTests(DefaultModelFixture model) : IntegrationTest(mo
 
         await host.StartAsync(ct);
         var db = Path.Combine(Data.FullName, "state.db");
-        await FaultRig.WaitUntilAsync(() => Scalar(db, "SELECT COUNT(*) FROM mail WHERE state = 3") == mails.Count, TimeSpan.FromSeconds(60), "every mail handled");
+        await FaultRig.WaitUntilAsync(() => LedgerQuery.Scalar(db, "SELECT COUNT(*) FROM mail WHERE state = 3") == mails.Count, TimeSpan.FromSeconds(60), "every mail handled");
         await host.StopAsync(ct);
 
         Assert.Contains(logs.Lines, l => l.StartsWith("Debug", StringComparison.Ordinal));
         AssertNoCpr("log", logs.Lines);
-        AssertNoCpr("audit table", Rows(db, "SELECT * FROM audit"));
-        AssertNoCpr("ledger decision/error", Rows(db, "SELECT destination, decision_json, error, marker FROM mail"));
+        AssertNoCpr("audit table", LedgerQuery.Rows(db, "SELECT * FROM audit"));
+        AssertNoCpr("ledger decision/error", LedgerQuery.Rows(db, "SELECT destination, decision_json, error, marker FROM mail"));
         AssertNoCpr("audit.jsonl", File.ReadAllLines(Path.Combine(Data.FullName, "audit.jsonl")));
         var decisions = Directory.GetFiles(Path.Combine(Data.FullName, "journal"), "*.json", SearchOption.AllDirectories);
         Assert.Equal(mails.Count, decisions.Length);
@@ -123,30 +122,6 @@ public sealed class CprLeakTests(DefaultModelFixture model) : IntegrationTest(mo
             text.Append(' ').Append(key).Append('=').Append(tag);
         }
         tags.Enqueue(text.ToString());
-    }
-
-    private static long Scalar(string db, string sql) => File.Exists(db) ? long.Parse(Rows(db, sql).FirstOrDefault() ?? "0", System.Globalization.CultureInfo.InvariantCulture) : 0;
-
-    private static List<string> Rows(string db, string sql)
-    {
-        try
-        {
-            using var connection = new SqliteConnection($"Data Source={db};Mode=ReadOnly;Pooling=False");
-            connection.Open();
-            using var cmd = connection.CreateCommand();
-            cmd.CommandText = sql;
-            using var reader = cmd.ExecuteReader();
-            var rows = new List<string>();
-            while (reader.Read())
-            {
-                rows.Add(string.Join(" | ", Enumerable.Range(0, reader.FieldCount).Select(i => Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture))));
-            }
-            return rows;
-        }
-        catch (SqliteException)
-        {
-            return []; // not created yet
-        }
     }
 
     /// <summary>Keeps every log line of every category, with its exception, as the console or journald would write it.</summary>

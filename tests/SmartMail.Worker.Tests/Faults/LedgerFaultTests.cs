@@ -70,20 +70,8 @@ public sealed class LedgerFaultTests(DefaultModelFixture model, ITestOutputHelpe
     private static string Mail(int i) => (i % 3) switch { 0 => Mails.Space(i), 1 => Mails.Car(i), _ => Mails.Danish(i) };
 
     /// <summary>Fingerprints the ledger holds a durable record for: decided with its marker set, or further.</summary>
-    private static HashSet<string> Recorded(string db)
-    {
-        using var connection = new SqliteConnection($"Data Source={db};Mode=ReadOnly;Pooling=False");
-        connection.Open();
-        using var cmd = connection.CreateCommand();
-        cmd.CommandText = "SELECT fingerprint FROM mail WHERE state >= 2 OR (state = 1 AND marker IS NOT NULL)";
-        using var reader = cmd.ExecuteReader();
-        var result = new HashSet<string>(StringComparer.Ordinal);
-        while (reader.Read())
-        {
-            result.Add(reader.GetString(0));
-        }
-        return result;
-    }
+    private static HashSet<string> Recorded(string db) =>
+        [.. LedgerQuery.Rows(db, "SELECT fingerprint FROM mail WHERE state >= 2 OR (state = 1 AND marker IS NOT NULL)")];
 
     private static async Task RunAsync(string file, params string[] args)
     {

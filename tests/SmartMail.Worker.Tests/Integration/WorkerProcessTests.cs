@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Microsoft.Data.Sqlite;
 
 namespace SmartMail.Worker.Tests.Integration;
 
@@ -97,30 +96,9 @@ public sealed class WorkerProcessTests(DefaultModelFixture model, ITestOutputHel
         }
     }
 
-    private static int Acknowledged(string db) =>
-        File.Exists(db) ? int.Parse(Query(db, "SELECT COUNT(*) FROM mail WHERE state = 3").FirstOrDefault() ?? "0", System.Globalization.CultureInfo.InvariantCulture) : 0;
+    private static int Acknowledged(string db) => (int)LedgerQuery.Scalar(db, "SELECT COUNT(*) FROM mail WHERE state = 3");
 
-    private static List<string> Query(string db, string sql)
-    {
-        try
-        {
-            using var connection = new SqliteConnection($"Data Source={db};Mode=ReadOnly;Pooling=False");
-            connection.Open();
-            using var cmd = connection.CreateCommand();
-            cmd.CommandText = sql;
-            using var reader = cmd.ExecuteReader();
-            var result = new List<string>();
-            while (reader.Read())
-            {
-                result.Add(Convert.ToString(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture)!);
-            }
-            return result;
-        }
-        catch (SqliteException)
-        {
-            return []; // not created yet
-        }
-    }
+    private static List<string> Query(string db, string sql) => LedgerQuery.Rows(db, sql);
 
     private static async Task WaitUntil(Func<bool> condition, TimeSpan timeout)
     {
