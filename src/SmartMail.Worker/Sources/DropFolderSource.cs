@@ -27,6 +27,7 @@ public sealed class DropFolderSource : IMailSource
     /// <inheritdoc />
     public Task<IReadOnlyList<PendingMail>> ListAsync(CancellationToken cancellationToken)
     {
+        RenameFilesNamedWithCpr();
         IReadOnlyList<PendingMail> pending = [.. new DirectoryInfo(_directory).EnumerateFiles("*.eml")
             .Where(f => !f.Name.StartsWith('.'))
             .OrderBy(f => f.Name, StringComparer.Ordinal)
@@ -54,6 +55,22 @@ public sealed class DropFolderSource : IMailSource
         ArgumentNullException.ThrowIfNull(key);
         File.Delete(PathOf(key));
         return Task.CompletedTask;
+    }
+
+    // A file name is the mail's key in the ledger: a name holding a CPR number (a scanner's "skema 010190-1234.eml") is
+    // renamed, before anything is recorded, to one that says so without the number.
+    private void RenameFilesNamedWithCpr()
+    {
+        foreach (var file in new DirectoryInfo(_directory).EnumerateFiles("*.eml").Where(f => SmartMail.Core.Privacy.Cpr.ContainsAny(f.Name)))
+        {
+            var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(file.Name)))[..16];
+            var target = Path.Combine(_directory, $"{SmartMail.Core.Privacy.Cpr.Redact(Path.GetFileNameWithoutExtension(file.Name))
+                .Replace(SmartMail.Core.Privacy.Cpr.Placeholder, "CPR", StringComparison.Ordinal)}-{hash}.eml");
+            if (!File.Exists(target))
+            {
+                file.MoveTo(target);
+            }
+        }
     }
 
     // File names come from a directory listing of our own inbox; never let one escape it.
