@@ -103,6 +103,30 @@ public sealed class MailProcessorTests(DefaultModelFixture model) : IClassFixtur
     }
 
     [Fact]
+    public async Task Drain_MailWhoseDeliveryKeepsCrashingTheWorker_IsQuarantinedAfterMaxAttempts()
+    {
+        using var world = new TestWorld(model.Bundle);
+        world.Drop("crashes-its-sink.eml", Mails.Space(1));
+        for (var run = 0; run < world.Options.MaxAttempts; run++)
+        {
+            // Decided, then the process dies inside the delivery, every time.
+            world.Sink.CrashAt = CrashPoint.BeforeDeliver;
+            await Assert.ThrowsAsync<CrashException>(world.DrainAsync);
+            world.Restart();
+        }
+
+        var outcome = Assert.Single(await world.DrainAsync());
+
+        Assert.Equal(ProcessOutcome.Quarantined, outcome);
+        Assert.Equal(1, Assert.Single(world.Sink.Deliveries).Value);
+        var audit = world.Store.ReadAudit();
+        Assert.Equal(["routed", "quarantined"], audit.Select(a => a.Outcome));
+        Assert.Contains("delivery to sci.space was started 3 times", audit[1].Reason, StringComparison.Ordinal);
+        Assert.Single(world.JournalFiles("*.eml"));
+        Assert.Contains(world.Options.QuarantineDestination, world.JournalFiles("*.eml")[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Drain_SameMailTwice_IsDeliveredOnceAndRecordedAsDuplicate()
     {
         using var world = new TestWorld(model.Bundle);

@@ -429,6 +429,13 @@ public sealed class MailProcessor
         {
             record = Decide(record, raw, tooLarge);
         }
+        else if (record.Attempts > _options.MaxAttempts && record.Destination != _options.QuarantineDestination)
+        {
+            // Decided, but every delivery since died with the process: a mail that crashes its sink is poison too. The
+            // delivery may have got part-way, so the quarantine record says where to look.
+            record = Quarantine(record, $"delivery to {record.Destination} was started {record.Attempts - 1} times without finishing " +
+                $"(the mail may crash the worker); check {record.Destination} for a copy");
+        }
         return new PreparedMail(record, raw, null);
     }
 
