@@ -26,8 +26,11 @@ public sealed class WorkerProcessTests(DefaultModelFixture model, ITestOutputHel
         output.WriteLine($"killed after {atKill} of {MailCount} mails");
         Assert.InRange(atKill, 1, MailCount - 1);
 
+        var sinceKill = System.Diagnostics.Stopwatch.StartNew();
         using (var second = WorkerProcess.Start(dovecot, Data.FullName, Model.ModelPath, 20, Log))
         {
+            await WorkerProcess.WaitUntil(() => WorkerProcess.Acknowledged(db) > atKill, TimeSpan.FromSeconds(90));
+            checker.Recovered(sinceKill.Elapsed);
             await WorkerProcess.WaitUntil(() => WorkerProcess.Acknowledged(db) == MailCount, TimeSpan.FromSeconds(90));
             await second.KillAsync();
         }
