@@ -34,11 +34,16 @@ public sealed class ModelProviderTests(DefaultModelFixture model) : IClassFixtur
         Assert.NotEqual(first, provider.Policy.Model!.Manifest.ModelVersion);
     }
 
-    [Fact]
-    public void Constructor_CorruptBundleAtStart_NamesTheSetting()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Constructor_CorruptOrMissingBundleAtStart_NamesTheSetting(bool corrupt)
     {
         var path = Path.Combine(_dir.FullName, "broken.zip");
-        File.WriteAllText(path, "not a zip");
+        if (corrupt)
+        {
+            File.WriteAllText(path, "not a zip");
+        }
 
         var ex = Assert.Throws<ModelBundleException>(() => new ModelProvider(new SmartMailOptions { ModelPath = path }, NullLogger<ModelProvider>.Instance));
 

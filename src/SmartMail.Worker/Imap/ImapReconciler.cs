@@ -4,9 +4,10 @@ namespace SmartMail.Worker.Imap;
 
 /// <summary>
 /// Resolves ledger rows that a crash left unfinished and whose mail is no longer in the watched folder: when the
-/// destination folder holds a message with the decision's keyword it was delivered (MOVE succeeded, the ledger write
-/// did not); otherwise another client took it, or the folder's UIDVALIDITY changed. Either way it is recorded, not retried.
-/// Mail still in the folder is left for the processor, which resumes it from its last recorded step.
+/// destination folder holds a message with the mail's marker (the claim recorded in the ledger) and fingerprint it was
+/// delivered (MOVE succeeded, the ledger write did not); otherwise another client or another instance took it, or the
+/// folder's UIDVALIDITY changed. Either way it is recorded, not retried. Mail still in the folder (including mail this
+/// instance claimed before the crash) is left for the processor, which resumes it from its last recorded step.
 /// </summary>
 public static class ImapReconciler
 {

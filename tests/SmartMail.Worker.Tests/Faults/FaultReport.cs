@@ -4,7 +4,7 @@ namespace SmartMail.Worker.Tests.Faults;
 
 /// <summary>
 /// One result line per scenario run, to the test output and, when <c>SMARTMAIL_FAULTS_REPORT</c> names a file, appended
-/// to it as a tab-separated row (scenario, mails, lost, duplicated, quarantined, recovery ms): the numbers of docs/reliability-faults.md.
+/// to it as a tab-separated row (scenario, mails, lost, duplicated, quarantined, recovery ms): the numbers of docs/reliability.md.
 /// </summary>
 internal static class FaultReport
 {

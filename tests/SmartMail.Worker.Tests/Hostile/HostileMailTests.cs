@@ -21,7 +21,8 @@ public sealed class HostileMailTests(DefaultModelFixture model, ITestOutputHelpe
 
         GC.Collect();
         var retained = GC.GetTotalMemory(forceFullCollection: true) - before;
-        output.WriteLine($"{catalogue.Count} hostile mails; retained managed memory after the drain: {retained / 1024 / 1024} MB");
+        output.WriteLine($"{catalogue.Count} hostile mails; retained managed memory after the drain: {retained / 1024 / 1024} MB; " +
+            string.Join(", ", outcomes.GroupBy(o => o).Select(g => $"{g.Key} {g.Count()}")));
         Assert.True(catalogue.Count >= 20);
         Assert.Equal(catalogue.Count, outcomes.Count);
         Assert.All(outcomes, o => Assert.Contains(o, new[] { ProcessOutcome.Routed, ProcessOutcome.Manual, ProcessOutcome.Quarantined }));

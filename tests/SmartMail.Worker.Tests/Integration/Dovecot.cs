@@ -92,16 +92,40 @@ public sealed class Dovecot : IAsyncDisposable
         return client;
     }
 
-    public async Task AppendAsync(IEnumerable<byte[]> messages, string folder = "INBOX")
+    public Task AppendAsync(IEnumerable<byte[]> messages, string folder = "INBOX") => AppendCoreAsync(messages, folder, fingerprints: false);
+
+    /// <summary>Appends to INBOX and returns each message's fingerprint as the server stores it (APPEND goes through MimeKit).</summary>
+    public Task<List<string>> AppendFingerprintedAsync(IEnumerable<byte[]> messages) => AppendCoreAsync(messages, "INBOX", fingerprints: true);
+
+    private async Task<List<string>> AppendCoreAsync(IEnumerable<byte[]> messages, string folder, bool fingerprints)
     {
         using var client = await ClientAsync();
         var target = await client.GetFolderAsync(folder);
+        var uids = new List<UniqueId>();
         foreach (var raw in messages)
         {
             using var message = MimeMessage.Load(new MemoryStream(raw));
-            await target.AppendAsync(message);
+            uids.Add(await target.AppendAsync(message) ?? throw new InvalidOperationException("Dovecot answered APPEND without APPENDUID."));
+        }
+        var result = new List<string>();
+        if (fingerprints && uids.Count > 0)
+        {
+            await target.OpenAsync(FolderAccess.ReadOnly);
+            foreach (var uid in uids)
+            {
+                result.Add(await FingerprintAsync(target, uid));
+            }
         }
         await client.DisconnectAsync(true);
+        return result;
+    }
+
+    private static async Task<string> FingerprintAsync(IMailFolder folder, UniqueId uid)
+    {
+        using var stream = await folder.GetStreamAsync(uid);
+        using var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer);
+        return SmartMail.Core.Mime.MailExtractor.Fingerprint(buffer.ToArray());
     }
 
     /// <summary>Every message in every folder: folder name, keywords and fingerprint (SHA-256 of its bytes).</summary>
@@ -118,10 +142,7 @@ public sealed class Dovecot : IAsyncDisposable
             {
                 foreach (var summary in await folder.FetchAsync(0, -1, MessageSummaryItems.Flags | MessageSummaryItems.UniqueId))
                 {
-                    using var stream = await folder.GetStreamAsync(summary.UniqueId);
-                    using var buffer = new MemoryStream();
-                    await stream.CopyToAsync(buffer);
-                    result.Add((folder.FullName, summary.Keywords.ToHashSet(), SmartMail.Core.Mime.MailExtractor.Fingerprint(buffer.ToArray())));
+                    result.Add((folder.FullName, summary.Keywords.ToHashSet(), await FingerprintAsync(folder, summary.UniqueId)));
                 }
             }
             await folder.CloseAsync();

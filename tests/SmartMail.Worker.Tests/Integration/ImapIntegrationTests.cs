@@ -203,8 +203,11 @@ public sealed class ImapIntegrationTests(DefaultModelFixture model, ITestOutputH
         await dovecot.AppendAsync(Enumerable.Range(0, 5).Select(i => System.Text.Encoding.UTF8.GetBytes(Mails.Space(i))));
         await WaitUntil(() => store.CountByState().GetValueOrDefault(MailState.Acknowledged) == 5, TimeSpan.FromSeconds(20));
 
+        var restart = Stopwatch.StartNew();
         await dovecot.RestartAsync();
         await dovecot.AppendAsync(Enumerable.Range(5, 5).Select(i => System.Text.Encoding.UTF8.GetBytes(Mails.Space(i))));
+        await WaitUntil(() => store.CountByState().GetValueOrDefault(MailState.Acknowledged) > 5, TimeSpan.FromSeconds(30));
+        output.WriteLine($"recovery (Dovecot restart -> routing again): {restart.Elapsed.TotalSeconds:F2} s");
         await WaitUntil(() => store.CountByState().GetValueOrDefault(MailState.Acknowledged) == 10, TimeSpan.FromSeconds(30));
 
         await worker.StopAsync(TestContext.Current.CancellationToken);

@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace SmartMail.Worker.Tests.Integration;
+
+/// <summary>
+/// The real worker process (<c>dotnet SmartMail.Worker.dll</c>) watching one Dovecot mailbox, its ledger in a data directory.
+/// Killed with <see cref="Kill"/> it gets SIGKILL: no shutdown, no flush. Log lines go to a callback, one line each.
+/// </summary>
+internal sealed class WorkerProcess : IDisposable
+{
+    private readonly Process _process;
+
+    private WorkerProcess(Process process) => _process = process;
+
+    /// <summary>Starts the worker on <paramref name="dovecot"/>'s mailbox (named <c>proc</c>), polling every second.</summary>
+    public static WorkerProcess Start(Dovecot dovecot, string dataDirectory, string modelPath, int batchSize, Action<string> log)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "SmartMail.Worker.dll");
+        var psi = new ProcessStartInfo("dotnet", [dll])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = dataDirectory,
+        };
+        var settings = new Dictionary<string, string>
+        {
+            ["DataDirectory"] = dataDirectory,
+            ["ModelPath"] = modelPath,
+            ["Mailboxes__0__Name"] = "proc",
+            ["Mailboxes__0__Host"] = "127.0.0.1",
+            ["Mailboxes__0__Port"] = dovecot.Port.ToString(CultureInfo.InvariantCulture),
+            ["Mailboxes__0__Security"] = "None",
+            ["Mailboxes__0__AllowPlaintext"] = "true",
+            ["Mailboxes__0__Username"] = dovecot.User,
+            ["Mailboxes__0__Password"] = dovecot.Password,
+            ["Mailboxes__0__PollInterval"] = "00:00:01",
+            ["Mailboxes__0__BatchSize"] = batchSize.ToString(CultureInfo.InvariantCulture),
+        };
+        foreach (var (key, value) in settings)
+        {
+            psi.Environment["SMARTMAIL_SmartMail__" + key] = value;
+        }
+        psi.Environment["SMARTMAIL_Logging__Console__FormatterOptions__SingleLine"] = "true";
+        var process = Process.Start(psi)!;
+        process.OutputDataReceived += (_, e) => Forward(e.Data);
+        process.ErrorDataReceived += (_, e) => Forward(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return new WorkerProcess(process);
+
+        void Forward(string? line)
+        {
+            if (line is not null)
+            {
+                log(line);
+            }
+        }
+    }
+
+    /// <summary>SIGKILL, and wait until it is gone.</summary>
+    public async Task KillAsync()
+    {
+        Kill();
+        await _process.WaitForExitAsync();
+    }
+
+    /// <summary>SIGKILL without waiting.</summary>
+    public void Kill() => _process.Kill(entireProcessTree: true);
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+        _process.Dispose();
+    }
+
+    /// <summary>Mails the ledger at <paramref name="db"/> has acknowledged (0 while it does not exist yet).</summary>
+    public static int Acknowledged(string db) =>
+        int.Parse(Query(db, "SELECT COUNT(*) FROM mail WHERE state = 3").FirstOrDefault() ?? "0", CultureInfo.InvariantCulture);
+
+    /// <summary>The first column of each row of <paramref name="sql"/> on the ledger, read-only; empty while it does not exist yet.</summary>
+    public static List<string> Query(string db, string sql)
+    {
+        if (!File.Exists(db))
+        {
+            return [];
+        }
+        try
+        {
+            using var connection = new SqliteConnection($"Data Source={db};Mode=ReadOnly;Pooling=False");
+            connection.Open();
+            using var cmd = connection.CreateCommand();
+            cmd.CommandText = sql;
+            using var reader = cmd.ExecuteReader();
+            var result = new List<string>();
+            while (reader.Read())
+            {
+                result.Add(Convert.ToString(reader.GetValue(0), CultureInfo.InvariantCulture)!);
+            }
+            return result;
+        }
+        catch (SqliteException)
+        {
+            return []; // not created yet
+        }
+    }
+
+    /// <summary>Polls <paramref name="condition"/> every 20 ms; fails the test after <paramref name="timeout"/>.</summary>
+    public static async Task WaitUntil(Func<bool> condition, TimeSpan timeout)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(stopwatch.Elapsed < timeout, $"condition not met within {timeout}");
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
+    }
+}
