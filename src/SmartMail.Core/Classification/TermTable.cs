@@ -5,9 +5,9 @@ namespace SmartMail.Core.Classification;
 /// <summary>
 /// The featurizer's vocabulary as an open-addressing hash table built at load time: term → (feature index, IDF, row).
 /// A lookup hashes the term's characters (no string is made), probes one array of 4-byte slots (2 MB for 200,000
-/// terms, so it stays in the caches) and rejects almost every unknown term on a 14-bit fingerprint kept in the slot
-/// beside the row, without touching the term's text. Known terms are confirmed against the
-/// terms' characters stored back to back in one array, so a lookup is exact, as with a dictionary of strings.
+/// terms, so it stays in the caches) and rejects almost every unknown term on a fingerprint kept in the slot's bits
+/// the row does not need (14 bits for 200,000 terms), without touching the term's text. Known terms are confirmed
+/// against the terms' characters stored back to back in one array, so a lookup is exact, as with a dictionary of strings.
 /// Word pairs are looked up as two spans (<c>first + ' ' + second</c>) with a hash carried over from the first word,
 /// so a pair is never copied into a buffer.
 /// <para>
@@ -34,7 +34,7 @@ internal sealed class TermTable
         var capacity = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, terms.Count + (terms.Count / LoadDivisor)));
         _slots = new uint[capacity];
         _shift = 64 - BitOperations.Log2((uint)capacity);
-        _rowMask = uint.MaxValue >> BitOperations.LeadingZeroCount((uint)terms.Count);
+        _rowMask = uint.MaxValue >> BitOperations.LeadingZeroCount((uint)Math.Max(1, terms.Count));
         RowOf = RowOrder(idf);
         _byRow = new Term[terms.Count];
         var length = 0;
