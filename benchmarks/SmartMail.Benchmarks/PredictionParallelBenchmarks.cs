@@ -6,7 +6,7 @@ namespace SmartMail.Benchmarks;
 
 /// <summary>
 /// The 256-document batch of <see cref="PredictionBenchmarks"/> scored with <see cref="Parallel.For(int, int, ParallelOptions, Action{int})"/>
-/// at 1 and 2 threads (the model keeps one PredictionEngine per thread). The reported time is per document.
+/// at 1 and 2 threads (the model shares its weights read-only; each thread has its own featurizer buffers). The reported time is per document.
 /// Kept apart from <see cref="PredictionBenchmarks"/> so that the thread count does not multiply the single-document runs.
 /// </summary>
 [MemoryDiagnoser]

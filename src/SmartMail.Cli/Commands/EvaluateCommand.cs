@@ -28,11 +28,15 @@ internal static class EvaluateCommand
         var set = DataArgs.Load(args, cancellationToken);
         args.EnsureAllUsed();
 
-        bundle.Model.Score(set.Documents[0].Text); // warm up this thread's prediction engine
-        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        // Rates are a running service's: one untimed pass first, so the JIT has tiered the hot path up.
         var scored = new ScoredExample[set.Documents.Count];
-        Parallel.For(0, scored.Length, new ParallelOptions { MaxDegreeOfParallelism = threads }, i =>
-            scored[i] = new ScoredExample(set.Documents[i].Label, bundle.Predict(set.Documents[i].Text)));
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        for (var pass = 0; pass < 2; pass++)
+        {
+            stopwatch.Restart();
+            Parallel.For(0, scored.Length, new ParallelOptions { MaxDegreeOfParallelism = threads }, i =>
+                scored[i] = new ScoredExample(set.Documents[i].Label, bundle.Predict(set.Documents[i].Text)));
+        }
         var predictSeconds = stopwatch.Elapsed.TotalSeconds;
         var endToEnd = args.Get("data") is { } folder ? EndToEnd(bundle, folder, threads) : (double?)null;
         var report = Evaluator.Evaluate(scored, bundle.Model.Labels, bundle.Thresholds, bundle.Manifest.Training.TargetPrecision);
@@ -58,15 +62,18 @@ internal static class EvaluateCommand
         return 0;
     }
 
-    // Raw bytes are read first, so only extraction, featurizing, prediction and the policy are timed.
+    // Raw bytes are read first, so only extraction, featurizing, prediction and the policy are timed (second pass).
     private static double EndToEnd(ModelBundle bundle, string folder, int threads)
     {
         var raws = Directory.EnumerateDirectories(folder).SelectMany(Directory.EnumerateFiles).Select(File.ReadAllBytes).ToArray();
         var extractor = new SmartMail.Core.Mime.MailExtractor();
         var policy = new SmartMail.Core.Routing.RoutingPolicy([], bundle);
-        policy.Decide(extractor.Extract(raws[0]));
         var stopwatch = System.Diagnostics.Stopwatch.StartNew();
-        Parallel.For(0, raws.Length, new ParallelOptions { MaxDegreeOfParallelism = threads }, i => policy.Decide(extractor.Extract(raws[i])));
+        for (var pass = 0; pass < 2; pass++)
+        {
+            stopwatch.Restart();
+            Parallel.For(0, raws.Length, new ParallelOptions { MaxDegreeOfParallelism = threads }, i => policy.Decide(extractor.Extract(raws[i])));
+        }
         return raws.Length / stopwatch.Elapsed.TotalSeconds;
     }
 

@@ -6,20 +6,21 @@ namespace SmartMail.Core.Classification;
 /// Complement Naive Bayes (Rennie et al. 2003) over the featurizer's TF-IDF vectors: for each label, the
 /// weights are the negated log-probabilities of the terms in all <em>other</em> labels' documents. It is
 /// strong on text where a linear model is weak and vice versa, so it is ensembled with the ML.NET model.
-/// Weights are stored as half-precision floats to keep the bundle small, and held feature-major in memory (the
-/// weights of one feature for all classes side by side) so scoring a sparse document touches one cache line per feature.
+/// Weights are stored as half-precision floats to keep the bundle small and held so in memory; serving reads them
+/// from <see cref="TextModel"/>'s scoring table. <see cref="Score(SparseVector, Span{double})"/> (the reference and
+/// the benchmarks) builds its own feature-major single-precision table on first use.
 /// </summary>
 internal sealed class ComplementNaiveBayes
 {
     private const string FormatTag = "smartmail-cnb/1";
-    private readonly float[] _byFeature;
+    private readonly Half[][] _weights;
+    private float[]? _byFeature;
 
     private ComplementNaiveBayes(Half[][] weights)
     {
+        _weights = weights;
         Classes = weights.Length;
         Dimension = weights.Length == 0 ? 0 : weights[0].Length;
-        _byFeature = new float[Classes * Dimension];
-        FeatureRows.Fill(_byFeature, Classes, 0, Classes, [.. Enumerable.Range(0, Dimension)], (c, j) => (float)weights[c][j]);
     }
 
     public int Classes { get; }
@@ -66,13 +67,19 @@ internal sealed class ComplementNaiveBayes
     /// <summary>Joint log-likelihood per class of the sparse vector (<paramref name="indices"/>, <paramref name="values"/>).</summary>
     public void Score(ReadOnlySpan<int> indices, ReadOnlySpan<float> values, Span<double> output)
     {
+        var byFeature = LazyInitializer.EnsureInitialized(ref _byFeature, () =>
+        {
+            var table = new float[Classes * Dimension];
+            FeatureRows.Fill(table, Classes, 0, Classes, [.. Enumerable.Range(0, Dimension)], Weight);
+            return table;
+        });
         output = output[..Classes];
         output.Clear();
-        FeatureRows.Accumulate(_byFeature, Classes, 0, indices, values, output);
+        FeatureRows.Accumulate(byFeature, Classes, 0, indices, values, output);
     }
 
     /// <summary>The weight of (<paramref name="label"/>, <paramref name="feature"/>).</summary>
-    public float Weight(int label, int feature) => _byFeature[(feature * Classes) + label];
+    public float Weight(int label, int feature) => (float)_weights[label][feature];
 
     public void Save(Stream stream)
     {
@@ -84,7 +91,7 @@ internal sealed class ComplementNaiveBayes
         {
             for (var j = 0; j < Dimension; j++)
             {
-                writer.Write((Half)_byFeature[(j * Classes) + c]);
+                writer.Write(_weights[c][j]);
             }
         }
     }

@@ -13,6 +13,14 @@ namespace SmartMail.Core.Mime;
 /// </summary>
 public sealed class MailExtractor
 {
+    // MimeMessage.Load makes a new parser (and its buffers) per message; one per thread is reset instead
+    // (a parser's options are fixed when it is made, so it serves the extractor whose options it has).
+    [ThreadStatic]
+    private static MimeParser? t_parser;
+
+    [ThreadStatic]
+    private static ParserOptions? t_parserOptions;
+
     private readonly ExtractionOptions _options;
     private readonly ParserOptions _parserOptions;
 
@@ -41,7 +49,16 @@ public sealed class MailExtractor
         try
         {
             using var stream = new ReadOnlyMemoryStream(raw);
-            message = MimeMessage.Load(_parserOptions, stream);
+            if (t_parser is null || t_parserOptions != _parserOptions)
+            {
+                t_parser = new MimeParser(_parserOptions, stream, MimeFormat.Entity, persistent: false);
+                t_parserOptions = _parserOptions;
+            }
+            else
+            {
+                t_parser.SetStream(stream, MimeFormat.Entity, persistent: false);
+            }
+            message = t_parser.ParseMessage();
         }
         catch (Exception ex) when (ex is FormatException or ParseException or ArgumentException or InvalidOperationException
                                    or IndexOutOfRangeException or NotSupportedException or OverflowException)
@@ -110,9 +127,9 @@ public sealed class MailExtractor
             limits |= ExtractionLimits.TextLength;
         }
 
-        var subject = SafeHeader(() => message.Subject) ?? string.Empty;
+        var subject = SafeHeader(message, static m => m.Subject) ?? string.Empty;
         subject = TextNormalizer.TidyLines(subject).Replace('\n', ' ');
-        var messageId = SafeHeader(() => message.MessageId);
+        var messageId = SafeHeader(message, static m => m.MessageId);
         var hasId = !string.IsNullOrWhiteSpace(messageId);
 
         return new MailDocument
@@ -120,8 +137,8 @@ public sealed class MailExtractor
             Id = hasId ? messageId! : SyntheticId(fingerprint),
             HasSyntheticId = !hasId,
             Fingerprint = fingerprint,
-            InReplyTo = SafeHeader(() => message.InReplyTo),
-            References = SafeHeader(() => message.References?.ToArray()) ?? [],
+            InReplyTo = SafeHeader(message, static m => m.InReplyTo),
+            References = SafeHeader(message, static m => m.References?.ToArray()) ?? [],
             From = Addresses(message.From),
             Recipients = [.. Addresses(message.To), .. Addresses(message.Cc)],
             Date = message.Headers.Contains(HeaderId.Date) ? message.Date : null,
@@ -131,7 +148,7 @@ public sealed class MailExtractor
             AttachmentCount = walk.AttachmentCount,
             IsHtmlOnly = walk.IsHtmlOnly,
             IsMultipart = message.Body is Multipart,
-            Language = LanguageGuesser.Guess(subject + "\n" + body),
+            Language = LanguageGuesser.Guess(subject, body),
             Size = size,
             LimitsHit = limits,
             Problems = walk.Problems,
@@ -151,11 +168,11 @@ public sealed class MailExtractor
         return [.. result];
     }
 
-    private static T? SafeHeader<T>(Func<T?> read)
+    private static T? SafeHeader<T>(MimeMessage message, Func<MimeMessage, T?> read)
     {
         try
         {
-            return read();
+            return read(message);
         }
         catch (Exception ex) when (ex is FormatException or ParseException or ArgumentException or IndexOutOfRangeException)
         {
@@ -189,6 +206,12 @@ public sealed class MailExtractor
     /// <summary>Walks the MIME tree iteratively, collecting body text and describing attachments.</summary>
     private sealed class BodyWalk(ExtractionOptions options)
     {
+        private const int MaxKeptBuffer = 1 << 20;
+
+        // Decoded text parts, reused by the thread's next part.
+        [ThreadStatic]
+        private static MemoryStream? t_decoded;
+
         private readonly List<string> _plain = [];
         private readonly List<string> _html = [];
         private readonly List<AttachmentInfo> _attachments = [];
@@ -302,29 +325,39 @@ public sealed class MailExtractor
         private void ReadText(TextPart part)
         {
             var limit = part.IsHtml ? options.MaxHtmlBytes : options.MaxTextLength * 4;
-            byte[] bytes;
+            var decoded = t_decoded ??= new MemoryStream();
             try
             {
-                using var decoded = new MemoryStream();
-                part.Content?.DecodeTo(decoded);
-                bytes = decoded.ToArray();
+                decoded.SetLength(0);
+                try
+                {
+                    part.Content?.DecodeTo(decoded);
+                }
+                catch (Exception ex) when (ex is FormatException or IOException or InvalidOperationException or ArgumentException)
+                {
+                    _problems.Add($"text part could not be decoded: {ex.GetType().Name}");
+                    return;
+                }
+                var bytes = decoded.GetBuffer().AsSpan(0, (int)decoded.Length);
+                if (bytes.Length > limit)
+                {
+                    Limits |= part.IsHtml ? ExtractionLimits.HtmlSize : ExtractionLimits.TextLength;
+                    bytes = bytes[..limit];
+                }
+                var text = CharsetDecoder.Decode(bytes, part.ContentType.Charset, out var problem);
+                if (problem is not null && !_problems.Contains(problem))
+                {
+                    _problems.Add(problem);
+                }
+                (part.IsHtml ? _html : _plain).Add(text);
             }
-            catch (Exception ex) when (ex is FormatException or IOException or InvalidOperationException or ArgumentException)
+            finally
             {
-                _problems.Add($"text part could not be decoded: {ex.GetType().Name}");
-                return;
+                if (decoded.Capacity > MaxKeptBuffer)
+                {
+                    t_decoded = null; // a huge part: do not keep its buffer for the rest of the thread's life
+                }
             }
-            if (bytes.Length > limit)
-            {
-                Limits |= part.IsHtml ? ExtractionLimits.HtmlSize : ExtractionLimits.TextLength;
-                bytes = bytes[..limit];
-            }
-            var text = CharsetDecoder.Decode(bytes, part.ContentType.Charset, out var problem);
-            if (problem is not null && !_problems.Contains(problem))
-            {
-                _problems.Add(problem);
-            }
-            (part.IsHtml ? _html : _plain).Add(text);
         }
 
         private void AddAttachment(string? fileName, string mediaType, long size)

@@ -35,27 +35,61 @@ public static class LanguageGuesser
     public static string? Guess(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        int da = 0, en = 0, words = 0;
-        foreach (var token in Tokenizer.Words(text.AsSpan(0, Math.Min(text.Length, 4_000))))
-        {
-            words++;
-            if (DanishWords.Contains(token))
-            {
-                da++;
-            }
-            if (EnglishWords.Contains(token))
-            {
-                en++;
-            }
-        }
-        if (words < 5 || da + en < 3)
+        return Guess(text.AsSpan(), []);
+    }
+
+    /// <summary>
+    /// Guesses the language of <c>subject + "\n" + body</c> without building that string.
+    /// </summary>
+    /// <param name="subject">The subject.</param>
+    /// <param name="body">The body.</param>
+    /// <returns>"da", "en", or <see langword="null"/> when unsure.</returns>
+    public static string? Guess(string subject, string body)
+    {
+        ArgumentNullException.ThrowIfNull(subject);
+        ArgumentNullException.ThrowIfNull(body);
+        return Guess(subject.AsSpan(), body.AsSpan());
+    }
+
+    // The vote over the first 4,000 chars of first, a line break and second (a line break never joins two words).
+    private static string? Guess(ReadOnlySpan<char> first, ReadOnlySpan<char> second)
+    {
+        const int Limit = 4_000;
+        var secondLength = Math.Clamp(Limit - first.Length - 1, 0, second.Length);
+        var votes = new Votes();
+        votes.Count(first[..Math.Min(first.Length, Limit)]);
+        votes.Count(second[..secondLength]);
+        if (votes.Words < 5 || votes.Danish + votes.English < 3)
         {
             return null;
         }
-        if (da >= 2 * en)
+        if (votes.Danish >= 2 * votes.English)
         {
             return "da";
         }
-        return en >= 2 * da ? "en" : null;
+        return votes.English >= 2 * votes.Danish ? "en" : null;
+    }
+
+    private struct Votes
+    {
+        public int Danish;
+        public int English;
+        public int Words;
+
+        public void Count(ReadOnlySpan<char> text)
+        {
+            foreach (var token in Tokenizer.Words(text))
+            {
+                Words++;
+                if (DanishWords.Contains(token))
+                {
+                    Danish++;
+                }
+                if (EnglishWords.Contains(token))
+                {
+                    English++;
+                }
+            }
+        }
     }
 }

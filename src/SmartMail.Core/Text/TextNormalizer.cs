@@ -1,4 +1,4 @@
-using System.Text;
+using System.Buffers;
 
 namespace SmartMail.Core.Text;
 
@@ -14,44 +14,54 @@ public static class TextNormalizer
     public static string TidyLines(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var sb = new StringBuilder(text.Length);
-        var blankRun = 0;
-        var lineStart = 0;
-        for (var i = 0; i < text.Length; i++)
+        // The result is never longer than the input: build it in a pooled buffer and allocate only the final string.
+        var buffer = ArrayPool<char>.Shared.Rent(Math.Max(text.Length, 1));
+        try
         {
-            var c = text[i];
-            if (c == '\r')
+            var length = 0;
+            var blankRun = 0;
+            var lineStart = 0;
+            for (var i = 0; i < text.Length; i++)
             {
-                if (i + 1 < text.Length && text[i + 1] == '\n')
+                var c = text[i];
+                if (c == '\r')
+                {
+                    if (i + 1 < text.Length && text[i + 1] == '\n')
+                    {
+                        continue;
+                    }
+                    c = '\n';
+                }
+                if (c == '\n')
+                {
+                    while (length > lineStart && buffer[length - 1] is ' ' or '\t')
+                    {
+                        length--;
+                    }
+                    blankRun = length == lineStart ? blankRun + 1 : 0;
+                    if (blankRun <= 1)
+                    {
+                        buffer[length++] = '\n';
+                    }
+                    lineStart = length;
+                    continue;
+                }
+                if (c == '\u00A0')
+                {
+                    c = ' ';
+                }
+                if (char.IsControl(c) && c != '\t')
                 {
                     continue;
                 }
-                c = '\n';
+                buffer[length++] = c;
             }
-            if (c == '\n')
-            {
-                while (sb.Length > lineStart && sb[^1] is ' ' or '\t')
-                {
-                    sb.Length--;
-                }
-                blankRun = sb.Length == lineStart ? blankRun + 1 : 0;
-                if (blankRun <= 1)
-                {
-                    sb.Append('\n');
-                }
-                lineStart = sb.Length;
-                continue;
-            }
-            if (c == '\u00A0')
-            {
-                c = ' ';
-            }
-            if (char.IsControl(c) && c != '\t')
-            {
-                continue;
-            }
-            sb.Append(c);
+            var tidy = buffer.AsSpan(0, length).Trim();
+            return tidy.SequenceEqual(text) ? text : new string(tidy);
         }
-        return sb.ToString().Trim();
+        finally
+        {
+            ArrayPool<char>.Shared.Return(buffer);
+        }
     }
 }

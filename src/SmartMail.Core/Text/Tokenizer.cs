@@ -1,9 +1,12 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+
 namespace SmartMail.Core.Text;
 
 /// <summary>
 /// Splits text into lower-case word tokens: runs of letters, digits and underscores (Unicode-aware, so
 /// æ, ø and å stay inside words). Runs longer than <see cref="MaxTokenLength"/> (base64 debris, hashes) are skipped.
-/// Allocation-free: the tokens are spans over a reused buffer.
+/// Allocation-free: the tokens are spans over a buffer inside the enumerator.
 /// </summary>
 public static class Tokenizer
 {
@@ -19,20 +22,20 @@ public static class Tokenizer
     public ref struct WordEnumerator
     {
         private readonly ReadOnlySpan<char> _text;
-        private readonly Span<char> _buffer;
+        private TokenBuffer _buffer;
         private int _position;
         private int _length;
 
         internal WordEnumerator(ReadOnlySpan<char> text)
         {
             _text = text;
-            _buffer = new char[MaxTokenLength];
             _position = 0;
             _length = 0;
         }
 
         /// <summary>The current token, lower case.</summary>
-        public readonly ReadOnlySpan<char> Current => _buffer[.._length];
+        [UnscopedRef]
+        public readonly ReadOnlySpan<char> Current => ((ReadOnlySpan<char>)_buffer)[.._length];
 
         /// <summary>Returns this enumerator.</summary>
         /// <returns>This instance.</returns>
@@ -69,5 +72,11 @@ public static class Tokenizer
         }
 
         private static bool IsWordChar(char c) => char.IsLetterOrDigit(c) || c == '_';
+    }
+
+    [InlineArray(MaxTokenLength)]
+    private struct TokenBuffer
+    {
+        private char _first;
     }
 }

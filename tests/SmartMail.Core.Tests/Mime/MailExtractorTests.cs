@@ -73,6 +73,23 @@ public sealed class MailExtractorTests
         Assert.Equal("Spørgsmål om " + Danish, doc.Subject);
     }
 
+    [Fact]
+    public void Extract_OneExtractorManyMessages_SameAsAFreshExtractorEachTime()
+    {
+        // The extractor reuses a MIME parser and a decode buffer per thread: nothing may carry over between messages.
+        var raws = Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "TestData", "eml")).Order(StringComparer.Ordinal)
+            .Select(File.ReadAllBytes).Append(Eml.NestedMultipart(60, "DEEP")).Append([]).ToArray();
+        var options = new ExtractionOptions { MaxMimeDepth = 10 };
+        var shared = new MailExtractor(options);
+
+        var twice = raws.Concat(raws).Select(r => Summary(shared.Extract(r))).ToArray();
+
+        Assert.Equal(raws.Concat(raws).Select(r => Summary(new MailExtractor(options).Extract(r))), twice);
+    }
+
+    private static string Summary(MailDocument d) =>
+        string.Join("|", d.Id, d.Subject, d.Body, d.Language, d.LimitsHit, d.IsUnparseable, string.Join(",", d.Problems), d.AttachmentCount);
+
     [Theory]
     [InlineData("encoded-subject-b.eml")]
     [InlineData("encoded-subject-q.eml")]
