@@ -441,8 +441,10 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
             (await folder.SearchAsync(SearchQuery.HasKeyword(marker), cancellationToken).ConfigureAwait(false)).Count > 0,
             cancellationToken);
 
-    // Sets each mail's marker. With CONDSTORE: only where the mail is unchanged since its MODSEQ was read (one STORE per
-    // marker, UNCHANGEDSINCE the highest MODSEQ among its mails: any change after the listing has a higher one). The mails
+    // Sets each mail's marker. With CONDSTORE: only where the mail is unchanged since its MODSEQ was read: one STORE per
+    // marker and MODSEQ, UNCHANGEDSINCE that MODSEQ. (Not the highest MODSEQ of the batch: a FETCH of many messages is not
+    // one moment, so another session's claim of an early message can carry a lower MODSEQ than a later message read after
+    // it — measured: two instances duplicated 13 of 200 mails that way.) The mails
     // the server reports modified are read again and sorted out; after three rounds a mail that keeps changing is left
     // for the next drain. Returns, per UID, null when claimed (and then in _claimed) or the reason it is not.
     private async Task<Dictionary<uint, Exception?>> ClaimAsync(IReadOnlyList<(UniqueId Uid, string Marker)> wanted,
@@ -473,26 +475,25 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
                 }
                 break;
             }
-            await ReadClaimStateAsync([.. pending.Where(p => _listed.GetValueOrDefault(p.Uid.Id).ModSeq == 0).Select(p => p.Uid)], results,
-                cancellationToken).ConfigureAwait(false);
+            // The state is read again right before the STORE (one FETCH for the batch): what the listing saw may be minutes old
+            // and, with another session changing the folder during a long FETCH, not one consistent moment.
+            await ReadClaimStateAsync([.. pending.Where(p => round == 0 || _listed.GetValueOrDefault(p.Uid.Id).ModSeq == 0).Select(p => p.Uid)],
+                results, cancellationToken).ConfigureAwait(false);
             var retry = new List<(UniqueId Uid, string Marker)>();
-            foreach (var group in pending.Where(p => !results.ContainsKey(p.Uid.Id)).GroupBy(p => p.Marker, StringComparer.Ordinal))
+            var unsettled = pending.Where(p => !results.ContainsKey(p.Uid.Id)).ToList();
+            foreach (var (uid, _) in unsettled.Where(p => _listed[p.Uid.Id].OwnMarker is not null))
             {
-                var own = group.Where(p => _listed[p.Uid.Id].OwnMarker is not null).ToList();
-                foreach (var (uid, _) in own)
-                {
-                    // Claimed by this instance before (a crash, or the STORE answer was lost): that marker is the claim.
-                    (results[uid.Id], _claimed[uid.Id]) = (null, _listed[uid.Id].OwnMarker!);
-                }
-                var uids = group.Except(own).Select(p => p.Uid).ToList();
-                if (uids.Count == 0)
-                {
-                    continue;
-                }
-                var request = new StoreFlagsRequest(StoreAction.Add, [group.Key])
+                // Claimed by this instance before (a crash, or the STORE answer was lost): that marker is the claim.
+                (results[uid.Id], _claimed[uid.Id]) = (null, _listed[uid.Id].OwnMarker!);
+            }
+            foreach (var group in unsettled.Where(p => _listed[p.Uid.Id].OwnMarker is null)
+                .GroupBy(p => (p.Marker, _listed[p.Uid.Id].ModSeq)))
+            {
+                var uids = group.Select(p => p.Uid).ToList();
+                var request = new StoreFlagsRequest(StoreAction.Add, [group.Key.Marker])
                 {
                     Silent = true,
-                    UnchangedSince = uids.Max(u => _listed[u.Id].ModSeq),
+                    UnchangedSince = group.Key.ModSeq,
                 };
                 var modified = (await Inbox.StoreAsync(uids, request, cancellationToken).ConfigureAwait(false)).Select(u => u.Id).ToHashSet();
                 foreach (var uid in uids)
@@ -500,13 +501,13 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
                     if (modified.Contains(uid.Id))
                     {
                         _listed.Remove(uid.Id); // read it again
-                        retry.Add((uid, group.Key));
+                        retry.Add((uid, group.Key.Marker));
                     }
                     else
                     {
                         // Stored, or expunged meanwhile (a STORE skips those silently): the MOVE tells which.
-                        (results[uid.Id], _claimed[uid.Id]) = (null, group.Key);
-                        _listed[uid.Id] = (_listed[uid.Id].ModSeq, group.Key);
+                        (results[uid.Id], _claimed[uid.Id]) = (null, group.Key.Marker);
+                        _listed[uid.Id] = (_listed[uid.Id].ModSeq, group.Key.Marker);
                     }
                 }
             }
