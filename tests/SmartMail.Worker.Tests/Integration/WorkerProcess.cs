@@ -83,32 +83,8 @@ internal sealed class WorkerProcess : IDisposable
     public static int Acknowledged(string db) =>
         int.Parse(Query(db, "SELECT COUNT(*) FROM mail WHERE state = 3").FirstOrDefault() ?? "0", CultureInfo.InvariantCulture);
 
-    /// <summary>The first column of each row of <paramref name="sql"/> on the ledger, read-only; empty while it does not exist yet.</summary>
-    public static List<string> Query(string db, string sql)
-    {
-        if (!File.Exists(db))
-        {
-            return [];
-        }
-        try
-        {
-            using var connection = new SqliteConnection($"Data Source={db};Mode=ReadOnly;Pooling=False");
-            connection.Open();
-            using var cmd = connection.CreateCommand();
-            cmd.CommandText = sql;
-            using var reader = cmd.ExecuteReader();
-            var result = new List<string>();
-            while (reader.Read())
-            {
-                result.Add(Convert.ToString(reader.GetValue(0), CultureInfo.InvariantCulture)!);
-            }
-            return result;
-        }
-        catch (SqliteException)
-        {
-            return []; // not created yet
-        }
-    }
+    /// <summary>The rows of <paramref name="sql"/> on the ledger (one column each), read-only; empty while it does not exist yet.</summary>
+    public static List<string> Query(string db, string sql) => File.Exists(db) ? LedgerQuery.Rows(db, sql) : [];
 
     /// <summary>Polls <paramref name="condition"/> every 20 ms; fails the test after <paramref name="timeout"/>.</summary>
     public static async Task WaitUntil(Func<bool> condition, TimeSpan timeout)
