@@ -27,9 +27,10 @@ public sealed class DropFolderSource : IMailSource
     /// <inheritdoc />
     public Task<IReadOnlyList<PendingMail>> ListAsync(CancellationToken cancellationToken)
     {
-        RenameFilesNamedWithCpr();
-        IReadOnlyList<PendingMail> pending = [.. new DirectoryInfo(_directory).EnumerateFiles("*.eml")
+        // GetFiles, not EnumerateFiles: a snapshot, so a file renamed below is not met again under its new name.
+        IReadOnlyList<PendingMail> pending = [.. new DirectoryInfo(_directory).GetFiles("*.eml")
             .Where(f => !f.Name.StartsWith('.'))
+            .Select(WithoutCprInName)
             .OrderBy(f => f.Name, StringComparer.Ordinal)
             .Select(f => new PendingMail(new MailKey(Mailbox, "inbox", 0, f.Name), f.Length))];
         return Task.FromResult(pending);
@@ -59,18 +60,20 @@ public sealed class DropFolderSource : IMailSource
 
     // A file name is the mail's key in the ledger: a name holding a CPR number (a scanner's "skema 010190-1234.eml") is
     // renamed, before anything is recorded, to one that says so without the number.
-    private void RenameFilesNamedWithCpr()
+    private FileInfo WithoutCprInName(FileInfo file)
     {
-        foreach (var file in new DirectoryInfo(_directory).EnumerateFiles("*.eml").Where(f => SmartMail.Core.Privacy.Cpr.ContainsAny(f.Name)))
+        if (!SmartMail.Core.Privacy.Cpr.ContainsAny(file.Name))
         {
-            var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(file.Name)))[..16];
-            var target = Path.Combine(_directory, $"{SmartMail.Core.Privacy.Cpr.Redact(Path.GetFileNameWithoutExtension(file.Name))
-                .Replace(SmartMail.Core.Privacy.Cpr.Placeholder, "CPR", StringComparison.Ordinal)}-{hash}.eml");
-            if (!File.Exists(target))
-            {
-                file.MoveTo(target);
-            }
+            return file;
         }
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(file.Name)))[..16];
+        var target = Path.Combine(_directory, $"{SmartMail.Core.Privacy.Cpr.Redact(Path.GetFileNameWithoutExtension(file.Name))
+            .Replace(SmartMail.Core.Privacy.Cpr.Placeholder, "CPR", StringComparison.Ordinal)}-{hash}.eml");
+        if (!File.Exists(target))
+        {
+            file.MoveTo(target);
+        }
+        return new FileInfo(target);
     }
 
     // File names come from a directory listing of our own inbox; never let one escape it.
