@@ -38,7 +38,7 @@ internal static class CorrectCommand
         }
         var store = host.Services.GetRequiredService<SqliteStateStore>();
         var examples = host.Services.GetRequiredService<ExampleStore>();
-        var matches = examples.FindDecided(prefix);
+        var matches = store.FindDecided(prefix);
         if (matches.Select(m => (m.Mailbox, m.Fingerprint)).Distinct().Count() != 1)
         {
             Console.Error.WriteLine(matches.Count == 0
@@ -54,22 +54,10 @@ internal static class CorrectCommand
             AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"Mail {mail.Fingerprint[..12]} already has label [bold]{label}[/]; nothing recorded.");
             return 0;
         }
-        var now = DateTimeOffset.UtcNow;
-        var hasText = examples.Correct(new Correction(now, mail.Mailbox, mail.Fingerprint, mail.DecisionId, current, mail.Destination, label,
-            "cli", by, "cli", modelVersion), null);
-        store.AppendAudit(new AuditEntry
-        {
-            Time = now,
-            DecisionId = mail.DecisionId,
-            Fingerprint = mail.Fingerprint,
-            Mailbox = mail.Mailbox,
-            Source = "correction",
-            Label = label,
-            ModelVersion = modelVersion,
-            Reason = $"corrected by {SmartMail.Core.Privacy.Redactor.Redact(by)} from {(current is null ? mail.Destination : $"'{current}'")}",
-            Destination = mail.Destination ?? "",
-            Outcome = "corrected",
-        });
+        var hasText = CorrectionRecorder.Record(store, examples, host.Options(),
+            new Correction(DateTimeOffset.UtcNow, mail.Mailbox, mail.Fingerprint, mail.DecisionId, current, mail.Destination, label, "cli", by, "cli", modelVersion),
+            null, $"corrected by {SmartMail.Core.Privacy.Redactor.Redact(by)} from {(current is null ? mail.Destination : $"'{current}'")}",
+            mail.Destination ?? "");
         AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture,
             $"Recorded: mail {mail.Fingerprint[..12]} ({mail.DecisionId}) '{current ?? mail.Destination}' -> [bold]{label}[/].");
         if (!hasText)

@@ -22,7 +22,7 @@ namespace SmartMail.Worker.Imap;
 public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
 {
     private readonly ImapMailboxOptions _options;
-    private readonly ImapClient _client = new();
+    private readonly ImapClient _client;
     private readonly Dictionary<string, IMailFolder> _folders = new(StringComparer.Ordinal);
     private readonly HashSet<uint> _movedThisSession = [];
     // From the last listing (CONDSTORE only): each mail's MODSEQ and the markers of this instance it carries.
@@ -48,8 +48,7 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
             throw new ArgumentException("An instance id is 1-8 ASCII letters and digits.", nameof(instanceId));
         }
         _instanceId = instanceId;
-        _client.Timeout = (int)options.CommandTimeout.TotalMilliseconds;
-        _client.ServerCertificateValidationCallback = CertificateValidator(options.CaCertificateFile);
+        _client = NewClient(options);
     }
 
     /// <inheritdoc />
@@ -86,6 +85,15 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
         await _inbox.OpenAsync(FolderAccess.ReadWrite, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>A client for one more connection of a mailbox (IDLE, corrections, history): its time-out and trusted CA.</summary>
+    /// <param name="options">The mailbox.</param>
+    /// <returns>The client, not yet connected.</returns>
+    internal static ImapClient NewClient(ImapMailboxOptions options) => new()
+    {
+        Timeout = (int)options.CommandTimeout.TotalMilliseconds,
+        ServerCertificateValidationCallback = CertificateValidator(options.CaCertificateFile),
+    };
+
     /// <summary>Connects and authenticates <paramref name="client"/> as <paramref name="options"/> say.</summary>
     /// <param name="client">The client.</param>
     /// <param name="options">The settings.</param>
@@ -93,8 +101,6 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
     /// <returns>A task.</returns>
     internal static async Task ConnectClientAsync(ImapClient client, ImapMailboxOptions options, CancellationToken cancellationToken)
     {
-        // Every connection of a mailbox (work, IDLE, corrections) trusts the same CA.
-        client.ServerCertificateValidationCallback ??= CertificateValidator(options.CaCertificateFile);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.CommandTimeout);
         var security = options.Security switch
@@ -157,7 +163,7 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
             using var stream = await Inbox.GetStreamAsync(Uid(key), cancellationToken).ConfigureAwait(false);
             using var buffer = new MemoryStream();
             await stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
-            return ExpungedMeanwhile(Uid(key), buffer) ? null : buffer.ToArray();
+            return ExpungedMeanwhile(Uid(key), buffer.Length) ? null : buffer.ToArray();
         }
         catch (MessageNotFoundException)
         {
@@ -178,22 +184,36 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
         {
             return result;
         }
-        var folder = (ImapFolder)Inbox;
-        await folder.GetStreamsAsync([.. current.Keys.Select(id => new UniqueId(id))], async (_, _, uid, stream, ct) =>
+        foreach (var (uid, body) in await FetchBodiesAsync(Inbox, [.. current.Keys.Select(id => new UniqueId(id))], cancellationToken).ConfigureAwait(false))
+        {
+            if (!ExpungedMeanwhile(new UniqueId(uid), body.Length))
+            {
+                result[current[uid]] = body;
+            }
+        }
+        return result;
+    }
+
+    /// <summary>The raw bodies of several messages of an open folder, in one UID FETCH.</summary>
+    /// <param name="folder">The folder (opened).</param>
+    /// <param name="uids">The messages.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>Body per UID; a UID missing from the result is gone.</returns>
+    internal static async Task<Dictionary<uint, byte[]>> FetchBodiesAsync(IMailFolder folder, IList<UniqueId> uids, CancellationToken cancellationToken)
+    {
+        var result = new Dictionary<uint, byte[]>();
+        await ((ImapFolder)folder).GetStreamsAsync(uids, async (_, _, uid, stream, ct) =>
         {
             using var buffer = new MemoryStream();
             await stream.CopyToAsync(buffer, ct).ConfigureAwait(false);
-            if (!ExpungedMeanwhile(uid, buffer))
-            {
-                result[current[uid.Id]] = buffer.ToArray();
-            }
+            result[uid.Id] = buffer.ToArray();
         }, cancellationToken).ConfigureAwait(false);
         return result;
     }
 
     // A mail another session expunged while this one still sees it is answered with an empty body (Dovecot): that is a
     // mail gone, not an empty mail (whose listed size is 0 too). Decided as it is, it would be quarantined as unparseable.
-    private bool ExpungedMeanwhile(UniqueId uid, MemoryStream body) => body.Length == 0 && _sizes.GetValueOrDefault(uid.Id) > 0;
+    private bool ExpungedMeanwhile(UniqueId uid, long bodyLength) => bodyLength == 0 && _sizes.GetValueOrDefault(uid.Id) > 0;
 
     /// <summary>
     /// Claims the mail (unless this session holds its claim already) and moves it to the destination folder. The marker is

@@ -135,7 +135,7 @@ public sealed class ImapWorker(
 
     private async Task IdleLoopAsync(CancellationToken cancellationToken)
     {
-        using var client = new ImapClient { Timeout = (int)options.CommandTimeout.TotalMilliseconds };
+        using var client = ImapMailbox.NewClient(options);
         await ImapMailbox.ConnectClientAsync(client, options, cancellationToken);
         var folder = await client.GetFolderAsync(options.Folder, cancellationToken);
         await folder.OpenAsync(FolderAccess.ReadOnly, cancellationToken);

@@ -31,7 +31,6 @@ public sealed class CorrectionScanner
     private readonly ILogger _logger;
     private readonly DepartmentFolders _folders;
     private readonly MailExtractor _extractor = new();
-    private readonly AuditJsonLinesWriter? _auditFile;
     private bool _scannedBefore;
 
     /// <summary>Creates the scanner.</summary>
@@ -53,7 +52,6 @@ public sealed class CorrectionScanner
         _time = time;
         _logger = logger;
         _folders = new DepartmentFolders(options, mailbox);
-        _auditFile = options.AuditJsonLines ? new AuditJsonLinesWriter(Path.Combine(options.DataDirectory, "audit.jsonl")) : null;
     }
 
     /// <summary>Connects, looks at every department folder once, disconnects.</summary>
@@ -61,7 +59,7 @@ public sealed class CorrectionScanner
     /// <returns>What was found.</returns>
     public async Task<CorrectionScan> ScanAsync(CancellationToken cancellationToken)
     {
-        using var client = new ImapClient { Timeout = (int)_mailbox.CommandTimeout.TotalMilliseconds };
+        using var client = ImapMailbox.NewClient(_mailbox);
         await ImapMailbox.ConnectClientAsync(client, _mailbox, cancellationToken).ConfigureAwait(false);
         var result = await ScanAsync(client, cancellationToken).ConfigureAwait(false);
         await client.DisconnectAsync(true, cancellationToken).ConfigureAwait(false);
@@ -105,13 +103,7 @@ public sealed class CorrectionScanner
                     cancellationToken).ConfigureAwait(false);
                 foreach (var chunk in uids.Where(u => u.Id > start).Chunk(FetchChunk))
                 {
-                    var bodies = new Dictionary<uint, byte[]>();
-                    await ((ImapFolder)folder).GetStreamsAsync(chunk, async (_, _, uid, stream, ct) =>
-                    {
-                        using var buffer = new MemoryStream();
-                        await stream.CopyToAsync(buffer, ct).ConfigureAwait(false);
-                        bodies[uid.Id] = buffer.ToArray();
-                    }, cancellationToken).ConfigureAwait(false);
+                    var bodies = await ImapMailbox.FetchBodiesAsync(folder, chunk, cancellationToken).ConfigureAwait(false);
                     foreach (var uid in chunk)
                     {
                         if (bodies.TryGetValue(uid.Id, out var raw))
@@ -149,26 +141,11 @@ public sealed class CorrectionScanner
             return;
         }
         var document = _extractor.Extract(raw);
-        var now = _time.GetUtcNow();
-        var correction = new Correction(now, _mailbox.Name, fingerprint, record.DecisionId, currentLabel, record.Destination, folderLabel,
+        var correction = new Correction(_time.GetUtcNow(), _mailbox.Name, fingerprint, record.DecisionId, currentLabel, record.Destination, folderLabel,
             folder.FullName, "a caseworker (IMAP move; the server does not say who)", "imap", modelVersion);
-        _examples.Correct(correction, new NewExample(_mailbox.Name, fingerprint, record.DecisionId, folderLabel, modelVersion,
-            new TextInput(document.Subject, document.Body), document.Date));
-        var audit = new AuditEntry
-        {
-            Time = now,
-            DecisionId = record.DecisionId,
-            Fingerprint = fingerprint,
-            Mailbox = _mailbox.Name,
-            Source = "correction",
-            Label = folderLabel,
-            ModelVersion = modelVersion,
-            Reason = $"moved by a caseworker from {(currentLabel is null ? record.Destination : $"'{currentLabel}'")} to folder {folder.FullName}",
-            Destination = folder.FullName,
-            Outcome = "corrected",
-        };
-        _store.AppendAudit(audit);
-        _auditFile?.Append(audit);
+        CorrectionRecorder.Record(_store, _examples, _options, correction,
+            new NewExample(_mailbox.Name, fingerprint, record.DecisionId, folderLabel, modelVersion, new TextInput(document.Subject, document.Body), document.Date),
+            $"moved by a caseworker from {(currentLabel is null ? record.Destination : $"'{currentLabel}'")} to folder {folder.FullName}", folder.FullName);
         LearningLog.CorrectionSeen(_logger, _mailbox.Name, fingerprint[..12], currentLabel ?? record.Destination ?? "?", folderLabel);
         result.Corrections++;
     }

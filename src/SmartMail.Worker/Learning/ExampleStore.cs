@@ -190,29 +190,6 @@ public sealed class ExampleStore : IDisposable
         }
     }
 
-    /// <summary>Decided mails in the ledger whose fingerprint starts with <paramref name="fingerprintPrefix"/> (for corrections reported by hand).</summary>
-    /// <param name="fingerprintPrefix">A fingerprint or its first characters.</param>
-    /// <returns>Mailbox, fingerprint, decision id, destination and decision record of each.</returns>
-    public IReadOnlyList<(string Mailbox, string Fingerprint, string DecisionId, string? Destination, string? DecisionJson)> FindDecided(string fingerprintPrefix)
-    {
-        ArgumentNullException.ThrowIfNull(fingerprintPrefix);
-        lock (_gate)
-        {
-            using var cmd = _connection.CreateCommand();
-            cmd.CommandText = "SELECT DISTINCT mailbox, fingerprint, decision_id, destination, decision_json FROM mail " +
-                "WHERE substr(fingerprint, 1, length($p)) = $p AND state >= $decided ORDER BY mailbox";
-            cmd.Parameters.AddWithValue("$p", fingerprintPrefix.ToLowerInvariant());
-            cmd.Parameters.AddWithValue("$decided", (int)MailState.Decided);
-            using var r = cmd.ExecuteReader();
-            var result = new List<(string, string, string, string?, string?)>();
-            while (r.Read())
-            {
-                result.Add((r.GetString(0), r.GetString(1), r.GetString(2), Nullable(r, 3), Nullable(r, 4)));
-            }
-            return result;
-        }
-    }
-
     /// <summary>All corrections, oldest first.</summary>
     /// <returns>The corrections.</returns>
     public IReadOnlyList<Correction> ReadCorrections()

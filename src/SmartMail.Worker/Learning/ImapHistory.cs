@@ -28,7 +28,7 @@ public static class ImapHistory
         ArgumentNullException.ThrowIfNull(mailbox);
         ArgumentNullException.ThrowIfNull(folders);
         var departments = new DepartmentFolders(options, mailbox);
-        using var client = new ImapClient { Timeout = (int)mailbox.CommandTimeout.TotalMilliseconds };
+        using var client = ImapMailbox.NewClient(mailbox);
         await ImapMailbox.ConnectClientAsync(client, mailbox, cancellationToken).ConfigureAwait(false);
         var listed = await departments.ListAsync(client, cancellationToken).ConfigureAwait(false);
         var chosen = folders.Count == 0 ? listed : [.. listed.Where(f => folders.Contains(f.Name) || folders.Contains(f.FullName))];
@@ -50,15 +50,9 @@ public static class ImapHistory
             var done = 0;
             foreach (var chunk in newest.Chunk(200))
             {
-                var bodies = new List<byte[]>();
-                await ((ImapFolder)folder).GetStreamsAsync(chunk, async (_, _, _, stream, ct) =>
-                {
-                    using var buffer = new MemoryStream();
-                    await stream.CopyToAsync(buffer, ct).ConfigureAwait(false);
-                    bodies.Add(buffer.ToArray());
-                }, cancellationToken).ConfigureAwait(false);
+                var bodies = await ImapMailbox.FetchBodiesAsync(folder, chunk, cancellationToken).ConfigureAwait(false);
                 skipped += chunk.Length - bodies.Count;
-                foreach (var raw in bodies)
+                foreach (var raw in bodies.Values)
                 {
                     var doc = extractor.Extract(raw);
                     if (doc.IsUnparseable)

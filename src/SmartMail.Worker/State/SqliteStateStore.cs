@@ -108,6 +108,29 @@ public sealed class SqliteStateStore : IDisposable
         }
     }
 
+    /// <summary>Decided mails in the ledger whose fingerprint starts with <paramref name="fingerprintPrefix"/> (for corrections reported by hand).</summary>
+    /// <param name="fingerprintPrefix">A fingerprint or its first characters.</param>
+    /// <returns>Mailbox, fingerprint, decision id, destination and decision record of each.</returns>
+    public IReadOnlyList<(string Mailbox, string Fingerprint, string DecisionId, string? Destination, string? DecisionJson)> FindDecided(string fingerprintPrefix)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprintPrefix);
+        lock (_gate)
+        {
+            using var cmd = _connection.CreateCommand();
+            cmd.CommandText = "SELECT DISTINCT mailbox, fingerprint, decision_id, destination, decision_json FROM mail " +
+                "WHERE substr(fingerprint, 1, length($p)) = $p AND state >= $decided ORDER BY mailbox";
+            cmd.Parameters.AddWithValue("$p", fingerprintPrefix.ToLowerInvariant());
+            cmd.Parameters.AddWithValue("$decided", (int)MailState.Decided);
+            using var r = cmd.ExecuteReader();
+            var result = new List<(string, string, string, string?, string?)>();
+            while (r.Read())
+            {
+                result.Add((r.GetString(0), r.GetString(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4)));
+            }
+            return result;
+        }
+    }
+
     /// <summary>Mails of <paramref name="mailbox"/> not yet acknowledged.</summary>
     /// <param name="mailbox">The mailbox.</param>
     /// <returns>The records.</returns>

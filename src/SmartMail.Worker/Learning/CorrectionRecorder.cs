@@ -1,0 +1,46 @@
+using SmartMail.Worker.Options;
+using SmartMail.Worker.State;
+
+namespace SmartMail.Worker.Learning;
+
+/// <summary>Records a correction, however it was reported: the correction and its example, then its audit row in the ledger and audit.jsonl.</summary>
+public static class CorrectionRecorder
+{
+    /// <summary>Records <paramref name="correction"/>.</summary>
+    /// <param name="store">The ledger and audit trail.</param>
+    /// <param name="examples">The example store.</param>
+    /// <param name="options">The worker's options (whether audit.jsonl is written, and where).</param>
+    /// <param name="correction">The correction.</param>
+    /// <param name="text">The mail's text when the caller has it; otherwise the text kept at decision time is used.</param>
+    /// <param name="reason">The audit row's reason (no personal data).</param>
+    /// <param name="destination">The audit row's destination.</param>
+    /// <returns>Whether the example has text, i.e. whether the correction can train a model.</returns>
+    public static bool Record(SqliteStateStore store, ExampleStore examples, SmartMailOptions options, Correction correction, NewExample? text,
+        string reason, string destination)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(examples);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(correction);
+        var hasText = examples.Correct(correction, text);
+        var audit = new AuditEntry
+        {
+            Time = correction.Time,
+            DecisionId = correction.DecisionId ?? "",
+            Fingerprint = correction.Fingerprint,
+            Mailbox = correction.Mailbox,
+            Source = "correction",
+            Label = correction.ToLabel,
+            ModelVersion = correction.ModelVersion,
+            Reason = reason,
+            Destination = destination,
+            Outcome = "corrected",
+        };
+        store.AppendAudit(audit);
+        if (options.AuditJsonLines)
+        {
+            new AuditJsonLinesWriter(Path.Combine(options.DataDirectory, "audit.jsonl")).Append(audit);
+        }
+        return hasText;
+    }
+}
