@@ -19,6 +19,13 @@ public sealed class WorkerHealth
     /// <param name="now">The time.</param>
     public void Working(string mailbox, DateTimeOffset now) => _mailboxes[mailbox] = new MailboxHealth(HealthStatus.Healthy, "connected", now);
 
+    /// <summary>A watcher stands by while another instance holds the mailbox's lease (healthy: that is its job).</summary>
+    /// <param name="mailbox">The mailbox.</param>
+    /// <param name="reason">What it waits for.</param>
+    /// <param name="now">The time.</param>
+    public void Standby(string mailbox, string reason, DateTimeOffset now) =>
+        _mailboxes[mailbox] = new MailboxHealth(HealthStatus.Healthy, reason, now);
+
     /// <summary>A watcher lost its connection and is reconnecting.</summary>
     /// <param name="mailbox">The mailbox.</param>
     /// <param name="reason">Why (no personal data).</param>

@@ -69,6 +69,12 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
     /// </summary>
     public bool SupportsClaims => _inbox?.Supports(FolderFeature.ModSequences) == true;
 
+    /// <summary>
+    /// Whether mail another instance claimed (and left in the folder) is taken over: set by the lease holder once no
+    /// command of a former holder can still be in flight. Without a lease, another instance's claim is always left to it.
+    /// </summary>
+    public bool AdoptForeignClaims { get; set; }
+
     /// <summary>Connects, authenticates and opens the watched folder read-write.</summary>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task.</returns>
@@ -115,7 +121,10 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
     }
 
     /// <inheritdoc />
-    /// <remarks>With CONDSTORE, mail another instance has claimed is not listed: that instance delivers it.</remarks>
+    /// <remarks>
+    /// With CONDSTORE, mail another instance has claimed is not listed (that instance delivers it) unless
+    /// <see cref="AdoptForeignClaims"/> is set.
+    /// </remarks>
     public async Task<IReadOnlyList<PendingMail>> ListAsync(CancellationToken cancellationToken)
     {
         var inbox = Inbox;
@@ -139,7 +148,7 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
             if (claims)
             {
                 // FLAGS and MODSEQ come from one FETCH response: the state of the message at one moment.
-                if (summary.Keywords.Any(IsForeignMarker))
+                if (!AdoptForeignClaims && summary.Keywords.Any(IsForeignMarker))
                 {
                     continue;
                 }
@@ -577,7 +586,7 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
             {
                 results[uid.Id] = new MailGoneException($"Mail {uid.Id} left {_options.Folder} before it was claimed.");
             }
-            else if (summary.Keywords.FirstOrDefault(IsForeignMarker) is { } foreign)
+            else if (!AdoptForeignClaims && summary.Keywords.FirstOrDefault(IsForeignMarker) is { } foreign)
             {
                 results[uid.Id] = new MailClaimedException($"Mail {uid.Id} is claimed by another SmartMail instance ({foreign}).");
             }

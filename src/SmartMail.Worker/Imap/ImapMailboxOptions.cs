@@ -71,6 +71,25 @@ public sealed class ImapMailboxOptions
     /// <summary>Whether IDLE is used when the server offers it.</summary>
     public bool UseIdle { get; set; } = true;
 
+    /// <summary>
+    /// Whether this instance takes the lease on the watched folder (<see cref="ImapLease"/>) before it works it, so that a
+    /// second instance on the same mailbox (started by mistake, or as a standby) waits instead of routing mail twice.
+    /// </summary>
+    /// <value>The default is <see langword="true"/>; without it run exactly one instance per mailbox.</value>
+    public bool UseLease { get; set; } = true;
+
+    /// <summary>The folder under which the lease lives (one child folder per renewal, the last 20 kept).</summary>
+    [Required]
+    public string LeaseFolder { get; set; } = "SmartMail-Lease";
+
+    /// <summary>
+    /// How long a standby waits without seeing the holder renew before it takes over. The holder renews every sixth of
+    /// it and stops working when it has not renewed for <c>LeaseDuration - CommandTimeout - LeaseDuration/6</c>.
+    /// </summary>
+    /// <value>The default is 3 minutes; at least twice <see cref="CommandTimeout"/>.</value>
+    [Range(typeof(TimeSpan), "00:00:02", "01:00:00")]
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromMinutes(3);
+
     /// <summary>The password from <see cref="PasswordFile"/> or <see cref="Password"/>.</summary>
     /// <returns>The password.</returns>
     /// <exception cref="InvalidOperationException">Neither is set.</exception>

@@ -36,14 +36,44 @@ public sealed class ImapWorker(
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        using var lease = options.UseLease ? new ImapLease(options, store, time, logger) : null;
+        try
+        {
+            await WatchAsync(lease, stoppingToken);
+        }
+        finally
+        {
+            if (lease is not null)
+            {
+                // Work has stopped: give the lease up so a standby takes over at its next look.
+                using var release = new CancellationTokenSource(options.CommandTimeout);
+                await lease.ReleaseAsync(release.Token);
+            }
+        }
+    }
+
+    private async Task WatchAsync(ImapLease? lease, CancellationToken stoppingToken)
+    {
+        Task keep = Task.CompletedTask;
         for (var failures = 0; !stoppingToken.IsCancellationRequested;)
         {
             using var mailbox = new ImapMailbox(options, store.InstanceId);
-            using var idleStop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             Task? idle = null;
+            CancellationTokenSource? work = null;
+            CancellationTokenSource? idleStop = null;
             try
             {
-                await mailbox.ConnectAsync(stoppingToken);
+                if (lease is { IsHeld: false })
+                {
+                    await keep; // the last holding's renewals have ended (they end when the lease is lost)
+                    await AcquireAsync(lease, stoppingToken);
+                    keep = lease.KeepAsync(stoppingToken);
+                }
+                // All work on the folder stops when the lease is lost or runs out.
+                work = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, lease?.Fence ?? CancellationToken.None);
+                idleStop = CancellationTokenSource.CreateLinkedTokenSource(work.Token);
+                var token = work.Token;
+                await mailbox.ConnectAsync(token);
                 IsConnected = true;
                 failures = 0;
                 health?.Working(options.Name, time.GetUtcNow());
@@ -53,23 +83,26 @@ public sealed class ImapWorker(
                     _warnedNoCondStore = true;
                     ImapLog.NoCondStore(logger, options.Name);
                 }
-                await ImapReconciler.ReconcileAsync(mailbox, store, time, stoppingToken);
+                await ImapReconciler.ReconcileAsync(mailbox, store, time, token);
                 if (options.UseIdle && mailbox.SupportsIdle)
                 {
                     idle = IdleAsync(idleStop.Token);
                 }
                 var processor = processorFor(mailbox);
-                while (!stoppingToken.IsCancellationRequested)
+                while (!token.IsCancellationRequested)
                 {
                     models?.RefreshIfChanged();
-                    var drained = (await ImapBatchDrainer.DrainAsync(mailbox, processor, store, options.BatchSize, stoppingToken)).Count;
+                    // A claim another instance left behind is taken over once any command that instance sent before it lost
+                    // the lease has surely been answered.
+                    mailbox.AdoptForeignClaims = lease is not null && lease.HeldFor >= 2 * options.CommandTimeout;
+                    var drained = (await ImapBatchDrainer.DrainAsync(mailbox, processor, store, options.BatchSize, token)).Count;
                     Handled += drained;
                     ImapLog.Drained(logger, options.Name, drained);
                     if (idle is { IsCompleted: true })
                     {
                         await idle; // surfaces the IDLE connection's failure: reconnect both
                     }
-                    await _wake.WaitAsync(options.PollInterval, stoppingToken);
+                    await _wake.WaitAsync(options.PollInterval, token);
                 }
             }
             catch (AuthenticationException ex)
@@ -77,6 +110,12 @@ public sealed class ImapWorker(
                 ImapLog.AuthenticationFailed(logger, options.Name, ex);
                 health?.Stopped(options.Name, "the server refused the credentials", time.GetUtcNow());
                 return; // not transient: retrying would lock the account; other mailboxes go on
+            }
+            catch (LeaseUnavailableException ex)
+            {
+                ImapLog.LeaseUnavailable(logger, options.Name, ex);
+                health?.Stopped(options.Name, "the lease folder cannot be created (see the log)", time.GetUtcNow());
+                return;
             }
             catch (StateStoreException ex)
             {
@@ -90,6 +129,16 @@ public sealed class ImapWorker(
             {
                 return;
             }
+            catch (Exception ex) when (lease is { IsHeld: false } && !stoppingToken.IsCancellationRequested && (ex is OperationCanceledException || IsTransient(ex)))
+            {
+                // The lease was lost mid-work (the cancelled command may have been cut off: the reconciler sorts it out when
+                // this instance holds the lease again). Stand by.
+                IsConnected = false;
+                if (keep.IsFaulted)
+                {
+                    await keep; // a ledger that cannot record the lease stops the service like any other
+                }
+            }
             catch (Exception ex) when (IsTransient(ex))
             {
                 failures++;
@@ -97,13 +146,19 @@ public sealed class ImapWorker(
                 ImapLog.ConnectionLost(logger, options.Name, failures, delay, ex);
                 health?.Reconnecting(options.Name, $"reconnecting after {ex.GetType().Name} (failure {failures})", time.GetUtcNow());
                 IsConnected = false;
-                await idleStop.CancelAsync();
+                if (idleStop is not null)
+                {
+                    await idleStop.CancelAsync();
+                }
                 await Task.Delay(delay, time, stoppingToken);
             }
             finally
             {
                 IsConnected = false;
-                await idleStop.CancelAsync();
+                if (idleStop is not null)
+                {
+                    await idleStop.CancelAsync();
+                }
                 if (idle is not null)
                 {
                     try
@@ -115,8 +170,25 @@ public sealed class ImapWorker(
                         // the work loop reconnects
                     }
                 }
+                idleStop?.Dispose();
+                work?.Dispose();
             }
         }
+        await keep.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+    }
+
+    private async Task AcquireAsync(ImapLease lease, CancellationToken stoppingToken)
+    {
+        var told = false;
+        await lease.AcquireAsync(generation =>
+        {
+            health?.Standby(options.Name, $"standing by: another instance holds the lease (generation {generation})", time.GetUtcNow());
+            if (!told)
+            {
+                told = true;
+                ImapLog.StandingBy(logger, options.Name, generation);
+            }
+        }, stoppingToken);
     }
 
     private async Task IdleAsync(CancellationToken cancellationToken)
@@ -182,7 +254,10 @@ public sealed class ImapWorker(
         }
     }
 
-    private static bool IsTransient(Exception ex) =>
+    /// <summary>Whether <paramref name="ex"/> is worth a reconnect (network, server, time-out) rather than a stop.</summary>
+    /// <param name="ex">The failure.</param>
+    /// <returns><see langword="true"/> when transient.</returns>
+    internal static bool IsTransient(Exception ex) =>
         ex is IOException or ImapProtocolException or ImapCommandException or ServiceNotConnectedException
             or System.Net.Sockets.SocketException or TimeoutException or SslHandshakeException
             or OperationCanceledException or InvalidOperationException;
@@ -217,6 +292,12 @@ internal static partial class ImapLog
 
     [LoggerMessage(EventId = 2107, Level = LogLevel.Warning, Message = "Mailbox {Mailbox}: the server does not offer CONDSTORE, so claims are not atomic: run only one SmartMail instance on this mailbox")]
     public static partial void NoCondStore(ILogger logger, string mailbox);
+
+    [LoggerMessage(EventId = 2108, Level = LogLevel.Information, Message = "Mailbox {Mailbox}: another instance holds the lease (generation {Generation}); this instance stands by and takes over if that one stops renewing")]
+    public static partial void StandingBy(ILogger logger, string mailbox, long generation);
+
+    [LoggerMessage(EventId = 2109, Level = LogLevel.Critical, Message = "Mailbox {Mailbox}: no lease can be kept; this mailbox stops")]
+    public static partial void LeaseUnavailable(ILogger logger, string mailbox, Exception exception);
 
     [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "Mailbox {Mailbox}: connection lost (failure {Failures}); reconnecting in {Delay}")]
     public static partial void ConnectionLost(ILogger logger, string mailbox, int failures, TimeSpan delay, Exception exception);

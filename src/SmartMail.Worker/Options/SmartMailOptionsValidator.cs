@@ -47,6 +47,10 @@ public sealed class SmartMailOptionsValidator : IValidateOptions<SmartMailOption
             {
                 failures.Add($"{prefix}:PasswordFile: '{file}' does not exist.");
             }
+            if (mailbox.UseLease && mailbox.LeaseDuration < 2 * mailbox.CommandTimeout)
+            {
+                failures.Add($"{prefix}:LeaseDuration: must be at least twice CommandTimeout ({mailbox.CommandTimeout}), so that a holder that lost the lease stops before a standby takes over.");
+            }
             if (mailbox.CaCertificateFile is { } ca && !File.Exists(ca))
             {
                 failures.Add($"{prefix}:CaCertificateFile: '{ca}' does not exist.");

@@ -445,6 +445,51 @@ public sealed class SqliteStateStore : IDisposable
         }
     }
 
+    /// <summary>A value this instance keeps about itself (for example the lease generation it last held).</summary>
+    /// <param name="key">The key.</param>
+    /// <returns>The value, or <see langword="null"/>.</returns>
+    /// <exception cref="StateStoreException">The store cannot be read.</exception>
+    public string? GetMeta(string key)
+    {
+        lock (_gate)
+        {
+            try
+            {
+                using var cmd = _connection.CreateCommand();
+                cmd.CommandText = "SELECT value FROM meta WHERE key = $key";
+                cmd.Parameters.AddWithValue("$key", key);
+                return cmd.ExecuteScalar() as string;
+            }
+            catch (SqliteException ex)
+            {
+                throw new StateStoreException($"The state store '{Path}' cannot be read: {ex.Message}", ex);
+            }
+        }
+    }
+
+    /// <summary>Records <paramref name="value"/> under <paramref name="key"/> durably.</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The value.</param>
+    /// <exception cref="StateStoreException">The store cannot record.</exception>
+    public void SetMeta(string key, string value)
+    {
+        lock (_gate)
+        {
+            try
+            {
+                using var cmd = _connection.CreateCommand();
+                cmd.CommandText = "INSERT INTO meta (key, value) VALUES ($key, $value) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+                cmd.Parameters.AddWithValue("$key", key);
+                cmd.Parameters.AddWithValue("$value", value);
+                cmd.ExecuteNonQuery();
+            }
+            catch (SqliteException ex)
+            {
+                throw new StateStoreException($"The state store '{Path}' cannot record: {ex.Message}", ex);
+            }
+        }
+    }
+
     // The first open makes the id (INSERT OR IGNORE: a concurrent first open keeps the one row); later opens only read it,
     // so opening a store whose file another process holds locked still works (and fails closed at the first write).
     private string LoadInstanceId()

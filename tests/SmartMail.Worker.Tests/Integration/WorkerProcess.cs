@@ -15,7 +15,14 @@ internal sealed class WorkerProcess : IDisposable
     private WorkerProcess(Process process) => _process = process;
 
     /// <summary>Starts the worker on <paramref name="dovecot"/>'s mailbox (named <c>proc</c>), polling every second.</summary>
-    public static WorkerProcess Start(Dovecot dovecot, string dataDirectory, string modelPath, int batchSize, Action<string> log)
+    /// <param name="dovecot">The server.</param>
+    /// <param name="dataDirectory">The worker's data directory (its ledger).</param>
+    /// <param name="modelPath">The model bundle.</param>
+    /// <param name="batchSize">Mails per batch.</param>
+    /// <param name="log">Receives each log line.</param>
+    /// <param name="overrides">Settings under <c>SmartMail:</c> that replace the defaults here (e.g. <c>Mailboxes__0__LeaseDuration</c>).</param>
+    public static WorkerProcess Start(Dovecot dovecot, string dataDirectory, string modelPath, int batchSize, Action<string> log,
+        IReadOnlyDictionary<string, string>? overrides = null)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "SmartMail.Worker.dll");
         var psi = new ProcessStartInfo("dotnet", [dll])
@@ -37,7 +44,14 @@ internal sealed class WorkerProcess : IDisposable
             ["Mailboxes__0__Password"] = dovecot.Password,
             ["Mailboxes__0__PollInterval"] = "00:00:01",
             ["Mailboxes__0__BatchSize"] = batchSize.ToString(CultureInfo.InvariantCulture),
+            // A restarted worker resumes its own lease at once; a short lease bounds the wait when a kill cut a renewal off.
+            ["Mailboxes__0__CommandTimeout"] = "00:00:10",
+            ["Mailboxes__0__LeaseDuration"] = "00:00:20",
         };
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string>())
+        {
+            settings[key] = value;
+        }
         foreach (var (key, value) in settings)
         {
             psi.Environment["SMARTMAIL_SmartMail__" + key] = value;
