@@ -1,4 +1,14 @@
 using Microsoft.Extensions.Hosting;
 using SmartMail.Worker;
+using SmartMail.Worker.State;
 
-await WorkerHost.CreateBuilder(args).Build().RunAsync();
+try
+{
+    await WorkerHost.CreateBuilder(args).Build().RunAsync();
+    return Environment.ExitCode;
+}
+catch (DataDirectoryInUseException ex)
+{
+    Console.Error.WriteLine($"smartmail: {ex.Message}");
+    return 1;
+}

@@ -31,6 +31,7 @@ public static class WorkerHost
         builder.Services.AddSingleton<IValidateOptions<SmartMailOptions>, SmartMailOptionsValidator>();
         builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<SmartMailOptions>>().Value);
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(sp => new DataDirectoryLock(sp.GetRequiredService<SmartMailOptions>().DataDirectory));
         builder.Services.AddSingleton(sp => new SqliteStateStore(Path.Combine(sp.GetRequiredService<SmartMailOptions>().DataDirectory, "state.db")));
         builder.Services.AddSingleton(sp => new Learning.ExampleStore(Path.Combine(sp.GetRequiredService<SmartMailOptions>().DataDirectory, "state.db")));
         builder.Services.AddSingleton<ModelProvider>();
@@ -75,6 +76,11 @@ public static class WorkerHost
         builder.Services.AddSingleton(sp => sp.GetRequiredService<Func<IJournalSink, MailProcessor>>()(sp.GetRequiredService<FolderJournalSink>()));
         builder.Services.AddSingleton<Func<Imap.ImapMailbox, MailProcessor>>(sp =>
             mailbox => sp.GetRequiredService<Func<IJournalSink, MailProcessor>>()(mailbox));
+        if (watch)
+        {
+            // First: no watcher starts while another process routes mail from the same data directory.
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<DataDirectoryLock>());
+        }
         if (watch && !string.IsNullOrEmpty(builder.Configuration[$"{SmartMailOptions.SectionName}:HealthUrl"]))
         {
             builder.Services.AddHostedService<Health.HealthEndpoint>();

@@ -39,6 +39,22 @@ public sealed class OptionsTests(DefaultModelFixture model) : IClassFixture<Defa
     }
 
     [Fact]
+    public void Validate_LeaseShorterThanTwoCommandTimeouts_NamesTheSetting_UnlessTheLeaseIsOff()
+    {
+        var options = Valid();
+        var mailbox = new Imap.ImapMailboxOptions { Name = "post", Host = "imap.example", Username = "u", Password = "p" };
+        mailbox.CommandTimeout = TimeSpan.FromSeconds(60);
+        mailbox.LeaseDuration = TimeSpan.FromSeconds(90);
+        options.Mailboxes.Add(mailbox);
+
+        var failures = new SmartMailOptionsValidator().Validate(null, options).Failures!.ToList();
+        Assert.Contains(failures, f => f.StartsWith("SmartMail:Mailboxes:0:LeaseDuration", StringComparison.Ordinal));
+
+        mailbox.UseLease = false;
+        Assert.True(new SmartMailOptionsValidator().Validate(null, options).Succeeded);
+    }
+
+    [Fact]
     public void Host_InvalidConfiguration_FailsAtStartupNamingTheSetting()
     {
         using var host = WorkerHost.CreateBuilder(["--SmartMail:ModelPath=missing.zip", "--SmartMail:DataDirectory=" + Path.GetTempPath()], watch: false).Build();

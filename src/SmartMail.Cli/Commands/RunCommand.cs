@@ -47,6 +47,15 @@ internal static class RunCommand
             return 1;
         }
         var options = host.Options();
+        try
+        {
+            host.Services.GetRequiredService<DataDirectoryLock>().Acquire();
+        }
+        catch (DataDirectoryInUseException ex)
+        {
+            Console.Error.WriteLine($"smartmail: {ex.Message}");
+            return 1;
+        }
         SeedSamples(options);
 
         if (watch)
@@ -66,12 +75,43 @@ internal static class RunCommand
         {
             var mailboxOptions = options.Mailboxes[index];
             // One pass over each IMAP mailbox: reconcile what a crash left, then drain what is waiting.
-            using var mailbox = new ImapMailbox(mailboxOptions, host.Services.GetRequiredService<SqliteStateStore>().InstanceId);
-            await mailbox.ConnectAsync(cancellationToken);
-            await ImapReconciler.ReconcileAsync(mailbox, host.Services.GetRequiredService<SqliteStateStore>(), TimeProvider.System, cancellationToken);
+            // A watching instance on this mailbox holds its lease: then it routes the mail, and this pass leaves it alone.
+            var store = host.Services.GetRequiredService<SqliteStateStore>();
+            using var lease = mailboxOptions.UseLease
+                ? new ImapLease(mailboxOptions, store, TimeProvider.System, host.Services.GetRequiredService<ILoggerFactory>().CreateLogger<ImapLease>())
+                : null;
+            if (lease is not null && !await lease.TryAcquireAsync(cancellationToken))
+            {
+                AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture,
+                    $"Mailbox [bold]{mailboxOptions.Name}[/]: another SmartMail instance holds its lease and routes it; skipped.");
+                continue;
+            }
+            using var fenced = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease?.Fence ?? CancellationToken.None);
+            using var mailbox = new ImapMailbox(mailboxOptions, store.InstanceId);
             var stopwatch = System.Diagnostics.Stopwatch.StartNew();
-            var drained = await ImapBatchDrainer.DrainAsync(mailbox, host.Services.GetRequiredService<Func<ImapMailbox, MailProcessor>>()(mailbox),
-                host.Services.GetRequiredService<SqliteStateStore>(), mailboxOptions.BatchSize, cancellationToken);
+            IReadOnlyList<ProcessOutcome> drained;
+            Task? keep = null;
+            try
+            {
+                keep = lease?.KeepAsync(fenced.Token);
+                await mailbox.ConnectAsync(fenced.Token);
+                await ImapReconciler.ReconcileAsync(mailbox, store, TimeProvider.System, fenced.Token);
+                drained = await ImapBatchDrainer.DrainAsync(mailbox, host.Services.GetRequiredService<Func<ImapMailbox, MailProcessor>>()(mailbox),
+                    store, mailboxOptions.BatchSize, fenced.Token);
+            }
+            finally
+            {
+                await fenced.CancelAsync();
+                if (keep is not null)
+                {
+                    await keep.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+                }
+                if (lease is not null)
+                {
+                    using var release = new CancellationTokenSource(mailboxOptions.CommandTimeout);
+                    await lease.ReleaseAsync(release.Token);
+                }
+            }
             outcomes.AddRange(drained);
             if (options.Learning.WatchCorrections)
             {

@@ -54,7 +54,7 @@ public sealed partial class ImapLease : IDisposable
     private CancellationTokenSource _fence = new();
     private ImapClient? _client;
     private IMailFolder? _parent;
-    private long _heldSentAt; // when the CREATE of the held generation was sent (timestamp)
+    private long _heldSentAt; // when the RENAME to the held generation was sent (timestamp)
     private string _lineage = "";
     private long _unsure;     // a generation this session renamed its token to without learning the answer
 
@@ -106,6 +106,17 @@ public sealed partial class ImapLease : IDisposable
     public async Task AcquireAsync(Action<long> standingBy, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(standingBy);
+        await AcquireCoreAsync(standingBy, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Takes the lease if nobody else holds it (one look, for a one-shot run); never waits for another holder.</summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns><see langword="true"/> when this instance now holds the lease.</returns>
+    /// <exception cref="LeaseUnavailableException">The server does not let this user create the lease folders.</exception>
+    public Task<bool> TryAcquireAsync(CancellationToken cancellationToken) => AcquireCoreAsync(null, cancellationToken);
+
+    private async Task<bool> AcquireCoreAsync(Action<long>? standingBy, CancellationToken cancellationToken)
+    {
         (string Lineage, long Generation, bool Free) seen = ("", -1, false);
         var seenAt = _time.GetTimestamp();
         while (!IsHeld)
@@ -138,6 +149,10 @@ public sealed partial class ImapLease : IDisposable
             var how = current.Free ? "free" : IsOwn(current) ? "its own" : _time.GetElapsedTime(seenAt) >= _options.LeaseDuration ? "expired" : null;
             if (how is null)
             {
+                if (standingBy is null)
+                {
+                    return false;
+                }
                 standingBy(current.Generation);
                 await Task.Delay(RenewEvery, _time, cancellationToken).ConfigureAwait(false);
                 continue;
@@ -146,9 +161,10 @@ public sealed partial class ImapLease : IDisposable
             if (await TryAdvanceAsync(current, cancellationToken).ConfigureAwait(false) && await NoOtherHolderAsync(cancellationToken).ConfigureAwait(false))
             {
                 LeaseLog.Acquired(_logger, _options.Name, Generation, how);
-                return;
+                return true;
             }
         }
+        return true;
     }
 
     /// <summary>
