@@ -71,7 +71,8 @@ public static class WorkerHost
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger<MailProcessor>(),
                 sp.GetRequiredService<WorkerMetrics>(),
-                sp.GetRequiredService<Learning.ExampleStore>());
+                sp.GetRequiredService<Learning.ExampleStore>(),
+                sp.GetRequiredService<Health.WorkerHealth>());
         });
         builder.Services.AddSingleton(sp => sp.GetRequiredService<Func<IJournalSink, MailProcessor>>()(sp.GetRequiredService<FolderJournalSink>()));
         builder.Services.AddSingleton<Func<Imap.ImapMailbox, MailProcessor>>(sp =>

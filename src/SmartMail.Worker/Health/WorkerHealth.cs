@@ -11,6 +11,23 @@ public sealed class WorkerHealth
     /// <summary>The state of every watcher that has reported.</summary>
     public IReadOnlyDictionary<string, MailboxHealth> Mailboxes => _mailboxes;
 
+    private readonly ConcurrentDictionary<string, DestinationHealth> _waiting = new(StringComparer.Ordinal);
+
+    /// <summary>Destinations whose deliveries wait (SMTP relay or webhook down): their mail stays in its source.</summary>
+    public IReadOnlyDictionary<string, DestinationHealth> WaitingDestinations => _waiting;
+
+    /// <summary>Deliveries to <paramref name="destination"/> failed and wait for a retry.</summary>
+    /// <param name="destination">The destination (a label's route, no personal data).</param>
+    /// <param name="failures">Failures in a row.</param>
+    /// <param name="retryAt">When it is tried again.</param>
+    /// <param name="reason">The error's type.</param>
+    public void DeliveryWaiting(string destination, int failures, DateTimeOffset retryAt, string reason) =>
+        _waiting[destination] = new DestinationHealth(failures, retryAt, reason);
+
+    /// <summary>A delivery to <paramref name="destination"/> went through again.</summary>
+    /// <param name="destination">The destination.</param>
+    public void DeliveryResumed(string destination) => _waiting.TryRemove(destination, out _);
+
     /// <summary>Set when the ledger could not record: the service has stopped taking mail.</summary>
     public string? LedgerFailure { get; private set; }
 
@@ -50,3 +67,9 @@ public sealed class WorkerHealth
 /// <param name="Description">What is going on.</param>
 /// <param name="LastWorking">When it last worked.</param>
 public sealed record MailboxHealth(HealthStatus Status, string Description, DateTimeOffset LastWorking);
+
+/// <summary>A destination whose deliveries wait.</summary>
+/// <param name="Failures">Failures in a row.</param>
+/// <param name="RetryAt">When it is tried again.</param>
+/// <param name="Reason">The last error's type.</param>
+public sealed record DestinationHealth(int Failures, DateTimeOffset RetryAt, string Reason);

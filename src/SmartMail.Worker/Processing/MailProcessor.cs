@@ -38,6 +38,7 @@ public sealed class MailProcessor
     private readonly WorkerMetrics _metrics;
     private readonly AuditJsonLinesWriter? _auditFile;
     private readonly ExampleStore? _examples;
+    private readonly Health.WorkerHealth? _health;
     // Per destination: failures in a row and the time before which it is not tried again (a circuit breaker).
     private readonly ConcurrentDictionary<string, (int Failures, DateTimeOffset RetryAt)> _unavailable = new(StringComparer.Ordinal);
 
@@ -51,9 +52,12 @@ public sealed class MailProcessor
     /// <param name="logger">The logger.</param>
     /// <param name="metrics">The metrics.</param>
     /// <param name="examples">Where the text of decided mail is kept for the learning loop; none when <see langword="null"/>.</param>
+    /// <param name="health">Told when deliveries to a destination wait and when they go through again; none when <see langword="null"/>.</param>
     public MailProcessor(SqliteStateStore store, Func<RoutingPolicy> policy, MailExtractor extractor, IJournalSink sink,
-        SmartMailOptions options, TimeProvider time, ILogger logger, WorkerMetrics metrics, ExampleStore? examples = null)
+        SmartMailOptions options, TimeProvider time, ILogger logger, WorkerMetrics metrics, ExampleStore? examples = null,
+        Health.WorkerHealth? health = null)
     {
+        _health = health;
         _examples = options.Learning.StoreExamples ? examples : null;
         _store = store;
         _policy = policy;
@@ -150,7 +154,10 @@ public sealed class MailProcessor
         {
             return await DeliveryFailedAsync(source, prepared, ex, cancellationToken).ConfigureAwait(false);
         }
-        _unavailable.TryRemove(destination, out _);
+        if (_unavailable.TryRemove(destination, out _) || _health?.WaitingDestinations.ContainsKey(destination) == true)
+        {
+            _health?.DeliveryResumed(destination);
+        }
         return (await CompleteAsync(source, [prepared], cancellationToken).ConfigureAwait(false))[0];
     }
 
@@ -334,6 +341,7 @@ public sealed class MailProcessor
                 var failures = _unavailable.TryGetValue(destination, out var before) ? before.Failures + 1 : 1;
                 var retryAt = _time.GetUtcNow() + RetryBackoff(failures);
                 _unavailable[destination] = (failures, retryAt);
+                _health?.DeliveryWaiting(destination, failures, retryAt, error.GetType().Name);
                 Log.DeliveryDeferred(_logger, destination, failures, record.Fingerprint, retryAt, error);
                 return Defer(record, retryAt, $"delivery to {destination} failed: {error.GetType().Name}");
             }

@@ -47,12 +47,22 @@ public sealed class DeliveryOutageTests(DefaultModelFixture model, ITestOutputHe
         var waiting = during.Count(m => m.Folder == "INBOX");
         var failedTries = rig.Webhook.Answered.Count(a => a.Status == 503);
         output.WriteLine($"during the outage: {waiting} waiting in INBOX, {quarantinedDuring} quarantined, {failedTries} failed webhook tries");
+        // Monitoring sees the outage: degraded, naming both destinations (the mailbox itself is connected).
+        using var models = new SmartMail.Worker.Processing.ModelProvider(rig.Options, Microsoft.Extensions.Logging.Abstractions.NullLogger<SmartMail.Worker.Processing.ModelProvider>.Instance);
+        var duringHealth = await new SmartMail.Worker.Health.SmartMailHealthCheck(rig.Health, models)
+            .CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext(), ct);
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded, duringHealth.Status);
+        Assert.Contains("Teknik", duringHealth.Description, StringComparison.Ordinal);
+        Assert.Contains("sci.space", duringHealth.Description, StringComparison.Ordinal);
 
         smtpLink.Heal();
         Volatile.Write(ref webhookDown, false);
         var stopwatch = Stopwatch.StartNew();
         var recovery = await FaultRig.WaitUntilAsync(() => rig.Acknowledged == 30, TimeSpan.FromSeconds(60), "every mail delivered after the outage");
 
+        var afterHealth = await new SmartMail.Worker.Health.SmartMailHealthCheck(rig.Health, models)
+            .CheckHealthAsync(new Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckContext(), ct);
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, afterHealth.Status);
         var tally = await rig.StopAndTallyAsync(ct);
         FaultReport.Write(output, "SMTP relay and webhook down 6 s", tally, recovery);
         Assert.Equal((0, 20), (quarantinedDuring, waiting));

@@ -106,7 +106,7 @@ internal sealed class FaultRig : IAsyncDisposable
             routes = new RoutingSink(Options, mailbox, new FolderJournalSink(Options.JournalPath),
                 Options.Smtp is { } smtp ? () => new SmtpForwardSink(smtp, d => routes!.AddressOf(d)) : null,
                 () => new WebhookSink(client, Options.Webhook, d => routes!.UrlOf(d)));
-            return new MailProcessor(store, () => Policy, new MailExtractor(), routes, Options, TimeProvider.System, Log, new WorkerMetrics());
+            return new MailProcessor(store, () => Policy, new MailExtractor(), routes, Options, TimeProvider.System, Log, new WorkerMetrics(), health: Health);
         }, store, TimeProvider.System, Lifetime, Log, Health);
         _workers.Add(worker);
         await worker.StartAsync(cancellationToken);
