@@ -52,7 +52,7 @@ public sealed class DepartmentFolders
         }
         _excluded = new(StringComparer.OrdinalIgnoreCase)
         {
-            "INBOX", _mailbox.Folder, _mailbox.ProcessedFolder,
+            "INBOX", _mailbox.Folder, _mailbox.ProcessedFolder, _mailbox.LeaseFolder,
             FolderName(_options.ManualTriageDestination), FolderName(_options.QuarantineDestination),
         };
     }
