@@ -82,9 +82,13 @@ public sealed class ImapLeaseTests(DefaultModelFixture model, ITestOutputHelper 
                 {
                     await lease.AcquireAsync(_ => { }, stop.Token);
                 }
-                catch (OperationCanceledException)
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
                 {
                     return;
+                }
+                catch (Exception ex) when (ImapWorker.IsTransient(ex))
+                {
+                    continue; // a 1 s command time-out on a busy machine: look again, as the worker would
                 }
                 var from = clock.ElapsedTicks;
                 var generation = lease.Generation;
@@ -175,12 +179,12 @@ public sealed class ImapLeaseTests(DefaultModelFixture model, ITestOutputHelper 
         var ct = TestContext.Current.CancellationToken;
         await using var dovecot = await Dovecot.StartAsync();
         using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"));
-        using var lease = new ImapLease(Fast(dovecot.Options(), TimeSpan.FromSeconds(2.4)), store, TimeProvider.System, NullLogger.Instance);
+        using var lease = new ImapLease(Fast(dovecot.Options(), TimeSpan.FromSeconds(6)), store, TimeProvider.System, NullLogger.Instance);
         await lease.AcquireAsync(_ => { }, ct);
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(6)); // renewals every 0.4 s
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10)); // renewals every second
         await lease.KeepAsync(stop.Token).ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
         var generation = lease.Generation;
-        Assert.True(generation > 8, $"generation {generation}");
+        Assert.True(generation > 5, $"generation {generation}");
         Assert.True(lease.IsHeld);
         using var client = await dovecot.ClientAsync();
         var parent = await client.GetFolder(client.PersonalNamespaces[0]).GetSubfolderAsync("SmartMail-Lease", ct);
