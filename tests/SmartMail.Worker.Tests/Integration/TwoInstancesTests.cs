@@ -69,6 +69,9 @@ public sealed class TwoInstancesTests(DefaultModelFixture model, ITestOutputHelp
             }
             var killedAt = System.Diagnostics.Stopwatch.StartNew();
             await workers[holder].KillAsync();
+            // Mail keeps arriving while nobody holds the lease (the kill may also have come after the last claim).
+            await dovecot.AppendAsync(Enumerable.Range(300, 20).Select(Mail));
+            appended += 20;
             output.WriteLine($"killed {holder} with {Routed(holder)} routed and {Claimed()} claimed, unfinished");
             await WorkerProcess.WaitUntil(() => Routed(standby) > 0, TimeSpan.FromSeconds(60));
             output.WriteLine($"{standby} routes after {killedAt.Elapsed.TotalSeconds:F1} s");
