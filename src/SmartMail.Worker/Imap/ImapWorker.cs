@@ -26,6 +26,7 @@ public sealed class ImapWorker(
 {
     private readonly SemaphoreSlim _wake = new(0, 1);
     private bool _warnedNoCondStore;
+    private Task _keep = Task.CompletedTask; // the lease's renewals while this instance holds it
 
     /// <summary>Mails handled since start (for tests and status).</summary>
     public int Handled { get; private set; }
@@ -45,7 +46,9 @@ public sealed class ImapWorker(
         {
             if (lease is not null)
             {
-                // Work has stopped: give the lease up so a standby takes over at its next look.
+                // Work has stopped, and so have the renewals (they use the lease's connection): give the lease up so a
+                // standby takes over at its next look.
+                await _keep.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
                 using var release = new CancellationTokenSource(options.CommandTimeout);
                 await lease.ReleaseAsync(release.Token);
             }
@@ -54,7 +57,6 @@ public sealed class ImapWorker(
 
     private async Task WatchAsync(ImapLease? lease, CancellationToken stoppingToken)
     {
-        Task keep = Task.CompletedTask;
         for (var failures = 0; !stoppingToken.IsCancellationRequested;)
         {
             using var mailbox = new ImapMailbox(options, store.InstanceId);
@@ -65,9 +67,9 @@ public sealed class ImapWorker(
             {
                 if (lease is { IsHeld: false })
                 {
-                    await keep; // the last holding's renewals have ended (they end when the lease is lost)
+                    await _keep; // the last holding's renewals have ended (they end when the lease is lost)
                     await AcquireAsync(lease, stoppingToken);
-                    keep = lease.KeepAsync(stoppingToken);
+                    _keep = lease.KeepAsync(stoppingToken);
                 }
                 // All work on the folder stops when the lease is lost or runs out.
                 work = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, lease?.Fence ?? CancellationToken.None);
@@ -134,9 +136,9 @@ public sealed class ImapWorker(
                 // The lease was lost mid-work (the cancelled command may have been cut off: the reconciler sorts it out when
                 // this instance holds the lease again). Stand by.
                 IsConnected = false;
-                if (keep.IsFaulted)
+                if (_keep.IsFaulted)
                 {
-                    await keep; // a ledger that cannot record the lease stops the service like any other
+                    await _keep; // a ledger that cannot record the lease stops the service like any other
                 }
             }
             catch (Exception ex) when (IsTransient(ex))
@@ -174,7 +176,6 @@ public sealed class ImapWorker(
                 work?.Dispose();
             }
         }
-        await keep.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
     }
 
     private async Task AcquireAsync(ImapLease lease, CancellationToken stoppingToken)
