@@ -153,8 +153,13 @@ public sealed class ImapLeaseTests(DefaultModelFixture model, ITestOutputHelper 
         }
 
         using var b = new ImapLease(options, storeB, TimeProvider.System, NullLogger.Instance);
-        var standing = new List<long>();
-        var standby = b.AcquireAsync(standing.Add, ct);
+        var standing = new ConcurrentQueue<long>();
+        var standby = b.AcquireAsync(standing.Enqueue, ct);
+        // The standby has looked once (and seen the dead holder's generation) before the holder comes back.
+        for (var looked = Stopwatch.StartNew(); standing.IsEmpty; await Task.Delay(10, ct))
+        {
+            Assert.True(looked.Elapsed < TimeSpan.FromSeconds(10), "the standby never looked");
+        }
         using var restarted = new ImapLease(options, storeA, TimeProvider.System, NullLogger.Instance);
         var timer = Stopwatch.StartNew();
         await restarted.AcquireAsync(_ => throw new InvalidOperationException("the restarted holder must not stand by"), ct);
