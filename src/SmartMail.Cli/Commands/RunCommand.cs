@@ -90,10 +90,9 @@ internal static class RunCommand
             using var mailbox = new ImapMailbox(mailboxOptions, store.InstanceId);
             var stopwatch = System.Diagnostics.Stopwatch.StartNew();
             IReadOnlyList<ProcessOutcome> drained;
-            Task? keep = null;
             try
             {
-                keep = lease?.KeepAsync(fenced.Token);
+                _ = lease?.KeepAsync(fenced.Token); // the release below stops these renewals and waits for them
                 await mailbox.ConnectAsync(fenced.Token);
                 await ImapReconciler.ReconcileAsync(mailbox, store, TimeProvider.System, fenced.Token);
                 drained = await ImapBatchDrainer.DrainAsync(mailbox, host.Services.GetRequiredService<Func<ImapMailbox, MailProcessor>>()(mailbox),
@@ -102,10 +101,6 @@ internal static class RunCommand
             finally
             {
                 await fenced.CancelAsync();
-                if (keep is not null)
-                {
-                    await keep.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
-                }
                 if (lease is not null)
                 {
                     using var release = new CancellationTokenSource(mailboxOptions.CommandTimeout);

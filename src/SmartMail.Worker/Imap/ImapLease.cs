@@ -57,6 +57,9 @@ public sealed partial class ImapLease : IDisposable
     private long _heldSentAt; // when the RENAME to the held generation was sent (timestamp)
     private string _lineage = "";
     private long _unsure;     // a generation this session renamed its token to without learning the answer
+    // The renewals running on the lease's connection; acquiring and releasing wait for them to end (one connection, one user).
+    private Task _renewals = Task.CompletedTask;
+    private CancellationTokenSource? _stopRenewals;
 
     /// <summary>Creates the lease for <paramref name="options"/>' watched folder.</summary>
     /// <param name="options">The mailbox.</param>
@@ -117,6 +120,10 @@ public sealed partial class ImapLease : IDisposable
 
     private async Task<bool> AcquireCoreAsync(Action<long>? standingBy, CancellationToken cancellationToken)
     {
+        if (!IsHeld && !_renewals.IsCompleted)
+        {
+            await RenewalsEndedAsync().ConfigureAwait(false); // lost: they end after their current round
+        }
         (string Lineage, long Generation, bool Free) seen = ("", -1, false);
         var seenAt = _time.GetTimestamp();
         while (!IsHeld)
@@ -172,8 +179,15 @@ public sealed partial class ImapLease : IDisposable
     /// it ran out: <see cref="Fence"/> is then cancelled) or <paramref name="cancellationToken"/> ends.
     /// </summary>
     /// <param name="cancellationToken">Stops renewing (the lease then runs out by itself, or is released).</param>
-    /// <returns>A task that ends when the lease is lost.</returns>
-    public async Task KeepAsync(CancellationToken cancellationToken)
+    /// <returns>A task that ends when the lease is lost or released.</returns>
+    public Task KeepAsync(CancellationToken cancellationToken)
+    {
+        _stopRenewals?.Dispose();
+        _stopRenewals = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        return _renewals = RenewAsync(_stopRenewals.Token);
+    }
+
+    private async Task RenewAsync(CancellationToken cancellationToken)
     {
         var fence = Fence;
         while (!fence.IsCancellationRequested)
@@ -219,12 +233,18 @@ public sealed partial class ImapLease : IDisposable
 
     /// <summary>
     /// Gives the lease up after work has stopped (a planned stop or upgrade), so a standby takes over at its next look
-    /// instead of after <see cref="ImapMailboxOptions.LeaseDuration"/>: the token is renamed to its free name.
+    /// instead of after <see cref="ImapMailboxOptions.LeaseDuration"/>: the renewals stop, then the token is renamed to its
+    /// free name.
     /// </summary>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task.</returns>
     public async Task ReleaseAsync(CancellationToken cancellationToken)
     {
+        if (!_renewals.IsCompleted)
+        {
+            await _stopRenewals!.CancelAsync().ConfigureAwait(false);
+            await RenewalsEndedAsync().ConfigureAwait(false);
+        }
         if (!IsHeld)
         {
             return;
@@ -250,6 +270,7 @@ public sealed partial class ImapLease : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        _stopRenewals?.Dispose();
         _fence.Dispose();
         _client?.Dispose();
     }
@@ -257,6 +278,10 @@ public sealed partial class ImapLease : IDisposable
     private bool IsOwn(Token token) =>
         token.Key == _store.GetMeta(_metaKey)
         || (token.Lineage == _lineage && token.Generation == _unsure && _time.GetElapsedTime(_heldSentAt) < _options.LeaseDuration - _options.CommandTimeout);
+
+    // Their outcome is the caller's of KeepAsync to observe; here only that they no longer use the connection.
+    private Task RenewalsEndedAsync() =>
+        _renewals.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
 
     private bool IsHeldToken(Token token) => token.Lineage == _lineage && token.Generation == Generation && !token.Free;
 
@@ -293,7 +318,7 @@ public sealed partial class ImapLease : IDisposable
             return false;
         }
         _unsure = 0;
-        _store.SetMeta(_metaKey, new Token(token.Lineage, next, false, token.Folder).Key);
+        _store.SetMeta(_metaKey, Token.KeyOf(token.Lineage, next));
         _lineage = token.Lineage;
         if (Generation == 0)
         {
@@ -401,7 +426,9 @@ public sealed partial class ImapLease : IDisposable
 
     private sealed record Token(string Lineage, long Generation, bool Free, IMailFolder Folder)
     {
-        public string Key => $"{Lineage}-{Generation.ToString(CultureInfo.InvariantCulture)}";
+        public string Key => KeyOf(Lineage, Generation);
+
+        public static string KeyOf(string lineage, long generation) => $"{lineage}-{generation.ToString(CultureInfo.InvariantCulture)}";
     }
 
     private async Task<IMailFolder> ParentAsync(CancellationToken cancellationToken)

@@ -46,9 +46,7 @@ public sealed class ImapWorker(
         {
             if (lease is not null)
             {
-                // Work has stopped, and so have the renewals (they use the lease's connection): give the lease up so a
-                // standby takes over at its next look.
-                await _keep.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+                // Work has stopped: give the lease up so a standby takes over at its next look.
                 using var release = new CancellationTokenSource(options.CommandTimeout);
                 await lease.ReleaseAsync(release.Token);
             }
@@ -67,7 +65,7 @@ public sealed class ImapWorker(
             {
                 if (lease is { IsHeld: false })
                 {
-                    await _keep; // the last holding's renewals have ended (they end when the lease is lost)
+                    await _keep; // surfaces a failure of the last holding's renewals (a ledger that cannot record them)
                     await AcquireAsync(lease, stoppingToken);
                     _keep = lease.KeepAsync(stoppingToken);
                 }
