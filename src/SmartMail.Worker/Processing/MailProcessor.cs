@@ -154,10 +154,8 @@ public sealed class MailProcessor
         {
             return await DeliveryFailedAsync(source, prepared, ex, cancellationToken).ConfigureAwait(false);
         }
-        if (_unavailable.TryRemove(destination, out _) || _health?.WaitingDestinations.ContainsKey(destination) == true)
-        {
-            _health?.DeliveryResumed(destination);
-        }
+        _unavailable.TryRemove(destination, out _);
+        _health?.DeliveryResumed(destination);
         return (await CompleteAsync(source, [prepared], cancellationToken).ConfigureAwait(false))[0];
     }
 
