@@ -128,6 +128,10 @@ public sealed class TestWorld : IDisposable
 
         public CrashPoint CrashAt { get; set; }
 
+        public string PlaceOf(string destination) => inner.PlaceOf(destination);
+
+        public Task<bool?> IsDeliveredAsync(DeliveryCheck check, CancellationToken cancellationToken) => inner.IsDeliveredAsync(check, cancellationToken);
+
         public async Task DeliverAsync(Delivery delivery, CancellationToken cancellationToken)
         {
             if (Take(CrashPoint.BeforeDeliver))

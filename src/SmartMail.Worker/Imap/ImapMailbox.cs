@@ -33,6 +33,7 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
     private readonly Dictionary<uint, long> _sizes = [];
     private readonly string _instanceId;
     private IMailFolder? _inbox;
+    private char _separator = '.';
 
     /// <summary>Creates the mailbox (not yet connected).</summary>
     /// <param name="options">Connection settings.</param>
@@ -87,6 +88,7 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
         _listed.Clear();
         _claimed.Clear();
         _sizes.Clear();
+        _separator = _client.PersonalNamespaces.Count > 0 ? _client.PersonalNamespaces[0].DirectorySeparator : '.';
         _inbox = await _client.GetFolderAsync(_options.Folder, cancellationToken).ConfigureAwait(false);
         await _inbox.OpenAsync(FolderAccess.ReadWrite, cancellationToken).ConfigureAwait(false);
     }
@@ -94,30 +96,63 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
     /// <summary>A client for one more connection of a mailbox (IDLE, corrections, history): its time-out and trusted CA.</summary>
     /// <param name="options">The mailbox.</param>
     /// <returns>The client, not yet connected.</returns>
-    internal static ImapClient NewClient(ImapMailboxOptions options) => new()
+    /// <exception cref="MailboxConfigurationException">The CA certificate file cannot be read.</exception>
+    internal static ImapClient NewClient(ImapMailboxOptions options)
     {
-        Timeout = (int)options.CommandTimeout.TotalMilliseconds,
-        ServerCertificateValidationCallback = CertificateValidator(options.CaCertificateFile),
-    };
+        RemoteCertificateValidationCallback validator;
+        try
+        {
+            validator = CertificateValidator(options.CaCertificateFile);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            throw new MailboxConfigurationException(options.Name, "CaCertificateFile",
+                $"the CA certificate '{options.CaCertificateFile}' cannot be read ({ex.GetType().Name}).", ex);
+        }
+        return new()
+        {
+            Timeout = (int)options.CommandTimeout.TotalMilliseconds,
+            ServerCertificateValidationCallback = validator,
+        };
+    }
 
     /// <summary>Connects and authenticates <paramref name="client"/> as <paramref name="options"/> say.</summary>
     /// <param name="client">The client.</param>
     /// <param name="options">The settings.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task.</returns>
+    /// <exception cref="MailboxConfigurationException">A setting is wrong (no password, an unreadable password file, plaintext not allowed).</exception>
     internal static async Task ConnectClientAsync(ImapClient client, ImapMailboxOptions options, CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.CommandTimeout);
+        // The settings first: a configuration error is found before the network is touched, and is never taken for an outage.
         var security = options.Security switch
         {
             "StartTls" => SecureSocketOptions.StartTls,
             "None" when options.AllowPlaintext => SecureSocketOptions.None,
-            "None" => throw new InvalidOperationException($"Mailbox '{options.Name}': Security None needs AllowPlaintext=true."),
+            "None" => throw new MailboxConfigurationException(options.Name, "AllowPlaintext", "Security None needs AllowPlaintext=true."),
             _ => SecureSocketOptions.SslOnConnect,
         };
+        var password = Password(options);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.CommandTimeout);
         await client.ConnectAsync(options.Host, options.Port, security, timeout.Token).ConfigureAwait(false);
-        await client.AuthenticateAsync(options.Username, options.ResolvePassword(), timeout.Token).ConfigureAwait(false);
+        await client.AuthenticateAsync(options.Username, password, timeout.Token).ConfigureAwait(false);
+    }
+
+    private static string Password(ImapMailboxOptions options)
+    {
+        try
+        {
+            return options.ResolvePassword();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new MailboxConfigurationException(options.Name, "PasswordFile", $"the password file '{options.PasswordFile}' cannot be read ({ex.GetType().Name}).", ex);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new MailboxConfigurationException(options.Name, "Password", "set PasswordFile or Password (from the environment).", ex);
+        }
     }
 
     /// <inheritdoc />
@@ -308,14 +343,14 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
             return results;
         }
         // Every marker is durable before any mail is tagged: one transaction for the whole batch.
-        store.SetMarkers(wanted.Select(w => (deliveries[w.Index].Key, w.Marker)));
+        store.Ledger.Claim(wanted.Select(w => (deliveries[w.Index].Key, w.Marker)));
         var claimed = await ClaimAsync([.. wanted.Select(w => (w.Uid, w.Marker))], cancellationToken).ConfigureAwait(false);
         foreach (var (index, uid, _) in wanted)
         {
             results[index] = claimed[uid.Id];
         }
         // A mail found carrying another marker of this instance (claimed before a crash) keeps that one: record it.
-        store.SetMarkers(wanted.Where(w => _claimed.TryGetValue(w.Uid.Id, out var m) && m != w.Marker)
+        store.Ledger.Claim(wanted.Where(w => _claimed.TryGetValue(w.Uid.Id, out var m) && m != w.Marker)
             .Select(w => (deliveries[w.Index].Key, _claimed[w.Uid.Id])));
         return results;
     }
@@ -373,17 +408,24 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
         await Inbox.MoveToAsync(uid, processed, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Whether the mail with <paramref name="fingerprint"/>, tagged <paramref name="marker"/>, is in <paramref name="destination"/>.</summary>
-    /// <param name="destination">The destination name.</param>
-    /// <param name="marker">The keyword set before the move.</param>
-    /// <param name="fingerprint">The mail's fingerprint.</param>
-    /// <param name="cancellationToken">Cancels the call.</param>
-    /// <returns><see langword="true"/> when it is there.</returns>
-    public async Task<bool> IsDeliveredAsync(string destination, string marker, string fingerprint, CancellationToken cancellationToken)
+    /// <inheritdoc />
+    /// <remarks>
+    /// Delivered when the destination folder holds a message with the decision's marker (the recorded one, else this instance's
+    /// marker of the decision id) and the mail's fingerprint. A folder that does not exist holds nothing: it is not created.
+    /// </remarks>
+    public async Task<bool?> IsDeliveredAsync(DeliveryCheck check, CancellationToken cancellationToken)
     {
-        var folder = await FolderAsync(destination, cancellationToken).ConfigureAwait(false);
-        return (await FingerprintsWithKeywordAsync(folder, marker, cancellationToken).ConfigureAwait(false)).Contains(fingerprint);
+        ArgumentNullException.ThrowIfNull(check);
+        if (await ExistingFolderAsync(check.Destination, cancellationToken).ConfigureAwait(false) is not { } folder)
+        {
+            return false;
+        }
+        var marker = check.Marker ?? Marker(check.DecisionId);
+        return (await FingerprintsWithKeywordAsync(folder, marker, cancellationToken).ConfigureAwait(false)).Contains(check.Fingerprint);
     }
+
+    /// <inheritdoc />
+    public string PlaceOf(string destination) => FolderName(destination);
 
     /// <summary>The prefix of every SmartMail marker keyword.</summary>
     public const string MarkerPrefix = "$SmartMail_";
@@ -419,7 +461,7 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
             return cached;
         }
         var root = _client.GetFolder(_client.PersonalNamespaces[0]);
-        var name = FolderJournalSink.SafeName(destination).Replace(root.DirectorySeparator, '_');
+        var name = FolderName(destination);
         IMailFolder folder;
         try
         {
@@ -439,6 +481,28 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
         _folders[destination] = folder;
         return folder;
     }
+
+    // The folder a destination is delivered to, if it exists (never created).
+    private async Task<IMailFolder?> ExistingFolderAsync(string destination, CancellationToken cancellationToken)
+    {
+        if (_folders.TryGetValue(destination, out var cached))
+        {
+            return cached;
+        }
+        try
+        {
+            var folder = await _client.GetFolder(_client.PersonalNamespaces[0]).GetSubfolderAsync(FolderName(destination), cancellationToken)
+                .ConfigureAwait(false);
+            return folder is { Exists: true } ? folder : null;
+        }
+        catch (FolderNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    // A destination's folder name: one safe segment directly under the personal namespace ("Manuel visitering" → "Manuel_visitering").
+    private string FolderName(string destination) => FolderJournalSink.SafeName(destination).Replace(_separator, '_');
 
     /// <summary>Closes the connection politely.</summary>
     /// <param name="cancellationToken">Cancels the call.</param>

@@ -1,13 +1,22 @@
+using SmartMail.Worker.Sinks;
 using SmartMail.Worker.State;
 
 namespace SmartMail.Worker.Imap;
 
 /// <summary>
-/// Resolves ledger rows that a crash left unfinished and whose mail is no longer in the watched folder: when the
-/// destination folder holds a message with the mail's marker (the claim recorded in the ledger) and fingerprint it was
-/// delivered (MOVE succeeded, the ledger write did not); otherwise another client or another instance took it, or the
-/// folder's UIDVALIDITY changed. Either way it is recorded, not retried. Mail still in the folder (including mail this
-/// instance claimed before the crash) is left for the processor, which resumes it from its last recorded step.
+/// Resolves ledger rows that a crash left unfinished and whose mail is no longer in the watched folder, by what the ledger
+/// and the destination's own sink say (never by assuming every destination is an IMAP folder):
+/// <list type="bullet">
+/// <item>delivered (the sink confirmed it), then gone from the folder: the acknowledgement went through before the crash
+/// (<see cref="MailTransition.Recover"/>);</item>
+/// <item>decided, and the sink it routes to shows the decision delivered (the IMAP folder holds the mail with its marker and
+/// fingerprint; the journal holds the decision's files): delivered, then acknowledged (<see cref="MailTransition.Recover"/>);</item>
+/// <item>otherwise (only seen; or the sink shows nothing or cannot tell, as SMTP and webhooks cannot): the mail left the
+/// folder undelivered, taken by another client or renumbered by a UIDVALIDITY change (<see cref="MailTransition.Leave"/>).
+/// It is not a delivery: should the mail come back, it is routed then, under the same decision id (idempotent at every sink).</item>
+/// </list>
+/// Mail still in the folder (including mail this instance claimed before the crash) is left for the processor, which resumes
+/// it from its last recorded step.
 /// </summary>
 public static class ImapReconciler
 {
@@ -16,13 +25,16 @@ public static class ImapReconciler
     /// <param name="store">The ledger.</param>
     /// <param name="time">The clock.</param>
     /// <param name="cancellationToken">Cancels the work.</param>
+    /// <param name="sink">The sink the mailbox's mail is delivered through (its routing table); the mailbox's own folders when <see langword="null"/>.</param>
     /// <returns>How many rows were found delivered and how many gone.</returns>
+    /// <exception cref="StateStoreException">The ledger cannot record.</exception>
     public static async Task<(int Delivered, int Gone)> ReconcileAsync(ImapMailbox mailbox, SqliteStateStore store, TimeProvider time,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, IJournalSink? sink = null)
     {
         ArgumentNullException.ThrowIfNull(mailbox);
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(time);
+        sink ??= mailbox;
         var present = (await mailbox.ListAsync(cancellationToken).ConfigureAwait(false)).Select(p => p.Key).ToHashSet();
         int delivered = 0, gone = 0;
         foreach (var record in store.ListUnfinished(mailbox.Mailbox))
@@ -31,32 +43,41 @@ public static class ImapReconciler
             {
                 continue;
             }
-            var found = record.State >= MailState.Decided && record.Destination is not null
-                && await mailbox.IsDeliveredAsync(record.Destination, record.Marker ?? mailbox.Marker(record.DecisionId), record.Fingerprint,
-                    cancellationToken).ConfigureAwait(false);
-            store.Advance(record.Key, MailState.Acknowledged, time.GetUtcNow());
-            store.AppendAudit(new AuditEntry
-            {
-                Time = time.GetUtcNow(),
-                DecisionId = record.DecisionId,
-                Fingerprint = record.Fingerprint,
-                Mailbox = mailbox.Mailbox,
-                Source = found ? "recovery" : "gone",
-                Reason = found
-                    ? "found delivered in its destination after a restart"
-                    : "left the folder before it was delivered (another client took it, or UIDVALIDITY changed)",
-                Destination = record.Destination ?? string.Empty,
-                Outcome = found ? "delivered" : "gone",
-            });
+            var found = record.State == MailState.Delivered
+                || (record.State == MailState.Decided && record.Destination is not null
+                    && await sink.IsDeliveredAsync(new DeliveryCheck(record.DecisionId, record.Destination, record.Fingerprint, record.Marker),
+                        cancellationToken).ConfigureAwait(false) == true);
+            var place = record.Destination is null ? string.Empty : sink.PlaceOf(record.Destination);
             if (found)
             {
+                store.Ledger.Recover(record.Key, Audit(record, mailbox.Mailbox, time, "recovery", place,
+                    record.State == MailState.Delivered
+                        ? "delivered before a restart, and no longer in the folder (acknowledged)"
+                        : "found delivered in its destination after a restart",
+                    "delivered"));
                 delivered++;
             }
             else
             {
+                store.Ledger.Leave(record.Key, Audit(record, mailbox.Mailbox, time, "gone", place,
+                    "left the folder before it was delivered (another client took it, or UIDVALIDITY changed); routed if it comes back",
+                    "gone"));
                 gone++;
             }
         }
         return (delivered, gone);
     }
+
+    private static AuditEntry Audit(MailRecord record, string mailbox, TimeProvider time, string source, string place, string reason,
+        string outcome) => new()
+        {
+            Time = time.GetUtcNow(),
+            DecisionId = record.DecisionId,
+            Fingerprint = record.Fingerprint,
+            Mailbox = mailbox,
+            Source = source,
+            Reason = reason,
+            Destination = place,
+            Outcome = outcome,
+        };
 }

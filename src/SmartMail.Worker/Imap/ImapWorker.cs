@@ -57,7 +57,7 @@ public sealed class ImapWorker(
     {
         for (var failures = 0; !stoppingToken.IsCancellationRequested;)
         {
-            using var mailbox = new ImapMailbox(options, store.InstanceId);
+            ImapMailbox? mailbox = null;
             Task? idle = null;
             CancellationTokenSource? work = null;
             CancellationTokenSource? idleStop = null;
@@ -73,6 +73,7 @@ public sealed class ImapWorker(
                 work = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, lease?.Fence ?? CancellationToken.None);
                 idleStop = CancellationTokenSource.CreateLinkedTokenSource(work.Token);
                 var token = work.Token;
+                mailbox = new ImapMailbox(options, store.InstanceId);
                 await mailbox.ConnectAsync(token);
                 IsConnected = true;
                 failures = 0;
@@ -83,12 +84,14 @@ public sealed class ImapWorker(
                     _warnedNoCondStore = true;
                     ImapLog.NoCondStore(logger, options.Name);
                 }
-                await ImapReconciler.ReconcileAsync(mailbox, store, time, token);
+                // The processor first: its sink answers the reconciler per route (IMAP folder, journal, SMTP, webhook), and it
+                // has the ledger mirror its audit rows to audit.jsonl before the reconciler writes any.
+                var processor = processorFor(mailbox);
+                await ImapReconciler.ReconcileAsync(mailbox, store, time, token, processor.Sink);
                 if (options.UseIdle && mailbox.SupportsIdle)
                 {
                     idle = IdleAsync(idleStop.Token);
                 }
-                var processor = processorFor(mailbox);
                 while (!token.IsCancellationRequested)
                 {
                     models?.RefreshIfChanged();
@@ -104,6 +107,12 @@ public sealed class ImapWorker(
                     }
                     await _wake.WaitAsync(options.PollInterval, token);
                 }
+            }
+            catch (MailboxConfigurationException ex)
+            {
+                ImapLog.ConfigurationInvalid(logger, options.Name, ex.Setting ?? "?", ex.Message);
+                health?.Stopped(options.Name, $"configuration error in setting {ex.Setting}", time.GetUtcNow());
+                return; // not transient: retrying cannot fix a setting; other mailboxes go on
             }
             catch (AuthenticationException ex)
             {
@@ -155,6 +164,7 @@ public sealed class ImapWorker(
             finally
             {
                 IsConnected = false;
+                mailbox?.Dispose();
                 if (idleStop is not null)
                 {
                     await idleStop.CancelAsync();
@@ -257,7 +267,7 @@ public sealed class ImapWorker(
     /// <param name="ex">The failure.</param>
     /// <returns><see langword="true"/> when transient.</returns>
     internal static bool IsTransient(Exception ex) =>
-        ex is IOException or ImapProtocolException or ImapCommandException or ServiceNotConnectedException
+        ex is not MailboxConfigurationException && ex is IOException or ImapProtocolException or ImapCommandException or ServiceNotConnectedException
             or System.Net.Sockets.SocketException or TimeoutException or SslHandshakeException
             or OperationCanceledException or InvalidOperationException;
 
@@ -297,6 +307,9 @@ internal static partial class ImapLog
 
     [LoggerMessage(EventId = 2109, Level = LogLevel.Critical, Message = "Mailbox {Mailbox}: no lease can be kept; this mailbox stops")]
     public static partial void LeaseUnavailable(ILogger logger, string mailbox, Exception exception);
+
+    [LoggerMessage(EventId = 2110, Level = LogLevel.Critical, Message = "Mailbox {Mailbox}: configuration error in setting {Setting}; this mailbox stops (fix the setting and restart): {Problem}")]
+    public static partial void ConfigurationInvalid(ILogger logger, string mailbox, string setting, string problem);
 
     [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "Mailbox {Mailbox}: connection lost (failure {Failures}); reconnecting in {Delay}")]
     public static partial void ConnectionLost(ILogger logger, string mailbox, int failures, TimeSpan delay, Exception exception);

@@ -27,8 +27,13 @@ namespace SmartMail.Worker.Processing;
 /// </summary>
 public sealed class MailProcessor
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    // Enums as their names (never numbers) in every decision record.
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+    };
     private readonly SqliteStateStore _store;
+    private readonly MailLedger _ledger;
     private readonly Func<RoutingPolicy> _policy;
     private readonly MailExtractor _extractor;
     private readonly IJournalSink _sink;
@@ -36,7 +41,6 @@ public sealed class MailProcessor
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly WorkerMetrics _metrics;
-    private readonly AuditJsonLinesWriter? _auditFile;
     private readonly ExampleStore? _examples;
     private readonly Health.WorkerHealth? _health;
     // Per destination: failures in a row and the time before which it is not tried again (a circuit breaker).
@@ -59,7 +63,10 @@ public sealed class MailProcessor
     {
         _health = health;
         _examples = options.Learning.StoreExamples ? examples : null;
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(options);
         _store = store;
+        _ledger = store.Ledger;
         _policy = policy;
         _extractor = extractor;
         _sink = sink;
@@ -67,7 +74,11 @@ public sealed class MailProcessor
         _time = time;
         _logger = logger;
         _metrics = metrics;
-        _auditFile = options.AuditJsonLines ? new AuditJsonLinesWriter(Path.Combine(options.DataDirectory, "audit.jsonl")) : null;
+        if (options.AuditJsonLines)
+        {
+            // The ledger writes every audit row it commits to the file too, recovery rows included.
+            store.MirrorAuditTo(Path.Combine(options.DataDirectory, "audit.jsonl"));
+        }
     }
 
     /// <summary>Where this processor delivers.</summary>
@@ -235,7 +246,7 @@ public sealed class MailProcessor
             if (fresh.Count > 0)
             {
                 var started = Stopwatch.GetTimestamp();
-                _store.BeginAttempts([.. fresh.Select(f => (batch[f.Index].Pending.Key, f.Fingerprint, f.DecisionId))], _time.GetUtcNow());
+                _ledger.Begin([.. fresh.Select(f => (batch[f.Index].Pending.Key, f.Fingerprint, f.DecisionId))], _time.GetUtcNow());
                 // Fresh mails had no row: each is now "seen" with one attempt, exactly as just written.
                 var records = fresh.Select(f => new MailRecord(batch[f.Index].Pending.Key, f.Fingerprint, f.DecisionId, MailState.Seen, null, null, 1)).ToArray();
                 var evaluated = new Evaluated[fresh.Count];
@@ -278,7 +289,7 @@ public sealed class MailProcessor
         ArgumentNullException.ThrowIfNull(delivered);
         try
         {
-            _store.AdvanceAll(delivered.Select(d => d.Record!.Key), MailState.Delivered, _time.GetUtcNow());
+            _ledger.Deliver(delivered.Select(d => d.Record!.Key), _time.GetUtcNow());
             var outcomes = new List<ProcessOutcome>(delivered.Count);
             foreach (var mail in delivered)
             {
@@ -292,7 +303,7 @@ public sealed class MailProcessor
                 outcomes.Add(outcome);
                 _metrics.Handled(source.Mailbox, outcome.ToString().ToLowerInvariant(), Stopwatch.GetElapsedTime(mail.Started).TotalMilliseconds);
             }
-            _store.AdvanceAll(delivered.Select(d => d.Record!.Key), MailState.Acknowledged, _time.GetUtcNow());
+            _ledger.Acknowledge(delivered.Select(d => d.Record!.Key), _time.GetUtcNow());
             return outcomes;
         }
         catch (Microsoft.Data.Sqlite.SqliteException ex)
@@ -320,16 +331,15 @@ public sealed class MailProcessor
             {
                 // Another instance on this mailbox holds the claim and delivers it: record that, leave it alone.
                 Log.Claimed(_logger, record.Key.Mailbox, record.Key.Uid);
-                _store.AppendAudit(Audit(record, "claimed", null, destination, "another SmartMail instance claimed the mail first", "claimed"));
-                _store.Advance(record.Key, MailState.Acknowledged, _time.GetUtcNow());
+                _ledger.LoseClaim(record.Key, Audit(record, "claimed", null, destination, "another SmartMail instance claimed the mail first", "claimed"));
                 return ProcessOutcome.Claimed;
             }
             if (error is MailGoneException)
             {
-                // Another client moved or deleted it first: record that, do not retry.
+                // Another client moved or deleted it first: record that, do not retry. It was not delivered: should it come
+                // back (a person drags it back), it is routed then.
                 Log.Gone(_logger, record.Key.Mailbox, record.Key.Uid);
-                _store.AppendAudit(Audit(record, "gone", null, destination, "the mail left the source before delivery (another client took it)", "gone"));
-                _store.Advance(record.Key, MailState.Acknowledged, _time.GetUtcNow());
+                _ledger.Leave(record.Key, Audit(record, "gone", null, destination, "the mail left the source before delivery (another client took it)", "gone"));
                 return ProcessOutcome.Gone;
             }
             if (IsUnavailable(error))
@@ -344,7 +354,7 @@ public sealed class MailProcessor
                 return Defer(record, retryAt, $"delivery to {destination} failed: {error.GetType().Name}");
             }
             Log.DeliveryFailed(_logger, record.Fingerprint, destination, record.Attempts, error);
-            _store.RecordError(record.Key, $"delivery to {destination} failed: {error.GetType().Name}", _time.GetUtcNow());
+            _ledger.Fail(record.Key, $"delivery to {destination} failed: {error.GetType().Name}", _time.GetUtcNow());
             if (record.Attempts < _options.MaxAttempts || destination == _options.QuarantineDestination)
             {
                 return ProcessOutcome.Deferred;
@@ -370,7 +380,7 @@ public sealed class MailProcessor
     {
         try
         {
-            _store.Defer(record.Key, error, retryAt, _time.GetUtcNow());
+            _ledger.Defer(record.Key, error, retryAt, _time.GetUtcNow());
         }
         catch (Microsoft.Data.Sqlite.SqliteException ex)
         {
@@ -403,7 +413,7 @@ public sealed class MailProcessor
     {
         var key = pending.Key;
         var record = _store.Get(key);
-        if (record is { State: >= MailState.Delivered })
+        if (record is { IsDelivered: true })
         {
             // Delivered before a crash, not yet acknowledged: finish the protocol, do not deliver again.
             return PreparedMail.Done(await AcknowledgeAsync(source, record, OutcomeOf(record), cancellationToken).ConfigureAwait(false));
@@ -421,16 +431,17 @@ public sealed class MailProcessor
 
         if (record is null && _store.FindDelivered(key.Mailbox, fingerprint) is { } earlier)
         {
-            // The same mail under a new key (UIDVALIDITY change, re-appended copy): recorded, not re-routed.
-            var dup = _store.BeginAttempt(key, fingerprint, decisionId, _time.GetUtcNow());
-            Record(key, earlier.Destination ?? _options.ManualTriageDestination, earlier.DecisionJson ?? "{}",
-                Audit(dup, "duplicate", null, earlier.Destination ?? "", $"already delivered as {earlier.DecisionId}", "duplicate"));
-            _store.Advance(key, MailState.Delivered, _time.GetUtcNow());
+            // The same bytes were really delivered before under another key (UIDVALIDITY change after delivery, a re-appended
+            // copy): recorded, not re-routed. Mail that left undelivered is no such earlier delivery.
+            var dup = new MailRecord(key, fingerprint, decisionId, MailState.Seen, null, null, 1);
+            _ledger.Duplicate(key, fingerprint, decisionId, earlier,
+                Audit(dup, "duplicate", null, Place(earlier.Destination ?? ""), $"already delivered as {earlier.DecisionId}", "duplicate"));
             Log.Duplicate(_logger, fingerprint, earlier.DecisionId);
             return PreparedMail.Done(await AcknowledgeAsync(source, _store.Get(key)!, ProcessOutcome.Duplicate, cancellationToken).ConfigureAwait(false));
         }
 
-        record = _store.BeginAttempt(key, fingerprint, decisionId, _time.GetUtcNow());
+        _ledger.Begin([(key, fingerprint, decisionId)], _time.GetUtcNow());
+        record = _store.Get(key)!; // just written
         if (record.State < MailState.Decided)
         {
             record = Decide(record, raw, tooLarge);
@@ -475,14 +486,16 @@ public sealed class MailProcessor
             document = _extractor.Extract(raw);
             if (document.IsUnparseable)
             {
-                return QuarantineDecision(record, "not parseable as MIME");
+                // Not poison: a person reads it in manual triage, the original bytes unchanged.
+                return ManualDecision(record, "not parseable as MIME: sent to manual triage with the original bytes unchanged");
             }
             decision = _policy().Decide(document);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            // Extraction is built never to throw; anything that still does makes this a poison mail.
-            return QuarantineDecision(record, $"extraction or decision failed: {ex.GetType().Name}");
+            // Extraction is built never to throw; a mail that still makes it throw is one SmartMail cannot read: a person
+            // reads it. (A mail that kills or wedges the worker never gets here: the attempt count quarantines it.)
+            return ManualDecision(record, $"extraction or decision failed ({ex.GetType().Name}): sent to manual triage with the original bytes unchanged");
         }
 
         var (destination, kle) = decision.Label is { } label
@@ -491,34 +504,42 @@ public sealed class MailProcessor
         var outcome = decision.Source == DecisionSource.Manual ? "manual" : "routed";
         return new Evaluated(
             new DecisionToRecord(record.Key, destination, DecisionJson(record, decision, destination, kle, document),
-                Audit(record, decision.Source.ToString().ToLowerInvariant(), decision, destination, decision.Reason, outcome)),
+                Audit(record, decision.Source.ToString().ToLowerInvariant(), decision, Place(destination), decision.Reason, outcome)),
             decision.Top.Count > 0 ? decision.Confidence : null,
             new NewExample(record.Key.Mailbox, record.Fingerprint, record.DecisionId, decision.Label, decision.ModelVersion,
                 new TextInput(document.Subject, document.Body), document.Date));
     }
 
-    private Evaluated QuarantineDecision(MailRecord record, string reason)
+    private Evaluated QuarantineDecision(MailRecord record, string reason) =>
+        Undecided(record, _options.QuarantineDestination, "quarantine", reason, "quarantined");
+
+    private Evaluated ManualDecision(MailRecord record, string reason) =>
+        Undecided(record, _options.ManualTriageDestination, "manual", reason, "manual");
+
+    // A decision made without the model: quarantine (poison) or manual triage (a mail SmartMail cannot read).
+    private Evaluated Undecided(MailRecord record, string destination, string source, string reason, string outcome)
     {
-        var destination = _options.QuarantineDestination;
         var json = JsonSerializer.Serialize(new
         {
             decisionId = record.DecisionId,
             mailbox = record.Key.Mailbox,
             fingerprint = record.Fingerprint,
-            source = "quarantine",
+            source,
             destination,
             reason,
             decidedUtc = _time.GetUtcNow(),
         }, Json);
         return new Evaluated(new DecisionToRecord(record.Key, destination, json,
-            Audit(record, "quarantine", null, destination, reason, "quarantined")), null, null);
+            Audit(record, source, null, Place(destination), reason, outcome)), null, null);
     }
 
-    // The decisions and their audit rows commit together (one transaction); the JSON-lines copy follows the commit.
+    // The name the destination has where the mail lands (the IMAP folder, the journal directory), for the audit trail.
+    private string Place(string destination) => _sink.PlaceOf(destination);
+
+    // The decisions and their audit rows commit together (one transaction); the ledger writes the JSON-lines copy.
     private void Commit(IReadOnlyList<(MailRecord Record, Evaluated Evaluated)> decisions)
     {
-        _store.RecordDecisions([.. decisions.Select(d => d.Evaluated.Decision)]);
-        _auditFile?.AppendAll(decisions.Select(d => d.Evaluated.Decision.Audit));
+        _ledger.Decide([.. decisions.Select(d => d.Evaluated.Decision)]);
         SaveExamples([.. decisions.Select(d => d.Evaluated.Example).OfType<NewExample>()]);
         foreach (var (record, evaluated) in decisions)
         {
@@ -560,15 +581,8 @@ public sealed class MailProcessor
         CancellationToken cancellationToken)
     {
         await source.AcknowledgeAsync(record.Key, cancellationToken).ConfigureAwait(false);
-        _store.Advance(record.Key, MailState.Acknowledged, _time.GetUtcNow());
+        _ledger.Acknowledge([record.Key], _time.GetUtcNow());
         return outcome;
-    }
-
-    // A decision that is not an evaluation (a duplicate) commits the same way.
-    private void Record(MailKey key, string destination, string decisionJson, AuditEntry audit)
-    {
-        _store.RecordDecision(key, destination, decisionJson, audit);
-        _auditFile?.Append(audit);
     }
 
     private ProcessOutcome OutcomeOf(MailRecord record) =>

@@ -25,6 +25,17 @@ public sealed class FolderJournalSink(string root) : IJournalSink
             cancellationToken).ConfigureAwait(false);
     }
 
+    /// <inheritdoc />
+    public string PlaceOf(string destination) => SafeName(destination);
+
+    /// <inheritdoc />
+    /// <remarks>The decision's .json is written last: when it exists, the pair was delivered.</remarks>
+    public Task<bool?> IsDeliveredAsync(DeliveryCheck check, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(check);
+        return Task.FromResult<bool?>(File.Exists(Path.Combine(_root, SafeName(check.Destination), SafeName(check.DecisionId) + ".json")));
+    }
+
     /// <summary>A destination or id as a single safe path segment.</summary>
     /// <param name="value">The name.</param>
     /// <returns>Letters, digits, '.', '-' and '_' only; never empty, never "." or "..".</returns>

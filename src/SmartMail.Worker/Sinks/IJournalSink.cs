@@ -8,6 +8,21 @@ public interface IJournalSink
     /// <param name="cancellationToken">Cancels the delivery.</param>
     /// <returns>A task.</returns>
     Task DeliverAsync(Delivery delivery, CancellationToken cancellationToken);
+
+    /// <summary>The name <paramref name="destination"/> has where the mail lands (an IMAP folder, a journal directory), for the audit trail.</summary>
+    /// <param name="destination">The destination.</param>
+    /// <returns>The name; the destination itself unless the sink renames it.</returns>
+    string PlaceOf(string destination) => destination;
+
+    /// <summary>
+    /// Crash recovery: whether the decision <paramref name="check"/> names was delivered, asked of the sink it went to without
+    /// delivering anything. A sink that cannot tell answers <see langword="null"/> (a re-delivery under the same decision id
+    /// is idempotent there).
+    /// </summary>
+    /// <param name="check">The decision.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns><see langword="true"/> delivered, <see langword="false"/> not, <see langword="null"/> unknown.</returns>
+    Task<bool?> IsDeliveredAsync(DeliveryCheck check, CancellationToken cancellationToken) => Task.FromResult<bool?>(null);
 }
 
 /// <summary>A mail on its way to a destination.</summary>
@@ -17,3 +32,10 @@ public interface IJournalSink
 /// <param name="Raw">The original message bytes, unchanged.</param>
 /// <param name="DecisionJson">The decision record.</param>
 public sealed record Delivery(SmartMail.Worker.State.MailKey Key, string DecisionId, string Destination, byte[] Raw, string DecisionJson);
+
+/// <summary>What crash recovery knows of a decision whose delivery was not recorded.</summary>
+/// <param name="DecisionId">The decision id.</param>
+/// <param name="Destination">The destination.</param>
+/// <param name="Fingerprint">The mail's fingerprint.</param>
+/// <param name="Marker">The IMAP claim marker recorded for it, if any.</param>
+public sealed record DeliveryCheck(string DecisionId, string Destination, string Fingerprint, string? Marker);

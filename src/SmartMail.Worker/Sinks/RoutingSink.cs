@@ -56,15 +56,41 @@ public sealed class RoutingSink : IJournalSink
     public Task DeliverAsync(Delivery delivery, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(delivery);
-        var sink = KindOf(delivery.Destination) switch
-        {
-            "Folder" => _folder,
-            "Smtp" => _smtpSink ??= _smtp?.Invoke() ?? throw new IOException($"Destination '{delivery.Destination}' forwards by SMTP, but no SMTP relay is configured."),
-            "Webhook" => _webhookSink ??= _webhook?.Invoke() ?? throw new IOException($"Destination '{delivery.Destination}' posts to a webhook, but none is configured."),
-            _ => _default,
-        };
-        return sink.DeliverAsync(delivery, cancellationToken);
+        return SinkFor(delivery.Destination).DeliverAsync(delivery, cancellationToken);
     }
+
+    /// <inheritdoc />
+    public string PlaceOf(string destination) => KindOf(destination) switch
+    {
+        "Folder" => _folder.PlaceOf(destination),
+        "Smtp" or "Webhook" => destination,
+        _ => _default.PlaceOf(destination),
+    };
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Asked of the sink the destination routes to: the IMAP folder (by marker and fingerprint), the journal (by the decision's
+    /// files). SMTP and webhook deliveries cannot be looked up: unknown (their re-delivery is idempotent on the decision id).
+    /// No sink is made for the question.
+    /// </remarks>
+    public Task<bool?> IsDeliveredAsync(DeliveryCheck check, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(check);
+        return KindOf(check.Destination) switch
+        {
+            "Folder" => _folder.IsDeliveredAsync(check, cancellationToken),
+            "Smtp" or "Webhook" => Task.FromResult<bool?>(null),
+            _ => _default.IsDeliveredAsync(check, cancellationToken),
+        };
+    }
+
+    private IJournalSink SinkFor(string destination) => KindOf(destination) switch
+    {
+        "Folder" => _folder,
+        "Smtp" => _smtpSink ??= _smtp?.Invoke() ?? throw new IOException($"Destination '{destination}' forwards by SMTP, but no SMTP relay is configured."),
+        "Webhook" => _webhookSink ??= _webhook?.Invoke() ?? throw new IOException($"Destination '{destination}' posts to a webhook, but none is configured."),
+        _ => _default,
+    };
 
     private string KindOf(string destination) => _byDestination.GetValueOrDefault(destination)?.Kind ?? "Default";
 }

@@ -1,16 +1,23 @@
 namespace SmartMail.Worker.State;
 
-/// <summary>The steps of the exactly-once protocol, in order.</summary>
+/// <summary>
+/// Where a mail is in its life (stored as the number in the ledger's <c>state</c> column). The transitions between
+/// these states are named, checked and written in one place: <see cref="MailLedger"/>.
+/// </summary>
 public enum MailState
 {
     /// <summary>Seen in the source; nothing decided yet.</summary>
-    Seen,
-    /// <summary>Decision recorded (and audited); not yet delivered.</summary>
-    Decided,
+    Seen = 0,
+    /// <summary>Decision recorded (and audited); not yet delivered. A claim marker may be recorded; a retry time may be set.</summary>
+    Decided = 1,
     /// <summary>Delivered to its destination; the source still holds it.</summary>
-    Delivered,
-    /// <summary>Removed from the source: done.</summary>
-    Acknowledged,
+    Delivered = 2,
+    /// <summary>Delivered and removed from the source: done.</summary>
+    Acknowledged = 3,
+    /// <summary>Left the source before it was delivered (another client moved or deleted it, or UIDVALIDITY changed): done, not delivered.</summary>
+    Gone = 4,
+    /// <summary>Another SmartMail instance claimed it first and delivers it: done here, not delivered by this instance.</summary>
+    ClaimedElsewhere = 5,
 }
 
 /// <summary>A mail's key in a source: (mailbox, folder, UIDVALIDITY, UID). Drop folders use UIDVALIDITY 0 and the file name.</summary>
@@ -30,7 +37,11 @@ public sealed record MailKey(string Mailbox, string Folder, long UidValidity, st
 /// <param name="Attempts">How many times processing was started.</param>
 /// <param name="Marker">The IMAP keyword set on the mail just before it was moved, if it was (crash recovery finds it by it).</param>
 public sealed record MailRecord(MailKey Key, string Fingerprint, string DecisionId, MailState State, string? Destination,
-    string? DecisionJson, int Attempts, string? Marker = null);
+    string? DecisionJson, int Attempts, string? Marker = null)
+{
+    /// <summary>Whether the mail reached its destination (delivered, or delivered and acknowledged).</summary>
+    public bool IsDelivered => State is MailState.Delivered or MailState.Acknowledged;
+}
 
 /// <summary>A decision to record with its audit row.</summary>
 /// <param name="Key">The mail.</param>

@@ -12,15 +12,22 @@ public sealed class SqliteStateStore : IDisposable
 {
     private readonly SqliteConnection _connection;
     private readonly Lock _gate = new();
+    private AuditJsonLinesWriter? _auditFile;
 
     /// <summary>Opens (and if needed creates) the store at <paramref name="path"/>.</summary>
     /// <param name="path">The database file.</param>
     /// <param name="busyTimeout">How long a write waits for a lock held by another process; default 10 s.</param>
+    /// <param name="auditFile">Where every audit row is mirrored as a JSON line; none when <see langword="null"/> (see <see cref="MirrorAuditTo"/>).</param>
     /// <exception cref="StateStoreException">The file cannot be opened or written.</exception>
-    public SqliteStateStore(string path, TimeSpan? busyTimeout = null)
+    public SqliteStateStore(string path, TimeSpan? busyTimeout = null, string? auditFile = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         Path = System.IO.Path.GetFullPath(path);
+        Ledger = new MailLedger(this);
+        if (auditFile is not null)
+        {
+            _auditFile = new AuditJsonLinesWriter(System.IO.Path.GetFullPath(auditFile));
+        }
         try
         {
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
@@ -83,7 +90,10 @@ public sealed class SqliteStateStore : IDisposable
         }
     }
 
-    /// <summary>A mail with this fingerprint in this mailbox that was already delivered, under any key.</summary>
+    /// <summary>
+    /// A mail with this fingerprint in this mailbox that was really delivered before (delivered or acknowledged), under any key.
+    /// Mail that left undelivered (gone, claimed by another instance) does not count.
+    /// </summary>
     /// <param name="mailbox">The mailbox.</param>
     /// <param name="fingerprint">The fingerprint.</param>
     /// <returns>The record or <see langword="null"/>.</returns>
@@ -93,10 +103,11 @@ public sealed class SqliteStateStore : IDisposable
         {
             using var cmd = _connection.CreateCommand();
             cmd.CommandText = "SELECT folder, uidvalidity, uid, fingerprint, decision_id, state, destination, decision_json, attempts FROM mail " +
-                "WHERE mailbox=$m AND fingerprint=$fp AND state>=$s ORDER BY created_utc LIMIT 1";
+                "WHERE mailbox=$m AND fingerprint=$fp AND state IN ($delivered, $acknowledged) ORDER BY created_utc LIMIT 1";
             cmd.Parameters.AddWithValue("$m", mailbox);
             cmd.Parameters.AddWithValue("$fp", fingerprint);
-            cmd.Parameters.AddWithValue("$s", (int)MailState.Delivered);
+            cmd.Parameters.AddWithValue("$delivered", (int)MailState.Delivered);
+            cmd.Parameters.AddWithValue("$acknowledged", (int)MailState.Acknowledged);
             using var r = cmd.ExecuteReader();
             if (!r.Read())
             {
@@ -155,137 +166,89 @@ public sealed class SqliteStateStore : IDisposable
         }
     }
 
-    /// <summary>Records that processing of a mail starts (inserting it as seen, or counting another attempt).</summary>
-    /// <param name="key">The key.</param>
-    /// <param name="fingerprint">The fingerprint.</param>
-    /// <param name="decisionId">The decision id.</param>
-    /// <param name="now">The time.</param>
-    /// <returns>The record after the update.</returns>
-    public MailRecord BeginAttempt(MailKey key, string fingerprint, string decisionId, DateTimeOffset now)
-    {
-        BeginAttempts([(key, fingerprint, decisionId)], now);
-        return Get(key)!;
-    }
-
-    /// <summary>Records that processing of several mails starts, in one transaction.</summary>
-    /// <param name="mails">Key, fingerprint and decision id of each.</param>
-    /// <param name="now">The time.</param>
-    public void BeginAttempts(IReadOnlyList<(MailKey Key, string Fingerprint, string DecisionId)> mails, DateTimeOffset now)
-    {
-        ArgumentNullException.ThrowIfNull(mails);
-        lock (_gate)
-        {
-            using var tx = _connection.BeginTransaction();
-            foreach (var (key, fingerprint, decisionId) in mails)
-            {
-                using var cmd = Command("""
-                    INSERT INTO mail (mailbox, folder, uidvalidity, uid, fingerprint, decision_id, state, attempts, created_utc, updated_utc)
-                    VALUES ($m, $f, $v, $u, $fp, $d, 0, 1, $t, $t)
-                    ON CONFLICT (mailbox, folder, uidvalidity, uid) DO UPDATE SET attempts = attempts + 1, updated_utc = $t
-                    """, key);
-                cmd.Transaction = tx;
-                cmd.Parameters.AddWithValue("$fp", fingerprint);
-                cmd.Parameters.AddWithValue("$d", decisionId);
-                cmd.Parameters.AddWithValue("$t", Time(now));
-                cmd.ExecuteNonQuery();
-            }
-            tx.Commit();
-        }
-    }
-
-    /// <summary>Records the decision and its audit row in one transaction.</summary>
-    /// <param name="key">The key.</param>
-    /// <param name="destination">Where the mail goes.</param>
-    /// <param name="decisionJson">The decision record as delivered.</param>
-    /// <param name="audit">The audit row.</param>
-    public void RecordDecision(MailKey key, string destination, string decisionJson, AuditEntry audit) =>
-        RecordDecisions([new DecisionToRecord(key, destination, decisionJson, audit)]);
-
-    /// <summary>Records several decisions and their audit rows in one transaction (one fsync for a batch).</summary>
-    /// <param name="decisions">The decisions.</param>
-    public void RecordDecisions(IReadOnlyList<DecisionToRecord> decisions)
-    {
-        ArgumentNullException.ThrowIfNull(decisions);
-        lock (_gate)
-        {
-            using var tx = _connection.BeginTransaction();
-            foreach (var d in decisions)
-            {
-                using (var cmd = Command("UPDATE mail SET state=$s, destination=$dest, decision_json=$j, error=NULL, updated_utc=$t " +
-                    "WHERE mailbox=$m AND folder=$f AND uidvalidity=$v AND uid=$u", d.Key))
-                {
-                    cmd.Transaction = tx;
-                    cmd.Parameters.AddWithValue("$s", (int)MailState.Decided);
-                    cmd.Parameters.AddWithValue("$dest", d.Destination);
-                    cmd.Parameters.AddWithValue("$j", d.DecisionJson);
-                    cmd.Parameters.AddWithValue("$t", Time(d.Audit.Time));
-                    cmd.ExecuteNonQuery();
-                }
-                InsertAudit(d.Audit, tx);
-            }
-            tx.Commit();
-        }
-    }
-
-    /// <summary>Advances a mail to <paramref name="state"/>.</summary>
-    /// <param name="key">The key.</param>
-    /// <param name="state">The step just completed.</param>
-    /// <param name="now">The time.</param>
-    public void Advance(MailKey key, MailState state, DateTimeOffset now) => AdvanceAll([key], state, now);
-
-    /// <summary>Records, in one transaction, the marker keyword about to be set on each mail before it is moved.</summary>
-    /// <param name="markers">Each mail with its marker.</param>
-    public void SetMarkers(IEnumerable<(MailKey Key, string Marker)> markers) =>
-        UpdateAll(markers, "marker=$k", (cmd, marker) => cmd.Parameters.AddWithValue("$k", marker));
-
-    /// <summary>Advances several mails to <paramref name="state"/> in one transaction.</summary>
-    /// <param name="keys">The mails.</param>
-    /// <param name="state">The step just completed.</param>
-    /// <param name="now">The time.</param>
-    public void AdvanceAll(IEnumerable<MailKey> keys, MailState state, DateTimeOffset now) =>
-        UpdateAll(keys.Select(k => (k, 0)), "state=$s, updated_utc=$t", (cmd, _) =>
-        {
-            cmd.Parameters.AddWithValue("$s", (int)state);
-            cmd.Parameters.AddWithValue("$t", Time(now));
-        });
-
-    // One transaction (one fsync) that sets the same columns on several mails, each with its own values.
-    private void UpdateAll<T>(IEnumerable<(MailKey Key, T Item)> rows, string assignments, Action<SqliteCommand, T> bind)
-    {
-        ArgumentNullException.ThrowIfNull(rows);
-        lock (_gate)
-        {
-            using var tx = _connection.BeginTransaction();
-            foreach (var (key, item) in rows)
-            {
-                using var cmd = Command($"UPDATE mail SET {assignments} WHERE mailbox=$m AND folder=$f AND uidvalidity=$v AND uid=$u", key);
-                cmd.Transaction = tx;
-                bind(cmd, item);
-                cmd.ExecuteNonQuery();
-            }
-            tx.Commit();
-        }
-    }
-
     /// <summary>
-    /// Records that a mail's destination was unavailable: the error, the time before which it is not tried again, and the
-    /// attempt given back (an outage is not the mail's fault and must not count towards quarantine).
+    /// The mail's state machine over this store: the one writer of mail rows, and of their audit rows with them.
     /// </summary>
-    /// <param name="key">The key.</param>
-    /// <param name="error">What went wrong (no personal data).</param>
-    /// <param name="retryAt">Not tried again before this time.</param>
-    /// <param name="now">The time.</param>
-    public void Defer(MailKey key, string error, DateTimeOffset retryAt, DateTimeOffset now)
+    public MailLedger Ledger { get; }
+
+    /// <summary>The file every audit row is mirrored to as a JSON line after its transaction commits (none when <see langword="null"/>).</summary>
+    public string? AuditFile => _auditFile?.Path;
+
+    /// <summary>Mirrors every audit row written from now on to <paramref name="path"/> as a JSON line (a no-op when it does already).</summary>
+    /// <param name="path">The <c>audit.jsonl</c> file.</param>
+    public void MirrorAuditTo(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        lock (_gate)
+        {
+            if (_auditFile is null || _auditFile.Path != System.IO.Path.GetFullPath(path))
+            {
+                _auditFile = new AuditJsonLinesWriter(System.IO.Path.GetFullPath(path));
+            }
+        }
+    }
+
+    // One step of the state machine: the body's writes and the audit rows it adds commit in one SQLite transaction, and
+    // the same rows then go to the JSON-lines file, under the same lock (file order is table order). A body that throws
+    // (an illegal transition) rolls everything back. SQLite failures become StateStoreException (fail closed).
+    internal void Transact(Action<SqliteTransaction, List<AuditEntry>> body)
     {
         lock (_gate)
         {
-            using var cmd = Command("UPDATE mail SET error=$e, retry_utc=$r, attempts=MAX(attempts - 1, 0), updated_utc=$t " +
-                "WHERE mailbox=$m AND folder=$f AND uidvalidity=$v AND uid=$u", key);
-            cmd.Parameters.AddWithValue("$e", error);
-            cmd.Parameters.AddWithValue("$r", Time(retryAt));
-            cmd.Parameters.AddWithValue("$t", Time(now));
-            cmd.ExecuteNonQuery();
+            var audit = new List<AuditEntry>();
+            try
+            {
+                using var tx = _connection.BeginTransaction();
+                body(tx, audit);
+                foreach (var row in audit)
+                {
+                    InsertAudit(row, tx);
+                }
+                tx.Commit();
+            }
+            catch (SqliteException ex)
+            {
+                throw new StateStoreException($"The state store '{Path}' cannot record: {ex.Message}", ex);
+            }
+            if (audit.Count > 0)
+            {
+                _auditFile?.AppendAll(audit);
+            }
         }
+    }
+
+    internal MailState? StateOf(SqliteTransaction tx, MailKey key)
+    {
+        using var cmd = Command("SELECT state FROM mail WHERE mailbox=$m AND folder=$f AND uidvalidity=$v AND uid=$u", key);
+        cmd.Transaction = tx;
+        return cmd.ExecuteScalar() is long state ? (MailState)state : null;
+    }
+
+    internal void Update(SqliteTransaction tx, MailKey key, string assignments, params (string Name, object? Value)[] parameters)
+    {
+        using var cmd = Command($"UPDATE mail SET {assignments} WHERE mailbox=$m AND folder=$f AND uidvalidity=$v AND uid=$u", key);
+        cmd.Transaction = tx;
+        foreach (var (name, value) in parameters)
+        {
+            cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+        cmd.ExecuteNonQuery();
+    }
+
+    // Inserts the mail as seen with one attempt, or counts one more attempt.
+    internal void Insert(SqliteTransaction tx, MailKey key, string fingerprint, string decisionId, MailState state, DateTimeOffset now)
+    {
+        using var cmd = Command("""
+            INSERT INTO mail (mailbox, folder, uidvalidity, uid, fingerprint, decision_id, state, attempts, created_utc, updated_utc)
+            VALUES ($m, $f, $v, $u, $fp, $d, $s, 1, $t, $t)
+            ON CONFLICT (mailbox, folder, uidvalidity, uid) DO UPDATE SET attempts = attempts + 1, updated_utc = $t
+            """, key);
+        cmd.Transaction = tx;
+        cmd.Parameters.AddWithValue("$fp", fingerprint);
+        cmd.Parameters.AddWithValue("$d", decisionId);
+        cmd.Parameters.AddWithValue("$s", (int)state);
+        cmd.Parameters.AddWithValue("$t", Time(now));
+        cmd.ExecuteNonQuery();
     }
 
     /// <summary>Mails of <paramref name="mailbox"/> waiting for an unavailable destination, not due before a later time.</summary>
@@ -311,22 +274,10 @@ public sealed class SqliteStateStore : IDisposable
         }
     }
 
-    /// <summary>Records an error for a mail (the message must hold no personal data).</summary>
-    /// <param name="key">The key.</param>
-    /// <param name="error">What went wrong.</param>
-    /// <param name="now">The time.</param>
-    public void RecordError(MailKey key, string error, DateTimeOffset now)
-    {
-        lock (_gate)
-        {
-            using var cmd = Command("UPDATE mail SET error=$e, updated_utc=$t WHERE mailbox=$m AND folder=$f AND uidvalidity=$v AND uid=$u", key);
-            cmd.Parameters.AddWithValue("$e", error);
-            cmd.Parameters.AddWithValue("$t", Time(now));
-            cmd.ExecuteNonQuery();
-        }
-    }
-
-    /// <summary>Appends an audit row outside a decision (a duplicate, a correction).</summary>
+    /// <summary>
+    /// Appends an audit row that is no step of a mail's life (a correction reported by a caseworker). Steps of a mail's life
+    /// are written by <see cref="Ledger"/>, with their audit rows.
+    /// </summary>
     /// <param name="audit">The row.</param>
     public void AppendAudit(AuditEntry audit)
     {
@@ -433,7 +384,7 @@ public sealed class SqliteStateStore : IDisposable
         new(key, r.GetString(0), r.GetString(1), (MailState)r.GetInt32(2), r.IsDBNull(3) ? null : r.GetString(3),
             r.IsDBNull(4) ? null : r.GetString(4), r.GetInt32(5), r.IsDBNull(6) ? null : r.GetString(6));
 
-    private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+    internal static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
 
     private void AddColumnIfMissing(string table, string column, string type)
     {

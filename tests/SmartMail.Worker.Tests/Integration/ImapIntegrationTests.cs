@@ -151,7 +151,7 @@ public sealed class ImapIntegrationTests(DefaultModelFixture model, ITestOutputH
 
         Assert.Equal(ProcessOutcome.Gone, outcome);
         Assert.Equal("gone", store.ReadAudit()[^1].Outcome);
-        Assert.Equal(MailState.Acknowledged, store.Get(pending.Key)!.State);
+        Assert.Equal(MailState.Gone, store.Get(pending.Key)!.State);
     }
 
     [Fact]

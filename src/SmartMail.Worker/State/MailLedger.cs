@@ -1,0 +1,263 @@
+using System.Collections.Frozen;
+
+namespace SmartMail.Worker.State;
+
+/// <summary>
+/// The mail's life as one state machine: every legal <see cref="MailTransition"/>, the states it leaves and enters, what it
+/// records and what it audits. Each call checks the current state of every mail it touches inside the SQLite transaction
+/// that writes the step and its audit rows (so a step and its audit commit together or not at all), and then appends the
+/// same audit rows to <c>audit.jsonl</c> when the store mirrors its audit trail there. An illegal step throws
+/// <see cref="IllegalTransitionException"/> and writes nothing. The single-mail path, the batch path, the IMAP claims and
+/// the reconciler all write through here; nothing else writes a mail row.
+/// </summary>
+public sealed class MailLedger
+{
+    /// <summary>For each transition: the states it may start from (<see langword="null"/>: no row yet) and the state it ends in.</summary>
+    public static readonly FrozenDictionary<MailTransition, (MailState?[] From, MailState? To)> Table =
+        new Dictionary<MailTransition, (MailState?[] From, MailState? To)>
+        {
+            [MailTransition.Begin] = ([null, MailState.Seen, MailState.Decided], null), // keeps the step (Seen when new)
+            [MailTransition.Reopen] = ([MailState.Gone, MailState.ClaimedElsewhere], MailState.Seen),
+            [MailTransition.Decide] = ([MailState.Seen, MailState.Decided], MailState.Decided),
+            [MailTransition.Claim] = ([MailState.Decided], MailState.Decided),
+            [MailTransition.Defer] = ([MailState.Decided], MailState.Decided),
+            [MailTransition.Fail] = ([MailState.Decided], MailState.Decided),
+            [MailTransition.Deliver] = ([MailState.Decided], MailState.Delivered),
+            [MailTransition.Acknowledge] = ([MailState.Delivered], MailState.Acknowledged),
+            [MailTransition.Duplicate] = ([null, MailState.Seen], MailState.Delivered),
+            [MailTransition.Leave] = ([MailState.Seen, MailState.Decided], MailState.Gone),
+            [MailTransition.LoseClaim] = ([MailState.Seen, MailState.Decided], MailState.ClaimedElsewhere),
+            [MailTransition.Recover] = ([MailState.Decided, MailState.Delivered], MailState.Acknowledged),
+        }.ToFrozenDictionary();
+
+    private readonly SqliteStateStore _store;
+
+    internal MailLedger(SqliteStateStore store) => _store = store;
+
+    /// <summary>Whether <paramref name="transition"/> may start from <paramref name="from"/>.</summary>
+    /// <param name="transition">The transition.</param>
+    /// <param name="from">The current state; <see langword="null"/> when the mail has no row.</param>
+    /// <returns><see langword="true"/> when legal.</returns>
+    public static bool IsLegal(MailTransition transition, MailState? from) => Table[transition].From.Contains(from);
+
+    /// <summary>
+    /// <see cref="MailTransition.Begin"/> for each mail (one transaction): inserted as seen, or one more attempt counted. A mail
+    /// whose row says it left undelivered (gone, or claimed by another instance) and that is back takes
+    /// <see cref="MailTransition.Reopen"/> instead: seen again with one attempt, audited <c>reopened</c>.
+    /// </summary>
+    /// <param name="mails">Key, fingerprint and decision id of each.</param>
+    /// <param name="now">The time.</param>
+    /// <exception cref="IllegalTransitionException">A mail was delivered already.</exception>
+    /// <exception cref="StateStoreException">The ledger cannot record.</exception>
+    public void Begin(IReadOnlyList<(MailKey Key, string Fingerprint, string DecisionId)> mails, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(mails);
+        _store.Transact((tx, audit) =>
+        {
+            foreach (var (key, fingerprint, decisionId) in mails)
+            {
+                var from = _store.StateOf(tx, key);
+                if (from is MailState.Gone or MailState.ClaimedElsewhere)
+                {
+                    Check(MailTransition.Reopen, key, from);
+                    _store.Update(tx, key, "state=0, attempts=1, fingerprint=$fp, decision_id=$d, destination=NULL, decision_json=NULL, " +
+                        "error=NULL, marker=NULL, retry_utc=NULL, updated_utc=$t", ("$fp", fingerprint), ("$d", decisionId), ("$t", Time(now)));
+                    audit.Add(Row(key, fingerprint, decisionId, now, "reopened", string.Empty,
+                        $"back in the source after it left undelivered ({from})", "reopened"));
+                    continue;
+                }
+                Check(MailTransition.Begin, key, from);
+                _store.Insert(tx, key, fingerprint, decisionId, MailState.Seen, now);
+            }
+        });
+    }
+
+    /// <summary><see cref="MailTransition.Decide"/>: records each decision and its audit row (one transaction for the batch).</summary>
+    /// <param name="decisions">The decisions.</param>
+    /// <exception cref="IllegalTransitionException">A mail is not seen or decided.</exception>
+    /// <exception cref="StateStoreException">The ledger cannot record.</exception>
+    public void Decide(IReadOnlyList<DecisionToRecord> decisions)
+    {
+        ArgumentNullException.ThrowIfNull(decisions);
+        _store.Transact((tx, audit) =>
+        {
+            foreach (var d in decisions)
+            {
+                Check(MailTransition.Decide, d.Key, _store.StateOf(tx, d.Key));
+                _store.Update(tx, d.Key, "state=1, destination=$dest, decision_json=$j, error=NULL, updated_utc=$t",
+                    ("$dest", d.Destination), ("$j", d.DecisionJson), ("$t", Time(d.Audit.Time)));
+                audit.Add(d.Audit);
+            }
+        });
+    }
+
+    /// <summary><see cref="MailTransition.Claim"/>: records, in one transaction, the marker keyword about to be set on each mail.</summary>
+    /// <param name="markers">Each mail with its marker.</param>
+    /// <exception cref="IllegalTransitionException">A mail is not decided.</exception>
+    /// <exception cref="StateStoreException">The ledger cannot record.</exception>
+    public void Claim(IEnumerable<(MailKey Key, string Marker)> markers)
+    {
+        ArgumentNullException.ThrowIfNull(markers);
+        var list = markers.ToList();
+        if (list.Count == 0)
+        {
+            return;
+        }
+        _store.Transact((tx, _) =>
+        {
+            foreach (var (key, marker) in list)
+            {
+                Check(MailTransition.Claim, key, _store.StateOf(tx, key));
+                _store.Update(tx, key, "marker=$k", ("$k", marker));
+            }
+        });
+    }
+
+    /// <summary>
+    /// <see cref="MailTransition.Defer"/>: the destination was unavailable. Records the error and the time before which the mail is
+    /// not tried again, and gives the attempt back (an outage is not the mail's fault and must not count towards quarantine).
+    /// </summary>
+    /// <param name="key">The mail.</param>
+    /// <param name="error">What went wrong (no personal data).</param>
+    /// <param name="retryAt">Not tried again before this time.</param>
+    /// <param name="now">The time.</param>
+    /// <exception cref="IllegalTransitionException">The mail is not decided.</exception>
+    /// <exception cref="StateStoreException">The ledger cannot record.</exception>
+    public void Defer(MailKey key, string error, DateTimeOffset retryAt, DateTimeOffset now) =>
+        _store.Transact((tx, _) =>
+        {
+            Check(MailTransition.Defer, key, _store.StateOf(tx, key));
+            _store.Update(tx, key, "error=$e, retry_utc=$r, attempts=MAX(attempts - 1, 0), updated_utc=$t",
+                ("$e", error), ("$r", Time(retryAt)), ("$t", Time(now)));
+        });
+
+    /// <summary><see cref="MailTransition.Fail"/>: a delivery of this mail failed; records the error (no personal data).</summary>
+    /// <param name="key">The mail.</param>
+    /// <param name="error">What went wrong.</param>
+    /// <param name="now">The time.</param>
+    /// <exception cref="IllegalTransitionException">The mail is not decided.</exception>
+    /// <exception cref="StateStoreException">The ledger cannot record.</exception>
+    public void Fail(MailKey key, string error, DateTimeOffset now) =>
+        _store.Transact((tx, _) =>
+        {
+            Check(MailTransition.Fail, key, _store.StateOf(tx, key));
+            _store.Update(tx, key, "error=$e, updated_utc=$t", ("$e", error), ("$t", Time(now)));
+        });
+
+    /// <summary><see cref="MailTransition.Deliver"/>: the sink confirmed each delivery (one transaction).</summary>
+    /// <param name="keys">The mails.</param>
+    /// <param name="now">The time.</param>
+    /// <exception cref="IllegalTransitionException">A mail is not decided.</exception>
+    /// <exception cref="StateStoreException">The ledger cannot record.</exception>
+    public void Deliver(IEnumerable<MailKey> keys, DateTimeOffset now) => Advance(MailTransition.Deliver, keys, now);
+
+    /// <summary><see cref="MailTransition.Acknowledge"/>: each source gave its delivered mail up (one transaction).</summary>
+    /// <param name="keys">The mails.</param>
+    /// <param name="now">The time.</param>
+    /// <exception cref="IllegalTransitionException">A mail is not delivered.</exception>
+    /// <exception cref="StateStoreException">The ledger cannot record.</exception>
+    public void Acknowledge(IEnumerable<MailKey> keys, DateTimeOffset now) => Advance(MailTransition.Acknowledge, keys, now);
+
+    /// <summary>
+    /// <see cref="MailTransition.Duplicate"/>: the same bytes were delivered before under another key (<paramref name="earlier"/>,
+    /// which must be delivered). The mail is recorded as delivered there, with its audit row, and only needs acknowledging.
+    /// </summary>
+    /// <param name="key">The mail.</param>
+    /// <param name="fingerprint">Its fingerprint.</param>
+    /// <param name="decisionId">Its decision id.</param>
+    /// <param name="earlier">The earlier, delivered mail.</param>
+    /// <param name="audit">The audit row.</param>
+    /// <exception cref="IllegalTransitionException">The mail is past seen, or <paramref name="earlier"/> was never delivered.</exception>
+    /// <exception cref="StateStoreException">The ledger cannot record.</exception>
+    public void Duplicate(MailKey key, string fingerprint, string decisionId, MailRecord earlier, AuditEntry audit)
+    {
+        ArgumentNullException.ThrowIfNull(earlier);
+        ArgumentNullException.ThrowIfNull(audit);
+        _store.Transact((tx, rows) =>
+        {
+            if (_store.StateOf(tx, earlier.Key) is not (MailState.Delivered or MailState.Acknowledged))
+            {
+                throw new IllegalTransitionException($"Mail {key.Uid} of {key.Mailbox} cannot be a duplicate of {earlier.DecisionId}: that one was never delivered.");
+            }
+            Check(MailTransition.Duplicate, key, _store.StateOf(tx, key));
+            _store.Insert(tx, key, fingerprint, decisionId, MailState.Seen, audit.Time);
+            _store.Update(tx, key, "state=2, destination=$dest, decision_json=$j, updated_utc=$t",
+                ("$dest", earlier.Destination), ("$j", earlier.DecisionJson ?? "{}"), ("$t", Time(audit.Time)));
+            rows.Add(audit);
+        });
+    }
+
+    /// <summary><see cref="MailTransition.Leave"/>: the mail left the source before it was delivered; not retried, not delivered.</summary>
+    /// <param name="key">The mail.</param>
+    /// <param name="audit">The audit row (outcome <c>gone</c>).</param>
+    /// <exception cref="IllegalTransitionException">The mail is not seen or decided.</exception>
+    /// <exception cref="StateStoreException">The ledger cannot record.</exception>
+    public void Leave(MailKey key, AuditEntry audit) => End(MailTransition.Leave, key, audit);
+
+    /// <summary><see cref="MailTransition.LoseClaim"/>: another SmartMail instance claimed the mail first; it delivers it.</summary>
+    /// <param name="key">The mail.</param>
+    /// <param name="audit">The audit row (outcome <c>claimed</c>).</param>
+    /// <exception cref="IllegalTransitionException">The mail is not seen or decided.</exception>
+    /// <exception cref="StateStoreException">The ledger cannot record.</exception>
+    public void LoseClaim(MailKey key, AuditEntry audit) => End(MailTransition.LoseClaim, key, audit);
+
+    /// <summary><see cref="MailTransition.Recover"/>: after a crash the sink showed the decision delivered, and the source no longer holds the mail.</summary>
+    /// <param name="key">The mail.</param>
+    /// <param name="audit">The audit row (outcome <c>delivered</c>).</param>
+    /// <exception cref="IllegalTransitionException">The mail is not decided or delivered.</exception>
+    /// <exception cref="StateStoreException">The ledger cannot record.</exception>
+    public void Recover(MailKey key, AuditEntry audit) => End(MailTransition.Recover, key, audit);
+
+    private void End(MailTransition transition, MailKey key, AuditEntry audit)
+    {
+        ArgumentNullException.ThrowIfNull(audit);
+        _store.Transact((tx, rows) =>
+        {
+            Check(transition, key, _store.StateOf(tx, key));
+            _store.Update(tx, key, "state=$s, updated_utc=$t", ("$s", (int)Table[transition].To!), ("$t", Time(audit.Time)));
+            rows.Add(audit);
+        });
+    }
+
+    private void Advance(MailTransition transition, IEnumerable<MailKey> keys, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var list = keys.ToList();
+        if (list.Count == 0)
+        {
+            return;
+        }
+        _store.Transact((tx, _) =>
+        {
+            foreach (var key in list)
+            {
+                Check(transition, key, _store.StateOf(tx, key));
+                _store.Update(tx, key, "state=$s, updated_utc=$t", ("$s", (int)Table[transition].To!), ("$t", Time(now)));
+            }
+        });
+    }
+
+    private static void Check(MailTransition transition, MailKey key, MailState? from)
+    {
+        if (!IsLegal(transition, from))
+        {
+            throw new IllegalTransitionException(
+                $"{transition} is not allowed for mail {key.Uid} of {key.Mailbox} in {key.Folder}: it is {(from is null ? "not in the ledger" : from.ToString())}.");
+        }
+    }
+
+    private static AuditEntry Row(MailKey key, string fingerprint, string decisionId, DateTimeOffset now, string source, string destination,
+        string reason, string outcome) => new()
+        {
+            Time = now,
+            DecisionId = decisionId,
+            Fingerprint = fingerprint,
+            Mailbox = key.Mailbox,
+            Source = source,
+            Reason = reason,
+            Destination = destination,
+            Outcome = outcome,
+        };
+
+    private static string Time(DateTimeOffset t) => SqliteStateStore.Time(t);
+}
