@@ -216,8 +216,8 @@ public sealed class ImapWorker(
 
     private async Task IdleLoopAsync(CancellationToken cancellationToken)
     {
-        using var client = ImapMailbox.NewClient(options);
-        await ImapMailbox.ConnectClientAsync(client, options, cancellationToken);
+        using var client = ImapConnection.NewClient(options);
+        await ImapConnection.ConnectAsync(client, options, cancellationToken);
         var folder = await client.GetFolderAsync(options.Folder, cancellationToken);
         await folder.OpenAsync(FolderAccess.ReadOnly, cancellationToken);
         CancellationTokenSource? done = null;

@@ -127,6 +127,41 @@ public sealed class LedgerRecoveryTests(DefaultModelFixture model) : Integration
         }
     }
 
+    [Fact]
+    public async Task Reconcile_CrashAfterMoveBeforeLedger_RecoveryRowIsInTheAuditFileToo()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var dovecot = await Dovecot.StartAsync();
+        await dovecot.AppendAsync(Enumerable.Range(0, 3).Select(i => System.Text.Encoding.UTF8.GetBytes(Mails.Space(i))));
+        var options = Options();
+        var dbPath = Path.Combine(Data.FullName, "state.db");
+        using (var store = new SqliteStateStore(dbPath))
+        using (var mailbox = new ImapMailbox(dovecot.Options(), store.InstanceId))
+        {
+            await mailbox.ConnectAsync(ct);
+            var crashing = new TestWorld.CountingSink(mailbox, new()) { CrashAt = CrashPoint.AfterDeliver };
+            var policy = new RoutingPolicy([], Model.Bundle);
+            var processor = new MailProcessor(store, () => policy, new MailExtractor(), crashing, options, TimeProvider.System, NullLogger.Instance,
+                new WorkerMetrics());
+            await Assert.ThrowsAsync<CrashException>(() => processor.DrainAsync(mailbox, ct));
+        }
+
+        using (var store = new SqliteStateStore(dbPath))
+        using (var mailbox = new ImapMailbox(dovecot.Options(), store.InstanceId))
+        {
+            await mailbox.ConnectAsync(ct);
+            var processor = Processor(store, mailbox, options);
+            await ImapReconciler.ReconcileAsync(mailbox, store, TimeProvider.System, ct);
+            await processor.DrainAsync(mailbox, ct);
+
+            var table = store.ReadAudit();
+            Assert.Contains(table, a => a.Source == "recovery");
+            var lines = File.ReadAllLines(Path.Combine(Data.FullName, "audit.jsonl"));
+            Assert.Equal(table.Count, lines.Length);
+            Assert.Equal(table.Select(a => a.Outcome), lines.Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("outcome").GetString()));
+        }
+    }
+
     private SmartMailOptions Options() => new() { DataDirectory = Data.FullName, ModelPath = Model.ModelPath };
 
     private MailProcessor Processor(SqliteStateStore store, ImapMailbox mailbox, SmartMailOptions options)

@@ -105,9 +105,33 @@ public sealed class LedgerDefectTests(DefaultModelFixture model) : IClassFixture
         Assert.Equal(folder, Assert.Single(world.Store.ReadAudit()).Destination);
     }
 
+    [Fact]
+    public async Task Drain_DeliveryRefusedEveryTime_RecordsEachFailureThenQuarantinesAfterMaxAttempts()
+    {
+        using var world = new TestWorld(model.Bundle);
+        world.Drop("refused.eml", Mails.Space(6));
+        var processor = Processor(world, new RefusingSink(world.Processor.Sink, world.Options.QuarantineDestination));
+        var outcomes = new List<ProcessOutcome>();
+        for (var run = 0; run < world.Options.MaxAttempts; run++)
+        {
+            outcomes.AddRange(await processor.DrainAsync(world.Source, TestContext.Current.CancellationToken));
+        }
+
+        Assert.Equal([.. Enumerable.Repeat(ProcessOutcome.Deferred, world.Options.MaxAttempts - 1), ProcessOutcome.Quarantined], outcomes);
+        Assert.Equal(["routed", "quarantined"], world.Store.ReadAudit().Select(a => a.Outcome));
+        Assert.Contains(world.Options.QuarantineDestination, Assert.Single(world.JournalFiles("*.eml")), StringComparison.Ordinal);
+    }
+
     private static MailProcessor Processor(TestWorld world, IJournalSink sink) =>
         new(world.Store, () => new SmartMail.Core.Routing.RoutingPolicy(world.Rules, world.Model), new MailExtractor(), sink, world.Options,
             TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, new WorkerMetrics());
+
+    /// <summary>A destination that refuses every mail (not an outage: the mail's fault), except quarantine.</summary>
+    private sealed class RefusingSink(IJournalSink inner, string quarantine) : IJournalSink
+    {
+        public Task DeliverAsync(Delivery delivery, CancellationToken cancellationToken) =>
+            delivery.Destination == quarantine ? inner.DeliverAsync(delivery, cancellationToken) : throw new IOException("refused");
+    }
 
     /// <summary>A sink whose first delivery finds the mail gone from its source (or claimed by another instance).</summary>
     private sealed class GoneOnceSink(IJournalSink inner, bool claimed = false) : IJournalSink

@@ -1,0 +1,101 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using MailKit.Net.Imap;
+using MailKit.Security;
+
+namespace SmartMail.Worker.Imap;
+
+/// <summary>
+/// Makes and connects the IMAP clients of a mailbox (work, IDLE, lease, corrections, history): the command time-out, TLS
+/// with the system store or a configured CA (never "accept all"), and authentication. Settings are checked before the
+/// network is touched, so a configuration error is a <see cref="MailboxConfigurationException"/>, never an outage.
+/// </summary>
+internal static class ImapConnection
+{
+    /// <summary>A client for one connection of a mailbox: its time-out and trusted CA.</summary>
+    /// <param name="options">The mailbox.</param>
+    /// <returns>The client, not yet connected.</returns>
+    /// <exception cref="MailboxConfigurationException">The CA certificate file cannot be read.</exception>
+    public static ImapClient NewClient(ImapMailboxOptions options)
+    {
+        RemoteCertificateValidationCallback validator;
+        try
+        {
+            validator = CertificateValidator(options.CaCertificateFile);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            throw new MailboxConfigurationException(options.Name, "CaCertificateFile",
+                $"the CA certificate '{options.CaCertificateFile}' cannot be read ({ex.GetType().Name}).", ex);
+        }
+        return new()
+        {
+            Timeout = (int)options.CommandTimeout.TotalMilliseconds,
+            ServerCertificateValidationCallback = validator,
+        };
+    }
+
+    /// <summary>Connects and authenticates <paramref name="client"/> as <paramref name="options"/> say.</summary>
+    /// <param name="client">The client.</param>
+    /// <param name="options">The settings.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>A task.</returns>
+    /// <exception cref="MailboxConfigurationException">A setting is wrong (no password, an unreadable password file, plaintext not allowed).</exception>
+    /// <exception cref="AuthenticationException">The credentials were refused.</exception>
+    public static async Task ConnectAsync(ImapClient client, ImapMailboxOptions options, CancellationToken cancellationToken)
+    {
+        // The settings first: a configuration error is found before the network is touched, and is never taken for an outage.
+        var security = options.Security switch
+        {
+            "StartTls" => SecureSocketOptions.StartTls,
+            "None" when options.AllowPlaintext => SecureSocketOptions.None,
+            "None" => throw new MailboxConfigurationException(options.Name, "AllowPlaintext", "Security None needs AllowPlaintext=true."),
+            _ => SecureSocketOptions.SslOnConnect,
+        };
+        var password = Password(options);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.CommandTimeout);
+        await client.ConnectAsync(options.Host, options.Port, security, timeout.Token).ConfigureAwait(false);
+        await client.AuthenticateAsync(options.Username, password, timeout.Token).ConfigureAwait(false);
+    }
+
+    private static string Password(ImapMailboxOptions options)
+    {
+        try
+        {
+            return options.ResolvePassword();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new MailboxConfigurationException(options.Name, "PasswordFile", $"the password file '{options.PasswordFile}' cannot be read ({ex.GetType().Name}).", ex);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new MailboxConfigurationException(options.Name, "Password", "set PasswordFile or Password (from the environment).", ex);
+        }
+    }
+
+    // Trust the system store, or a configured CA (a municipality's own, or a test CA): never "accept all".
+    private static RemoteCertificateValidationCallback CertificateValidator(string? caFile)
+    {
+        X509Certificate2? ca = caFile is null ? null : X509CertificateLoader.LoadCertificateFromFile(caFile);
+        return (_, certificate, _, errors) =>
+        {
+            if (errors == SslPolicyErrors.None)
+            {
+                return true;
+            }
+            if (ca is null || certificate is null || errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch)
+                || errors.HasFlag(SslPolicyErrors.RemoteCertificateNotAvailable))
+            {
+                return false;
+            }
+            using var chain = new X509Chain();
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.Add(ca);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            using var leaf = new X509Certificate2(certificate);
+            return chain.Build(leaf);
+        };
+    }
+}
