@@ -32,7 +32,12 @@ public static class WorkerHost
         builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<SmartMailOptions>>().Value);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(sp => new DataDirectoryLock(sp.GetRequiredService<SmartMailOptions>().DataDirectory));
-        builder.Services.AddSingleton(sp => new SqliteStateStore(Path.Combine(sp.GetRequiredService<SmartMailOptions>().DataDirectory, "state.db")));
+        builder.Services.AddSingleton(sp =>
+        {
+            // The ledger mirrors every audit row it writes (recovery rows included) to audit.jsonl.
+            var o = sp.GetRequiredService<SmartMailOptions>();
+            return new SqliteStateStore(Path.Combine(o.DataDirectory, "state.db"), auditFile: o.AuditJsonLines ? Path.Combine(o.DataDirectory, "audit.jsonl") : null);
+        });
         builder.Services.AddSingleton(sp => new Learning.ExampleStore(Path.Combine(sp.GetRequiredService<SmartMailOptions>().DataDirectory, "state.db")));
         builder.Services.AddSingleton<ModelProvider>();
         builder.Services.AddSingleton<WorkerMetrics>();
