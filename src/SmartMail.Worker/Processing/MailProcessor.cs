@@ -429,8 +429,12 @@ public sealed class MailProcessor
         var fingerprint = MailExtractor.Fingerprint(raw);
         var decisionId = DecisionIdFor(key.Mailbox, fingerprint);
 
-        if (record is null && _store.FindDelivered(key.Mailbox, fingerprint) is { } earlier)
+        if (record is null or { State: MailState.Gone or MailState.ClaimedElsewhere } && _store.FindDelivered(key.Mailbox, fingerprint) is { } earlier)
         {
+            if (record is not null)
+            {
+                _ledger.Begin([(key, fingerprint, decisionId)], _time.GetUtcNow()); // back after it left: reopened, then a duplicate
+            }
             // The same bytes were really delivered before under another key (UIDVALIDITY change after delivery, a re-appended
             // copy): recorded, not re-routed. Mail that left undelivered is no such earlier delivery.
             var dup = new MailRecord(key, fingerprint, decisionId, MailState.Seen, null, null, 1);

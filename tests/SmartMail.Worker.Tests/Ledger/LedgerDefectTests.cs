@@ -33,6 +33,23 @@ public sealed class LedgerDefectTests(DefaultModelFixture model) : IClassFixture
     }
 
     [Fact]
+    public async Task Drain_MailThatLeftComesBackAfterACopyWasDelivered_IsADuplicateNotDeliveredAgain()
+    {
+        using var world = new TestWorld(model.Bundle);
+        world.Drop("a.eml", Mails.Space(7));
+        world.Drop("b.eml", Mails.Space(7)); // the same bytes
+        var processor = Processor(world, new GoneOnceSink(world.Processor.Sink));
+        Assert.Equal([ProcessOutcome.Gone, ProcessOutcome.Routed], await processor.DrainAsync(world.Source, TestContext.Current.CancellationToken));
+
+        // a.eml is listed again (it is back): its copy b.eml was really delivered meanwhile.
+        var outcome = Assert.Single(await world.DrainAsync());
+
+        Assert.Equal(ProcessOutcome.Duplicate, outcome);
+        Assert.Equal(1, Assert.Single(world.Sink.Deliveries).Value);
+        Assert.Equal(["routed", "gone", "routed", "reopened", "duplicate"], world.Store.ReadAudit().Select(a => a.Outcome));
+    }
+
+    [Fact]
     public async Task Drain_MailClaimedByAnotherInstanceThenBack_IsRoutedOnceNotTakenForADuplicate()
     {
         using var world = new TestWorld(model.Bundle);
