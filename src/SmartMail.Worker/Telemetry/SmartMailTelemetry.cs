@@ -69,12 +69,47 @@ public static partial class SmartMailTelemetry
 
     /// <summary>Starts the span of one mail (kind consumer), a child of the current span if any.</summary>
     /// <param name="mailbox">The configured mailbox name.</param>
-    /// <returns>The span, or <see langword="null"/> when nobody listens; dispose it when the mail is done.</returns>
-    public static Activity? StartMail(string mailbox)
+    /// <param name="makeCurrent">
+    /// Whether the span becomes <see cref="Activity.Current"/> (the one-by-one path: steps started in the same flow find it).
+    /// <see langword="false"/> for a span kept with the mail and ended later, as in the batch path: then the current span
+    /// stays what it was, and steps are started with the span passed to <see cref="StartStep"/>.
+    /// </param>
+    /// <returns>The span, or <see langword="null"/> when nobody listens; end it with <see cref="Finish"/> or dispose it.</returns>
+    public static Activity? StartMail(string mailbox, bool makeCurrent = true)
     {
+        var previous = Activity.Current;
         var activity = Source.StartActivity(MailSpanName, ActivityKind.Consumer);
         activity?.SetTag(MailboxTag, TagValues.Clean(mailbox));
+        if (!makeCurrent && activity is not null)
+        {
+            Activity.Current = previous;
+        }
         return activity;
+    }
+
+    /// <summary>The mail span the current span belongs to (the current span or one of its parents), if any.</summary>
+    public static Activity? CurrentMail
+    {
+        get
+        {
+            for (var activity = Activity.Current; activity is not null; activity = activity.Parent)
+            {
+                if (ReferenceEquals(activity.Source, Source) && activity.OperationName == MailSpanName)
+                {
+                    return activity;
+                }
+            }
+            return null;
+        }
+    }
+
+    /// <summary>Records the outcome on the mail's span and ends it.</summary>
+    /// <param name="mail">The span from <see cref="StartMail"/>; nothing happens when <see langword="null"/>.</param>
+    /// <param name="outcome">What happened to the mail.</param>
+    public static void Finish(Activity? mail, Processing.ProcessOutcome outcome)
+    {
+        SetOutcome(mail, outcome);
+        mail?.Dispose();
     }
 
     /// <summary>

@@ -141,4 +141,37 @@ public sealed class SmartMailTelemetryTests : IDisposable
         Assert.NotNull(tag);
         Assert.False(TelemetryRun.HasPersonalData(tag), tag);
     }
+
+    [Fact]
+    public void StartMail_NotCurrent_ForABatch_SpansAreSiblingsEndedByFinish()
+    {
+        // The caller's span, e.g. a worker's drain, sampled (children of an unsampled parent are not recorded).
+        using var drain = new Activity("drain") { ActivityTraceFlags = ActivityTraceFlags.Recorded }.Start();
+        var mails = Enumerable.Range(0, 3).Select(_ => SmartMailTelemetry.StartMail("post", makeCurrent: false)).ToList();
+
+        Assert.Same(drain, Activity.Current);
+        Parallel.ForEach(mails, mail =>
+        {
+            using var step = SmartMailTelemetry.StartStep(MailStep.Decide, mail);
+        });
+        foreach (var mail in mails)
+        {
+            SmartMailTelemetry.Finish(mail, ProcessOutcome.Manual);
+        }
+
+        Assert.All(mails, m => Assert.Equal(drain.SpanId, m!.ParentSpanId));
+        Assert.All(mails, m => Assert.True(m!.IsStopped));
+        Assert.All(mails, m => Assert.Equal("manual", m!.GetTagItem("smartmail.outcome")));
+        Assert.All(mails, m => Assert.Single(TraceOf(m!), s => s.DisplayName == "smartmail.decide" && s.ParentSpanId == m!.SpanId));
+    }
+
+    [Fact]
+    public void CurrentMail_InsideAStep_IsTheMailSpan()
+    {
+        using var mail = SmartMailTelemetry.StartMail("post");
+        using var step = SmartMailTelemetry.StartStep(MailStep.Fetch);
+
+        Assert.Same(mail, SmartMailTelemetry.CurrentMail);
+        Assert.Equal(mail!.SpanId, step!.ParentSpanId);
+    }
 }
