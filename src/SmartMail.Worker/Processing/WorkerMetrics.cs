@@ -170,8 +170,9 @@ public sealed class WorkerMetrics : IDisposable
         {
             version = _modelVersion?.Invoke();
         }
-        catch (ObjectDisposedException)
+        catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException or Core.Classification.ModelBundleException)
         {
+            // At a collection during start or stop, or with a model that does not load (the host reports that itself).
             return [];
         }
         return version is null ? [] : [new Measurement<int>(1, new KeyValuePair<string, object?>(SmartMailTelemetry.ModelVersionTag, TagValues.Clean(version)))];
