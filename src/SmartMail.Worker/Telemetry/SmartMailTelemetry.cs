@@ -98,31 +98,48 @@ public static partial class SmartMailTelemetry
                 {
                     return activity;
                 }
+                if (activity.GetCustomProperty(MailSpanName) is Activity mail)
+                {
+                    return mail;
+                }
             }
             return null;
         }
     }
 
-    /// <summary>Records the outcome on the mail's span and ends it.</summary>
+    /// <summary>Records the outcome on the mail's span and ends it; a span already ended is left as it is.</summary>
     /// <param name="mail">The span from <see cref="StartMail"/>; nothing happens when <see langword="null"/>.</param>
     /// <param name="outcome">What happened to the mail.</param>
     public static void Finish(Activity? mail, Processing.ProcessOutcome outcome)
     {
+        if (mail is null || mail.IsStopped)
+        {
+            return;
+        }
         SetOutcome(mail, outcome);
-        mail?.Dispose();
+        mail.Dispose();
     }
 
     /// <summary>
-    /// Starts the span of one step, a child of <paramref name="mail"/> (or of the current span when
-    /// <paramref name="mail"/> is <see langword="null"/>: pass the mail's span where work runs in parallel).
+    /// Starts the span of one step, a child of <paramref name="mail"/>, or of <see cref="CurrentMail"/> when
+    /// <paramref name="mail"/> is <see langword="null"/> (pass the mail's span where work runs in parallel or the span is
+    /// kept with the mail). A step outside any mail span is not recorded.
     /// </summary>
     /// <param name="step">The step.</param>
     /// <param name="mail">The mail's span from <see cref="StartMail"/>.</param>
-    /// <returns>The span, or <see langword="null"/> when nobody listens; dispose it when the step is done.</returns>
-    public static Activity? StartStep(MailStep step, Activity? mail = null) =>
-        mail is null
-            ? Source.StartActivity(SpanName(step), ActivityKind.Internal)
-            : Source.StartActivity(SpanName(step), ActivityKind.Internal, mail.Context);
+    /// <returns>The span, or <see langword="null"/> when nobody listens or there is no mail span; dispose it when the step is done.</returns>
+    public static Activity? StartStep(MailStep step, Activity? mail = null)
+    {
+        var parent = mail ?? CurrentMail;
+        if (parent is null)
+        {
+            return null;
+        }
+        // Started from a context, a span has no Parent object: it keeps its mail for CurrentMail.
+        var activity = Source.StartActivity(SpanName(step), ActivityKind.Internal, parent.Context);
+        activity?.SetCustomProperty(MailSpanName, parent);
+        return activity;
+    }
 
     /// <summary>Records which mail a span is about: its decision id and a fingerprint prefix. Other values are dropped.</summary>
     /// <param name="activity">The span (of the mail or a step); nothing happens when <see langword="null"/>.</param>

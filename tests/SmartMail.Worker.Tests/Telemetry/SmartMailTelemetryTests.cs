@@ -174,4 +174,25 @@ public sealed class SmartMailTelemetryTests : IDisposable
         Assert.Same(mail, SmartMailTelemetry.CurrentMail);
         Assert.Equal(mail!.SpanId, step!.ParentSpanId);
     }
+
+    [Fact]
+    public void StartStep_OutsideAMailSpan_IsNotRecorded()
+    {
+        Activity.Current = null;
+
+        using var step = SmartMailTelemetry.StartStep(MailStep.Fetch);
+
+        Assert.Null(step);
+    }
+
+    [Fact]
+    public void Finish_Twice_KeepsTheFirstOutcome()
+    {
+        var mail = SmartMailTelemetry.StartMail("post", makeCurrent: false);
+
+        SmartMailTelemetry.Finish(mail, ProcessOutcome.Routed);
+        SmartMailTelemetry.Finish(mail, ProcessOutcome.Deferred);
+
+        Assert.Equal("routed", Assert.Single(TraceOf(mail!)).GetTagItem("smartmail.outcome"));
+    }
 }
