@@ -40,7 +40,9 @@ public static class WorkerHost
         });
         builder.Services.AddSingleton(sp => new Learning.ExampleStore(Path.Combine(sp.GetRequiredService<SmartMailOptions>().DataDirectory, "state.db")));
         builder.Services.AddSingleton<ModelProvider>();
-        builder.Services.AddSingleton<WorkerMetrics>();
+        builder.Services.AddSingleton(sp => new WorkerMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
+            sp.GetRequiredService<Health.WorkerHealth>(), () => sp.GetRequiredService<ModelProvider>().Policy.Model?.Manifest.ModelVersion));
+        builder.Services.AddSingleton<Telemetry.TelemetryExport>();
         builder.Services.AddSingleton<Health.WorkerHealth>();
         builder.Services.AddHealthChecks().AddCheck<Health.SmartMailHealthCheck>("smartmail");
         builder.Services.AddSingleton<IMailSource>(sp => new DropFolderSource("drop", sp.GetRequiredService<SmartMailOptions>().InboxPath));
@@ -86,6 +88,8 @@ public static class WorkerHost
         {
             // First: no watcher starts while another process routes mail from the same data directory.
             builder.Services.AddHostedService(sp => sp.GetRequiredService<DataDirectoryLock>());
+            // Before the watchers: exports from the first mail on, and flushes after the last one at stop.
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<Telemetry.TelemetryExport>());
         }
         if (watch && !string.IsNullOrEmpty(builder.Configuration[$"{SmartMailOptions.SectionName}:HealthUrl"]))
         {

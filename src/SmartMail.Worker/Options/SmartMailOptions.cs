@@ -86,6 +86,9 @@ public sealed class SmartMailOptions
     /// <summary>Settings of <c>Webhook</c> routes.</summary>
     public Sinks.WebhookOptions Webhook { get; set; } = new();
 
+    /// <summary>OpenTelemetry metrics and traces: OTLP export and a Prometheus scrape endpoint (off by default).</summary>
+    public TelemetryOptions Telemetry { get; set; } = new();
+
     /// <summary>The inbox in force.</summary>
     public string InboxPath => Inbox ?? Path.Combine(DataDirectory, "inbox");
 

@@ -82,6 +82,7 @@ public sealed class SmartMailOptionsValidator : IValidateOptions<SmartMailOption
         {
             failures.Add($"{SmartMailOptions.SectionName}:HealthUrl: must be an http:// prefix ending in '/', e.g. http://127.0.0.1:8081/health/.");
         }
+        failures.AddRange(TelemetryOptions.Validate(options.Telemetry, $"{SmartMailOptions.SectionName}:Telemetry"));
         if (options.ManualTriageDestination == options.QuarantineDestination)
         {
             failures.Add($"{SmartMailOptions.SectionName}:QuarantineDestination must differ from ManualTriageDestination.");
