@@ -25,7 +25,9 @@ public static class ImapBatchDrainer
         ArgumentNullException.ThrowIfNull(mailbox);
         ArgumentNullException.ThrowIfNull(processor);
         var outcomes = new List<ProcessOutcome>();
-        foreach (var chunk in processor.Due(await mailbox.ListAsync(cancellationToken).ConfigureAwait(false)).Chunk(Math.Max(1, batchSize)))
+        var listed = await mailbox.ListAsync(cancellationToken).ConfigureAwait(false);
+        processor.Listed(mailbox.Mailbox, listed.Count);
+        foreach (var chunk in processor.Due(listed).Chunk(Math.Max(1, batchSize)))
         {
             cancellationToken.ThrowIfCancellationRequested();
             var bodies = await mailbox.FetchManyAsync([.. chunk.Select(p => p.Key)], cancellationToken).ConfigureAwait(false);

@@ -13,6 +13,7 @@ using SmartMail.Worker.Options;
 using SmartMail.Worker.Sinks;
 using SmartMail.Worker.Sources;
 using SmartMail.Worker.State;
+using SmartMail.Worker.Telemetry;
 
 namespace SmartMail.Worker.Processing;
 
@@ -100,13 +101,20 @@ public sealed class MailProcessor
     {
         ArgumentNullException.ThrowIfNull(source);
         var outcomes = new List<ProcessOutcome>();
-        foreach (var pending in Due(await source.ListAsync(cancellationToken).ConfigureAwait(false)))
+        var listed = await source.ListAsync(cancellationToken).ConfigureAwait(false);
+        _metrics.Listed(source.Mailbox, listed.Count);
+        foreach (var pending in Due(listed))
         {
             cancellationToken.ThrowIfCancellationRequested();
             outcomes.Add(await ProcessAsync(source, pending, cancellationToken).ConfigureAwait(false));
         }
         return outcomes;
     }
+
+    /// <summary>Reports how many mails <paramref name="mailbox"/> had waiting at its last look (the backlog gauge).</summary>
+    /// <param name="mailbox">The mailbox.</param>
+    /// <param name="count">Mails listed.</param>
+    public void Listed(string mailbox, int count) => _metrics.Listed(mailbox, count);
 
     /// <summary>The mails of <paramref name="pending"/> that are due: all but those waiting for an unavailable destination.</summary>
     /// <param name="pending">Mails listed by a source.</param>
@@ -138,8 +146,11 @@ public sealed class MailProcessor
     /// <exception cref="StateStoreException">The ledger cannot record: stop taking mail.</exception>
     public async Task<ProcessOutcome> ProcessAsync(IMailSource source, PendingMail pending, CancellationToken cancellationToken)
     {
+        using var span = SmartMailTelemetry.StartMail(source.Mailbox);
         var prepared = await PrepareAsync(source, pending, cancellationToken).ConfigureAwait(false);
-        return prepared.Outcome ?? await DeliverAsync(source, prepared, cancellationToken).ConfigureAwait(false);
+        var outcome = prepared.Outcome ?? await DeliverAsync(source, prepared, cancellationToken).ConfigureAwait(false);
+        SmartMailTelemetry.SetOutcome(span, outcome);
+        return outcome;
     }
 
     /// <summary>Delivers one prepared mail through the sink and completes it (or handles the failure).</summary>
@@ -157,13 +168,17 @@ public sealed class MailProcessor
             // It failed moments ago: neither hammer it nor hold up the rest of the batch; the mail waits its turn.
             return Defer(prepared.Record, down.RetryAt, $"{destination} is unavailable");
         }
-        try
+        using (var deliver = SmartMailTelemetry.StartStep(MailStep.Deliver, prepared.Span))
         {
-            await _sink.DeliverAsync(prepared.Delivery, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or HttpRequestException)
-        {
-            return await DeliveryFailedAsync(source, prepared, ex, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await _sink.DeliverAsync(prepared.Delivery, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or HttpRequestException)
+            {
+                SmartMailTelemetry.SetError(deliver, ex);
+                return await DeliveryFailedAsync(source, prepared, ex, cancellationToken).ConfigureAwait(false);
+            }
         }
         _unavailable.TryRemove(destination, out _);
         _health?.DeliveryResumed(destination);
@@ -250,11 +265,13 @@ public sealed class MailProcessor
                 // Fresh mails had no row: each is now "seen" with one attempt, exactly as just written.
                 var records = fresh.Select(f => new MailRecord(batch[f.Index].Pending.Key, f.Fingerprint, f.DecisionId, MailState.Seen, null, null, 1)).ToArray();
                 var evaluated = new Evaluated[fresh.Count];
+                var spans = fresh.Select(f => SmartMailTelemetry.StartMail(source.Mailbox, makeCurrent: false)).ToArray();
                 Parallel.For(0, fresh.Count, new ParallelOptions { CancellationToken = cancellationToken }, j =>
                 {
                     var (pending, raw) = batch[fresh[j].Index];
                     _metrics.Seen(source.Mailbox);
-                    evaluated[j] = Evaluate(records[j], raw!, IsTooLarge(pending));
+                    SmartMailTelemetry.SetMail(spans[j], fresh[j].DecisionId, fresh[j].Fingerprint);
+                    evaluated[j] = Evaluate(records[j], raw!, IsTooLarge(pending), spans[j]);
                 });
                 Commit([.. records.Zip(evaluated)]);
                 for (var j = 0; j < fresh.Count; j++)
@@ -265,7 +282,7 @@ public sealed class MailProcessor
                         Destination = evaluated[j].Decision.Destination,
                         DecisionJson = evaluated[j].Decision.DecisionJson,
                     };
-                    results[fresh[j].Index] = new PreparedMail(decided, batch[fresh[j].Index].Raw, null) { Started = started };
+                    results[fresh[j].Index] = new PreparedMail(decided, batch[fresh[j].Index].Raw, null) { Started = started, Span = spans[j] };
                 }
             }
             return [.. results.Select(r => r!)];
@@ -299,9 +316,13 @@ public sealed class MailProcessor
                 {
                     Log.Routed(_logger, record.Fingerprint, record.Destination!, "policy");
                 }
-                await source.AcknowledgeAsync(record.Key, cancellationToken).ConfigureAwait(false);
+                using (SmartMailTelemetry.StartStep(MailStep.Acknowledge, mail.Span))
+                {
+                    await source.AcknowledgeAsync(record.Key, cancellationToken).ConfigureAwait(false);
+                }
                 outcomes.Add(outcome);
                 _metrics.Handled(source.Mailbox, outcome.ToString().ToLowerInvariant(), Stopwatch.GetElapsedTime(mail.Started).TotalMilliseconds);
+                SmartMailTelemetry.Finish(mail.Span, outcome);
             }
             _ledger.Acknowledge(delivered.Select(d => d.Record!.Key), _time.GetUtcNow());
             return outcomes;
@@ -322,9 +343,19 @@ public sealed class MailProcessor
     public async Task<ProcessOutcome> DeliveryFailedAsync(IMailSource source, PreparedMail mail, Exception error, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(mail);
+        var outcome = await DeliveryFailedCoreAsync(source, mail, error, cancellationToken).ConfigureAwait(false);
+        SmartMailTelemetry.Finish(mail.Span, outcome);
+        return outcome;
+    }
+
+    private async Task<ProcessOutcome> DeliveryFailedCoreAsync(IMailSource source, PreparedMail mail, Exception error, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(mail);
         ArgumentNullException.ThrowIfNull(error);
         var record = mail.Record!;
         var destination = record.Destination!;
+        _metrics.DeliveryFailed(record.Key.Mailbox, destination, error);
+        SmartMailTelemetry.SetError(mail.Span ?? SmartMailTelemetry.CurrentMail, error);
         try
         {
             if (error is MailClaimedException)
@@ -420,7 +451,11 @@ public sealed class MailProcessor
         }
 
         var tooLarge = IsTooLarge(pending);
-        var raw = prefetched ?? await source.FetchAsync(key, cancellationToken).ConfigureAwait(false);
+        byte[]? raw;
+        using (SmartMailTelemetry.StartStep(MailStep.Fetch))
+        {
+            raw = prefetched ?? await source.FetchAsync(key, cancellationToken).ConfigureAwait(false);
+        }
         if (raw is null)
         {
             Log.Gone(_logger, key.Mailbox, key.Uid);
@@ -428,6 +463,7 @@ public sealed class MailProcessor
         }
         var fingerprint = MailExtractor.Fingerprint(raw);
         var decisionId = DecisionIdFor(key.Mailbox, fingerprint);
+        SmartMailTelemetry.SetMail(SmartMailTelemetry.CurrentMail, decisionId, fingerprint);
 
         if (record is null or { State: MailState.Gone or MailState.ClaimedElsewhere } && _store.FindDelivered(key.Mailbox, fingerprint) is { } earlier)
         {
@@ -440,6 +476,7 @@ public sealed class MailProcessor
             var dup = new MailRecord(key, fingerprint, decisionId, MailState.Seen, null, null, 1);
             _ledger.Duplicate(key, fingerprint, decisionId, earlier,
                 Audit(dup, "duplicate", null, Place(earlier.Destination ?? ""), $"already delivered as {earlier.DecisionId}", "duplicate"));
+            _metrics.Decided(key.Mailbox, "duplicate", earlier.Destination ?? "", null, null);
             Log.Duplicate(_logger, fingerprint, earlier.DecisionId);
             return PreparedMail.Done(await AcknowledgeAsync(source, _store.Get(key)!, ProcessOutcome.Duplicate, cancellationToken).ConfigureAwait(false));
         }
@@ -473,7 +510,7 @@ public sealed class MailProcessor
     }
 
     // Pure: extraction and the routing decision, no ledger writes. Safe to run for many mails in parallel.
-    private Evaluated Evaluate(MailRecord record, byte[] raw, bool tooLarge)
+    private Evaluated Evaluate(MailRecord record, byte[] raw, bool tooLarge, System.Diagnostics.Activity? mail = null)
     {
         if (record.Attempts > _options.MaxAttempts)
         {
@@ -487,13 +524,19 @@ public sealed class MailProcessor
         RoutingDecision decision;
         try
         {
-            document = _extractor.Extract(raw);
+            using (SmartMailTelemetry.StartStep(MailStep.Extract, mail))
+            {
+                document = _extractor.Extract(raw);
+            }
             if (document.IsUnparseable)
             {
                 // Not poison: a person reads it in manual triage, the original bytes unchanged.
                 return ManualDecision(record, "not parseable as MIME: sent to manual triage with the original bytes unchanged");
             }
-            decision = _policy().Decide(document);
+            using (SmartMailTelemetry.StartStep(MailStep.Decide, mail))
+            {
+                decision = _policy().Decide(document);
+            }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -506,6 +549,8 @@ public sealed class MailProcessor
             ? Route(label)
             : (_options.ManualTriageDestination, (string?)null);
         var outcome = decision.Source == DecisionSource.Manual ? "manual" : "routed";
+        SmartMailTelemetry.SetDecision(mail ?? SmartMailTelemetry.CurrentMail, decision.Source.ToString().ToLowerInvariant(), destination,
+            decision.ModelVersion, decision.Top.Count > 0 ? decision.Confidence : null);
         return new Evaluated(
             new DecisionToRecord(record.Key, destination, DecisionJson(record, decision, destination, kle, document),
                 Audit(record, decision.Source.ToString().ToLowerInvariant(), decision, Place(destination), decision.Reason, outcome)),
@@ -547,10 +592,7 @@ public sealed class MailProcessor
         SaveExamples([.. decisions.Select(d => d.Evaluated.Example).OfType<NewExample>()]);
         foreach (var (record, evaluated) in decisions)
         {
-            if (evaluated.Confidence is { } confidence)
-            {
-                _metrics.Confidence(confidence);
-            }
+            _metrics.Decided(record.Key.Mailbox, evaluated.Decision.Audit.Source, evaluated.Decision.Destination, evaluated.Decision.Audit.ModelVersion, evaluated.Confidence);
             if (evaluated.Decision.Destination == _options.QuarantineDestination)
             {
                 Log.Quarantined(_logger, record.Fingerprint, evaluated.Decision.Audit.Reason);

@@ -12,6 +12,9 @@ public sealed record PreparedMail(MailRecord? Record, byte[]? Raw, ProcessOutcom
     /// <summary>When handling started (for the duration metric).</summary>
     public long Started { get; init; }
 
+    /// <summary>The mail's span when it outlives the call that started it (the batch path); ended when the mail is finished.</summary>
+    public System.Diagnostics.Activity? Span { get; init; }
+
     /// <summary>The delivery this mail is due.</summary>
     public Delivery Delivery => new(Record!.Key, Record.DecisionId, Record.Destination!, Raw!, Record.DecisionJson!);
 

@@ -81,7 +81,6 @@ public sealed class WorkerMetrics : IDisposable
 
     /// <summary>The model decided with <paramref name="confidence"/> (no tags; <see cref="Decided"/> records it with them).</summary>
     /// <param name="confidence">The confidence.</param>
-    internal void Confidence(float confidence) => _confidence.Record(confidence);
 
     /// <summary>A decision was recorded.</summary>
     /// <param name="mailbox">The mailbox.</param>

@@ -14,7 +14,6 @@ namespace SmartMail.Worker.Tests.Telemetry;
 /// </summary>
 public sealed class PipelineTelemetryTests(DefaultModelFixture model) : IntegrationTest(model)
 {
-    private const string Pending = "Enable when MailProcessor calls SmartMailTelemetry and WorkerMetrics.Decided/Listed (telemetry merge notes)";
 
     private static readonly HashSet<string> AllowedSpanTags =
     [
@@ -23,7 +22,7 @@ public sealed class PipelineTelemetryTests(DefaultModelFixture model) : Integrat
         "otel.scope.name", "otel.scope.version", "otel.status_code", "otel.status_description",
     ];
 
-    [Fact(Skip = Pending)]
+    [Fact]
     public async Task Host_EndToEndRun_OneTracePerMailWithEveryStep_TagsAllowedAndFreeOfPersonalData()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -60,7 +59,7 @@ public sealed class PipelineTelemetryTests(DefaultModelFixture model) : Integrat
         Assert.All(tags, t => Assert.DoesNotContain(TelemetryRun.Personal, p => t.Value.Contains(p, StringComparison.OrdinalIgnoreCase)));
     }
 
-    [Fact(Skip = Pending)]
+    [Fact]
     public async Task Host_EndToEndRun_CountsDecisionsBySourceAndReportsTheBacklog()
     {
         var ct = TestContext.Current.CancellationToken;
