@@ -15,7 +15,7 @@ namespace SmartMail.Worker.Tests.Integration;
 /// A throwaway real Dovecot on 127.0.0.1 with a user and password generated for this run, owned by the repository: it
 /// writes its own dovecot.conf and users file into a temp directory and runs the Debian dovecot binaries on them (installing
 /// dovecot-imapd once when missing and running as root). Skips the test with a clear message without Linux, root or Dovecot.
-/// Options: IMAPS and STARTTLS with a throwaway CA (<paramref name="tls"/> of <see cref="StartAsync"/>), extra settings
+/// Options of <see cref="StartAsync"/>: IMAPS and STARTTLS with a throwaway CA (<see cref="CaFile"/>), extra settings
 /// (e.g. <see cref="WithoutMove"/>), a <see cref="DovecotProfile"/> (Exchange Online) and OAuth2 sign-in (XOAUTH2 and
 /// OAUTHBEARER checked against an RFC 7662 introspection URL, see <see cref="IntrospectionEndpoint"/>). Several servers run at
 /// once, each on ports handed out once per test run.
