@@ -21,7 +21,9 @@ public static class WorkerHost
     /// <returns>The builder.</returns>
     public static HostApplicationBuilder CreateBuilder(string[] args, bool watch = true)
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = Directory.GetCurrentDirectory() });
+        // A Windows service starts in C:\Windows\System32: its appsettings.json is in the program folder instead.
+        var contentRoot = Microsoft.Extensions.Hosting.WindowsServices.WindowsServiceHelpers.IsWindowsService() ? AppContext.BaseDirectory : Directory.GetCurrentDirectory();
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = contentRoot });
         builder.Configuration.AddEnvironmentVariables("SMARTMAIL_");
         builder.Configuration.AddCommandLine(args);
         builder.Services.AddSystemd();

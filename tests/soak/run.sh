@@ -6,7 +6,7 @@
 #   SMARTMAIL_SOAK_SEED=N tests/soak/run.sh 200   # replays a kill schedule (the seed is printed)
 #   SMARTMAIL_SOAK_MINUTES=30 tests/soak/run.sh    # stops killing after 30 minutes, then checks (the count is printed)
 #
-# Needs what the integration tests need: root and Dovecot (../shared/dovecot). About 2 s per kill on 2 cores
+# Needs what the integration tests need: root and Dovecot (dovecot-imapd; the tests start their own servers). About 2 s per kill on 2 cores
 # (each kill is followed by a cold start of the worker process), so 1000 kills take about 35-40 minutes.
 # Prints the checker's report: mails, lost, duplicated, quarantined, recovery times; exits non-zero on any problem.
 set -euo pipefail

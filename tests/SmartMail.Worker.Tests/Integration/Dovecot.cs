@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.Versioning;
 using System.Security.Cryptography;
 using MailKit;
 using MailKit.Net.Imap;
@@ -11,62 +12,83 @@ using SmartMail.Worker.Imap;
 namespace SmartMail.Worker.Tests.Integration;
 
 /// <summary>
-/// A throwaway real Dovecot on 127.0.0.1 (../shared/dovecot/start.sh) with a user and password generated for this
-/// run. Skips the test with a clear message when the script, root or the dovecot package is not available.
+/// A throwaway real Dovecot on 127.0.0.1 with a user and password generated for this run, owned by the repository: it
+/// writes its own dovecot.conf and users file into a temp directory and runs the Debian dovecot binaries on them (installing
+/// dovecot-imapd once when missing and running as root). Skips the test with a clear message without Linux, root or Dovecot.
+/// Options of <see cref="StartAsync"/>: IMAPS and STARTTLS with a throwaway CA (<see cref="CaFile"/>), extra settings
+/// (e.g. <see cref="WithoutMove"/>), a <see cref="DovecotProfile"/> (Exchange Online) and OAuth2 sign-in (XOAUTH2 and
+/// OAUTHBEARER checked against an RFC 7662 introspection URL, see <see cref="IntrospectionEndpoint"/>). Several servers run at
+/// once, each on ports handed out once per test run.
 /// </summary>
 public sealed class Dovecot : IAsyncDisposable
 {
-    private readonly string _script;
-    private readonly Dictionary<string, string> _env;
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(15);
 
-    private Dovecot(string scriptDir, string dir, int port, int? tlsPort, string? extra)
+    private readonly DovecotConfig _config;
+    private readonly DovecotInstall.Binaries _binaries;
+
+    private Dovecot(DovecotInstall.Binaries binaries, DovecotConfig config)
     {
-        _script = scriptDir;
-        Directory = dir;
-        Port = port;
-        TlsPort = tlsPort;
+        _binaries = binaries;
+        _config = config;
         User = "sm" + RandomNumberGenerator.GetHexString(6, lowercase: true);
         Password = RandomNumberGenerator.GetHexString(24, lowercase: true);
-        _env = new Dictionary<string, string>();
-        if (tlsPort is { } t)
-        {
-            _env["DOVECOT_TLS_PORT"] = t.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        }
-        if (extra is not null)
-        {
-            _env["DOVECOT_EXTRA"] = extra;
-        }
     }
 
-    public string Directory { get; }
+    /// <summary>The server's directory: dovecot.conf, users, mail/USER (maildir), run/, state/, dovecot.log, tls/.</summary>
+    public string Directory => _config.Directory;
 
-    public int Port { get; }
+    public int Port => _config.Port;
 
-    public int? TlsPort { get; }
+    public int? TlsPort => _config.TlsPort;
+
+    public DovecotProfile Profile => _config.Profile;
+
+    public Uri? OAuth2IntrospectionUrl => _config.OAuth2IntrospectionUrl;
 
     public string User { get; }
 
     public string Password { get; }
 
-    public string CaFile => Path.Combine(Directory, "tls", "ca.pem");
+    public string CaFile => _config.CaFile;
+
+    /// <summary>Whether the server is running (between a start and a stop).</summary>
+    public bool IsRunning { get; private set; }
 
     /// <summary>Dovecot settings hiding MOVE (and IDLE) from clients.</summary>
     public const string WithoutMove = "imap_capability = IMAP4rev1 LITERAL+ SASL-IR ID ENABLE UIDPLUS IDLE";
 
-    public static async Task<Dovecot> StartAsync(bool tls = false, string? extra = null)
+    /// <summary>Starts a server with one account (<see cref="User"/>, <see cref="Password"/>) and an empty INBOX.</summary>
+    /// <param name="tls">Also serve IMAPS on <see cref="TlsPort"/> and STARTTLS on <see cref="Port"/>, with a certificate from a throwaway CA (<see cref="CaFile"/>).</param>
+    /// <param name="extra">dovecot.conf lines appended last (they override), e.g. <see cref="WithoutMove"/>.</param>
+    /// <param name="profile">What the server looks like to a client.</param>
+    /// <param name="oauth2IntrospectionUrl">Also accept SASL XOAUTH2 and OAUTHBEARER, each token checked by an RFC 7662 POST to this URL.</param>
+    public static async Task<Dovecot> StartAsync(bool tls = false, string? extra = null, DovecotProfile profile = DovecotProfile.Default,
+        Uri? oauth2IntrospectionUrl = null)
     {
-        var scripts = FindScripts();
-        if (scripts is null)
+        var (binaries, whyNot) = await DovecotInstall.EnsureAsync();
+        if (binaries is null)
         {
-            Assert.Skip("../shared/dovecot/start.sh not found: IMAP integration tests need the shared Dovecot fixture.");
+            Assert.Skip(whyNot);
         }
-        if (!OperatingSystem.IsLinux() || Environment.UserName != "root")
+        if (!OperatingSystem.IsLinux())
         {
-            Assert.Skip("IMAP integration tests start a real Dovecot and need root (as in CI).");
+            throw new PlatformNotSupportedException("The test Dovecot runs on Linux only.");
         }
         var dir = System.IO.Directory.CreateTempSubdirectory("smartmail-dovecot-").FullName;
-        var server = new Dovecot(scripts, dir, FreePort(), tls ? FreePort() : null, extra);
-        await server.RunScriptAsync("start.sh", dir, server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), $"{server.User}:{server.Password}");
+        var config = new DovecotConfig(dir, FreePort(), tls ? FreePort() : null, profile, oauth2IntrospectionUrl, extra);
+        var server = new Dovecot(binaries, config);
+        try
+        {
+            await server.WriteFilesAsync();
+            await server.StartAgainAsync();
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
         return server;
     }
 
@@ -151,46 +173,176 @@ public sealed class Dovecot : IAsyncDisposable
         return result;
     }
 
+    /// <summary>Stops the server and keeps its mail: <see cref="StartAgainAsync"/> brings it back on the same port with
+    /// the same mail, UIDs and UIDVALIDITY.</summary>
+    public async Task StopAsync()
+    {
+        if (!IsRunning)
+        {
+            return;
+        }
+        IsRunning = false;
+        var pidFile = Path.Combine(_config.RunDirectory, "master.pid");
+        var pid = File.Exists(pidFile) && int.TryParse(File.ReadAllText(pidFile).Trim(), out var p) ? p : (int?)null;
+        await RunAsync(_binaries.Doveadm, check: false, "-c", _config.ConfigFile, "stop");
+        var deadline = DateTime.UtcNow + StopTimeout;
+        while (File.Exists(pidFile) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+        if (File.Exists(pidFile) && pid is { } master)
+        {
+            // It did not stop in time: end the master this fixture started (its children exit with it).
+            try
+            {
+                using var process = Process.GetProcessById(master);
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+            }
+            catch (ArgumentException)
+            {
+                // Gone in the meantime.
+            }
+            File.Delete(pidFile);
+        }
+    }
+
+    /// <summary>Starts the server again after <see cref="StopAsync"/> (or the first time): same config, ports and mail.</summary>
+    public async Task StartAgainAsync()
+    {
+        if (IsRunning)
+        {
+            return;
+        }
+        await RunAsync(_binaries.Dovecot, check: true, "-c", _config.ConfigFile);
+        IsRunning = true;
+        await WaitListeningAsync(Port);
+        if (TlsPort is { } tlsPort)
+        {
+            await WaitListeningAsync(tlsPort);
+        }
+    }
+
+    /// <summary>Stops the server and starts it again on the same port: mail, UIDs and UIDVALIDITY survive.</summary>
     public async Task RestartAsync()
     {
-        await RunScriptAsync("stop.sh", Directory, "--keep");
-        await RunScriptAsync("start.sh", Directory, Port.ToString(System.Globalization.CultureInfo.InvariantCulture), $"{User}:{Password}");
+        await StopAsync();
+        await StartAgainAsync();
     }
 
     /// <summary>Restarts the server with its UID list deleted: every folder gets a new UIDVALIDITY and new UIDs.</summary>
     public async Task ResetUidValidityAsync()
     {
-        await RunScriptAsync("stop.sh", Directory, "--keep");
+        await StopAsync();
         // The UID list and the index files (which cache UIDVALIDITY) are rebuilt from the maildir on start.
-        var mail = Path.Combine(Directory, "mail", User);
+        var mail = Path.Combine(_config.MailDirectory, User);
         foreach (var file in System.IO.Directory.GetFiles(mail, "dovecot-uidlist", SearchOption.AllDirectories)
                      .Concat(System.IO.Directory.GetFiles(mail, "dovecot.index*", SearchOption.AllDirectories)))
         {
             File.Delete(file);
         }
-        await RunScriptAsync("start.sh", Directory, Port.ToString(System.Globalization.CultureInfo.InvariantCulture), $"{User}:{Password}");
+        await StartAgainAsync();
     }
 
-    public async ValueTask DisposeAsync() => await RunScriptAsync("stop.sh", Directory);
+    /// <summary>The server's log (dovecot.log), for a failing test's message.</summary>
+    public string Log() => File.Exists(_config.LogFile) ? File.ReadAllText(_config.LogFile) : "";
 
-    private async Task RunScriptAsync(string script, params string[] args)
+    /// <summary>Stops the server and deletes its directory with the mail.</summary>
+    public async ValueTask DisposeAsync()
     {
-        var psi = new ProcessStartInfo("bash", [Path.Combine(_script, script), .. args])
+        await StopAsync();
+        if (System.IO.Directory.Exists(Directory))
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var (k, v) in _env)
-        {
-            psi.Environment[k] = v;
+            System.IO.Directory.Delete(Directory, recursive: true);
         }
-        using var process = Process.Start(psi)!;
+    }
+
+    [SupportedOSPlatform("linux")]
+    private async Task WriteFilesAsync()
+    {
+        // Dovecot's processes run as the dovecot user and must traverse every parent of the directory.
+        OpenForTraversal(Directory);
+        foreach (var dir in new[] { _config.RunDirectory, _config.StateDirectory, _config.MailDirectory })
+        {
+            System.IO.Directory.CreateDirectory(dir);
+        }
+        File.WriteAllText(_config.UsersFile, DovecotConfig.Users([(User, Password)]));
+        if (OAuth2IntrospectionUrl is not null)
+        {
+            File.WriteAllText(_config.OAuth2File, _config.OAuth2Settings());
+        }
+        if (TlsPort is not null)
+        {
+            System.IO.Directory.CreateDirectory(_config.TlsDirectory);
+            TestCertificateAuthority.Write(_config.CaFile, _config.CertificateFile, _config.KeyFile);
+        }
+        File.WriteAllText(_config.ConfigFile, _config.Render());
+        var readable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+        var traversable = readable | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+        File.SetUnixFileMode(_config.RunDirectory, traversable);
+        File.SetUnixFileMode(_config.StateDirectory, traversable);
+        foreach (var file in new[] { _config.UsersFile, _config.OAuth2File, _config.ConfigFile }.Where(File.Exists))
+        {
+            File.SetUnixFileMode(file, readable);
+        }
+        // The maildirs are written by the dovecot user (mail_uid).
+        await RunAsync("chown", check: true, "-R", "dovecot:dovecot", _config.MailDirectory);
+    }
+
+    // Temp directories are 0700 (Directory.CreateTempSubdirectory, mktemp -d): open ours for traversal (o+x, not listing)
+    // when it is under the temp root; refuse any other parent the dovecot user cannot enter, naming it.
+    [SupportedOSPlatform("linux")]
+    private static void OpenForTraversal(string dir)
+    {
+        var temp = Path.GetFullPath(Path.GetTempPath()).TrimEnd('/');
+        for (var current = new DirectoryInfo(dir); current is not null; current = current.Parent)
+        {
+            var mode = File.GetUnixFileMode(current.FullName);
+            if ((mode & UnixFileMode.OtherExecute) != 0)
+            {
+                continue;
+            }
+            if (current.FullName.StartsWith(temp + "/", StringComparison.Ordinal))
+            {
+                File.SetUnixFileMode(current.FullName, mode | UnixFileMode.OtherExecute | (current.FullName == dir ? UnixFileMode.OtherRead : 0));
+                continue;
+            }
+            throw new InvalidOperationException($"The dovecot user cannot enter {current.FullName} (mode {mode}): put the test Dovecot under a directory others can traverse (TMPDIR).");
+        }
+    }
+
+    private async Task WaitListeningAsync(int port)
+    {
+        var deadline = DateTime.UtcNow + StartTimeout;
+        while (true)
+        {
+            try
+            {
+                using var probe = new TcpClient();
+                await probe.ConnectAsync(IPAddress.Loopback, port);
+                return;
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+            catch (SocketException ex)
+            {
+                throw new InvalidOperationException($"Dovecot did not listen on 127.0.0.1:{port} within {StartTimeout.TotalSeconds} s ({ex.SocketErrorCode}); its log: {Log()}", ex);
+            }
+        }
+    }
+
+    private static async Task RunAsync(string file, bool check, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"{file} did not start.");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
+        if (check && process.ExitCode != 0)
         {
-            throw new InvalidOperationException($"{script} failed ({process.ExitCode}): {await stdout} {await stderr}");
+            throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({process.ExitCode}): {await stdout} {await stderr}");
         }
     }
 
@@ -213,18 +365,5 @@ public sealed class Dovecot : IAsyncDisposable
                 }
             }
         }
-    }
-
-    private static string? FindScripts()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "shared", "dovecot");
-            if (File.Exists(Path.Combine(candidate, "start.sh")))
-            {
-                return candidate;
-            }
-        }
-        return null;
     }
 }
