@@ -78,10 +78,26 @@ public sealed class ModelBundle : IDisposable
         File.Move(temp, full, overwrite: true);
     }
 
+    /// <summary>The most entries a bundle, or the ML.NET model inside it, may hold.</summary>
+    public const int MaxEntries = 64;
+
+    /// <summary>The most bytes a bundle may unpack to, the ML.NET model's own entries included (1 GiB).</summary>
+    public const long MaxUncompressedBytes = 1L << 30;
+
+    /// <summary>The highest compression ratio an entry larger than 1 MiB may have (deflate of real models stays below 10).</summary>
+    public const int MaxCompressionRatio = 200;
+
+    private const long RatioCheckedAbove = 1L << 20;
+
     /// <summary>Loads a bundle.</summary>
     /// <param name="path">The .zip path.</param>
     /// <returns>The bundle, ready to predict.</returns>
-    /// <exception cref="ModelBundleException">The file is missing, corrupt, foreign or of a format this version cannot serve.</exception>
+    /// <exception cref="ModelBundleException">
+    /// The file is missing, corrupt, foreign or of a format this version cannot serve; its manifest does not match its
+    /// model; ML.NET refuses the model's schema; or it unpacks beyond the bounds (<see cref="MaxEntries"/>,
+    /// <see cref="MaxUncompressedBytes"/>, <see cref="MaxCompressionRatio"/>) or names an entry outside the bundle
+    /// (<c>../</c>, an absolute path). The message is one line.
+    /// </exception>
     public static ModelBundle Load(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -89,46 +105,80 @@ public sealed class ModelBundle : IDisposable
         {
             throw new ModelBundleException($"Model bundle '{path}' does not exist.");
         }
+        TextModel? model = null;
         try
         {
             using var zip = ZipFile.OpenRead(path);
-            var manifest = ReadManifest(zip, path);
-            var featurizer = TextFeaturizer.Load(OpenEntry(zip, FeaturizerEntry, path), manifest.Featurizer);
-            using var modelStream = new MemoryStream();
-            using (var s = OpenEntry(zip, ModelEntry, path))
+            var budget = new UnpackBudget(path);
+            budget.Inspect(zip, "");
+            var manifest = ReadManifest(new MemoryStream(budget.Read(zip, ManifestEntry)), path);
+            if (manifest.Labels is null || manifest.Featurizer is null || manifest.Trainer is null)
             {
-                s.CopyTo(modelStream);
+                throw new ModelBundleException($"Model bundle '{path}': the manifest lacks labels, featurizer or trainer settings.");
             }
-            modelStream.Position = 0;
-            var model = TextModel.Load(modelStream, featurizer);
+            var featurizer = TextFeaturizer.Load(new MemoryStream(budget.Read(zip, FeaturizerEntry)), manifest.Featurizer);
+            if (featurizer.Dimension > manifest.Featurizer.MaxFeatures)
+            {
+                throw new ModelBundleException(
+                    $"Model bundle '{path}': the featurizer has {featurizer.Dimension} features, more than the manifest's maxFeatures {manifest.Featurizer.MaxFeatures}.");
+            }
+            var mlModel = budget.Read(zip, ModelEntry);
+            using (var inner = new ZipArchive(new MemoryStream(mlModel, writable: false), ZipArchiveMode.Read))
+            {
+                // ML.NET unpacks this zip itself: bound it (and read it through once) before handing it over.
+                budget.Inspect(inner, ModelEntry + "!");
+                foreach (var entry in inner.Entries)
+                {
+                    budget.Drain(entry, ModelEntry + "!");
+                }
+            }
+            model = TextModel.Load(new MemoryStream(mlModel, writable: false), featurizer);
             if (manifest.Trainer.NaiveBayesWeight > 0)
             {
-                using var s = OpenEntry(zip, NaiveBayesEntry, path);
-                model.AttachNaiveBayes(ComplementNaiveBayes.Load(s, model.Labels.Count, featurizer.Dimension), manifest.Trainer.NaiveBayesWeight);
+                model.AttachNaiveBayes(ComplementNaiveBayes.Load(new MemoryStream(budget.Read(zip, NaiveBayesEntry)), model.Labels.Count, featurizer.Dimension),
+                    manifest.Trainer.NaiveBayesWeight);
             }
             var expected = manifest.Labels.Select(l => l.Name).Order(StringComparer.Ordinal);
             if (!expected.SequenceEqual(model.Labels.Order(StringComparer.Ordinal), StringComparer.Ordinal))
             {
-                model.Dispose();
                 throw new ModelBundleException($"Model bundle '{path}': the manifest's labels do not match the model's.");
             }
-            return new ModelBundle(model, manifest);
+            // One prediction before the bundle is served: a model that loads but cannot score is refused here,
+            // not on every mail.
+            var probe = model.Score(new TextInput("SmartMail probe", "a model bundle is checked before it is served"));
+            if (probe.Length != model.Labels.Count || probe.Any(p => !float.IsFinite(p)))
+            {
+                throw new ModelBundleException($"Model bundle '{path}': the model does not score its labels.");
+            }
+            var bundle = new ModelBundle(model, manifest);
+            model = null;
+            return bundle;
         }
         catch (ModelBundleException)
         {
             throw;
         }
-        catch (Exception ex) when (ex is InvalidDataException or IOException or JsonException or UnauthorizedAccessException)
+        catch (Exception ex) when (!IsFatal(ex))
         {
-            throw new ModelBundleException($"Model bundle '{path}' is corrupt or not a SmartMail model: {ex.Message}", ex);
+            // ML.NET reports a foreign schema with whatever exception its checks throw (InvalidOperationException,
+            // ArgumentOutOfRangeException, ...), and a manifest that deserialises with missing parts surfaces as
+            // null references: every one of them means "this bundle cannot be served".
+            throw new ModelBundleException($"Model bundle '{path}' is corrupt or not a SmartMail model: {OneLine(ex.Message)}", ex);
+        }
+        finally
+        {
+            model?.Dispose();
         }
     }
 
-    private static ModelManifest ReadManifest(ZipArchive zip, string path)
+    private static bool IsFatal(Exception ex) => ex is OutOfMemoryException or InsufficientExecutionStackException or AccessViolationException;
+
+    private static string OneLine(string message) => string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries));
+
+    private static ModelManifest ReadManifest(Stream stream, string path)
     {
-        using var stream = OpenEntry(zip, ManifestEntry, path);
         using var doc = JsonDocument.Parse(stream);
-        var format = doc.RootElement.TryGetProperty("format", out var f) ? f.GetString() : null;
+        var format = doc.RootElement.TryGetProperty("format", out var f) && f.ValueKind == JsonValueKind.String ? f.GetString() : null;
         if (format != ModelManifest.CurrentFormat)
         {
             throw new ModelBundleException(
@@ -138,8 +188,78 @@ public sealed class ModelBundle : IDisposable
             ?? throw new ModelBundleException($"Model bundle '{path}' has an empty manifest.");
     }
 
-    private static Stream OpenEntry(ZipArchive zip, string name, string path) =>
-        (zip.GetEntry(name) ?? throw new ModelBundleException($"Model bundle '{path}' is not a SmartMail model: it has no {name}.")).Open();
+    // What a bundle may unpack: entry count and names per archive, and bytes and compression ratio over all of them,
+    // checked on the declared sizes first and then on the bytes actually inflated (a header may lie).
+    private sealed class UnpackBudget(string path)
+    {
+        private long _left = MaxUncompressedBytes;
+
+        public void Inspect(ZipArchive zip, string where)
+        {
+            if (zip.Entries.Count > MaxEntries)
+            {
+                throw Refuse($"has {zip.Entries.Count} entries{(where.Length == 0 ? "" : " in " + where.TrimEnd('!'))}; at most {MaxEntries} are allowed");
+            }
+            var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            long declared = 0;
+            foreach (var entry in zip.Entries)
+            {
+                var name = entry.FullName;
+                if (name.Length == 0 || name.StartsWith('/') || name.Contains('\\', StringComparison.Ordinal) || name.Contains(':', StringComparison.Ordinal)
+                    || name.Split('/').Any(segment => segment == "..") || name.Any(char.IsControl))
+                {
+                    throw Refuse($"has an entry named '{OneLine(name)}' that points outside the bundle");
+                }
+                if (!names.Add(name))
+                {
+                    throw Refuse($"has the entry '{name}' twice");
+                }
+                if (entry.Length > RatioCheckedAbove && entry.Length > (long)MaxCompressionRatio * Math.Max(1, entry.CompressedLength))
+                {
+                    throw Refuse($"has an entry '{where}{name}' that inflates {entry.Length / Math.Max(1, entry.CompressedLength)} to 1; at most {MaxCompressionRatio} to 1 is allowed");
+                }
+                declared += entry.Length;
+                if (entry.Length < 0 || declared > _left)
+                {
+                    throw Refuse($"unpacks to more than {MaxUncompressedBytes >> 20} MiB");
+                }
+            }
+        }
+
+        public byte[] Read(ZipArchive zip, string name)
+        {
+            var entry = zip.GetEntry(name) ?? throw new ModelBundleException($"Model bundle '{path}' is not a SmartMail model: it has no {name}.");
+            using var buffer = new MemoryStream((int)Math.Min(entry.Length, int.MaxValue / 2));
+            Copy(entry, "", buffer);
+            return buffer.ToArray();
+        }
+
+        public void Drain(ZipArchiveEntry entry, string where) => Copy(entry, where, Stream.Null);
+
+        private void Copy(ZipArchiveEntry entry, string where, Stream target)
+        {
+            using var source = entry.Open();
+            var chunk = new byte[81920];
+            long total = 0;
+            int read;
+            while ((read = source.Read(chunk)) > 0)
+            {
+                total += read;
+                _left -= read;
+                if (total > entry.Length)
+                {
+                    throw Refuse($"has an entry '{where}{entry.FullName}' that inflates beyond the {entry.Length} bytes its header declares");
+                }
+                if (_left < 0)
+                {
+                    throw Refuse($"unpacks to more than {MaxUncompressedBytes >> 20} MiB");
+                }
+                target.Write(chunk, 0, read);
+            }
+        }
+
+        private ModelBundleException Refuse(string what) => new($"Model bundle '{path}' is refused: it {what}.");
+    }
 
     /// <inheritdoc />
     public void Dispose() => Model.Dispose();

@@ -56,6 +56,9 @@ public sealed class SmartMailOptionsValidator : IValidateOptions<SmartMailOption
                 failures.Add($"{prefix}:CaCertificateFile: '{ca}' does not exist.");
             }
         }
+        failures.AddRange(options.Smtp?.Validate($"{SmartMailOptions.SectionName}:Smtp") ?? []);
+        failures.AddRange(options.Webhook.Validate($"{SmartMailOptions.SectionName}:Webhook",
+            options.Routes.Where(r => r.Value.Kind == "Webhook").Select(r => ($"{SmartMailOptions.SectionName}:Routes:{r.Key}:Url", r.Value.Url))));
         Annotations(options.Learning, $"{SmartMailOptions.SectionName}:Learning", failures);
         if (options.Learning.BaseTrainingData is { } baseData && !Directory.Exists(baseData))
         {

@@ -9,7 +9,9 @@ namespace SmartMail.Worker.Processing;
 /// Holds the routing policy with the model in force, and swaps in a new model when the bundle file changes. The model
 /// in force is the registry's promoted model (<c>DataDirectory/models/current.zip</c>) once there is one, else
 /// <see cref="SmartMailOptions.ModelPath"/>. A bundle that fails to load at start stops the worker with a message naming the setting; one that fails
-/// at a swap is refused and the model in force is kept.
+/// at a swap is refused with one log line and the model in force is kept (the refused file is not tried again until it
+/// changes). <see cref="ModelBundle.Load"/> bounds what a bundle may unpack and turns every schema or manifest error
+/// into a <see cref="ModelBundleException"/>.
 /// </summary>
 public sealed class ModelProvider : IDisposable
 {
@@ -79,9 +81,10 @@ public sealed class ModelProvider : IDisposable
             Log.ModelLoaded(_logger, policy.Model!.Manifest.ModelVersion, policy.Model.Model.Labels.Count);
             return true;
         }
-        catch (ModelBundleException ex)
+        catch (Exception ex) when (ex is ModelBundleException or ArgumentException or InvalidOperationException)
         {
-            ModelSwapRefused(_logger, ex.Message, null);
+            // One line, no stack trace: ModelBundle.Load refuses every bundle it cannot serve with a one-line message.
+            ModelSwapRefused(_logger, string.Join(' ', ex.Message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries)), null);
             return false;
         }
     }

@@ -38,6 +38,12 @@ public sealed class SmtpForwardOptions
     /// <summary>Must be true to use <see cref="SmtpForwardSecurity.None"/>: an explicit opt-in to plaintext SMTP.</summary>
     public bool AllowPlaintext { get; set; }
 
+    /// <summary>
+    /// A PEM (or DER) file with the CA that signs the relay's certificate, when it is not in the system store (as
+    /// <c>Mailboxes[]:CaCertificateFile</c> for IMAP). The relay's certificate must still match <see cref="Host"/>.
+    /// </summary>
+    public string? CaCertificateFile { get; set; }
+
     /// <summary>The user name to authenticate with; no authentication when empty.</summary>
     public string? Username { get; set; }
 
@@ -52,4 +58,36 @@ public sealed class SmtpForwardOptions
 
     /// <summary>Attach (default) or Resend.</summary>
     public SmtpForwardMode Mode { get; set; } = SmtpForwardMode.Attach;
+
+    /// <summary>What is wrong with these options, one message per problem, each naming the setting.</summary>
+    /// <param name="section">The configuration path of these options, e.g. <c>SmartMail:Smtp</c>.</param>
+    /// <returns>The problems; empty when none.</returns>
+    public IEnumerable<string> Validate(string section)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        if (string.IsNullOrWhiteSpace(Host))
+        {
+            yield return $"{section}:Host: the SMTP relay's host name is required.";
+        }
+        if (Port is < 1 or > 65535)
+        {
+            yield return $"{section}:Port: {Port} is not a valid port.";
+        }
+        if (Security == SmtpForwardSecurity.None && !AllowPlaintext)
+        {
+            yield return $"{section}:Security: None sends mail (and the password) in clear text; set {section}:AllowPlaintext=true only for a test relay.";
+        }
+        if (CaCertificateFile is { } ca && !File.Exists(ca))
+        {
+            yield return $"{section}:CaCertificateFile: '{ca}' does not exist.";
+        }
+        if (Timeout <= TimeSpan.Zero)
+        {
+            yield return $"{section}:Timeout: must be positive.";
+        }
+        if (!MimeKit.MailboxAddress.TryParse(From, out var from) || !from.Address.Contains('@', StringComparison.Ordinal))
+        {
+            yield return $"{section}:From: '{From}' is not an e-mail address.";
+        }
+    }
 }

@@ -1,5 +1,8 @@
 using System.Globalization;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using MailKit;
 using MailKit.Net.Smtp;
@@ -23,6 +26,8 @@ namespace SmartMail.Worker.Sinks;
 /// unavailable (refused, reset, timed out, 4xx, authentication or TLS trouble), which the processor retries with backoff
 /// for as long as it lasts, and a plain one when the relay refused the mail for good (5xx).
 /// Exception messages name the destination and relay, never the mail's content.
+/// The relay's certificate is validated against the system store or, as for IMAP, against the CA in
+/// <see cref="SmtpForwardOptions.CaCertificateFile"/>; there is no "accept all".
 /// </remarks>
 public sealed class SmtpForwardSink : IJournalSink
 {
@@ -33,6 +38,7 @@ public sealed class SmtpForwardSink : IJournalSink
     private readonly Func<string, string?> _addressFor;
     private readonly MailboxAddress _from;
     private readonly TimeProvider _time;
+    private readonly RemoteCertificateValidationCallback _certificateValidator;
 
     /// <summary>Creates the sink.</summary>
     /// <param name="options">The relay and mode.</param>
@@ -63,6 +69,7 @@ public sealed class SmtpForwardSink : IJournalSink
         {
             throw new ArgumentException($"SMTP From '{options.From}' is not an e-mail address.", nameof(options));
         }
+        _certificateValidator = CertificateValidator(LoadCa(options.CaCertificateFile));
         _options = options;
         _addressFor = addressFor;
         _from = from;
@@ -92,7 +99,11 @@ public sealed class SmtpForwardSink : IJournalSink
             ? Resend(original, delivery, info, recipient)
             : Attach(original, delivery, info, recipient);
 
-        using var client = new SmtpClient { Timeout = (int)Math.Min(int.MaxValue, _options.Timeout.TotalMilliseconds) };
+        using var client = new SmtpClient
+        {
+            Timeout = (int)Math.Min(int.MaxValue, _options.Timeout.TotalMilliseconds),
+            ServerCertificateValidationCallback = _certificateValidator,
+        };
         try
         {
             await client.ConnectAsync(_options.Host, _options.Port, SocketOptions(_options.Security), cancellationToken);
@@ -211,6 +222,43 @@ public sealed class SmtpForwardSink : IJournalSink
             return null;
         }
     }
+
+    private static X509Certificate2? LoadCa(string? file)
+    {
+        if (file is null)
+        {
+            return null;
+        }
+        try
+        {
+            return X509CertificateLoader.LoadCertificateFromFile(file);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException)
+        {
+            throw new ArgumentException($"SMTP CaCertificateFile '{file}' is not a readable certificate: {ex.Message}", nameof(file), ex);
+        }
+    }
+
+    // The system store first; failing that, a chain to the configured CA alone. A name mismatch is never forgiven.
+    // The same rule as the IMAP mailboxes' CaCertificateFile.
+    private static RemoteCertificateValidationCallback CertificateValidator(X509Certificate2? ca) => (_, certificate, _, errors) =>
+    {
+        if (errors == SslPolicyErrors.None)
+        {
+            return true;
+        }
+        if (ca is null || certificate is null || errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch)
+            || errors.HasFlag(SslPolicyErrors.RemoteCertificateNotAvailable))
+        {
+            return false;
+        }
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(ca);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        using var leaf = new X509Certificate2(certificate);
+        return chain.Build(leaf);
+    };
 
     private static SecureSocketOptions SocketOptions(SmtpForwardSecurity security) => security switch
     {

@@ -12,13 +12,18 @@ namespace SmartMail.Worker.Sinks;
 /// Delivers routed mail to a case system by HTTP POST of one JSON document per mail to the destination's URL:
 /// <c>{ "decision": {…the decision record…}, "message": { "decisionId", "destination", "mailbox", "fingerprint",
 /// "size", "rawBase64" } }</c>, with <c>Idempotency-Key: DECISION-ID</c> (the same on every try and every retry of
-/// the mail, so the receiver de-duplicates) and, when a secret is configured,
-/// <c>X-SmartMail-Signature: sha256=HEX</c>, the HMAC-SHA256 of the exact body bytes.
+/// the mail, so the receiver de-duplicates) and, when a secret is configured, <c>X-SmartMail-Timestamp: UNIX-SECONDS</c>
+/// (the time of this try) and <c>X-SmartMail-Signature: sha256=HEX</c>, the HMAC-SHA256 of <c>TIMESTAMP.BODY</c> (the
+/// timestamp's decimal digits, a '.', then the exact body bytes), as Stripe, Svix and Slack sign. A receiver checks the
+/// signature and refuses a timestamp older than its replay window (docs/operations.md, "Webhook receivers"), so a
+/// captured request cannot be replayed later; within the window it de-duplicates on the decision id.
 /// </summary>
 /// <remarks>
 /// One delivery makes up to <see cref="WebhookOptions.MaxAttempts"/> tries with exponential backoff on 5xx, 408,
 /// 429, connection failures and time-outs; then it throws <see cref="HttpRequestException"/> so the processor
 /// defers the mail. Any other non-2xx answer is permanent for this body and throws <see cref="IOException"/> at once.
+/// Each try is signed afresh with its own timestamp, so a retry after a long backoff is still inside the window.
+/// A plain <c>http</c> URL is refused unless <see cref="WebhookOptions.AllowPlaintext"/> is set.
 /// The <see cref="HttpClient"/> should not follow redirects (a POST redirected by 301/302 becomes a GET).
 /// Exception messages name the destination and status, never the URL (it may hold a token) or the mail.
 /// </remarks>
@@ -27,8 +32,11 @@ public sealed class WebhookSink : IJournalSink
     /// <summary>The idempotency header (draft-ietf-httpapi-idempotency-key-header).</summary>
     public const string IdempotencyKeyHeader = "Idempotency-Key";
 
-    /// <summary>The signature header: <c>sha256=</c> and the lower-case hex HMAC-SHA256 of the body.</summary>
+    /// <summary>The signature header: <c>sha256=</c> and the lower-case hex HMAC-SHA256 of <c>TIMESTAMP.BODY</c>.</summary>
     public const string SignatureHeader = "X-SmartMail-Signature";
+
+    /// <summary>The timestamp header: the Unix time in seconds at which the try was signed, in decimal.</summary>
+    public const string TimestampHeader = "X-SmartMail-Timestamp";
 
     private readonly HttpClient _http;
     private readonly WebhookOptions _options;
@@ -66,14 +74,15 @@ public sealed class WebhookSink : IJournalSink
         _secret = string.IsNullOrEmpty(options.Secret) ? null : Encoding.UTF8.GetBytes(options.Secret);
     }
 
-    /// <summary>The signature header value of a body.</summary>
+    /// <summary>The signature header value of a body sent at <paramref name="timestamp"/>.</summary>
     /// <param name="secret">The shared secret.</param>
+    /// <param name="timestamp">The <see cref="TimestampHeader"/> value: Unix seconds.</param>
     /// <param name="body">The exact body bytes.</param>
-    /// <returns><c>sha256=</c> and the lower-case hex HMAC-SHA256.</returns>
-    public static string Sign(string secret, ReadOnlySpan<byte> body)
+    /// <returns><c>sha256=</c> and the lower-case hex HMAC-SHA256 of <c>TIMESTAMP.BODY</c>.</returns>
+    public static string Sign(string secret, long timestamp, ReadOnlySpan<byte> body)
     {
         ArgumentNullException.ThrowIfNull(secret);
-        return Sign(Encoding.UTF8.GetBytes(secret), body);
+        return Sign(Encoding.UTF8.GetBytes(secret), timestamp, body);
     }
 
     /// <summary>The JSON body posted for a delivery.</summary>
@@ -130,8 +139,11 @@ public sealed class WebhookSink : IJournalSink
         {
             throw new IOException($"The webhook URL configured for destination '{delivery.Destination}' is not an absolute http(s) URL.");
         }
+        if (url.Scheme == Uri.UriSchemeHttp && !_options.AllowPlaintext)
+        {
+            throw new IOException($"The webhook URL configured for destination '{delivery.Destination}' is plain http; use https, or set Webhook:AllowPlaintext=true only for a test receiver.");
+        }
         var body = BodyFor(delivery);
-        var signature = _secret is null ? null : Sign(_secret, body);
 
         var backoff = _options.InitialBackoff;
         for (var attempt = 1; ; attempt++)
@@ -145,9 +157,11 @@ public sealed class WebhookSink : IJournalSink
                 using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(body) };
                 request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
                 request.Headers.TryAddWithoutValidation(IdempotencyKeyHeader, delivery.DecisionId);
-                if (signature is not null)
+                if (_secret is not null)
                 {
-                    request.Headers.TryAddWithoutValidation(SignatureHeader, signature);
+                    var timestamp = _time.GetUtcNow().ToUnixTimeSeconds();
+                    request.Headers.TryAddWithoutValidation(TimestampHeader, timestamp.ToString(CultureInfo.InvariantCulture));
+                    request.Headers.TryAddWithoutValidation(SignatureHeader, Sign(_secret, timestamp, body));
                 }
                 using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token);
                 var status = (int)response.StatusCode;
@@ -198,6 +212,11 @@ public sealed class WebhookSink : IJournalSink
         return header?.Date is { } date ? date - _time.GetUtcNow() : null;
     }
 
-    private static string Sign(byte[] secret, ReadOnlySpan<byte> body) =>
-        "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(secret, body));
+    private static string Sign(byte[] secret, long timestamp, ReadOnlySpan<byte> body)
+    {
+        using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, secret);
+        hmac.AppendData(Encoding.ASCII.GetBytes(timestamp.ToString(CultureInfo.InvariantCulture) + "."));
+        hmac.AppendData(body);
+        return "sha256=" + Convert.ToHexStringLower(hmac.GetHashAndReset());
+    }
 }

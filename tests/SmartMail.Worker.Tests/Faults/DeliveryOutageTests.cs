@@ -28,7 +28,7 @@ public sealed class DeliveryOutageTests(DefaultModelFixture model, ITestOutputHe
             Host = "127.0.0.1", Port = smtpLink.Port, Security = SmtpForwardSecurity.None, AllowPlaintext = true,
             From = "smartmail@kommune.example", Timeout = TimeSpan.FromSeconds(5),
         };
-        rig.Options.Webhook = new WebhookOptions { MaxAttempts = 2, InitialBackoff = TimeSpan.FromMilliseconds(50), Timeout = TimeSpan.FromSeconds(5) };
+        rig.Options.Webhook = new WebhookOptions { AllowPlaintext = true, MaxAttempts = 2, InitialBackoff = TimeSpan.FromMilliseconds(50), Timeout = TimeSpan.FromSeconds(5) };
         rig.Options.Routes["sci.space"] = new RouteOptions { Kind = "Webhook", Url = rig.Webhook.Url("esdh") };
         rig.Options.Routes["rec.autos"] = new RouteOptions { Kind = "Smtp", Destination = "Teknik", Address = "teknik@kommune.example" };
         rig.Options.DeliveryRetryBackoff = TimeSpan.FromMilliseconds(200);

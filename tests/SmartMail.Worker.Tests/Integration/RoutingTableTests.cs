@@ -33,6 +33,7 @@ public sealed class RoutingTableTests(DefaultModelFixture model) : IntegrationTe
             DataDirectory = Data.FullName,
             ModelPath = Model.ModelPath,
             Smtp = new SmtpForwardOptions { Host = "127.0.0.1", Port = smtp.Port, Security = SmtpForwardSecurity.None, AllowPlaintext = true, From = "smartmail@kommune.example" },
+            Webhook = new WebhookOptions { AllowPlaintext = true },
             Routes =
             {
                 ["sci.space"] = new RouteOptions { Kind = "Webhook", Url = http.Url("esdh"), Kle = "00.01.00" },

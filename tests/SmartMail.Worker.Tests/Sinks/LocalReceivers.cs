@@ -57,12 +57,20 @@ internal sealed class SmtpReceiver : IAsyncDisposable
     private readonly SmtpServer.SmtpServer _server;
     private readonly Task _running;
 
-    private SmtpReceiver(int port)
+    private SmtpReceiver(int port, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate, bool implicitTls)
     {
         Port = port;
         var options = new SmtpServerOptionsBuilder()
             .ServerName("localhost")
-            .Endpoint(e => e.Endpoint(new IPEndPoint(IPAddress.Loopback, port)))
+            .Endpoint(e =>
+            {
+                e.Endpoint(new IPEndPoint(IPAddress.Loopback, port));
+                if (certificate is not null)
+                {
+                    // With a certificate: implicit TLS, or STARTTLS offered on a plain connection.
+                    e.Certificate(certificate).IsSecure(implicitTls);
+                }
+            })
             .Build();
         var services = new SmtpServer.ComponentModel.ServiceProvider();
         services.Add(new Store(Received));
@@ -74,9 +82,10 @@ internal sealed class SmtpReceiver : IAsyncDisposable
 
     public ConcurrentQueue<ReceivedMail> Received { get; } = new();
 
-    public static async Task<SmtpReceiver> StartAsync(CancellationToken cancellationToken)
+    public static async Task<SmtpReceiver> StartAsync(CancellationToken cancellationToken,
+        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null, bool implicitTls = false)
     {
-        var receiver = new SmtpReceiver(LoopbackPort.Free());
+        var receiver = new SmtpReceiver(LoopbackPort.Free(), certificate, implicitTls);
         await LoopbackPort.WaitListeningAsync(receiver.Port, cancellationToken);
         return receiver;
     }

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using MimeKit;
 using SmartMail.Worker.Sinks;
 using SmartMail.Worker.State;
@@ -187,5 +189,107 @@ public sealed class SmtpForwardSinkTests
     {
         Assert.Equal("sm-1@smartmail.invalid", SmtpForwardSink.MessageIdFor("sm-1"));
         Assert.Equal("a_b@smartmail.invalid", SmtpForwardSink.MessageIdFor("a<b"));
+    }
+}
+
+public sealed class SmtpForwardSinkTlsTests
+{
+    private const string DecisionJson = """{"decisionId":"sm-tls-1","label":"sci.space","confidence":0.9,"reason":"test"}""";
+
+    private static Delivery Delivery() => new(new MailKey("inbox", "INBOX", 1, "1"), "sm-tls-1", "space-desk",
+        System.Text.Encoding.UTF8.GetBytes("From: a@example.org\r\nTo: b@example.org\r\nSubject: TLS\r\n\r\nHello\r\n"), DecisionJson);
+
+    private static SmtpForwardSink Sink(int port, SmtpForwardSecurity security, string? caFile) => new(
+        new SmtpForwardOptions
+        {
+            Host = "localhost",
+            Port = port,
+            Security = security,
+            CaCertificateFile = caFile,
+            From = "smartmail@example.dk",
+            Timeout = TimeSpan.FromSeconds(5),
+        },
+        _ => "space@example.dk");
+
+    [Theory]
+    [InlineData(SmtpForwardSecurity.SslOnConnect)]
+    [InlineData(SmtpForwardSecurity.StartTls)]
+    public async Task DeliverAsync_RelayCertificateFromAPrivateCa_IsTrustedWithCaCertificateFile_RefusedWithout(SmtpForwardSecurity security)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var pki = ThrowawayCa.Create();
+        using var dir = new SinkTempDir();
+        var caFile = Path.Combine(dir.Path, "ca.pem");
+        File.WriteAllText(caFile, pki.Ca.ExportCertificatePem());
+        await using var receiver = await SmtpReceiver.StartAsync(ct, pki.Server, implicitTls: security == SmtpForwardSecurity.SslOnConnect);
+
+        var refused = await Assert.ThrowsAsync<DeliveryUnavailableException>(() => Sink(receiver.Port, security, null).DeliverAsync(Delivery(), ct));
+        Assert.Empty(receiver.Received);
+        await Sink(receiver.Port, security, caFile).DeliverAsync(Delivery(), ct);
+
+        Assert.IsType<MailKit.Security.SslHandshakeException>(refused.InnerException);
+        Assert.Equal("sm-tls-1", MimeMessage.Load(new MemoryStream(Assert.Single(receiver.Received).Raw), ct).Headers["X-SmartMail-Decision-Id"]);
+    }
+
+    [Fact]
+    public async Task DeliverAsync_CaFileOfAnotherCa_IsRefused()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var pki = ThrowawayCa.Create();
+        using var other = ThrowawayCa.Create();
+        using var dir = new SinkTempDir();
+        var caFile = Path.Combine(dir.Path, "other-ca.pem");
+        File.WriteAllText(caFile, other.Ca.ExportCertificatePem());
+        await using var receiver = await SmtpReceiver.StartAsync(ct, pki.Server, implicitTls: true);
+
+        await Assert.ThrowsAsync<DeliveryUnavailableException>(() => Sink(receiver.Port, SmtpForwardSecurity.SslOnConnect, caFile).DeliverAsync(Delivery(), ct));
+
+        Assert.Empty(receiver.Received);
+    }
+}
+
+/// <summary>A CA made for one test and a server certificate for localhost / 127.0.0.1 signed by it.</summary>
+internal sealed class ThrowawayCa : IDisposable
+{
+    private ThrowawayCa(X509Certificate2 ca, X509Certificate2 server)
+    {
+        Ca = ca;
+        Server = server;
+    }
+
+    public X509Certificate2 Ca { get; }
+
+    public X509Certificate2 Server { get; }
+
+    public static ThrowawayCa Create()
+    {
+        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var caRequest = new CertificateRequest("CN=SmartMail test CA " + Guid.NewGuid().ToString("N")[..8], caKey, HashAlgorithmName.SHA256);
+        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        var now = DateTimeOffset.UtcNow;
+        using var caWithKey = caRequest.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(1));
+
+        using var serverKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var serverRequest = new CertificateRequest("CN=localhost", serverKey, HashAlgorithmName.SHA256);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddDnsName("localhost");
+        names.AddIpAddress(System.Net.IPAddress.Loopback);
+        serverRequest.CertificateExtensions.Add(names.Build());
+        serverRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
+        serverRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
+        serverRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        using var signed = serverRequest.Create(caWithKey, now.AddMinutes(-5), now.AddDays(1), Guid.NewGuid().ToByteArray()[..8]);
+        using var withKey = signed.CopyWithPrivateKey(serverKey);
+        // Through PKCS#12 so SslStream can use the key on every platform.
+        var server = X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);
+        var ca = X509CertificateLoader.LoadCertificate(caWithKey.Export(X509ContentType.Cert));
+        return new ThrowawayCa(ca, server);
+    }
+
+    public void Dispose()
+    {
+        Ca.Dispose();
+        Server.Dispose();
     }
 }

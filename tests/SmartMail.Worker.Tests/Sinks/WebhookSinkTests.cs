@@ -26,6 +26,7 @@ public sealed class WebhookSinkTests
         new(http, new WebhookOptions
         {
             Secret = secret,
+            AllowPlaintext = true,
             MaxAttempts = 3,
             InitialBackoff = TimeSpan.FromMilliseconds(20),
             Timeout = timeout ?? TimeSpan.FromSeconds(3),
@@ -47,7 +48,10 @@ public sealed class WebhookSinkTests
         Assert.Equal("/hooks/space", request.Path);
         Assert.StartsWith("application/json", request.Headers["Content-Type"], StringComparison.Ordinal);
         Assert.Equal(DecisionId, request.Headers["Idempotency-Key"]);
-        var expected = "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(Secret), request.Body));
+        var timestamp = long.Parse(request.Headers["X-SmartMail-Timestamp"], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(timestamp, DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 600, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 600);
+        var expected = "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(Secret),
+            (byte[])[.. Encoding.ASCII.GetBytes(request.Headers["X-SmartMail-Timestamp"] + "."), .. request.Body]));
         Assert.Equal(expected, request.Headers["X-SmartMail-Signature"]);
 
         using var body = JsonDocument.Parse(request.Body);
@@ -71,7 +75,9 @@ public sealed class WebhookSinkTests
 
         await Sink(http, _ => receiver.Url("")).DeliverAsync(Delivery(), ct);
 
-        Assert.False(Assert.Single(receiver.Requests).Headers.ContainsKey("X-SmartMail-Signature"));
+        var request = Assert.Single(receiver.Requests);
+        Assert.False(request.Headers.ContainsKey("X-SmartMail-Signature"));
+        Assert.False(request.Headers.ContainsKey("X-SmartMail-Timestamp"));
     }
 
     [Fact]
@@ -87,7 +93,82 @@ public sealed class WebhookSinkTests
         Assert.Equal(3, requests.Count);
         Assert.All(requests, r => Assert.Equal(DecisionId, r.Headers["Idempotency-Key"]));
         Assert.All(requests, r => Assert.Equal(requests[0].Body, r.Body));
-        Assert.Single(requests.Select(r => r.Headers["X-SmartMail-Signature"]).Distinct());
+        // Each try is signed with its own timestamp, and each verifies.
+        Assert.All(requests, r => Assert.True(DocumentedReceiverCheck.Verify(Secret, r.Headers["X-SmartMail-Timestamp"],
+            r.Headers["X-SmartMail-Signature"], r.Body, DateTimeOffset.UtcNow)));
+    }
+
+    [Fact]
+    public async Task DeliverAsync_ReceiverFollowingTheDocumentedCheck_AcceptsAFreshRequest_RejectsReplayedOrAlteredOnes()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var receiver = new HttpReceiver(200);
+        using var http = Client();
+        await Sink(http, _ => receiver.Url("hook"), Secret).DeliverAsync(Delivery(), ct);
+        var captured = Assert.Single(receiver.Requests);
+        var timestamp = captured.Headers[WebhookSink.TimestampHeader];
+        var signature = captured.Headers[WebhookSink.SignatureHeader];
+        var now = DateTimeOffset.UtcNow;
+
+        var fresh = DocumentedReceiverCheck.Verify(Secret, timestamp, signature, captured.Body, now);
+        var replayedLater = DocumentedReceiverCheck.Verify(Secret, timestamp, signature, captured.Body, now.AddMinutes(6));
+        byte[] altered = [.. captured.Body];
+        altered[^3] ^= 1;
+        var alteredBody = DocumentedReceiverCheck.Verify(Secret, timestamp, signature, altered, now);
+        var newerTimestamp = (long.Parse(timestamp, System.Globalization.CultureInfo.InvariantCulture) + 400).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var restamped = DocumentedReceiverCheck.Verify(Secret, newerTimestamp, signature, captured.Body, now.AddMinutes(6));
+        var wrongSecret = DocumentedReceiverCheck.Verify("another-secret", timestamp, signature, captured.Body, now);
+
+        Assert.True(fresh);
+        Assert.False(replayedLater);
+        Assert.False(alteredBody);
+        Assert.False(restamped);
+        Assert.False(wrongSecret);
+    }
+
+    [Fact]
+    public async Task DeliverAsync_ShellExampleOfTheDocs_ComputesTheSameSignature()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        if (!File.Exists("/usr/bin/openssl") || !File.Exists("/bin/sh"))
+        {
+            Assert.Skip("openssl or /bin/sh is not installed");
+        }
+        using var receiver = new HttpReceiver(200);
+        using var http = Client();
+        await Sink(http, _ => receiver.Url("hook"), Secret).DeliverAsync(Delivery(), ct);
+        var captured = Assert.Single(receiver.Requests);
+        using var dir = new SinkTempDir();
+        var bodyFile = Path.Combine(dir.Path, "body.json");
+        File.WriteAllBytes(bodyFile, captured.Body);
+
+        // The openssl line of docs/operations.md ("Webhook receivers").
+        var start = new System.Diagnostics.ProcessStartInfo("/bin/sh",
+            ["-c", """{ printf '%s.' "$TS"; cat "$BODY"; } | openssl dgst -sha256 -hmac "$SECRET" -r | cut -d' ' -f1"""])
+        {
+            RedirectStandardOutput = true,
+            Environment = { ["TS"] = captured.Headers[WebhookSink.TimestampHeader], ["BODY"] = bodyFile, ["SECRET"] = Secret },
+        };
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync(ct);
+        await process.WaitForExitAsync(ct);
+
+        Assert.Equal(0, process.ExitCode);
+        Assert.Equal(captured.Headers[WebhookSink.SignatureHeader], "sha256=" + output.Trim());
+    }
+
+    [Fact]
+    public async Task DeliverAsync_PlainHttpWithoutAllowPlaintext_IsRefusedWithoutPosting()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var receiver = new HttpReceiver(200);
+        using var http = Client();
+        var sink = new WebhookSink(http, new WebhookOptions { Secret = Secret }, _ => receiver.Url("hook"));
+
+        var ex = await Assert.ThrowsAsync<IOException>(() => sink.DeliverAsync(Delivery(), ct));
+
+        Assert.Contains("AllowPlaintext", ex.Message, StringComparison.Ordinal);
+        Assert.Empty(receiver.Requests);
     }
 
     [Fact]
@@ -157,4 +238,45 @@ public sealed class WebhookSinkTests
 
         Assert.Contains("'nowhere'", ex.Message, StringComparison.Ordinal);
     }
+}
+
+/// <summary>
+/// The receiver-side check exactly as docs/operations.md ("Webhook receivers") prints it; keep the two in step.
+/// </summary>
+internal static class DocumentedReceiverCheck
+{
+    public static readonly TimeSpan ReplayWindow = TimeSpan.FromMinutes(5);
+
+    public static bool Verify(string secret, string? timestampHeader, string? signatureHeader, byte[] body, DateTimeOffset now)
+    {
+        if (!long.TryParse(timestampHeader, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var unix)
+            || signatureHeader is null || !signatureHeader.StartsWith("sha256=", StringComparison.Ordinal))
+        {
+            return false;
+        }
+        var age = now - DateTimeOffset.FromUnixTimeSeconds(unix);
+        if (age > ReplayWindow || age < -ReplayWindow)
+        {
+            return false; // too old (a replay) or from the future
+        }
+        var signed = Encoding.ASCII.GetBytes(timestampHeader + ".").Concat(body).ToArray();
+        var expected = HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), signed);
+        byte[] given;
+        try
+        {
+            given = Convert.FromHexString(signatureHeader["sha256=".Length..]);
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+        return CryptographicOperations.FixedTimeEquals(expected, given);
+    }
+}
+
+internal sealed class SinkTempDir : IDisposable
+{
+    public string Path { get; } = Directory.CreateTempSubdirectory("smartmail-sinks-").FullName;
+
+    public void Dispose() => Directory.Delete(Path, recursive: true);
 }
