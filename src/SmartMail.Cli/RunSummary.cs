@@ -1,6 +1,7 @@
 using System.Globalization;
 using SmartMail.Worker.Options;
 using SmartMail.Worker.Processing;
+using SmartMail.Worker.Sinks;
 using SmartMail.Worker.State;
 using Spectre.Console;
 
@@ -52,13 +53,14 @@ internal static class RunSummary
     {
         var route = options.Routes.FirstOrDefault(r => (r.Value.Destination ?? r.Key) == destination).Value;
         var imap = options.Mailboxes.Any(m => m.Name == mailbox);
+        var folder = FolderJournalSink.SafeName(destination); // as the journal and the IMAP folders name it
         return route?.Kind switch
         {
             "Smtp" => $"SMTP to {route.Address}",
             "Webhook" => $"POST {route.Url}",
-            "Folder" => $"journal {Path.Combine(options.JournalPath, destination)}",
-            _ when imap => $"IMAP folder {destination} of {mailbox}",
-            _ => $"journal {Path.Combine(options.JournalPath, destination)}",
+            "Folder" => $"journal {Path.Combine(options.JournalPath, folder)}",
+            _ when imap => $"IMAP folder {folder} of {mailbox}",
+            _ => $"journal {Path.Combine(options.JournalPath, folder)}",
         };
     }
 

@@ -16,8 +16,13 @@ internal static class CliProcess
     /// <summary>The repository's root (holds SmartMail.sln).</summary>
     public static string RepositoryRoot { get; } = FindRoot();
 
-    /// <summary>The program: smartmail.dll next to the tests (the project reference copies it).</summary>
-    public static string Program => Path.Combine(AppContext.BaseDirectory, "smartmail.dll");
+    /// <summary>
+    /// The program: smartmail.dll next to the tests (the project reference copies it), or the one SMARTMAIL_TEST_PROGRAM
+    /// names (to run these tests against another build, e.g. the one before a fix).
+    /// </summary>
+    public static string Program => Environment.GetEnvironmentVariable("SMARTMAIL_TEST_PROGRAM") is { Length: > 0 } other
+        ? other
+        : Path.Combine(AppContext.BaseDirectory, "smartmail.dll");
 
     public static async Task<Result> RunAsync(string workingDirectory, params string[] args)
     {
