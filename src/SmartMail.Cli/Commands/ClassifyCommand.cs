@@ -25,7 +25,7 @@ internal static class ClassifyCommand
         command.Options.Add(explain);
         command.Options.Add(json);
         command.Arguments.Add(files);
-        command.SetAction(parse => Classify(parse.GetValue(model) ?? DefaultPaths.Model, parse.GetValue(files)!, parse.GetValue(explain), parse.GetValue(json)));
+        command.SetAction(parse => Classify(parse.GetValue(model) ?? DefaultPaths.Model, parse.GetRequiredValue(files), parse.GetValue(explain), parse.GetValue(json)));
         return command;
     }
 

@@ -117,7 +117,7 @@ internal sealed class DataArgs
         }
         if (csv is not null)
         {
-            return TrainingSet.FromCsv(csv, parse.GetValue(_textColumn)!, parse.GetValue(_labelColumn)!,
+            return TrainingSet.FromCsv(csv, parse.GetRequiredValue(_textColumn), parse.GetRequiredValue(_labelColumn),
                 separator switch { null => null, "\\t" => '\t', _ => separator[0] });
         }
 

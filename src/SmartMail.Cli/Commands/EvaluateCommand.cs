@@ -25,7 +25,7 @@ internal static class EvaluateCommand
         }
         command.SetAction((parse, cancellationToken) =>
         {
-            using var bundle = ModelBundle.Load(parse.GetValue(model)!);
+            using var bundle = ModelBundle.Load(parse.GetRequiredValue(model));
             var set = data.Load(parse, cancellationToken);
             return Task.FromResult(Evaluate(bundle, set, data.Folder(parse), parse.GetValue(json), parse.GetValue(markdown), parse.GetValue(threads)));
         });

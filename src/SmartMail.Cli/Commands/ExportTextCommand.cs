@@ -18,7 +18,7 @@ internal static class ExportTextCommand
         command.SetAction((parse, cancellationToken) =>
         {
             var set = data.Load(parse, cancellationToken);
-            var path = parse.GetValue(output)!;
+            var path = parse.GetRequiredValue(output);
             using var writer = new StreamWriter(path, append: false, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
             foreach (var d in set.Documents)
             {

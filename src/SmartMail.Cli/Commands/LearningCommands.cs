@@ -37,7 +37,7 @@ internal static class CorrectCommand
         command.Arguments.Add(labelArgument);
         command.Options.Add(byOption);
         command.Options.Add(newLabel);
-        command.SetAction(parse => Run(settings, parse.GetValue(fingerprint)!, parse.GetValue(labelArgument)!,
+        command.SetAction(parse => Run(settings, parse.GetRequiredValue(fingerprint), parse.GetRequiredValue(labelArgument),
             parse.GetValue(byOption) ?? Environment.UserName, parse.GetValue(newLabel)));
         return command;
     }
@@ -180,7 +180,7 @@ internal static class ModelsCommand
         promote.SetAction(parse =>
         {
             using var host = WorkerConfig.Build(settings);
-            var v = parse.GetValue(version)!;
+            var v = parse.GetRequiredValue(version);
             var before = ModelRegistry.For(host.Options()).Promote(v, parse.GetValue(reason) ?? $"promoted by hand by {Environment.UserName}");
             AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"Serving [bold]{v}[/] (was {before ?? "the configured model"}).");
             return ExitCodes.Ok;

@@ -40,7 +40,7 @@ internal static class TrainCommand
                 Refit = !parse.GetValue(noRefit),
             };
             var set = await data.LoadAsync(parse, settings, cancellationToken);
-            return Train(set, options, parse.GetValue(output)!);
+            return Train(set, options, parse.GetRequiredValue(output));
         });
         return command;
     }
