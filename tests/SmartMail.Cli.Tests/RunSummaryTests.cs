@@ -46,8 +46,14 @@ public sealed class RunSummaryTests
         options.Routes["byg"] = new RouteOptions { Kind = "Folder", Destination = "Byggeri" };
         AuditEntry Row(string id, string destination, string outcome) => new()
         {
-            Time = DateTimeOffset.UtcNow, DecisionId = id, Fingerprint = id, Mailbox = "post", Source = "model",
-            Reason = "r", Destination = destination, Outcome = outcome,
+            Time = DateTimeOffset.UtcNow,
+            DecisionId = id,
+            Fingerprint = id,
+            Mailbox = "post",
+            Source = "model",
+            Reason = "r",
+            Destination = destination,
+            Outcome = outcome,
         };
 
         var rows = RunSummary.Destinations(options,
