@@ -1,19 +1,26 @@
 namespace SmartMail.Cli;
 
-/// <summary>Where the shipped default model and sample mails are found.</summary>
+/// <summary>Where the shipped default model and sample mails are found, whatever the current directory.</summary>
 internal static class DefaultPaths
 {
     public const string ModelFile = "models/default/smartmail-20news.zip";
 
-    /// <summary>The default model: next to the program, else in the repository the current directory is in.</summary>
+    /// <summary>The default model: next to the program, in the repository it was built in, else above the current directory.</summary>
     public static string Model => Find(ModelFile) ?? ModelFile;
 
+    /// <summary>
+    /// <paramref name="relative"/> next to the installed program or in a folder above it (the repository, when it runs from
+    /// its build output), else in the current directory or a folder above it.
+    /// </summary>
     public static string? Find(string relative)
     {
-        var candidates = new List<string> { Path.Combine(AppContext.BaseDirectory, relative) };
-        for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
+        var candidates = new List<string>();
+        foreach (var start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
         {
-            candidates.Add(Path.Combine(dir.FullName, relative));
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                candidates.Add(Path.Combine(dir.FullName, relative));
+            }
         }
         return candidates.FirstOrDefault(p => File.Exists(p) || Directory.Exists(p));
     }

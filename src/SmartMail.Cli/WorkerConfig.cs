@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -8,7 +11,7 @@ using SmartMail.Worker.Options;
 namespace SmartMail.Cli;
 
 /// <summary>The worker's configuration for commands that act on an installation (run, correct, retrain, models, train --imap).</summary>
-internal static class WorkerConfig
+internal static partial class WorkerConfig
 {
     /// <summary>Splits configuration settings (<c>--Section:Key=value</c>) from the command's own arguments.</summary>
     public static (string[] Settings, string[] Others) Split(string[] argv)
@@ -29,11 +32,22 @@ internal static class WorkerConfig
             : settings;
     }
 
-    /// <summary>Builds the host (no hosted services) and validates the options; configuration errors are printed, naming the setting.</summary>
-    /// <returns>The host, or <see langword="null"/> after printing the configuration errors.</returns>
-    public static IHost? Build(string[] settings, bool watch = false)
+    /// <summary>
+    /// Builds the host (no hosted services unless <paramref name="watch"/>) and binds and validates the options. This is the
+    /// one place the CLI builds its host and logging.
+    /// </summary>
+    /// <exception cref="ConfigurationException">appsettings.json cannot be read, or a setting is unknown, malformed or invalid; the message names it.</exception>
+    public static IHost Build(string[] settings, bool watch = false)
     {
-        var builder = WorkerHost.CreateBuilder(WithDefaultModel(settings), watch);
+        HostApplicationBuilder builder;
+        try
+        {
+            builder = WorkerHost.CreateBuilder(WithDefaultModel(settings), watch);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new ConfigurationException(Unreadable(ex));
+        }
         builder.Logging.SetMinimumLevel(watch ? LogLevel.Information : LogLevel.Warning);
         var host = builder.Build();
         try
@@ -43,15 +57,43 @@ internal static class WorkerConfig
         }
         catch (OptionsValidationException ex)
         {
-            foreach (var failure in ex.Failures)
-            {
-                Console.Error.WriteLine($"smartmail: configuration error: {failure}");
-            }
             host.Dispose();
-            return null;
+            throw new ConfigurationException([.. ex.Failures]);
+        }
+        catch (InvalidOperationException ex) when (NotConvertible().Match(ex.Message) is { Success: true } m)
+        {
+            host.Dispose();
+            throw new ConfigurationException(
+                $"{m.Groups["path"].Value}: '{m.Groups["value"].Value}' is not {Kind(m.Groups["type"].Value)}.");
         }
     }
 
     /// <summary>The options of a built host.</summary>
     public static SmartMailOptions Options(this IHost host) => host.Services.GetRequiredService<SmartMailOptions>();
+
+    // "Failed to load configuration from file '/x/appsettings.json'." with the JSON reader's position inside.
+    private static string Unreadable(InvalidDataException ex)
+    {
+        var file = FileName().Match(ex.Message) is { Success: true } f ? f.Groups["file"].Value : "appsettings.json";
+        var where = ex.InnerException is JsonException { LineNumber: { } line, BytePositionInLine: { } column }
+            ? string.Create(CultureInfo.InvariantCulture, $" at line {line + 1}, position {column + 1}")
+            : "";
+        return $"{file} is not valid JSON{where}: fix the file (a trailing comma or a missing quote is the usual cause), or move it away to run with the defaults.";
+    }
+
+    private static string Kind(string type) => type switch
+    {
+        "System.Int32" or "System.Int64" => "a whole number",
+        "System.Double" or "System.Single" or "System.Decimal" => "a number",
+        "System.Boolean" => "true or false",
+        "System.TimeSpan" => "a time span such as 00:01:30",
+        "System.Uri" => "a URL",
+        _ => $"a valid {type}",
+    };
+
+    [GeneratedRegex("Failed to convert configuration value '(?<value>.*)' at '(?<path>[^']+)' to type '(?<type>[^']+)'", RegexOptions.Singleline)]
+    private static partial Regex NotConvertible();
+
+    [GeneratedRegex("file '(?<file>[^']+)'")]
+    private static partial Regex FileName();
 }

@@ -31,6 +31,7 @@ public static class WorkerHost
         builder.Services.AddMetrics();
         builder.Services.AddOptions<SmartMailOptions>().BindConfiguration(SmartMailOptions.SectionName).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<SmartMailOptions>, SmartMailOptionsValidator>();
+        builder.Services.AddSingleton<IValidateOptions<SmartMailOptions>>(sp => new SettingsBindingValidator(sp.GetRequiredService<IConfiguration>()));
         builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<SmartMailOptions>>().Value);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(sp => new DataDirectoryLock(sp.GetRequiredService<SmartMailOptions>().DataDirectory));

@@ -55,6 +55,50 @@ public sealed class OptionsTests(DefaultModelFixture model) : IClassFixture<Defa
     }
 
     [Fact]
+    public void Validate_AttributeRuleInAMailbox_NamesTheSettingPath()
+    {
+        var options = Valid();
+        options.Mailboxes.Add(new Imap.ImapMailboxOptions { Name = "post", Host = "imap.example", Username = "u", Password = "p", Port = 70000 });
+        options.Learning.TargetPrecision = 2;
+
+        var failures = new SmartMailOptionsValidator().Validate(null, options).Failures!.ToList();
+
+        Assert.Contains(failures, f => f.StartsWith("SmartMail:Mailboxes:0:Port: ", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("SmartMail:Learning:TargetPrecision: ", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("--SmartMail:MaxAttemps=5", "SmartMail:MaxAttemps")]
+    [InlineData("--SmartMail:Mailboxes:0:Prot=143", "SmartMail:Mailboxes:0:Prot")]
+    [InlineData("--SmartMail:Learning:RetainDays=30", "SmartMail:Learning:RetainDays")]
+    [InlineData("--SmartMail:Routes:skat:Adress=skat@kommune.example", "SmartMail:Routes:skat:Adress")]
+    [InlineData("--SmartMail:Mailboxes:0:Port=abc", "SmartMail:Mailboxes:0:Port")]
+    [InlineData("--SmartMail:Mailboxes:0:UseIdle=sometimes", "SmartMail:Mailboxes:0:UseIdle")]
+    public void Host_UnknownOrUnconvertibleSetting_FailsAtStartupNamingItsPath(string setting, string path)
+    {
+        using var host = WorkerHost.CreateBuilder(["--SmartMail:ModelPath=" + model.ModelPath, "--SmartMail:DataDirectory=" + Path.GetTempPath(),
+            "--SmartMail:Mailboxes:0:Name=post", "--SmartMail:Mailboxes:0:Host=imap.example", "--SmartMail:Mailboxes:0:Username=u",
+            "--SmartMail:Mailboxes:0:Password=p", setting], watch: false).Build();
+
+        var ex = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() =>
+            Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Microsoft.Extensions.Options.IOptions<SmartMailOptions>>(host.Services).Value);
+
+        var failure = Assert.Single(ex.Failures);
+        Assert.StartsWith(path + ":", failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Host_KnownSettingsInAnyCase_AreAccepted()
+    {
+        using var host = WorkerHost.CreateBuilder(["--SmartMail:ModelPath=" + model.ModelPath, "--SmartMail:DataDirectory=" + Path.GetTempPath(),
+            "--smartmail:maxattempts=5", "--SmartMail:Learning:CorrectionFolders:0=Skat", "--SmartMail:Routes:skat:Kle=02.34"], watch: false).Build();
+
+        var options = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Microsoft.Extensions.Options.IOptions<SmartMailOptions>>(host.Services).Value;
+
+        Assert.Equal(5, options.MaxAttempts);
+    }
+
+    [Fact]
     public void Host_InvalidConfiguration_FailsAtStartupNamingTheSetting()
     {
         using var host = WorkerHost.CreateBuilder(["--SmartMail:ModelPath=missing.zip", "--SmartMail:DataDirectory=" + Path.GetTempPath()], watch: false).Build();

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using SmartMail.Core.Classification;
@@ -10,34 +11,31 @@ namespace SmartMail.Cli.Commands;
 /// <summary><c>smartmail classify</c>: routes .eml files with a model bundle and says why.</summary>
 internal static class ClassifyCommand
 {
-    private static readonly JsonSerializerOptions CompactJson = new(ModelBundle.JsonOptions) { WriteIndented = false };
-
-    public static int Run(string[] argv)
+    public static Command Create()
     {
-        var args = CliArgs.Parse(argv, "explain", "json", "help");
-        if (args.Flag("help"))
-        {
-            Console.WriteLine($"""
-                smartmail classify [--model model.zip] FILE.eml... [--explain] [--json]
-                  Prints the decision (label or manual triage), confidence and top three for each file.
-                  --explain names the words that drove the decision. Default model: {DefaultPaths.ModelFile}
-                """);
-            return 0;
-        }
-        var modelPath = args.Get("model") ?? DefaultPaths.Model;
-        var explain = args.Flag("explain");
-        var json = args.Flag("json");
-        args.EnsureAllUsed();
-        if (args.Positional.Count == 0)
-        {
-            throw new UsageException("give at least one message file");
-        }
+        var command = new Command("classify", $"""
+            Prints the decision (label or manual triage), confidence and top three for each file.
+            Default model: {DefaultPaths.ModelFile}, found next to the program or in the repository it was built in.
+            """);
+        var model = new Option<string?>("--model") { Description = "The model bundle (default: the shipped model).", HelpName = "model.zip" };
+        var explain = new Option<bool>("--explain") { Description = "Name the words that drove the decision." };
+        var json = new Option<bool>("--json") { Description = "One JSON object per file." };
+        var files = new Argument<string[]>("FILE.eml") { Description = "The messages.", Arity = ArgumentArity.OneOrMore };
+        command.Options.Add(model);
+        command.Options.Add(explain);
+        command.Options.Add(json);
+        command.Arguments.Add(files);
+        command.SetAction(parse => Classify(parse.GetValue(model) ?? DefaultPaths.Model, parse.GetRequiredValue(files), parse.GetValue(explain), parse.GetValue(json)));
+        return command;
+    }
 
+    private static int Classify(string modelPath, string[] files, bool explain, bool json)
+    {
         using var bundle = ModelBundle.Load(modelPath);
         var policy = new RoutingPolicy([], bundle);
         var extractor = new MailExtractor();
         var failures = 0;
-        foreach (var file in args.Positional)
+        foreach (var file in files)
         {
             byte[] raw;
             try
@@ -59,7 +57,7 @@ internal static class ClassifyCommand
             if (json)
             {
                 Console.WriteLine(JsonSerializer.Serialize(new { file, fingerprint = document.Fingerprint, decision, explanation = why },
-                    CompactJson));
+                    CliJson.Compact));
                 continue;
             }
             var route = decision.Label ?? "manual triage";
@@ -71,6 +69,6 @@ internal static class ClassifyCommand
                 AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"  because of: {string.Join(", ", why.Select(w => $"\"{w.Term}\" {w.Contribution.ToString("0.00", CultureInfo.InvariantCulture)}"))}");
             }
         }
-        return failures == 0 ? 0 : 1;
+        return failures == 0 ? ExitCodes.Ok : ExitCodes.Failure;
     }
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using SmartMail.Core.Classification;
@@ -7,27 +8,32 @@ namespace SmartMail.Cli.Commands;
 /// <summary><c>smartmail evaluate</c>: measures a model bundle on labeled data at its thresholds.</summary>
 internal static class EvaluateCommand
 {
-    public static int Run(string[] argv, CancellationToken cancellationToken)
+    public static Command Create()
     {
-        var args = CliArgs.Parse(argv, "help");
-        if (args.Flag("help"))
+        var command = new Command("evaluate", """
+            Measures a model bundle on labeled data at its thresholds: accuracy, macro-F1, per-label precision/recall/F1,
+            the confusion matrix and the automation rate (share routed without a person) with its precision.
+            """);
+        var model = new Option<string>("--model") { Description = "The model bundle.", Required = true, HelpName = "model.zip" };
+        var data = DataArgs.AddTo(command);
+        var json = new Option<string?>("--json") { Description = "Write the report as JSON to FILE, or to stdout with '-'.", HelpName = "FILE|-" };
+        var markdown = new Option<string?>("--markdown") { Description = "Write the report as Markdown to FILE, or to stdout with '-'.", HelpName = "FILE|-" };
+        var threads = CliOptions.Number("--threads", Environment.ProcessorCount, 1, 256, "Threads for prediction.");
+        foreach (var option in new Option[] { model, json, markdown, threads })
         {
-            Console.WriteLine("""
-                smartmail evaluate --model model.zip --data DIR | --csv FILE [--text-column C --label-column C]
-                                   [--json FILE|-] [--markdown FILE|-]
-                  Prints accuracy, macro-F1, per-label precision/recall/F1, the confusion matrix and the automation
-                  rate (share routed without a person) with its precision at the model's thresholds.
-                """);
-            return 0;
+            command.Options.Add(option);
         }
-        var modelPath = args.Required("model");
-        var json = args.Get("json");
-        var threads = args.Int("threads", Environment.ProcessorCount, 1, 256);
-        var markdown = args.Get("markdown");
-        using var bundle = ModelBundle.Load(modelPath);
-        var set = DataArgs.Load(args, cancellationToken);
-        args.EnsureAllUsed();
+        command.SetAction((parse, cancellationToken) =>
+        {
+            using var bundle = ModelBundle.Load(parse.GetRequiredValue(model));
+            var set = data.Load(parse, cancellationToken);
+            return Task.FromResult(Evaluate(bundle, set, data.Folder(parse), parse.GetValue(json), parse.GetValue(markdown), parse.GetValue(threads)));
+        });
+        return command;
+    }
 
+    private static int Evaluate(ModelBundle bundle, TrainingSet set, string? folder, string? json, string? markdown, int threads)
+    {
         // Rates are a running service's: one untimed pass first, so the JIT has tiered the hot path up.
         var scored = new ScoredExample[set.Documents.Count];
         var stopwatch = System.Diagnostics.Stopwatch.StartNew();
@@ -38,7 +44,7 @@ internal static class EvaluateCommand
                 scored[i] = new ScoredExample(set.Documents[i].Label, bundle.Predict(set.Documents[i].Text)));
         }
         var predictSeconds = stopwatch.Elapsed.TotalSeconds;
-        var endToEnd = args.Get("data") is { } folder ? EndToEnd(bundle, folder, threads) : (double?)null;
+        var endToEnd = folder is not null ? EndToEnd(bundle, folder, threads) : (double?)null;
         var report = Evaluator.Evaluate(scored, bundle.Model.Labels, bundle.Thresholds, bundle.Manifest.Training.TargetPrecision);
         if (json is null && markdown is null)
         {
@@ -53,13 +59,13 @@ internal static class EvaluateCommand
         }
         if (json is not null)
         {
-            Write(json, JsonSerializer.Serialize(new { model = bundle.Manifest.ModelVersion, data = set.SourceName, skipped = set.Skipped, report }, ModelBundle.JsonOptions));
+            Write(json, JsonSerializer.Serialize(new { model = bundle.Manifest.ModelVersion, data = set.SourceName, skipped = set.Skipped, report }, CliJson.Indented));
         }
         if (markdown is not null)
         {
             Write(markdown, ReportWriter.Markdown(report, bundle.Manifest, set.SourceName));
         }
-        return 0;
+        return ExitCodes.Ok;
     }
 
     // Raw bytes are read first, so only extraction, featurizing, prediction and the policy are timed (second pass).

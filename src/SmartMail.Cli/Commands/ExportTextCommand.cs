@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Text;
 
 namespace SmartMail.Cli.Commands;
@@ -8,28 +9,29 @@ namespace SmartMail.Cli.Commands;
 /// </summary>
 internal static class ExportTextCommand
 {
-    public static int Run(string[] argv, CancellationToken cancellationToken)
+    public static Command Create()
     {
-        var args = CliArgs.Parse(argv, "help");
-        if (args.Flag("help"))
+        var command = new Command("export-text", "Writes the extracted text (label<TAB>subject body, one document a line), to compare other tools on it.");
+        var data = DataArgs.AddTo(command);
+        var output = new Option<string>("--out") { Description = "The TSV file to write.", Required = true, HelpName = "FILE.tsv" };
+        command.Options.Add(output);
+        command.SetAction((parse, cancellationToken) =>
         {
-            Console.WriteLine("smartmail export-text --data DIR | --csv FILE --out FILE.tsv   (label<TAB>subject body, one document a line)");
-            return 0;
-        }
-        var output = args.Required("out");
-        var set = DataArgs.Load(args, cancellationToken);
-        args.EnsureAllUsed();
-        using var writer = new StreamWriter(output, append: false, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
-        foreach (var d in set.Documents)
-        {
-            writer.Write(OneLine(d.Label));
-            writer.Write('\t');
-            writer.Write(OneLine(d.Text.Subject));
-            writer.Write(' ');
-            writer.WriteLine(OneLine(d.Text.Body));
-        }
-        Console.WriteLine($"Wrote {set.Documents.Count} documents to {output}.");
-        return 0;
+            var set = data.Load(parse, cancellationToken);
+            var path = parse.GetRequiredValue(output);
+            using var writer = new StreamWriter(path, append: false, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+            foreach (var d in set.Documents)
+            {
+                writer.Write(OneLine(d.Label));
+                writer.Write('\t');
+                writer.Write(OneLine(d.Text.Subject));
+                writer.Write(' ');
+                writer.WriteLine(OneLine(d.Text.Body));
+            }
+            Console.WriteLine($"Wrote {set.Documents.Count} documents to {path}.");
+            return Task.FromResult(ExitCodes.Ok);
+        });
+        return command;
     }
 
     private static string OneLine(string text) => text.Replace('\t', ' ').Replace('\r', ' ').Replace('\n', ' ');

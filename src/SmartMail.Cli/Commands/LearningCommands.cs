@@ -1,7 +1,9 @@
+using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using SmartMail.Core.Classification;
 using SmartMail.Worker.Learning;
+using SmartMail.Worker.Options;
 using SmartMail.Worker.State;
 using Spectre.Console;
 
@@ -10,32 +12,39 @@ namespace SmartMail.Cli.Commands;
 /// <summary><c>smartmail correct</c>: records a correction reported outside a mailbox (a case system, a drop-folder deployment).</summary>
 internal static class CorrectCommand
 {
-    public static int Run(string[] argv)
+    public static Command Create(string[] settings)
     {
-        var (settings, own) = WorkerConfig.Split(argv);
-        var args = CliArgs.Parse(own, "help");
-        if (args.Flag("help") || args.Positional.Count != 2)
+        var command = new Command("correct", $"""
+            Records that the mail with this fingerprint (or its first 12+ characters, as in the decision .json) belongs to
+            LABEL. The mail becomes a labeled example for the next retrain, using the text kept when it was decided
+            (Learning:StoreExamples); the correction is written to the audit trail. A label neither the model nor the
+            routes know is refused, unless --new-label says it is a new department.
+            {CliOptions.SettingsNote}
+            """);
+        var fingerprint = new Argument<string>("FINGERPRINT") { Description = "The mail's SHA-256 fingerprint, or its first 12+ characters." };
+        var labelArgument = new Argument<string>("LABEL") { Description = "The label the mail belongs to." };
+        var byOption = new Option<string?>("--by") { Description = "Who corrected it (default: the user name).", HelpName = "NAME" };
+        var newLabel = new Option<bool>("--new-label") { Description = "LABEL is a new department the model has not seen yet." };
+        fingerprint.Validators.Add(r =>
         {
-            Console.WriteLine("""
-                smartmail correct FINGERPRINT LABEL [--by NAME] [--SmartMail:Setting=value ...]
-                  Records that the mail with this fingerprint (or its first 12+ characters, as in the decision .json)
-                  belongs to LABEL. The mail becomes a labeled example for the next retrain, using the text kept when it
-                  was decided (Learning:StoreExamples); the correction is written to the audit trail.
-                """);
-            return args.Flag("help") ? 0 : 2;
-        }
-        var (prefix, label) = (args.Positional[0], args.Positional[1]);
-        var by = args.Get("by") ?? Environment.UserName;
-        args.EnsureAllUsed();
-        if (prefix.Length < 12 || !prefix.All(char.IsAsciiHexDigit))
-        {
-            throw new UsageException("FINGERPRINT must be at least 12 hexadecimal characters of the mail's SHA-256 fingerprint");
-        }
+            var value = r.GetValueOrDefault<string>();
+            if (value is null || value.Length < 12 || !value.All(char.IsAsciiHexDigit))
+            {
+                r.AddError("FINGERPRINT must be at least 12 hexadecimal characters of the mail's SHA-256 fingerprint.");
+            }
+        });
+        command.Arguments.Add(fingerprint);
+        command.Arguments.Add(labelArgument);
+        command.Options.Add(byOption);
+        command.Options.Add(newLabel);
+        command.SetAction(parse => Run(settings, parse.GetRequiredValue(fingerprint), parse.GetRequiredValue(labelArgument),
+            parse.GetValue(byOption) ?? Environment.UserName, parse.GetValue(newLabel)));
+        return command;
+    }
+
+    private static int Run(string[] settings, string prefix, string label, string by, bool isNew)
+    {
         using var host = WorkerConfig.Build(settings);
-        if (host is null)
-        {
-            return 1;
-        }
         var store = host.Services.GetRequiredService<SqliteStateStore>();
         var examples = host.Services.GetRequiredService<ExampleStore>();
         var matches = store.FindDecided(prefix);
@@ -44,7 +53,13 @@ internal static class CorrectCommand
             Console.Error.WriteLine(matches.Count == 0
                 ? $"smartmail: error: no decided mail has a fingerprint starting with {prefix}."
                 : $"smartmail: error: {prefix} matches {matches.Count} mails; give more characters.");
-            return 1;
+            return ExitCodes.Failure;
+        }
+        var known = CorrectionRecorder.KnownLabels(examples, host.Options());
+        if (!isNew && !known.Contains(label))
+        {
+            throw new UsageException($"the label '{label}' is not known (known: {string.Join(", ", known.Order(StringComparer.Ordinal))}); " +
+                "check the spelling, or add --new-label if it is a new department.");
         }
         var mail = matches[0];
         var (decided, modelVersion) = CorrectionScanner.Decided(mail.DecisionJson);
@@ -52,7 +67,7 @@ internal static class CorrectCommand
         if (current == label)
         {
             AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"Mail {mail.Fingerprint[..12]} already has label [bold]{label}[/]; nothing recorded.");
-            return 0;
+            return ExitCodes.Ok;
         }
         var hasText = CorrectionRecorder.Record(store, examples, host.Options(),
             new Correction(DateTimeOffset.UtcNow, mail.Mailbox, mail.Fingerprint, mail.DecisionId, current, mail.Destination, label, "cli", by, "cli", modelVersion),
@@ -65,53 +80,57 @@ internal static class CorrectCommand
             AnsiConsole.MarkupLine("[yellow]No text is kept for this mail (Learning:StoreExamples was off, or it passed the retention period): " +
                 "the correction is recorded but cannot train a model.[/]");
         }
-        return 0;
+        return ExitCodes.Ok;
     }
 }
 
 /// <summary><c>smartmail retrain</c>: trains a candidate, compares it with the model in force, promotes it when not worse.</summary>
 internal static class RetrainCommand
 {
-    public static async Task<int> RunAsync(string[] argv, CancellationToken cancellationToken)
+    public static Command Create(string[] settings)
     {
-        var (settings, own) = WorkerConfig.Split(argv);
-        var args = CliArgs.Parse(own, "help", "dry-run", "shuffle-labels", "allow-dropping-labels", "imap");
-        if (args.Flag("help"))
+        var command = new Command("retrain", $"""
+            Trains a candidate from the history given (if any) plus the stored examples (corrections, and routes that stood
+            uncorrected for the confirmation period), compares it with the model in force on each label's newest held-out
+            examples, and promotes it only when its automation rate at the target precision is not lower (macro-F1 breaks a
+            tie). A running worker swaps a promoted model in. The comparison report is written to
+            DataDirectory/models/reports/. Exit code 0 whatever the decision; read it from the output or the report's "decision".
+            {CliOptions.SettingsNote}
+            """);
+        var data = DataArgs.AddTo(command, withImap: true);
+        var dryRun = new Option<bool>("--dry-run") { Description = "Never promote." };
+        var targetPrecision = CliOptions.OptionalNumber("--target-precision", 0.5, 0.999, "Default: Learning:TargetPrecision.", "P");
+        var minCompare = CliOptions.OptionalNumber("--min-compare", 1, 1_000_000, "Default: Learning:MinComparisonExamples.", "N");
+        var confirmAfterHours = CliOptions.OptionalNumber("--confirm-after-hours", 0.0, 24 * 365, "Default: Learning:ConfirmAfter.", "H");
+        var seed = CliOptions.Number("--seed", 1, 0, int.MaxValue, "The random seed.");
+        var allowDropping = new Option<bool>("--allow-dropping-labels") { Description = "Promote even when the candidate no longer routes a label." };
+        var shuffle = new Option<bool>("--shuffle-labels") { Description = "Train on shuffled labels: a check that the gate refuses a useless model." };
+        foreach (var option in new Option[] { dryRun, targetPrecision, minCompare, confirmAfterHours, seed, allowDropping, shuffle })
         {
-            Console.WriteLine("""
-                smartmail retrain [--data DIR | --csv FILE | --imap [--mailbox NAME] [--folders A,B]] [--dry-run]
-                                  [--target-precision P] [--min-compare N] [--confirm-after-hours H] [--seed 1]
-                                  [--allow-dropping-labels] [--shuffle-labels] [--SmartMail:Setting=value ...]
-                  Trains a candidate from the history given (if any) plus the stored examples (corrections, and routes
-                  that stood uncorrected for the confirmation period), compares it with the model in force on each
-                  label's newest held-out examples, and promotes it only when its automation rate at the target
-                  precision is not lower (macro-F1 breaks a tie). A running worker swaps a promoted model in.
-                  The comparison report is written to DataDirectory/models/reports/. --dry-run never promotes.
-                  --shuffle-labels trains on shuffled labels: a check that the gate refuses a useless model.
-                  Exit code 0 whatever the decision; read it from the output or the report's "decision".
-                """);
-            return 0;
+            command.Options.Add(option);
         }
-        using var host = WorkerConfig.Build(settings);
-        if (host is null)
+        command.SetAction(async (parse, cancellationToken) =>
         {
-            return 1;
-        }
-        var options = host.Options();
-        var retrain = new RetrainOptions
-        {
-            TargetPrecision = args.Double("target-precision", options.Learning.TargetPrecision, 0.5, 0.999),
-            MinComparisonExamples = args.Int("min-compare", options.Learning.MinComparisonExamples, 1, 1_000_000),
-            ConfirmAfter = TimeSpan.FromHours(args.Double("confirm-after-hours", options.Learning.ConfirmAfter.TotalHours, 0, 24 * 365)),
-            Seed = args.Int("seed", 1, 0, int.MaxValue),
-            DryRun = args.Flag("dry-run"),
-            ShuffleLabels = args.Flag("shuffle-labels"),
-            AllowDroppingLabels = args.Flag("allow-dropping-labels"),
-        };
-        TrainingSet? history = args.Get("data") is not null || args.Get("csv") is not null || args.Flag("imap")
-            ? await DataArgs.LoadAsync(args, settings, cancellationToken)
-            : null;
-        args.EnsureAllUsed();
+            using var host = WorkerConfig.Build(settings);
+            var options = host.Options();
+            var retrain = new RetrainOptions
+            {
+                TargetPrecision = parse.GetValue(targetPrecision) ?? options.Learning.TargetPrecision,
+                MinComparisonExamples = parse.GetValue(minCompare) ?? options.Learning.MinComparisonExamples,
+                ConfirmAfter = parse.GetValue(confirmAfterHours) is { } hours ? TimeSpan.FromHours(hours) : options.Learning.ConfirmAfter,
+                Seed = parse.GetValue(seed),
+                DryRun = parse.GetValue(dryRun),
+                ShuffleLabels = parse.GetValue(shuffle),
+                AllowDroppingLabels = parse.GetValue(allowDropping),
+            };
+            var history = data.HasSource(parse) ? await data.LoadAsync(parse, settings, cancellationToken) : null;
+            return Run(host, options, retrain, history);
+        });
+        return command;
+    }
+
+    private static int Run(Microsoft.Extensions.Hosting.IHost host, SmartMailOptions options, RetrainOptions retrain, TrainingSet? history)
+    {
         var examples = host.Services.GetRequiredService<ExampleStore>();
         _ = host.Services.GetRequiredService<SqliteStateStore>();
         examples.Purge(DateTimeOffset.UtcNow.AddDays(-options.Learning.RetentionDays));
@@ -134,51 +153,50 @@ internal static class RetrainCommand
                 $"[yellow]manual-only:[/] '{manual.Name}' has {manual.Count} examples; {manual.Needed} more are needed before it is learned.");
         }
         AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"Report: {report.ReportFile}");
-        return 0;
+        return ExitCodes.Ok;
     }
 }
 
 /// <summary><c>smartmail models list|promote VERSION|rollback</c>.</summary>
 internal static class ModelsCommand
 {
-    public static int Run(string[] argv)
+    public static Command Create(string[] settings)
     {
-        var (settings, own) = WorkerConfig.Split(argv);
-        var args = CliArgs.Parse(own, "help");
-        var action = args.Positional.Count > 0 ? args.Positional[0] : null;
-        if (args.Flag("help") || action is null)
+        var command = new Command("models", $"""
+            The model versions in DataDirectory/models/: list them, serve one (a running worker swaps it in without a
+            restart), or go back to the model served before the current one.
+            {CliOptions.SettingsNote}
+            """);
+        var reason = new Option<string?>("--reason") { Description = "Why (written to the registry's history).", HelpName = "TEXT" };
+        var list = new Command("list", "Lists the model versions and the last changes.");
+        list.SetAction(_ =>
         {
-            Console.WriteLine("""
-                smartmail models list | promote VERSION [--reason TEXT] | rollback [--reason TEXT] [--SmartMail:Setting=value ...]
-                  The model versions in DataDirectory/models/: list them, serve one (a running worker swaps it in
-                  without a restart), or go back to the model served before the current one.
-                """);
-            return args.Flag("help") ? 0 : 2;
-        }
-        var reason = args.Get("reason");
-        args.EnsureAllUsed();
-        using var host = WorkerConfig.Build(settings);
-        if (host is null)
+            using var host = WorkerConfig.Build(settings);
+            List(ModelRegistry.For(host.Options()));
+            return ExitCodes.Ok;
+        });
+        var version = new Argument<string>("VERSION") { Description = "The model version to serve." };
+        var promote = new Command("promote", "Serves VERSION.") { version, reason };
+        promote.SetAction(parse =>
         {
-            return 1;
-        }
-        var registry = ModelRegistry.For(host.Options());
-        switch (action)
+            using var host = WorkerConfig.Build(settings);
+            var v = parse.GetRequiredValue(version);
+            var before = ModelRegistry.For(host.Options()).Promote(v, parse.GetValue(reason) ?? $"promoted by hand by {Environment.UserName}");
+            AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"Serving [bold]{v}[/] (was {before ?? "the configured model"}).");
+            return ExitCodes.Ok;
+        });
+        var rollback = new Command("rollback", "Serves the model served before the current one again.") { reason };
+        rollback.SetAction(parse =>
         {
-            case "list":
-                List(registry);
-                return 0;
-            case "promote" when args.Positional.Count == 2:
-                var before = registry.Promote(args.Positional[1], reason ?? $"promoted by hand by {Environment.UserName}");
-                AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"Serving [bold]{args.Positional[1]}[/] (was {before ?? "the configured model"}).");
-                return 0;
-            case "rollback":
-                var now = registry.Rollback(reason ?? $"rolled back by hand by {Environment.UserName}");
-                AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"Serving [bold]{now}[/] again.");
-                return 0;
-            default:
-                throw new UsageException("use: models list | models promote VERSION | models rollback");
-        }
+            using var host = WorkerConfig.Build(settings);
+            var now = ModelRegistry.For(host.Options()).Rollback(parse.GetValue(reason) ?? $"rolled back by hand by {Environment.UserName}");
+            AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"Serving [bold]{now}[/] again.");
+            return ExitCodes.Ok;
+        });
+        command.Subcommands.Add(list);
+        command.Subcommands.Add(promote);
+        command.Subcommands.Add(rollback);
+        return command;
     }
 
     private static void List(ModelRegistry registry)

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -20,32 +21,25 @@ namespace SmartMail.Cli.Commands;
 /// </summary>
 internal static class RunCommand
 {
-    public static async Task<int> RunAsync(string[] argv, CancellationToken cancellationToken)
+    public static Command Create(string[] settings)
     {
-        if (argv.Contains("--help"))
-        {
-            Console.WriteLine("""
-                smartmail run [--watch] [--SmartMail:Setting=value ...]
-                  Routes the mail in the inbox (default .smartmail/inbox, seeded with samples/inbox on first use)
-                  with the model (default models/default/) into the journal (default .smartmail/journal/<destination>/),
-                  recording every step in .smartmail/state.db and the audit trail. Settings come from appsettings.json,
-                  SMARTMAIL_SmartMail__Setting environment variables and the command line; see docs/operations.md.
-                  --watch keeps watching the inbox (Ctrl+C stops).
-                """);
-            return 0;
-        }
-        var watch = argv.Contains("--watch");
-        var (settings, rest) = WorkerConfig.Split(argv);
-        var unknown = rest.FirstOrDefault(a => a != "--watch");
-        if (unknown is not null)
-        {
-            throw new UsageException($"unexpected argument '{unknown}' (settings are given as --SmartMail:Setting=value)");
-        }
+        var command = new Command("run", $"""
+            The worker. Without configuration it routes the mail in the inbox (default .smartmail/inbox, seeded with
+            samples/inbox on first use) with the model (default models/default/) into the journal (default
+            .smartmail/journal/<destination>/), recording every step in .smartmail/state.db and the audit trail. With
+            SmartMail:Mailboxes it works those IMAP mailboxes instead. Without --watch it makes one pass, prints a summary
+            and exits.
+            {CliOptions.SettingsNote}
+            """);
+        var watch = new Option<bool>("--watch") { Description = "Keep watching the sources (Ctrl+C stops)." };
+        command.Options.Add(watch);
+        command.SetAction((parse, cancellationToken) => RunAsync(settings, parse.GetValue(watch), cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string[] settings, bool watch, CancellationToken cancellationToken)
+    {
         using var host = WorkerConfig.Build(settings, watch);
-        if (host is null)
-        {
-            return 1;
-        }
         var options = host.Options();
         try
         {
@@ -54,17 +48,18 @@ internal static class RunCommand
         catch (DataDirectoryInUseException ex)
         {
             Console.Error.WriteLine($"smartmail: {ex.Message}");
-            return 1;
+            return ExitCodes.Failure;
         }
         SeedSamples(options);
 
         if (watch)
         {
-            AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"Watching [bold]{options.InboxPath}[/]; journal in {options.JournalPath}. Ctrl+C stops.");
+            AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"{RunSummary.WatchLine(options)} Ctrl+C stops.");
             await host.RunAsync(cancellationToken);
             return Environment.ExitCode;
         }
 
+        var started = DateTimeOffset.UtcNow;
         var outcomes = new List<ProcessOutcome>();
         if (options.Mailboxes.Count == 0)
         {
@@ -80,7 +75,12 @@ internal static class RunCommand
             using var lease = mailboxOptions.UseLease
                 ? new ImapLease(mailboxOptions, store, TimeProvider.System, host.Services.GetRequiredService<ILoggerFactory>().CreateLogger<ImapLease>())
                 : null;
-            if (lease is not null && !await lease.TryAcquireAsync(cancellationToken))
+            var acquired = true;
+            if (lease is not null)
+            {
+                acquired = await MailServerErrors.GuardAsync(mailboxOptions, index, () => lease.TryAcquireAsync(cancellationToken), cancellationToken);
+            }
+            if (!acquired)
             {
                 AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture,
                     $"Mailbox [bold]{mailboxOptions.Name}[/]: another SmartMail instance holds its lease and routes it; skipped.");
@@ -89,14 +89,17 @@ internal static class RunCommand
             using var fenced = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease?.Fence ?? CancellationToken.None);
             using var mailbox = new ImapMailbox(mailboxOptions, store.InstanceId);
             var stopwatch = System.Diagnostics.Stopwatch.StartNew();
-            IReadOnlyList<ProcessOutcome> drained;
+            IReadOnlyList<ProcessOutcome> drained = [];
             try
             {
-                _ = lease?.KeepAsync(fenced.Token); // the release below stops these renewals and waits for them
-                await mailbox.ConnectAsync(fenced.Token);
-                await ImapReconciler.ReconcileAsync(mailbox, store, TimeProvider.System, fenced.Token);
-                drained = await ImapBatchDrainer.DrainAsync(mailbox, host.Services.GetRequiredService<Func<ImapMailbox, MailProcessor>>()(mailbox),
-                    store, mailboxOptions.BatchSize, fenced.Token);
+                await MailServerErrors.GuardAsync(mailboxOptions, index, async () =>
+                {
+                    _ = lease?.KeepAsync(fenced.Token); // the release below stops these renewals and waits for them
+                    await mailbox.ConnectAsync(fenced.Token);
+                    await ImapReconciler.ReconcileAsync(mailbox, store, TimeProvider.System, fenced.Token);
+                    drained = await ImapBatchDrainer.DrainAsync(mailbox, host.Services.GetRequiredService<Func<ImapMailbox, MailProcessor>>()(mailbox),
+                        store, mailboxOptions.BatchSize, fenced.Token);
+                }, cancellationToken);
             }
             finally
             {
@@ -104,28 +107,42 @@ internal static class RunCommand
                 if (lease is not null)
                 {
                     using var release = new CancellationTokenSource(mailboxOptions.CommandTimeout);
-                    await lease.ReleaseAsync(release.Token);
+                    await ReleaseQuietlyAsync(lease, release.Token);
                 }
             }
             outcomes.AddRange(drained);
             if (options.Learning.WatchCorrections)
             {
-                var scan = await WorkerHost.CorrectionScannerFor(host.Services, index).ScanAsync(cancellationToken);
+                var scan = await MailServerErrors.GuardAsync(mailboxOptions, index,
+                    () => WorkerHost.CorrectionScannerFor(host.Services, index).ScanAsync(cancellationToken), cancellationToken);
                 AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture,
                     $"Mailbox [bold]{mailboxOptions.Name}[/]: {scan.Corrections} corrections found among {scan.Looked} new mails in department folders.");
             }
             AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture,
                 $"Mailbox [bold]{mailboxOptions.Name}[/]: {drained.Count} mails in {stopwatch.Elapsed.TotalSeconds:F2} s ({drained.Count / Math.Max(stopwatch.Elapsed.TotalSeconds, 1e-9):F0} mails/s).");
-            await mailbox.DisconnectAsync(cancellationToken);
+            await MailServerErrors.GuardAsync(mailboxOptions, index, () => mailbox.DisconnectAsync(cancellationToken), cancellationToken);
         }
-        PrintSummary(options, outcomes);
-        return 0;
+        RunSummary.Print(options, outcomes, host.Services.GetRequiredService<SqliteStateStore>().ReadAudit().Where(a => a.Time >= started).ToList());
+        return ExitCodes.Ok;
     }
 
-    // The embedded default starts with the shipped sample mails, once: later runs find what was left.
+    // A lease that cannot be released runs out by itself; the error that ended the pass is the one to report.
+    private static async Task ReleaseQuietlyAsync(ImapLease lease, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await lease.ReleaseAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException or MailKit.ProtocolException or MailKit.Net.Imap.ImapCommandException or OperationCanceledException
+            or InvalidOperationException or System.Net.Sockets.SocketException or MailKit.Security.AuthenticationException)
+        {
+        }
+    }
+
+    // The embedded default starts with the shipped sample mails, once: later runs find what was left. IMAP needs no seed.
     private static void SeedSamples(SmartMailOptions options)
     {
-        if (options.Inbox is not null || Directory.Exists(options.InboxPath) || DefaultPaths.Find("samples/inbox") is not { } samples)
+        if (options.Mailboxes.Count > 0 || options.Inbox is not null || Directory.Exists(options.InboxPath) || DefaultPaths.Find("samples/inbox") is not { } samples)
         {
             return;
         }
@@ -136,24 +153,5 @@ internal static class RunCommand
             File.Copy(file, Path.Combine(options.InboxPath, Path.GetFileName(file)));
         }
         AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"Seeded {options.InboxPath} with {files.Length} sample mails.");
-    }
-
-    private static void PrintSummary(SmartMailOptions options, List<ProcessOutcome> outcomes)
-    {
-        var table = new Table().AddColumns("destination", "mails");
-        var journal = new DirectoryInfo(options.JournalPath);
-        if (journal.Exists)
-        {
-            foreach (var dir in journal.EnumerateDirectories().OrderBy(d => d.Name, StringComparer.Ordinal))
-            {
-                table.AddRow(Markup.Escape(dir.Name), dir.EnumerateFiles("*.json").Count().ToString(CultureInfo.InvariantCulture));
-            }
-        }
-        AnsiConsole.Write(table);
-        var counts = outcomes.GroupBy(o => o).ToDictionary(g => g.Key, g => g.Count());
-        AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture,
-            $"This run: {outcomes.Count} mails — {counts.GetValueOrDefault(ProcessOutcome.Routed)} routed, {counts.GetValueOrDefault(ProcessOutcome.Manual)} to manual triage, {counts.GetValueOrDefault(ProcessOutcome.Quarantined)} quarantined, {counts.GetValueOrDefault(ProcessOutcome.Duplicate)} duplicates, {counts.GetValueOrDefault(ProcessOutcome.Deferred)} deferred.");
-        AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture,
-            $"Journal: {options.JournalPath} (.eml + decision .json per mail). Audit trail: {Path.Combine(options.DataDirectory, "state.db")} and audit.jsonl.");
     }
 }

@@ -1,44 +1,53 @@
+using System.CommandLine;
 using System.Globalization;
 using SmartMail.Core.Classification;
 using Spectre.Console;
 
 namespace SmartMail.Cli.Commands;
 
-/// <summary><c>smartmail train</c>: trains a model bundle from folders of mail or a CSV export.</summary>
+/// <summary><c>smartmail train</c>: trains a model bundle from folders of mail, a CSV export or a mailbox's department folders.</summary>
 internal static class TrainCommand
 {
-    public static async Task<int> RunAsync(string[] argv, CancellationToken cancellationToken)
+    public static Command Create(string[] settings)
     {
-        var (settings, own) = WorkerConfig.Split(argv);
-        var args = CliArgs.Parse(own, "no-refit", "help", "imap");
-        if (args.Flag("help"))
+        var command = new Command("train", $"""
+            Trains a model bundle. DIR holds one sub-folder per label with raw messages (.eml or RFC 822 files); empty and
+            binary files are skipped and named. --imap reads the department folders of a configured mailbox instead
+            (folder = label; read-only), for a first model from existing practice.
+            Thresholds are chosen per label on the held-out share for the target precision; the model is then retrained on
+            all data (unless --no-refit). The same --seed gives the same model.
+            {CliOptions.SettingsNote}
+            """);
+        var data = DataArgs.AddTo(command, withImap: true);
+        var output = new Option<string>("--out") { Description = "The model bundle to write.", Required = true, HelpName = "model.zip" };
+        var targetPrecision = CliOptions.Number("--target-precision", 0.95, 0.5, 1.0, "The precision the per-label thresholds aim for.");
+        var holdout = CliOptions.Number("--holdout", 0.2, 0.0, 0.5, "The share held out to choose thresholds and measure.");
+        var seed = CliOptions.Number("--seed", 1, 0, int.MaxValue, "The random seed.");
+        var minExamples = CliOptions.Number("--min-examples", 10, 2, 1_000_000, "Fewer examples make a label manual-only.");
+        var noRefit = new Option<bool>("--no-refit") { Description = "Keep the model trained without the held-out share." };
+        foreach (var option in new Option[] { output, targetPrecision, holdout, seed, minExamples, noRefit })
         {
-            Console.WriteLine("""
-                smartmail train --data DIR | --csv FILE [--text-column text] [--label-column label] [--separator C]
-                                | --imap [--mailbox NAME] [--folders A,B] [--max-per-folder N] [--SmartMail:Setting=value ...]
-                                --out model.zip [--target-precision 0.95] [--holdout 0.2] [--seed 1]
-                                [--min-examples 10] [--no-refit]
-                  DIR holds one sub-folder per label with raw messages (.eml or RFC 822 files). --imap reads the
-                  department folders of a configured mailbox instead (folder = label; read-only), for a first model
-                  from existing practice.
-                  Thresholds are chosen per label on the held-out share for the target precision; the model is then
-                  retrained on all data (unless --no-refit). The same --seed gives the same model.
-                """);
-            return 0;
+            command.Options.Add(option);
         }
-        var output = args.Required("out");
-        var options = new TrainingOptions
+        command.SetAction(async (parse, cancellationToken) =>
         {
-            TargetPrecision = args.Double("target-precision", 0.95, 0.5, 1.0),
-            HoldoutFraction = args.Double("holdout", 0.2, 0.0, 0.5),
-            Seed = args.Int("seed", 1, 0, int.MaxValue),
-            MinExamplesPerLabel = args.Int("min-examples", 10, 2, 1_000_000),
-            Refit = !args.Flag("no-refit"),
-        };
-        var set = await DataArgs.LoadAsync(args, settings, cancellationToken);
-        args.EnsureAllUsed();
+            var options = new TrainingOptions
+            {
+                TargetPrecision = parse.GetValue(targetPrecision),
+                HoldoutFraction = parse.GetValue(holdout),
+                Seed = parse.GetValue(seed),
+                MinExamplesPerLabel = parse.GetValue(minExamples),
+                Refit = !parse.GetValue(noRefit),
+            };
+            var set = await data.LoadAsync(parse, settings, cancellationToken);
+            return Train(set, options, parse.GetRequiredValue(output));
+        });
+        return command;
+    }
 
-        AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"Read [bold]{set.Documents.Count}[/] documents from {set.SourceName}; skipped {set.Skipped} unreadable.");
+    private static int Train(TrainingSet set, TrainingOptions options, string output)
+    {
+        DataArgs.WriteRead(set);
         TrainingResult? result = null;
         AnsiConsole.Status().Start("training", ctx =>
         {
@@ -63,6 +72,6 @@ internal static class TrainCommand
         }
         AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture,
             $"Wrote [bold]{output}[/] (model {m.ModelVersion}, {m.Labels.Count} labels, {new FileInfo(output).Length / 1024.0 / 1024.0:F1} MB) in {m.Training.TrainingSeconds.ToString("F1", CultureInfo.InvariantCulture)} s.");
-        return 0;
+        return ExitCodes.Ok;
     }
 }

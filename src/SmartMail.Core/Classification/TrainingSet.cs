@@ -8,12 +8,14 @@ namespace SmartMail.Core.Classification;
 /// <summary>Labeled documents read from a source, with what could not be read.</summary>
 public sealed class TrainingSet
 {
-    private TrainingSet(string sourceKind, string sourceName, IReadOnlyList<TrainingDocument> documents, int skipped)
+    private TrainingSet(string sourceKind, string sourceName, IReadOnlyList<TrainingDocument> documents, int skipped,
+        IReadOnlyList<SkippedFile>? skippedFiles = null)
     {
         SourceKind = sourceKind;
         SourceName = sourceName;
         Documents = documents;
         Skipped = skipped;
+        SkippedFiles = skippedFiles ?? [];
     }
 
     /// <summary><c>folders</c>, <c>csv</c> or <c>imap</c>.</summary>
@@ -25,8 +27,11 @@ public sealed class TrainingSet
     /// <summary>The documents, in a stable order.</summary>
     public IReadOnlyList<TrainingDocument> Documents { get; }
 
-    /// <summary>Files that could not be read (counted, not fatal).</summary>
+    /// <summary>Files (or CSV rows) that could not be used (counted, not fatal).</summary>
     public int Skipped { get; }
+
+    /// <summary>The files skipped, with why (empty, binary, unreadable), in a stable order; empty for CSV rows.</summary>
+    public IReadOnlyList<SkippedFile> SkippedFiles { get; }
 
     /// <summary>Documents per label.</summary>
     public IReadOnlyDictionary<string, int> LabelCounts =>
@@ -54,7 +59,7 @@ public sealed class TrainingSet
 
     /// <summary>
     /// Reads a folder with one sub-folder per label holding raw messages (<c>.eml</c> or extension-less RFC 822 files).
-    /// Unreadable files are skipped and counted.
+    /// Unreadable, empty and binary files (a scan, a PDF saved as .eml) are skipped, counted and named in <see cref="SkippedFiles"/>.
     /// </summary>
     /// <param name="directory">The folder.</param>
     /// <param name="extractor">The extractor live mail goes through.</param>
@@ -84,17 +89,23 @@ public sealed class TrainingSet
         }
 
         var documents = new TrainingDocument?[files.Length];
+        var reasons = new string?[files.Length];
         var done = 0;
         Parallel.For(0, files.Length, new ParallelOptions { CancellationToken = cancellationToken }, i =>
         {
             try
             {
-                var doc = extractor.Extract(File.ReadAllBytes(files[i].File));
-                documents[i] = new TrainingDocument(files[i].Label, new TextInput(doc.Subject, doc.Body), doc.Fingerprint, doc.Date);
+                var raw = File.ReadAllBytes(files[i].File);
+                reasons[i] = NotAMessage(raw);
+                if (reasons[i] is null)
+                {
+                    var doc = extractor.Extract(raw);
+                    documents[i] = new TrainingDocument(files[i].Label, new TextInput(doc.Subject, doc.Body), doc.Fingerprint, doc.Date);
+                }
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                documents[i] = null;
+                reasons[i] = $"unreadable ({ex.GetType().Name})";
             }
             var n = Interlocked.Increment(ref done);
             if (n % 500 == 0 || n == files.Length)
@@ -103,8 +114,9 @@ public sealed class TrainingSet
             }
         });
         var read = documents.OfType<TrainingDocument>().ToArray();
+        var skipped = reasons.Select((reason, i) => reason is null ? null : new SkippedFile(files[i].File, reason)).OfType<SkippedFile>().ToArray();
         return new TrainingSet("folders", Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory))),
-            read, files.Length - read.Length);
+            read, files.Length - read.Length, skipped);
     }
 
     /// <summary>
@@ -115,9 +127,12 @@ public sealed class TrainingSet
     /// <param name="path">The file.</param>
     /// <param name="textColumn">The header of the text column.</param>
     /// <param name="labelColumn">The header of the label column.</param>
-    /// <param name="separator">The separator; <see langword="null"/> chooses tab for .tsv/.tab files, else comma.</param>
+    /// <param name="separator">
+    /// The separator; <see langword="null"/> chooses tab for .tsv/.tab files, else the one of <c>,</c>, <c>;</c> (Danish Excel)
+    /// and tab with which the header holds both named columns.
+    /// </param>
     /// <returns>The set.</returns>
-    /// <exception cref="TrainingDataException">The file is missing, empty or lacks a named column.</exception>
+    /// <exception cref="TrainingDataException">The file is missing, empty or lacks a named column (the message names <c>--separator</c>).</exception>
     public static TrainingSet FromCsv(string path, string textColumn, string labelColumn, char? separator = null)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -127,18 +142,39 @@ public sealed class TrainingSet
         {
             throw new TrainingDataException($"CSV file '{path}' does not exist.");
         }
-        var sep = separator ?? (Path.GetExtension(path).ToLowerInvariant() is ".tsv" or ".tab" ? '\t' : ',');
-        using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
-        var header = CsvReader.ReadRecord(reader, sep)
-            ?? throw new TrainingDataException($"CSV file '{path}' is empty.");
-        var textIndex = header.FindIndex(h => h.Trim().Equals(textColumn, StringComparison.OrdinalIgnoreCase));
-        var labelIndex = header.FindIndex(h => h.Trim().Equals(labelColumn, StringComparison.OrdinalIgnoreCase));
+        char[] candidates = separator is { } given ? [given]
+            : Path.GetExtension(path).ToLowerInvariant() is ".tsv" or ".tab" ? ['\t']
+            : [',', ';', '\t'];
+        List<string>? widest = null;
+        var sep = candidates[0];
+        int textIndex = -1, labelIndex = -1;
+        foreach (var candidate in candidates)
+        {
+            using var headerReader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+            var candidateHeader = CsvReader.ReadRecord(headerReader, candidate)
+                ?? throw new TrainingDataException($"CSV file '{path}' is empty.");
+            var (t, l) = (ColumnIndex(candidateHeader, textColumn), ColumnIndex(candidateHeader, labelColumn));
+            if (widest is null || candidateHeader.Count > widest.Count)
+            {
+                (widest, sep) = (candidateHeader, candidate);
+            }
+            if (t >= 0 && l >= 0)
+            {
+                (sep, textIndex, labelIndex) = (candidate, t, l);
+                break;
+            }
+        }
         if (textIndex < 0 || labelIndex < 0)
         {
-            var missing = textIndex < 0 ? $"text column '{textColumn}'" : $"label column '{labelColumn}'";
+            // widest is set: the loop ran at least once (candidates is never empty).
+            var missing = ColumnIndex(widest!, textColumn) < 0 ? $"text column '{textColumn}'" : $"label column '{labelColumn}'";
+            var tried = separator is { } s ? $"with separator {Name(s)}" : $"with {string.Join(", ", candidates.Select(Name))} as separator";
             throw new TrainingDataException(
-                $"CSV file '{path}' has no {missing}; its columns are: {string.Join(", ", header.Select(h => h.Trim()))}.");
+                $"CSV file '{path}' has no {missing} {tried}; its columns are: {string.Join(", ", widest!.Select(h => h.Trim()))}. " +
+                "Name the columns with --text-column and --label-column, or the separator with --separator.");
         }
+        using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        _ = CsvReader.ReadRecord(reader, sep); // the header
 
         var documents = new List<TrainingDocument>();
         var skipped = 0;
@@ -161,6 +197,37 @@ public sealed class TrainingSet
         return new TrainingSet("csv", Path.GetFileName(path), documents, skipped);
     }
 
+    private static int ColumnIndex(List<string> header, string name) =>
+        header.FindIndex(h => h.Trim().Equals(name, StringComparison.OrdinalIgnoreCase));
+
+    private static readonly System.Buffers.SearchValues<byte> Blank = System.Buffers.SearchValues.Create(" \t\r\n"u8);
+
+    private static string Name(char separator) => separator == '\t' ? "tab" : $"'{separator}'";
+
+    // Why a file is no message: empty, or binary (a NUL byte, or many control characters, early on). Mail is text: 7-bit,
+    // 8-bit charsets and UTF-8 all pass; ESC is allowed for ISO-2022-JP.
+    private static string? NotAMessage(byte[] raw)
+    {
+        if (raw.Length == 0 || raw.AsSpan().IndexOfAnyExcept(Blank) < 0)
+        {
+            return "empty file";
+        }
+        var head = raw.AsSpan(0, Math.Min(raw.Length, 8192));
+        if (head.Contains((byte)0))
+        {
+            return "binary file (holds NUL bytes), not a mail";
+        }
+        var control = 0;
+        foreach (var b in head)
+        {
+            if (b < 0x20 && b is not (byte)'\t' and not (byte)'\r' and not (byte)'\n' and not 0x0c and not 0x1b)
+            {
+                control++;
+            }
+        }
+        return control * 10 > head.Length ? "binary file (control characters), not a mail" : null;
+    }
+
     private static readonly HashSet<string> NotMail = new(StringComparer.OrdinalIgnoreCase)
     {
         ".json", ".md", ".csv", ".tsv", ".zip", ".gz", ".pdf", ".png", ".jpg", ".gif", ".docx", ".xlsx", ".exe", ".dll",
@@ -177,6 +244,11 @@ public sealed class TrainingSet
 /// <param name="Fingerprint">The content fingerprint.</param>
 /// <param name="Date">The message date, if known.</param>
 public sealed record TrainingDocument(string Label, TextInput Text, string Fingerprint, DateTimeOffset? Date);
+
+/// <summary>A file left out of a training set.</summary>
+/// <param name="Path">The file.</param>
+/// <param name="Reason">Why: empty, binary or unreadable.</param>
+public sealed record SkippedFile(string Path, string Reason);
 
 /// <summary>Training data that cannot be used; the message says why and names the file or column.</summary>
 public sealed class TrainingDataException : Exception

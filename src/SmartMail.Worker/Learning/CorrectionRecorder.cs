@@ -6,6 +6,26 @@ namespace SmartMail.Worker.Learning;
 /// <summary>Records a correction, however it was reported: the correction and its example, then its audit row in the ledger and audit.jsonl.</summary>
 public static class CorrectionRecorder
 {
+    /// <summary>
+    /// The labels a correction may name without saying it is a new department: those of the model in force, the configured
+    /// routes, and those earlier corrections introduced.
+    /// </summary>
+    /// <param name="examples">The example store (earlier corrections).</param>
+    /// <param name="options">The worker's options (model registry, routes).</param>
+    /// <returns>The labels.</returns>
+    public static IReadOnlySet<string> KnownLabels(ExampleStore examples, SmartMailOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        ArgumentNullException.ThrowIfNull(options);
+        var known = new HashSet<string>(options.Routes.Keys, StringComparer.Ordinal);
+        using (var model = SmartMail.Core.Classification.ModelBundle.Load(ModelRegistry.For(options).ActivePath))
+        {
+            known.UnionWith(model.Model.Labels);
+        }
+        known.UnionWith(examples.ReadCorrections().Select(c => c.ToLabel));
+        return known;
+    }
+
     /// <summary>Records <paramref name="correction"/>.</summary>
     /// <param name="store">The ledger and audit trail.</param>
     /// <param name="examples">The example store.</param>

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 using SmartMail.Core.Routing;
 
 namespace SmartMail.Worker.Options;
@@ -66,9 +67,11 @@ public sealed class SmartMailOptions
     public bool AuditJsonLines { get; set; } = true;
 
     /// <summary>IMAP mailboxes to watch; when empty, the drop-folder inbox is watched (the embedded default).</summary>
+    [ValidateEnumeratedItems]
     public List<Imap.ImapMailboxOptions> Mailboxes { get; set; } = [];
 
     /// <summary>Explicit rules, tried before the model.</summary>
+    [ValidateEnumeratedItems]
     public List<RoutingRule> Rules { get; set; } = [];
 
     /// <summary>Where each label goes and its KLE number; a label without a route goes to a destination named after it.</summary>
@@ -81,6 +84,7 @@ public sealed class SmartMailOptions
     public Sinks.SmtpForwardOptions? Smtp { get; set; }
 
     /// <summary>The learning loop: stored examples, corrections, retraining.</summary>
+    [ValidateObjectMembers]
     public Learning.LearningOptions Learning { get; set; } = new();
 
     /// <summary>Settings of <c>Webhook</c> routes.</summary>

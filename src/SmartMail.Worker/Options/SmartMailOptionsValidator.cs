@@ -4,15 +4,22 @@ using SmartMail.Core.Routing;
 
 namespace SmartMail.Worker.Options;
 
-/// <summary>Validates <see cref="SmartMailOptions"/> at start-up; every message names the setting.</summary>
-public sealed class SmartMailOptionsValidator : IValidateOptions<SmartMailOptions>
+/// <summary>
+/// Validates <see cref="SmartMailOptions"/> at start-up; every message starts with the setting's path
+/// (<c>SmartMail:Mailboxes:0:Port: ...</c>). The attribute rules come from the generated
+/// <see cref="SmartMailOptionsAttributeValidator"/>; the rules that relate settings to each other or to files are here:
+/// add one as a few lines in <see cref="Validate"/>.
+/// </summary>
+public sealed partial class SmartMailOptionsValidator : IValidateOptions<SmartMailOptions>
 {
+    private static readonly SmartMailOptionsAttributeValidator Attributes = new();
+
     /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, SmartMailOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         var failures = new List<string>();
-        Annotations(options, SmartMailOptions.SectionName, failures);
+        AttributeRules(options, failures);
         foreach (var (label, route) in options.Routes)
         {
             var prefix = $"{SmartMailOptions.SectionName}:Routes:{label}";
@@ -34,7 +41,6 @@ public sealed class SmartMailOptionsValidator : IValidateOptions<SmartMailOption
         {
             var mailbox = options.Mailboxes[i];
             var prefix = $"{SmartMailOptions.SectionName}:Mailboxes:{i}";
-            Annotations(mailbox, prefix, failures);
             if (mailbox.Security == "None" && !mailbox.AllowPlaintext)
             {
                 failures.Add($"{prefix}:Security: None sends the password in clear text; set AllowPlaintext=true only for a test server.");
@@ -59,7 +65,6 @@ public sealed class SmartMailOptionsValidator : IValidateOptions<SmartMailOption
         failures.AddRange(options.Smtp?.Validate($"{SmartMailOptions.SectionName}:Smtp") ?? []);
         failures.AddRange(options.Webhook.Validate($"{SmartMailOptions.SectionName}:Webhook",
             options.Routes.Where(r => r.Value.Kind == "Webhook").Select(r => ($"{SmartMailOptions.SectionName}:Routes:{r.Key}:Url", r.Value.Url))));
-        Annotations(options.Learning, $"{SmartMailOptions.SectionName}:Learning", failures);
         if (options.Learning.BaseTrainingData is { } baseData && !Directory.Exists(baseData))
         {
             failures.Add($"{SmartMailOptions.SectionName}:Learning:BaseTrainingData: the folder '{baseData}' does not exist.");
@@ -92,6 +97,27 @@ public sealed class SmartMailOptionsValidator : IValidateOptions<SmartMailOption
         }
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    // The generated validator names a member "SmartMail.Mailboxes[0].Port" (its display name); the setting is SmartMail:Mailboxes:0:Port.
+    private static void AttributeRules(SmartMailOptions options, List<string> failures)
+    {
+        var result = Attributes.Validate(SmartMailOptions.SectionName, options);
+        if (result.Failed)
+        {
+            foreach (var failure in result.Failures)
+            {
+                var path = SettingPath().Match(failure);
+                var setting = path.Success ? IndexPart().Replace(path.Value, ":$1").Replace('.', ':') : SmartMailOptions.SectionName;
+                failures.Add($"{setting}: {(path.Success ? failure.Replace(path.Value, setting, StringComparison.Ordinal) : failure)}");
+            }
+        }
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\bSmartMail(\.\w+(\[\d+\])?)+")]
+    private static partial System.Text.RegularExpressions.Regex SettingPath();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\[(\d+)\]")]
+    private static partial System.Text.RegularExpressions.Regex IndexPart();
 
     private static void Annotations(object target, string prefix, List<string> failures)
     {

@@ -73,6 +73,61 @@ public sealed class TrainingSetTests : IDisposable
     }
 
     [Fact]
+    public void FromCsv_SemicolonSeparated_IsDetected()
+    {
+        // Danish Excel saves "CSV" with semicolons, since the comma is the decimal sign.
+        var path = Path.Combine(_dir.FullName, "eksport.csv");
+        File.WriteAllText(path, "Tekst;Afdeling\n\"Hej; jeg søger om byggetilladelse, 2,5 m\";byggeri\nRestance på ejendomsskat;skat\n");
+
+        var set = TrainingSet.FromCsv(path, "tekst", "afdeling");
+
+        Assert.Equal(2, set.Documents.Count);
+        Assert.Equal("Hej; jeg søger om byggetilladelse, 2,5 m", set.Documents[0].Text.Body);
+        Assert.Equal("skat", set.Documents[1].Label);
+    }
+
+    [Fact]
+    public void FromCsv_TabSeparatedWithCsvExtension_IsDetected()
+    {
+        var path = Path.Combine(_dir.FullName, "export.csv");
+        File.WriteAllText(path, "label\ttext\nskat\tbetaling, rykker; frist\n");
+
+        var set = TrainingSet.FromCsv(path, "text", "label");
+
+        Assert.Equal("betaling, rykker; frist", Assert.Single(set.Documents).Text.Body);
+    }
+
+    [Fact]
+    public void FromCsv_ColumnsNotFoundWithAnySeparator_NamesTheSeparatorOption()
+    {
+        var path = Path.Combine(_dir.FullName, "export.csv");
+        File.WriteAllText(path, "label|text\nskat|betaling\n");
+
+        var ex = Assert.Throws<TrainingDataException>(() => TrainingSet.FromCsv(path, "text", "label"));
+
+        Assert.Contains("--separator", ex.Message);
+    }
+
+    [Fact]
+    public void FromFolders_EmptyAndBinaryFiles_AreSkippedCountedAndNamed()
+    {
+        var skat = Directory.CreateDirectory(Path.Combine(_dir.FullName, "skat")).FullName;
+        File.WriteAllText(Path.Combine(skat, "1.eml"), "Subject: Restance\r\n\r\nJeg har fået en rykker for ejendomsskat.\r\n");
+        File.WriteAllBytes(Path.Combine(skat, "empty.eml"), []);
+        var binary = new byte[4096];
+        new Random(7).NextBytes(binary);
+        binary[10] = 0;
+        File.WriteAllBytes(Path.Combine(skat, "scan"), binary);
+
+        var set = TrainingSet.FromFolders(_dir.FullName, new MailExtractor(), cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Single(set.Documents);
+        Assert.Equal(2, set.Skipped);
+        Assert.Contains(set.SkippedFiles, f => f.Path.EndsWith("empty.eml", StringComparison.Ordinal) && f.Reason.Contains("empty", StringComparison.Ordinal));
+        Assert.Contains(set.SkippedFiles, f => f.Path.EndsWith("scan", StringComparison.Ordinal) && f.Reason.Contains("binary", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Fingerprint_SameDataInAnyOrder_IsTheSame()
     {
         var docs = SyntheticCorpus.Make(5, seed: 1);
