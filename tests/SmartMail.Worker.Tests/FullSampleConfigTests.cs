@@ -23,7 +23,7 @@ public sealed class FullSampleConfigTests : IDisposable
         "SmartMailOptions.HealthUrl",
         "ImapMailboxOptions.Name", "ImapMailboxOptions.Host", "ImapMailboxOptions.Username", "ImapMailboxOptions.PasswordFile",
         "ImapMailboxOptions.CaCertificateFile",
-        "SmtpForwardOptions.Host", "SmtpForwardOptions.Username", "SmtpForwardOptions.From",
+        "SmtpForwardOptions.Host", "SmtpForwardOptions.Username", "SmtpForwardOptions.From", "SmtpForwardOptions.CaCertificateFile",
         "LearningOptions.CorrectionFolders", "LearningOptions.RetrainEvery", "LearningOptions.BaseTrainingData",
     ];
 
@@ -64,6 +64,7 @@ public sealed class FullSampleConfigTests : IDisposable
                 ["SmartMail:DataDirectory"] = _temp.FullName,
                 ["SmartMail:Mailboxes:0:PasswordFile"] = password,
                 ["SmartMail:Mailboxes:0:CaCertificateFile"] = ca,
+                ["SmartMail:Smtp:CaCertificateFile"] = ca,
                 ["SmartMail:Learning:BaseTrainingData"] = _temp.FullName,
             })
             .Build();

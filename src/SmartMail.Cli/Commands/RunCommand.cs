@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using SmartMail.Worker;
 using SmartMail.Worker.Imap;
 using SmartMail.Worker.State;
+using SmartMail.Worker.Telemetry;
 using SmartMail.Worker.Options;
 using SmartMail.Worker.Processing;
 using SmartMail.Worker.Sources;
@@ -51,6 +52,7 @@ internal static class RunCommand
             return ExitCodes.Failure;
         }
         SeedSamples(options);
+        host.Services.GetRequiredService<TelemetryExport>().Start(); // a one-shot run exports too; disposing the host flushes it
 
         if (watch)
         {
@@ -96,9 +98,9 @@ internal static class RunCommand
                 {
                     _ = lease?.KeepAsync(fenced.Token); // the release below stops these renewals and waits for them
                     await mailbox.ConnectAsync(fenced.Token);
-                    await ImapReconciler.ReconcileAsync(mailbox, store, TimeProvider.System, fenced.Token);
-                    drained = await ImapBatchDrainer.DrainAsync(mailbox, host.Services.GetRequiredService<Func<ImapMailbox, MailProcessor>>()(mailbox),
-                        store, mailboxOptions.BatchSize, fenced.Token);
+                    var processor = host.Services.GetRequiredService<Func<ImapMailbox, MailProcessor>>()(mailbox);
+                    await ImapReconciler.ReconcileAsync(mailbox, store, TimeProvider.System, fenced.Token, processor.Sink);
+                    drained = await ImapBatchDrainer.DrainAsync(mailbox, processor, store, mailboxOptions.BatchSize, fenced.Token);
                 }, cancellationToken);
             }
             finally

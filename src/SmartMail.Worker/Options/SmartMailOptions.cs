@@ -91,6 +91,7 @@ public sealed class SmartMailOptions
     public Sinks.WebhookOptions Webhook { get; set; } = new();
 
     /// <summary>OpenTelemetry metrics and traces: OTLP export and a Prometheus scrape endpoint (off by default).</summary>
+    [ValidateObjectMembers]
     public TelemetryOptions Telemetry { get; set; } = new();
 
     /// <summary>The inbox in force.</summary>
