@@ -101,6 +101,7 @@ public sealed class ModelBundle : IDisposable
             }
             modelStream.Position = 0;
             var model = TextModel.Load(modelStream, featurizer);
+            model.FullEvidenceWords = manifest.Trainer.FullEvidenceWords;
             if (manifest.Trainer.NaiveBayesWeight > 0)
             {
                 using var s = OpenEntry(zip, NaiveBayesEntry, path);

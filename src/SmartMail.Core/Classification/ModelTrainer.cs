@@ -39,6 +39,7 @@ public static class ModelTrainer
 
         progress?.Report($"training {trainerSettings.Trainer}");
         var model = TextModel.Create(ml, pipeline.Fit(data), featurizer, data.Schema);
+        model.FullEvidenceWords = trainerSettings.FullEvidenceWords;
         if (trainerSettings.NaiveBayesWeight > 0)
         {
             progress?.Report("fitting the naive Bayes ensemble member");

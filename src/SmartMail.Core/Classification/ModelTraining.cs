@@ -12,6 +12,9 @@ public sealed record TrainingOptions
     /// <summary>Precision each label's threshold aims for on the held-out data.</summary>
     public double TargetPrecision { get; init; } = 0.95;
 
+    /// <summary>How per-label thresholds are chosen on the held-out documents.</summary>
+    public ThresholdOptions Thresholds { get; init; } = new();
+
     /// <summary>Fewest examples a label needs to be learned; below it the label is manual-only.</summary>
     public int MinExamplesPerLabel { get; init; } = 10;
 
@@ -80,7 +83,7 @@ public static class ModelTraining
         {
             progress?.Report("choosing thresholds on the held-out documents");
             var scored = Score(model, holdout);
-            thresholds = Evaluator.ChooseThresholds(scored, model.Labels, options.TargetPrecision);
+            thresholds = Evaluator.ChooseThresholds(scored, model.Labels, options.TargetPrecision, options.Thresholds);
             report = Evaluator.Evaluate(scored, model.Labels, thresholds, options.TargetPrecision);
         }
         else
@@ -118,7 +121,7 @@ public static class ModelTraining
                 TargetPrecision = options.TargetPrecision,
                 TrainingSeconds = Math.Round(stopwatch.Elapsed.TotalSeconds, 1),
             },
-            HoldoutMetrics = report?.Summary,
+            HoldoutMetrics = report?.Summary is { } summary ? summary with { Curve = null } : null,
         };
         return new TrainingResult(new ModelBundle(model, manifest), report);
     }
@@ -160,6 +163,24 @@ public static class ModelTraining
             train.AddRange(items.Skip(n));
         }
         return (train, holdout, fraction <= 0 ? "none" : byDate ? "newest-per-label" : "random-per-label");
+    }
+
+    // Fold of each document for k-fold cross-fitting, stratified by label: each label's documents are shuffled with
+    // the seed and dealt round-robin over the folds.
+    internal static int[] Folds(List<TrainingDocument> documents, int k, int seed)
+    {
+        var fold = new int[documents.Count];
+        var random = new Random(seed);
+        foreach (var group in documents.Select((d, i) => (d, i)).GroupBy(x => x.d.Label, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            var items = group.Select(x => x.i).ToArray();
+            random.Shuffle(items);
+            for (var j = 0; j < items.Length; j++)
+            {
+                fold[items[j]] = j % k;
+            }
+        }
+        return fold;
     }
 
     private static LabeledText ToLabeled(TrainingDocument d) => new(d.Label, d.Text);

@@ -27,6 +27,13 @@ public sealed record TrainerSettings
     /// <summary>Additive smoothing of the Complement Naive Bayes component.</summary>
     public float NaiveBayesAlpha { get; init; } = 0.03f;
 
+    /// <summary>
+    /// A mail in which fewer distinct words than this are known to the model has its confidence shrunk: the
+    /// probabilities are raised to the power <c>known / FullEvidenceWords</c> and renormalised, so a mail that says
+    /// almost nothing ("Se vedhæftede.") is never confident, whatever single word it shares with a label. 0 turns it off.
+    /// </summary>
+    public int FullEvidenceWords { get; init; } = 5;
+
     /// <summary>Seed for every random choice in training.</summary>
     public int Seed { get; init; } = 1;
 }
