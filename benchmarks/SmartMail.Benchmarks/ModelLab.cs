@@ -41,6 +41,9 @@ public static class ModelLab
             case "rules":
                 Rules(args.Length > 1 ? args[1] : "default");
                 return 0;
+            case "e2e":
+                EndToEnd(args.Skip(1).ToArray());
+                return 0;
             case "scale":
                 Scale(int.Parse(args[1], CultureInfo.InvariantCulture), args.Skip(2).ToArray());
                 return 0;
@@ -59,6 +62,10 @@ public static class ModelLab
             o = k switch
             {
                 "char" => o with { Featurizer = o.Featurizer with { CharNgramMin = int.Parse(v.Split('-')[0], CultureInfo.InvariantCulture), CharNgramMax = int.Parse(v.Split('-')[1], CultureInfo.InvariantCulture) } },
+                "nbchar" => o with { Trainer = o.Trainer with { CharNgramsNaiveBayesOnly = true } },
+                "nbw" => o with { Trainer = o.Trainer with { NaiveBayesWeight = float.Parse(v, CultureInfo.InvariantCulture) } },
+                "random" => o with { RandomUndatedHoldout = true },
+                "point" => o with { Thresholds = new ThresholdOptions { Method = ThresholdMethod.PointEstimate } },
                 "nochar" => o with { Featurizer = o.Featurizer with { CharNgramsBelowCharacters = 0 } },
                 "iter" => o with { Trainer = o.Trainer with { MaxIterations = int.Parse(v, CultureInfo.InvariantCulture) } },
                 "tol" => o with { Trainer = o.Trainer with { ConvergenceTolerance = float.Parse(v, CultureInfo.InvariantCulture) } },
@@ -207,6 +214,33 @@ public static class ModelLab
             yield return ($"Wilson {conf:P0} lower bound", new ThresholdOptions { Method = ThresholdMethod.Wilson, Confidence = conf });
             yield return ($"Learn-then-Test fixed sequence δ={1 - conf:0.##}", new ThresholdOptions { Method = ThresholdMethod.LearnThenTest, Confidence = conf });
         }
+    }
+
+    // `train` on 20news-bydate-train with the given options, then `evaluate` on the test set.
+    private static void EndToEnd(string[] flags)
+    {
+        var options = Options(flags);
+        var set = Load("train");
+        var sw = Stopwatch.StartNew();
+        var result = ModelTraining.Train(set, options, new SyncProgress(m => Console.WriteLine($"  {sw.Elapsed.TotalSeconds,7:F1} s {m}")));
+        Console.WriteLine($"trained in {sw.Elapsed.TotalSeconds:F1} s, peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1e6:F0} MB (load {Load1()}); split {result.Bundle.Manifest.Training.HoldoutSplit}, rule {result.Bundle.Manifest.Training.ThresholdRule}");
+        var h = result.Holdout!.Summary;
+        Console.WriteLine($"held out: automation {h.AutomationRate:F3} precision {h.AutomatedPrecision:F3}");
+        var test = Load("test");
+        var scored = ModelTraining.Score(result.Bundle.Model, test.Documents);
+        var r = Evaluator.Evaluate(scored, result.Bundle.Model.Labels, result.Bundle.Thresholds, options.TargetPrecision);
+        Console.WriteLine($"test: accuracy {r.Summary.Accuracy:F4} macro-F1 {r.Summary.MacroF1:F4} automation {r.Summary.AutomationRate:F3} precision {r.Summary.AutomatedPrecision:F3} (target {options.TargetPrecision})");
+        Console.WriteLine("| min confidence | automation | precision |");
+        foreach (var p in r.Summary.Curve!)
+        {
+            Console.WriteLine($"| {p.MinConfidence:F3} | {p.AutomationRate:F2} | {p.Precision:F3} |");
+        }
+        foreach (var l in r.PerLabel)
+        {
+            Console.WriteLine($"  {l.Label}: threshold {l.Threshold?.ToString("F3", CultureInfo.InvariantCulture) ?? "manual"}, automated {l.Automated}, precision {l.AutomatedPrecision:F3}");
+        }
+        result.Bundle.Save(Path.Combine(Cache, "e2e-" + (flags.Length == 0 ? "default" : string.Join("_", flags)) + ".zip"));
+        result.Bundle.Dispose();
     }
 
     private static void Scale(int n, string[] flags)

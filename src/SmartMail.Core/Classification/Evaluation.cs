@@ -66,13 +66,29 @@ public sealed record ThresholdOptions
     public ThresholdMethod Method { get; init; } = ThresholdMethod.ClopperPearson;
 
     /// <summary>Confidence of the lower bound (1 − δ), for the bound-based methods.</summary>
-    public double Confidence { get; init; } = 0.9;
+    public double Confidence { get; init; } = 0.95;
 
     /// <summary>Fewest held-out routes a cut needs.</summary>
     public int MinSupport { get; init; } = Evaluator.MinThresholdSupport;
 
     /// <summary>Added to the target precision before testing (a fixed allowance for drift).</summary>
     public double Margin { get; init; }
+
+    /// <summary>
+    /// When a label has fewer held-out routes than a flawless record needs to pass the bound (e.g. 45 for the
+    /// 90 % Clopper–Pearson bound at 0.95), its threshold is chosen by the point estimate instead of leaving it
+    /// manual-only: small training sets keep routing as before, and the bound applies wherever the data can carry it.
+    /// </summary>
+    public bool PointEstimateBelowBoundSupport { get; init; } = true;
+
+    /// <summary>A short name of the rule for manifests and reports, e.g. <c>wilson-0.9</c>.</summary>
+    public string Name => Method switch
+    {
+        ThresholdMethod.PointEstimate => "point-estimate",
+        ThresholdMethod.ClopperPearson => $"clopper-pearson-{Confidence.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}",
+        ThresholdMethod.Wilson => $"wilson-{Confidence.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}",
+        _ => $"learn-then-test-{(1 - Confidence).ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}",
+    } + (Margin > 0 ? $"+{Margin.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}" : "");
 }
 
 /// <summary>Quality for one label.</summary>
@@ -212,6 +228,12 @@ public static class Evaluator
             float? best = null;
             var correct = 0;
             var tested = false;
+            // Too few held-out routes for even a flawless record to pass the bound: the bound cannot tell, and the
+            // point estimate decides (as it always does for the point-estimate method).
+            var method = options.Method != ThresholdMethod.PointEstimate && options.PointEstimateBelowBoundSupport
+                && !Passes(options.Method, ranked.Count, ranked.Count, target, options.Confidence)
+                ? ThresholdMethod.PointEstimate
+                : options.Method;
             for (var i = 0; i < ranked.Count; i++)
             {
                 if (ranked[i].Actual == label)
@@ -224,13 +246,8 @@ public static class Evaluator
                     continue;
                 }
                 var n = i + 1;
-                var keeps = options.Method switch
-                {
-                    ThresholdMethod.PointEstimate => (double)correct / n >= target,
-                    ThresholdMethod.Wilson => Precision.WilsonLower(correct, n, options.Confidence) >= target,
-                    _ => Precision.BinomialUpperTail(correct, n, target) <= 1 - options.Confidence,
-                };
-                if (options.Method == ThresholdMethod.LearnThenTest)
+                var keeps = Passes(method, correct, n, target, options.Confidence);
+                if (method == ThresholdMethod.LearnThenTest)
                 {
                     // Fixed-sequence testing (Learn then Test): cuts are tested from the most confident down, and
                     // the first cut that fails ends the walk, so the chosen cut holds at level δ for the label.
@@ -254,6 +271,13 @@ public static class Evaluator
         }
         return result;
     }
+
+    private static bool Passes(ThresholdMethod method, int correct, int n, double target, double confidence) => method switch
+    {
+        ThresholdMethod.PointEstimate => (double)correct / n >= target,
+        ThresholdMethod.Wilson => Precision.WilsonLower(correct, n, confidence) >= target,
+        _ => Precision.BinomialUpperTail(correct, n, target) <= 1 - confidence,
+    };
 
     /// <summary>
     /// The precision–automation curve: for confidence cuts that route 5 %, 10 %, … 100 % of the documents (one cut

@@ -74,11 +74,17 @@ public sealed class EvaluatorTests
         var thirty = Enumerable.Range(0, 30).Select(_ => S("a", "a", 0.9f)).ToList();
         // 50 right of 50: 0.95^50 = 0.077 ≤ 0.1, so the bound reaches 0.95.
         var fifty = Enumerable.Range(0, 50).Select(_ => S("a", "a", 0.9f)).ToList();
-        var rule = new ThresholdOptions { Method = ThresholdMethod.ClopperPearson, Confidence = 0.9 };
+        var rule = new ThresholdOptions { Method = ThresholdMethod.ClopperPearson, Confidence = 0.9, PointEstimateBelowBoundSupport = false };
+        // 4 wrong among 54 at 0.8: 100 of 104 is 0.96 by the point estimate, but the bound is below 0.95.
+        var mixed = fifty.Concat(Enumerable.Range(0, 50).Select(_ => S("a", "a", 0.8f))).Concat(Enumerable.Range(0, 4).Select(_ => S("b", "a", 0.8f))).ToList();
 
         Assert.Equal(0.9f, Evaluator.ChooseThresholds(thirty, ["a"], 0.95)["a"]); // point estimate
         Assert.Null(Evaluator.ChooseThresholds(thirty, ["a"], 0.95, rule)["a"]);
         Assert.Equal(0.9f, Evaluator.ChooseThresholds(fifty, ["a"], 0.95, rule)["a"]);
+        Assert.Equal(0.8f, Evaluator.ChooseThresholds(mixed, ["a"], 0.95)["a"]);
+        Assert.Equal(0.9f, Evaluator.ChooseThresholds(mixed, ["a"], 0.95, rule)["a"]);
+        // With the small-sample fallback, 30 flawless routes (too few for any bound) are judged by the point estimate.
+        Assert.Equal(0.9f, Evaluator.ChooseThresholds(thirty, ["a"], 0.95, rule with { PointEstimateBelowBoundSupport = true })["a"]);
     }
 
     [Fact]
