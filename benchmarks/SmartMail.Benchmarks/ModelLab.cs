@@ -8,7 +8,7 @@ namespace SmartMail.Benchmarks;
 
 /// <summary>
 /// Model experiments on 20news-bydate (train → later test), outside BenchmarkDotNet:
-/// <c>lab profile [perGroup]</c> times each stage of one training; <c>lab scores</c> trains the held-out model and
+/// <c>lab profile [perGroup]</c> times each stage of one training; <c>lab scores</c> trains the held-out model (random 20 %) and
 /// the refit model as <c>train</c> does and saves the held-out and test scores; <c>lab oof K</c> saves k-fold
 /// out-of-fold scores of the training set; <c>lab rules</c> compares threshold rules on the saved scores;
 /// <c>lab scale N</c> trains on N varied 20news mails and reports time and peak memory.
@@ -108,7 +108,7 @@ public static class ModelLab
         var usable = set.Documents.ToList();
         var featurizer = options.Featurizer.Resolve(usable.Sum(d => (long)d.Text.Subject.Length + Math.Min(d.Text.Body.Length, options.Featurizer.MaxTextLength)));
         var trainer = options.Trainer with { Seed = options.Seed };
-        var (trainPart, holdout, _) = ModelTraining.Split(usable, options.HoldoutFraction, options.Seed);
+        var (trainPart, holdout, _) = ModelTraining.Split(usable, options.HoldoutFraction, options.Seed, randomUndated: true);
         var sw = Stopwatch.StartNew();
         var refit = Task.Run(() => ModelTrainer.Train([.. usable.Select(d => new LabeledText(d.Label, d.Text))], featurizer, trainer));
         using var held = ModelTrainer.Train([.. trainPart.Select(d => new LabeledText(d.Label, d.Text))], featurizer, trainer);
