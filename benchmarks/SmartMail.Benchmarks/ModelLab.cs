@@ -213,6 +213,7 @@ public static class ModelLab
             yield return ($"Clopper-Pearson {conf:P0} lower bound", new ThresholdOptions { Method = ThresholdMethod.ClopperPearson, Confidence = conf });
             yield return ($"Wilson {conf:P0} lower bound", new ThresholdOptions { Method = ThresholdMethod.Wilson, Confidence = conf });
             yield return ($"Learn-then-Test fixed sequence δ={1 - conf:0.##}", new ThresholdOptions { Method = ThresholdMethod.LearnThenTest, Confidence = conf });
+            yield return ($"Clopper-Pearson {conf:P0} + pooled fallback", new ThresholdOptions { Method = ThresholdMethod.ClopperPearson, Confidence = conf, PooledFallback = true });
         }
     }
 

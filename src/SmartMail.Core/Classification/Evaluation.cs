@@ -81,6 +81,12 @@ public sealed record ThresholdOptions
     /// </summary>
     public bool PointEstimateBelowBoundSupport { get; init; } = true;
 
+    /// <summary>
+    /// Whether a label that fails its own test gets the single cut that passes on all labels' held-out routes pooled,
+    /// when its own routes at that cut reach the target by the point estimate. Measured, not the default.
+    /// </summary>
+    public bool PooledFallback { get; init; }
+
     /// <summary>A short name of the rule for manifests and reports, e.g. <c>wilson-0.9</c>.</summary>
     public string Name => Method switch
     {
@@ -88,7 +94,7 @@ public sealed record ThresholdOptions
         ThresholdMethod.ClopperPearson => $"clopper-pearson-{Confidence.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}",
         ThresholdMethod.Wilson => $"wilson-{Confidence.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}",
         _ => $"learn-then-test-{(1 - Confidence).ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}",
-    } + (Margin > 0 ? $"+{Margin.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}" : "");
+    } + (Margin > 0 ? $"+{Margin.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}" : "") + (PooledFallback ? "+pooled" : "");
 }
 
 /// <summary>Quality for one label.</summary>
@@ -268,6 +274,25 @@ public static class Evaluator
                 }
             }
             result[label] = best;
+        }
+        if (options.PooledFallback && options.Method != ThresholdMethod.PointEstimate)
+        {
+            // One cut for all labels, tested on every held-out route pooled; a label that failed its own test gets
+            // it when its own routes at that cut are at least target-precise by the point estimate.
+            var pooled = ChooseThresholds(
+                [.. scored.Select(s => new ScoredExample(s.Actual == s.Predicted.Label ? "*" : "-", s.Predicted with { Label = "*" }))],
+                ["*"], targetPrecision, options with { PooledFallback = false })["*"];
+            if (pooled is { } cut)
+            {
+                foreach (var label in labels.Where(l => result[l] is null))
+                {
+                    var routes = scored.Where(s => s.Predicted.Label == label && s.Predicted.Confidence >= cut).ToList();
+                    if (routes.Count >= options.MinSupport && routes.Count(s => s.Actual == label) >= target * routes.Count)
+                    {
+                        result[label] = cut;
+                    }
+                }
+            }
         }
         return result;
     }

@@ -137,4 +137,20 @@ public sealed class EvaluatorTests
         Assert.Equal((1.0, 0.8), (curve[^1].AutomationRate, curve[^1].Precision));
         Assert.Equal(scored[2].Predicted.Confidence, curve[2].MinConfidence);
     }
+
+    [Fact]
+    public void ChooseThresholds_PooledFallback_GivesALabelThatFailsItsOwnBoundTheCutThatPassesOnAllLabels()
+    {
+        // "a": 80 flawless routes at 0.9 (passes alone). "b": 10 right at 0.9, 1 wrong at 0.5 — too few for a bound,
+        // but 90 of 90 pooled at 0.9 pass, and b's own routes at 0.9 are all right.
+        var scored = Enumerable.Range(0, 80).Select(_ => S("a", "a", 0.9f))
+            .Concat(Enumerable.Range(0, 10).Select(_ => S("b", "b", 0.9f))).Append(S("a", "b", 0.5f)).ToList();
+        var rule = new ThresholdOptions { Method = ThresholdMethod.ClopperPearson, Confidence = 0.95, PointEstimateBelowBoundSupport = false };
+
+        var alone = Evaluator.ChooseThresholds(scored, ["a", "b"], 0.95, rule);
+        var pooled = Evaluator.ChooseThresholds(scored, ["a", "b"], 0.95, rule with { PooledFallback = true });
+
+        Assert.Equal((0.9f, (float?)null), (alone["a"], alone["b"]));
+        Assert.Equal((0.9f, (float?)0.9f), (pooled["a"], pooled["b"]));
+    }
 }
