@@ -17,6 +17,10 @@ public static class Program
         {
             return StageTimer.Run(args[1..]);
         }
+        if (args.Length > 0 && args[0] == "lab")
+        {
+            return ModelLab.Run(args[1..]);
+        }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }

@@ -27,4 +27,17 @@ echo "== SIB-200 Danish (train -> test)"
 timed train --csv "$data/sib200_danish/train.tsv" --text-column text --label-column category --out "$out/sib200.zip" | tail -3
 sm evaluate --model "$out/sib200.zip" --csv "$data/sib200_danish/test.tsv" --text-column text --label-column category --markdown "$out/sib200-test.md"
 head -5 "$out/sib200-test.md" | tail -1
+echo "== Threshold rules on 20 Newsgroups (docs/model.md, 'Choosing thresholds that hold on later mail')"
+# lab scores: held-out model on a random 20 %, refit model on all; lab newest: held-out model on the oldest 80 % by
+# article number; lab rules: each rule's thresholds from the held-out scores, applied to the refit model on the test set.
+dotnet build -c Release "$repo/benchmarks/SmartMail.Benchmarks" -v q -nologo >/dev/null
+lab() { dotnet "$repo/benchmarks/SmartMail.Benchmarks/bin/Release/net10.0/SmartMail.Benchmarks.dll" lab "$@"; }
+lab scores
+lab newest
+echo "-- random 20 % holdout"; lab rules default
+echo "-- last 20 % holdout"; lab rules newest
+echo "== Training stages (2,000 mails: words; words + char 2-5; char n-grams to naive Bayes only)"
+lab profile 100 nochar; lab profile 100; lab profile 100 nbchar
+echo "== Training scaling (20 Newsgroups repeated with shuffled sentences, dropped and swapped words)"
+for n in 10000 50000 200000; do /usr/bin/time -f "%e s wall, %M KB peak RSS" dotnet "$repo/benchmarks/SmartMail.Benchmarks/bin/Release/net10.0/SmartMail.Benchmarks.dll" lab scale $n | tail -1; done
 echo "reports in $out"

@@ -24,7 +24,78 @@ public sealed record EvaluationReport
 /// <param name="AutomatedPrecision">Share of those automatic routes that were right.</param>
 /// <param name="TargetPrecision">The precision the thresholds aim at, if known.</param>
 public sealed record EvaluationSummary(int Documents, double Accuracy, double MacroF1, double AutomationRate,
-    double AutomatedPrecision, double? TargetPrecision);
+    double AutomatedPrecision, double? TargetPrecision)
+{
+    /// <summary>
+    /// The precision–automation curve of the scores (see <see cref="Evaluator.PrecisionAutomationCurve"/>);
+    /// <see langword="null"/> where only the headline numbers are kept (a manifest's held-out metrics).
+    /// </summary>
+    public IReadOnlyList<CurvePoint>? Curve { get; init; }
+}
+
+/// <summary>One point of a precision–automation curve.</summary>
+/// <param name="MinConfidence">The confidence cut: documents at least this confident are routed.</param>
+/// <param name="AutomationRate">Share of the documents routed at this cut.</param>
+/// <param name="Precision">Share of those routes that were right.</param>
+public sealed record CurvePoint(float MinConfidence, double AutomationRate, double Precision);
+
+/// <summary>How <see cref="Evaluator.ChooseThresholds(IReadOnlyList{ScoredExample}, IReadOnlyList{string}, double, ThresholdOptions)"/> decides that a cut keeps the target precision.</summary>
+public enum ThresholdMethod
+{
+    /// <summary>The share right among the held-out routes at the cut reaches the target.</summary>
+    PointEstimate,
+
+    /// <summary>The one-sided Clopper–Pearson (exact binomial) lower bound at <see cref="ThresholdOptions.Confidence"/> reaches the target.</summary>
+    ClopperPearson,
+
+    /// <summary>The one-sided Wilson score lower bound reaches the target.</summary>
+    Wilson,
+
+    /// <summary>
+    /// Learn then Test (Angelopoulos et al. 2022) with fixed-sequence testing: the exact binomial test of
+    /// "precision below target" is rejected cut by cut from the most confident down; the walk stops at the first
+    /// cut that fails.
+    /// </summary>
+    LearnThenTest,
+}
+
+/// <summary>The rule by which per-label thresholds are chosen.</summary>
+public sealed record ThresholdOptions
+{
+    /// <summary>The test at each cut.</summary>
+    public ThresholdMethod Method { get; init; } = ThresholdMethod.ClopperPearson;
+
+    /// <summary>Confidence of the lower bound (1 − δ), for the bound-based methods.</summary>
+    public double Confidence { get; init; } = 0.95;
+
+    /// <summary>Fewest held-out routes a cut needs.</summary>
+    public int MinSupport { get; init; } = Evaluator.MinThresholdSupport;
+
+    /// <summary>Added to the target precision before testing (a fixed allowance for drift).</summary>
+    public double Margin { get; init; }
+
+    /// <summary>
+    /// When a label has fewer held-out routes than a flawless record needs to pass the bound (e.g. 45 for the
+    /// 90 % Clopper–Pearson bound at 0.95), its threshold is chosen by the point estimate instead of leaving it
+    /// manual-only: small training sets keep routing as before, and the bound applies wherever the data can carry it.
+    /// </summary>
+    public bool PointEstimateBelowBoundSupport { get; init; } = true;
+
+    /// <summary>
+    /// Whether a label that fails its own test gets the single cut that passes on all labels' held-out routes pooled,
+    /// when its own routes at that cut reach the target by the point estimate. Measured, not the default.
+    /// </summary>
+    public bool PooledFallback { get; init; }
+
+    /// <summary>A short name of the rule for manifests and reports, e.g. <c>wilson-0.9</c>.</summary>
+    public string Name => Method switch
+    {
+        ThresholdMethod.PointEstimate => "point-estimate",
+        ThresholdMethod.ClopperPearson => $"clopper-pearson-{Confidence.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}",
+        ThresholdMethod.Wilson => $"wilson-{Confidence.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}",
+        _ => $"learn-then-test-{(1 - Confidence).ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}",
+    } + (Margin > 0 ? $"+{Margin.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}" : "") + (PooledFallback ? "+pooled" : "");
+}
 
 /// <summary>Quality for one label.</summary>
 /// <param name="Label">The label.</param>
@@ -105,7 +176,10 @@ public static class Evaluator
             withSupport.Count == 0 ? 0 : withSupport.Average(l => l.F1),
             Ratio(automated.Sum(), scored.Count),
             Ratio(automatedRight.Sum(), automated.Sum()),
-            targetPrecision);
+            targetPrecision)
+        {
+            Curve = PrecisionAutomationCurve(scored),
+        };
         return new EvaluationReport { Summary = summary, PerLabel = perLabel, ConfusionLabels = order, Confusion = confusion };
     }
 
@@ -122,27 +196,50 @@ public static class Evaluator
 
     /// <summary>
     /// Chooses, per label, the lowest confidence threshold at which the automatic routes to that label reach
-    /// <paramref name="targetPrecision"/> on held-out data, supported by at least <see cref="MinThresholdSupport"/>
-    /// routes. A label that never reaches it gets <see langword="null"/> (manual-only).
+    /// <paramref name="targetPrecision"/> on held-out data by the point estimate, supported by at least
+    /// <see cref="MinThresholdSupport"/> routes. A label that never reaches it gets <see langword="null"/> (manual-only).
     /// </summary>
     /// <param name="scored">Held-out truth and predictions.</param>
     /// <param name="labels">The model's labels.</param>
     /// <param name="targetPrecision">The precision to reach, e.g. 0.95.</param>
     /// <returns>Threshold per label.</returns>
     public static Dictionary<string, float?> ChooseThresholds(IReadOnlyList<ScoredExample> scored, IReadOnlyList<string> labels,
-        double targetPrecision)
+        double targetPrecision) =>
+        ChooseThresholds(scored, labels, targetPrecision, new ThresholdOptions { Method = ThresholdMethod.PointEstimate });
+
+    /// <summary>
+    /// Chooses, per label, the lowest confidence threshold at which the automatic routes to that label keep
+    /// <paramref name="targetPrecision"/> on held-out data by the rule in <paramref name="options"/>. A label that never
+    /// does gets <see langword="null"/> (manual-only).
+    /// </summary>
+    /// <param name="scored">Held-out truth and predictions.</param>
+    /// <param name="labels">The model's labels.</param>
+    /// <param name="targetPrecision">The precision to keep, e.g. 0.95.</param>
+    /// <param name="options">The rule.</param>
+    /// <returns>Threshold per label.</returns>
+    public static Dictionary<string, float?> ChooseThresholds(IReadOnlyList<ScoredExample> scored, IReadOnlyList<string> labels,
+        double targetPrecision, ThresholdOptions options)
     {
         ArgumentNullException.ThrowIfNull(scored);
         ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(options);
         var result = new Dictionary<string, float?>(StringComparer.Ordinal);
+        var target = Math.Min(targetPrecision + options.Margin, 1.0);
         foreach (var label in labels)
         {
-            // Walk this label's predictions from most to least confident; the running precision at each
-            // cut is the precision of routing everything at least that confident.
+            // Walk this label's predictions from most to least confident; the routes at each cut are everything at
+            // least that confident.
             var ranked = scored.Where(s => s.Predicted.Label == label)
                 .OrderByDescending(s => s.Predicted.Confidence).ToList();
             float? best = null;
             var correct = 0;
+            var tested = false;
+            // Too few held-out routes for even a flawless record to pass the bound: the bound cannot tell, and the
+            // point estimate decides (as it always does for the point-estimate method).
+            var method = options.Method != ThresholdMethod.PointEstimate && options.PointEstimateBelowBoundSupport
+                && !Passes(options.Method, ranked.Count, ranked.Count, target, options.Confidence)
+                ? ThresholdMethod.PointEstimate
+                : options.Method;
             for (var i = 0; i < ranked.Count; i++)
             {
                 if (ranked[i].Actual == label)
@@ -150,14 +247,98 @@ public static class Evaluator
                     correct++;
                 }
                 var isCut = i + 1 == ranked.Count || ranked[i + 1].Predicted.Confidence < ranked[i].Predicted.Confidence;
-                if (isCut && i + 1 >= MinThresholdSupport && (double)correct / (i + 1) >= targetPrecision)
+                if (!isCut || i + 1 < options.MinSupport)
+                {
+                    continue;
+                }
+                var n = i + 1;
+                var keeps = Passes(method, correct, n, target, options.Confidence);
+                if (method == ThresholdMethod.LearnThenTest)
+                {
+                    // Fixed-sequence testing (Learn then Test): cuts are tested from the most confident down, and
+                    // the first cut that fails ends the walk, so the chosen cut holds at level δ for the label.
+                    if (keeps)
+                    {
+                        best = ranked[i].Predicted.Confidence;
+                        tested = true;
+                    }
+                    else if (tested)
+                    {
+                        break;
+                    }
+                    continue;
+                }
+                if (keeps)
                 {
                     best = ranked[i].Predicted.Confidence;
                 }
             }
             result[label] = best;
         }
+        if (options.PooledFallback && options.Method != ThresholdMethod.PointEstimate)
+        {
+            // One cut for all labels, tested on every held-out route pooled; a label that failed its own test gets
+            // it when its own routes at that cut are at least target-precise by the point estimate.
+            var pooled = ChooseThresholds(
+                [.. scored.Select(s => new ScoredExample(s.Actual == s.Predicted.Label ? "*" : "-", s.Predicted with { Label = "*" }))],
+                ["*"], targetPrecision, options with { PooledFallback = false })["*"];
+            if (pooled is { } cut)
+            {
+                foreach (var label in labels.Where(l => result[l] is null))
+                {
+                    var routes = scored.Where(s => s.Predicted.Label == label && s.Predicted.Confidence >= cut).ToList();
+                    if (routes.Count >= options.MinSupport && routes.Count(s => s.Actual == label) >= target * routes.Count)
+                    {
+                        result[label] = cut;
+                    }
+                }
+            }
+        }
         return result;
+    }
+
+    private static bool Passes(ThresholdMethod method, int correct, int n, double target, double confidence) => method switch
+    {
+        ThresholdMethod.PointEstimate => (double)correct / n >= target,
+        ThresholdMethod.Wilson => Precision.WilsonLower(correct, n, confidence) >= target,
+        _ => Precision.BinomialUpperTail(correct, n, target) <= 1 - confidence,
+    };
+
+    /// <summary>
+    /// The precision–automation curve: for confidence cuts that route 5 %, 10 %, … 100 % of the documents (one cut
+    /// for all labels), the cut and the precision of what it routes; the curve of the scores, whatever thresholds ship.
+    /// </summary>
+    /// <param name="scored">Truth and prediction per document.</param>
+    /// <param name="steps">Points on the curve.</param>
+    /// <returns>The points, from least to most automation.</returns>
+    public static IReadOnlyList<CurvePoint> PrecisionAutomationCurve(IReadOnlyList<ScoredExample> scored, int steps = 20)
+    {
+        ArgumentNullException.ThrowIfNull(scored);
+        var ranked = scored.OrderByDescending(s => s.Predicted.Confidence).ToList();
+        var points = new List<CurvePoint>(steps);
+        if (ranked.Count == 0)
+        {
+            return points;
+        }
+        var correct = 0;
+        var step = 1;
+        for (var i = 0; i < ranked.Count && step <= steps; i++)
+        {
+            if (ranked[i].Actual == ranked[i].Predicted.Label)
+            {
+                correct++;
+            }
+            var isCut = i + 1 == ranked.Count || ranked[i + 1].Predicted.Confidence < ranked[i].Predicted.Confidence;
+            if (isCut && i + 1 >= (double)step * ranked.Count / steps - 1e-9)
+            {
+                points.Add(new CurvePoint(ranked[i].Predicted.Confidence, (double)(i + 1) / ranked.Count, (double)correct / (i + 1)));
+                while (step <= steps && i + 1 >= (double)step * ranked.Count / steps - 1e-9)
+                {
+                    step++;
+                }
+            }
+        }
+        return points;
     }
 
     /// <summary>
@@ -191,4 +372,110 @@ public static class Evaluator
     }
 
     private static double Ratio(int a, int b) => b == 0 ? 0 : (double)a / b;
+}
+
+/// <summary>Bounds on a precision estimated from <c>k</c> right out of <c>n</c>.</summary>
+public static class Precision
+{
+    /// <summary>P(X ≥ <paramref name="k"/>) for X ~ Binomial(<paramref name="n"/>, <paramref name="p"/>): the p-value of
+    /// "precision ≤ p" after seeing <paramref name="k"/> right out of <paramref name="n"/>.</summary>
+    /// <param name="k">Right.</param>
+    /// <param name="n">Trials.</param>
+    /// <param name="p">The success probability under test.</param>
+    /// <returns>The upper tail probability.</returns>
+    public static double BinomialUpperTail(int k, int n, double p)
+    {
+        if (k <= 0)
+        {
+            return 1;
+        }
+        if (k > n || p <= 0)
+        {
+            return 0;
+        }
+        if (p >= 1)
+        {
+            return 1;
+        }
+        // Sum the terms from k to n in log space, starting at the largest for stability.
+        var logP = Math.Log(p);
+        var logQ = Math.Log(1 - p);
+        var logTerm = LogChoose(n, k) + (k * logP) + ((n - k) * logQ);
+        var max = logTerm;
+        double sum = 0;
+        var terms = new double[n - k + 1];
+        terms[0] = logTerm;
+        for (var i = k + 1; i <= n; i++)
+        {
+            logTerm += Math.Log((double)(n - i + 1) / i) + logP - logQ;
+            terms[i - k] = logTerm;
+            max = Math.Max(max, logTerm);
+        }
+        foreach (var t in terms)
+        {
+            sum += Math.Exp(t - max);
+        }
+        return Math.Min(1, Math.Exp(max + Math.Log(sum)));
+    }
+
+    /// <summary>The one-sided Wilson score lower bound of a proportion.</summary>
+    /// <param name="k">Right.</param>
+    /// <param name="n">Trials.</param>
+    /// <param name="confidence">One-sided confidence, e.g. 0.95.</param>
+    /// <returns>The lower bound.</returns>
+    public static double WilsonLower(int k, int n, double confidence)
+    {
+        if (n == 0)
+        {
+            return 0;
+        }
+        var z = NormalQuantile(confidence);
+        var phat = (double)k / n;
+        var denominator = 1 + (z * z / n);
+        var centre = phat + (z * z / (2.0 * n));
+        var spread = z * Math.Sqrt((phat * (1 - phat) / n) + (z * z / (4.0 * n * n)));
+        return (centre - spread) / denominator;
+    }
+
+    private static double LogChoose(int n, int k)
+    {
+        k = Math.Min(k, n - k);
+        double sum = 0;
+        for (var i = 1; i <= k; i++)
+        {
+            sum += Math.Log((double)(n - k + i) / i);
+        }
+        return sum;
+    }
+
+    // Acklam's rational approximation of the standard normal quantile (relative error < 1.2e-9).
+    private static double NormalQuantile(double p)
+    {
+        double[] a = [-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00];
+        double[] b = [-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01, -1.328068155288572e+01];
+        double[] c = [-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00];
+        double[] d = [7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00];
+        if (p < 0.02425)
+        {
+            var q = Math.Sqrt(-2 * Math.Log(p));
+            return Horner(c, q) / ((Horner(d, q) * q) + 1);
+        }
+        if (p > 1 - 0.02425)
+        {
+            return -NormalQuantile(1 - p);
+        }
+        var r = p - 0.5;
+        var s = r * r;
+        return Horner(a, s) * r / ((Horner(b, s) * s) + 1);
+    }
+
+    private static double Horner(double[] coefficients, double x)
+    {
+        var y = 0.0;
+        foreach (var k in coefficients)
+        {
+            y = (y * x) + k;
+        }
+        return y;
+    }
 }

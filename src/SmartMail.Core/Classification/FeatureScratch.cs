@@ -19,6 +19,7 @@ internal sealed class FeatureScratch
     private float[] _values = new float[512];
     private int[] _sortedRows = new int[512];
     private int _count;
+    private int _knownWords;
     private bool _mapInUse;
 
     /// <summary>The feature indices, ascending (after <see cref="Normalise"/>).</summary>
@@ -30,9 +31,13 @@ internal sealed class FeatureScratch
     /// <summary>The features' rows in the scoring tables, at the positions of <see cref="Indices"/> (after <see cref="Normalise"/>).</summary>
     public ReadOnlySpan<int> Rows => _sortedRows.AsSpan(0, _count);
 
+    /// <summary>How many distinct single words of the document are in the vocabulary (word pairs and character n-grams not counted).</summary>
+    public int KnownWords => _knownWords;
+
     /// <summary>Empties the buffers for the next document.</summary>
     public void Clear()
     {
+        _knownWords = 0;
         if (_mapInUse)
         {
             Array.Clear(_slots);
@@ -42,7 +47,12 @@ internal sealed class FeatureScratch
     }
 
     /// <summary>Adds <paramref name="weight"/> to the frequency of feature <paramref name="index"/>.</summary>
-    public void Add(int index, float idf, int row, float weight)
+    /// <param name="index">The feature.</param>
+    /// <param name="idf">Its IDF weight.</param>
+    /// <param name="row">Its row in the scoring tables.</param>
+    /// <param name="weight">The weight of this occurrence.</param>
+    /// <param name="isWord">Whether the feature is a single word (counted once in <see cref="KnownWords"/>).</param>
+    public void Add(int index, float idf, int row, float weight, bool isWord = false)
     {
         var mask = _slots.Length - 1;
         for (var slot = Slot(index, mask); ; slot = (slot + 1) & mask)
@@ -61,6 +71,10 @@ internal sealed class FeatureScratch
         if (_count == _indices.Length)
         {
             Grow();
+        }
+        if (isWord)
+        {
+            _knownWords++;
         }
         _indices[_count] = index;
         _tf[_count] = weight;

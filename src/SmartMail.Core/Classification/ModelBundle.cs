@@ -133,6 +133,7 @@ public sealed class ModelBundle : IDisposable
                 }
             }
             model = TextModel.Load(new MemoryStream(mlModel, writable: false), featurizer);
+            model.FullEvidenceWords = manifest.Trainer.FullEvidenceWords;
             if (manifest.Trainer.NaiveBayesWeight > 0)
             {
                 model.AttachNaiveBayes(ComplementNaiveBayes.Load(new MemoryStream(budget.Read(zip, NaiveBayesEntry)), model.Labels.Count, featurizer.Dimension),

@@ -76,6 +76,9 @@ public sealed record TrainingDataInfo
     /// <summary>Precision the thresholds were chosen for.</summary>
     public double TargetPrecision { get; init; }
 
+    /// <summary>How the thresholds were chosen on the held-out documents (<see cref="ThresholdOptions.Name"/>); absent in older manifests.</summary>
+    public string? ThresholdRule { get; init; }
+
     /// <summary>Training wall time in seconds.</summary>
     public double TrainingSeconds { get; init; }
 }

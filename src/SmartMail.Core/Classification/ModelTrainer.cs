@@ -33,12 +33,23 @@ public static class ModelTrainer
         Parallel.For(0, examples.Count, i => rows[i] = FeatureRow.From(featurizer.Transform(examples[i].Text), examples[i].Label));
 
         var ml = new MLContext(trainerSettings.Seed);
-        var data = FeatureRow.ToDataView(ml, rows, featurizer.Dimension);
+        var maxentRows = rows;
+        if (trainerSettings.CharNgramsNaiveBayesOnly && featurizerSettings.CharNgramMin > 0)
+        {
+            var isWord = new bool[featurizer.Dimension];
+            for (var j = 0; j < isWord.Length; j++)
+            {
+                isWord[j] = !featurizer.Term(j).StartsWith('#');
+            }
+            maxentRows = [.. rows.Select(r => WordsOnly(r, isWord))];
+        }
+        var data = FeatureRow.ToDataView(ml, maxentRows, featurizer.Dimension);
         var pipeline = ml.Transforms.Conversion.MapValueToKey(nameof(FeatureRow.Label), nameof(FeatureRow.Label))
             .Append(CreateTrainer(ml, trainerSettings));
 
         progress?.Report($"training {trainerSettings.Trainer}");
         var model = TextModel.Create(ml, pipeline.Fit(data), featurizer, data.Schema);
+        model.FullEvidenceWords = trainerSettings.FullEvidenceWords;
         if (trainerSettings.NaiveBayesWeight > 0)
         {
             progress?.Report("fitting the naive Bayes ensemble member");
@@ -49,6 +60,23 @@ public static class ModelTrainer
                 trainerSettings.NaiveBayesWeight);
         }
         return model;
+    }
+
+    private static FeatureRow WordsOnly(FeatureRow row, bool[] isWord)
+    {
+        var indices = row.Features.GetIndices();
+        var values = row.Features.GetValues();
+        var keptIndices = new List<int>(indices.Length);
+        var keptValues = new List<float>(indices.Length);
+        for (var k = 0; k < indices.Length; k++)
+        {
+            if (isWord[indices[k]])
+            {
+                keptIndices.Add(indices[k]);
+                keptValues.Add(values[k]);
+            }
+        }
+        return FeatureRow.From(new SparseVector(row.Features.Length, [.. keptIndices], [.. keptValues]), row.Label);
     }
 
     private static SdcaMaximumEntropyMulticlassTrainer CreateTrainer(MLContext ml, TrainerSettings s) => s.Trainer switch

@@ -263,7 +263,7 @@ public sealed class TextFeaturizer
         {
             if (table.TryGet(hash, first, second, out var index, out var idf, out var row))
             {
-                scratch.Add(index, idf, row, weight);
+                scratch.Add(index, idf, row, weight, second.IsEmpty && first[0] != '#');
             }
         }
     }

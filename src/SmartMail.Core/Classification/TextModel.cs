@@ -71,7 +71,41 @@ public sealed class TextModel : IDisposable
     public float[] Score(TextInput text)
     {
         var features = Featurizer.TransformScratch(text);
-        return Score(features.Rows, features.Values);
+        var probabilities = Score(features.Rows, features.Values);
+        ShrinkByEvidence(probabilities, features.KnownWords, FullEvidenceWords);
+        return probabilities;
+    }
+
+    /// <summary>
+    /// Below this many distinct known words a mail's confidence is shrunk (see
+    /// <see cref="TrainerSettings.FullEvidenceWords"/>); 0 turns the guard off.
+    /// </summary>
+    public int FullEvidenceWords { get; internal set; }
+
+    /// <summary>
+    /// Tempers <paramref name="probabilities"/> for a mail with only <paramref name="knownWords"/> known words: each is
+    /// raised to the power <c>knownWords / fullEvidenceWords</c> (below 1) and the result renormalised, so the
+    /// distribution moves towards uniform as the evidence shrinks and is uniform with none. Order is kept, so the top
+    /// label does not change; only how sure the model claims to be.
+    /// </summary>
+    internal static void ShrinkByEvidence(Span<float> probabilities, int knownWords, int fullEvidenceWords)
+    {
+        if (knownWords >= fullEvidenceWords || probabilities.Length == 0)
+        {
+            return;
+        }
+        var power = (double)knownWords / fullEvidenceWords;
+        double sum = 0;
+        for (var i = 0; i < probabilities.Length; i++)
+        {
+            var p = Math.Pow(Math.Max(probabilities[i], 1e-12f), power);
+            probabilities[i] = (float)p;
+            sum += p;
+        }
+        for (var i = 0; i < probabilities.Length; i++)
+        {
+            probabilities[i] = (float)(probabilities[i] / sum);
+        }
     }
 
     /// <summary>Scores a vector made by <see cref="Featurizer"/>.</summary>
@@ -88,7 +122,9 @@ public sealed class TextModel : IDisposable
             {
                 rows[k] = rowOf[features.Indices[k]];
             }
-            return Score(rows.AsSpan(0, features.Indices.Length), features.Values);
+            var probabilities = Score(rows.AsSpan(0, features.Indices.Length), features.Values);
+            ShrinkByEvidence(probabilities, KnownWords(features), FullEvidenceWords);
+            return probabilities;
         }
         finally
         {
@@ -104,13 +140,29 @@ public sealed class TextModel : IDisposable
     internal float[] ScoreReference(SparseVector features)
     {
         var probabilities = _engines.Value!.Predict(FeatureRow.From(features)).Score;
-        if (_naiveBayes is null || _naiveBayesWeight <= 0)
+        if (_naiveBayes is not null && _naiveBayesWeight > 0)
         {
-            return probabilities;
+            Span<double> nb = stackalloc double[probabilities.Length];
+            _naiveBayes.Score(features, nb);
+            probabilities = Ensemble(probabilities, nb);
         }
-        Span<double> nb = stackalloc double[probabilities.Length];
-        _naiveBayes.Score(features, nb);
-        return Ensemble(probabilities, nb);
+        ShrinkByEvidence(probabilities, KnownWords(features), FullEvidenceWords);
+        return probabilities;
+    }
+
+    // Single words among the vector's features (word pairs hold a space, character n-grams start with '#').
+    private int KnownWords(SparseVector features)
+    {
+        var knownWords = 0;
+        foreach (var index in features.Indices)
+        {
+            var term = Featurizer.Term(index);
+            if (!term.StartsWith('#') && !term.Contains(' ', StringComparison.Ordinal))
+            {
+                knownWords++;
+            }
+        }
+        return knownWords;
     }
 
     // rows[k] is the table row of the k-th feature (features in ascending index order, as the featurizer makes them).

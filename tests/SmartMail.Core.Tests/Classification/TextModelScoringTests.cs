@@ -66,6 +66,55 @@ public sealed class TextModelScoringTests : IClassFixture<ShippedModelFixture>
         }
     }
 
+    [Theory]
+    [InlineData("", "Se vedhæftede.")]
+    [InlineData("Se vedhæftede", "")]
+    [InlineData("", "se")]
+    public void Predict_MailThatSaysAlmostNothing_IsNotConfidentAndGoesToAPerson(string subject, string body)
+    {
+        // Before the evidence guard "Se vedhæftede." went to comp.sys.mac.hardware at 0.967 on the token "se".
+        var bundle = _shipped.Bundle;
+
+        var prediction = bundle.Predict(new TextInput(subject, body));
+        var decision = SmartMail.Core.Routing.RoutingPolicy.FromPrediction(prediction, bundle);
+
+        Assert.True(prediction.Confidence < 0.5f, $"{prediction.Label} at {prediction.Confidence}");
+        Assert.Equal(SmartMail.Core.Routing.DecisionSource.Manual, decision.Source);
+    }
+
+    [Fact]
+    public void Predict_OrdinaryMail_IsUntouchedByTheEvidenceGuard()
+    {
+        var model = _shipped.Bundle.Model;
+        var text = new TextInput("Re: clutch replacement", "My car's clutch slips in third gear; the dealer wants $600 to replace the clutch plate and the flywheel.");
+        Assert.True(model.Featurizer.TransformScratch(text).KnownWords >= model.FullEvidenceWords);
+
+        var probabilities = model.Score(text);
+        var unguarded = (float[])probabilities.Clone();
+        TextModel.ShrinkByEvidence(unguarded, model.FullEvidenceWords, model.FullEvidenceWords);
+
+        Assert.Equal(unguarded, probabilities);
+        Assert.Equal("rec.autos", _shipped.Bundle.Predict(text).Label);
+    }
+
+    [Fact]
+    public void ShrinkByEvidence_KeepsTheOrderAndMovesTowardsUniform()
+    {
+        float[] p = [0.9f, 0.08f, 0.02f];
+        var one = (float[])p.Clone();
+        var none = (float[])p.Clone();
+        var full = (float[])p.Clone();
+
+        TextModel.ShrinkByEvidence(one, 1, 5);
+        TextModel.ShrinkByEvidence(none, 0, 5);
+        TextModel.ShrinkByEvidence(full, 5, 5);
+
+        Assert.True(one[0] < p[0] && one[0] > one[1] && one[1] > one[2], string.Join(", ", one));
+        Assert.Equal(1.0, one.Sum(), 5);
+        Assert.All(none, v => Assert.Equal(1f / 3, v, 5));
+        Assert.Equal(p, full);
+    }
+
     // Words and word pairs only: the shipped model has no character n-grams.
     private static SparseVector Reference(TextFeaturizer featurizer, Dictionary<string, int> index, TextInput text)
     {
