@@ -133,8 +133,9 @@ public sealed class ExampleStore : IDisposable
                 insert.Parameters.AddWithValue("$from", (object?)correction.FromLabel ?? DBNull.Value);
                 insert.Parameters.AddWithValue("$fromDest", (object?)correction.FromDestination ?? DBNull.Value);
                 insert.Parameters.AddWithValue("$to", correction.ToLabel);
-                insert.Parameters.AddWithValue("$loc", correction.Location);
-                insert.Parameters.AddWithValue("$by", correction.By);
+                // A caseworker's folder name or address is free text: the same redaction as the audit row.
+                insert.Parameters.AddWithValue("$loc", Redactor.Redact(correction.Location));
+                insert.Parameters.AddWithValue("$by", Redactor.Redact(correction.By));
                 insert.Parameters.AddWithValue("$via", correction.Via);
                 insert.Parameters.AddWithValue("$mv", (object?)correction.ModelVersion ?? DBNull.Value);
                 insert.Parameters.AddWithValue("$has", hasText ? 1 : 0);
