@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SmartMail.Core.Mime;
+using SmartMail.Worker.Logging;
 using SmartMail.Worker.Options;
 using SmartMail.Worker.Processing;
 using SmartMail.Worker.Sinks;
@@ -26,6 +27,7 @@ public static class WorkerHost
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = contentRoot });
         builder.Configuration.AddEnvironmentVariables("SMARTMAIL_");
         builder.Configuration.AddCommandLine(args);
+        builder.Logging.AddSmartMailRedaction(); // CPR numbers and addresses never reach a log line, exceptions included
         builder.Services.AddSystemd();
         builder.Services.AddWindowsService(o => o.ServiceName = "SmartMail");
         builder.Services.AddMetrics();

@@ -17,6 +17,8 @@ public sealed class ExampleStore : IDisposable
     /// <summary>The longest body kept per example (the featurizer reads no further).</summary>
     public const int MaxBodyLength = 20_000;
 
+    private const int RedactionMargin = 256;
+
     private readonly SqliteConnection _connection;
     private readonly Lock _gate = new();
 
@@ -133,8 +135,9 @@ public sealed class ExampleStore : IDisposable
                 insert.Parameters.AddWithValue("$from", (object?)correction.FromLabel ?? DBNull.Value);
                 insert.Parameters.AddWithValue("$fromDest", (object?)correction.FromDestination ?? DBNull.Value);
                 insert.Parameters.AddWithValue("$to", correction.ToLabel);
-                insert.Parameters.AddWithValue("$loc", correction.Location);
-                insert.Parameters.AddWithValue("$by", correction.By);
+                // A caseworker's folder name or address is free text: the same redaction as the audit row.
+                insert.Parameters.AddWithValue("$loc", Redactor.Redact(correction.Location));
+                insert.Parameters.AddWithValue("$by", Redactor.Redact(correction.By));
                 insert.Parameters.AddWithValue("$via", correction.Via);
                 insert.Parameters.AddWithValue("$mv", (object?)correction.ModelVersion ?? DBNull.Value);
                 insert.Parameters.AddWithValue("$has", hasText ? 1 : 0);
@@ -310,8 +313,11 @@ public sealed class ExampleStore : IDisposable
         cmd.Parameters.AddWithValue("$mv", (object?)e.ModelVersion ?? DBNull.Value);
         // Personal data never reaches the store: the same redaction as logs and the audit trail.
         cmd.Parameters.AddWithValue("$s", Redactor.Redact(e.Text.Subject));
-        var body = e.Text.Body.Length > MaxBodyLength ? e.Text.Body[..MaxBodyLength] : e.Text.Body;
-        cmd.Parameters.AddWithValue("$b", Redactor.Redact(body));
+        // Redacted before it is cut: a number across the limit would otherwise be kept in part (its date and two digits).
+        // The margin holds the longest spelling, and an address.
+        var body = e.Text.Body.Length > MaxBodyLength + RedactionMargin ? e.Text.Body[..(MaxBodyLength + RedactionMargin)] : e.Text.Body;
+        var redacted = Redactor.Redact(body);
+        cmd.Parameters.AddWithValue("$b", redacted.Length > MaxBodyLength ? redacted[..MaxBodyLength] : redacted);
         cmd.Parameters.AddWithValue("$date", e.MailDate is { } date ? Time(date) : DBNull.Value);
         cmd.Parameters.AddWithValue("$t", Time(now));
     }

@@ -657,7 +657,7 @@ public sealed class MailProcessor
             threshold = decision.Threshold,
             modelVersion = decision.ModelVersion,
             rule = decision.Rule,
-            reason = decision.Reason,
+            reason = Redactor.Redact(decision.Reason),
             destination,
             decidedUtc = _time.GetUtcNow(),
         }, Json);

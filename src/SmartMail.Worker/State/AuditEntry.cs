@@ -39,11 +39,11 @@ public sealed record AuditEntry
     /// <summary>The rule that decided.</summary>
     public string? Rule { get; init; }
 
-    /// <summary>Why.</summary>
-    public required string Reason { get; init; }
+    /// <summary>Why (redacted here, whoever writes the row: a folder name in a correction can hold a CPR number).</summary>
+    public required string Reason { get; init => field = SmartMail.Core.Privacy.Redactor.Redact(value); }
 
-    /// <summary>The destination.</summary>
-    public required string Destination { get; init; }
+    /// <summary>The destination (redacted likewise: a caseworker's folder).</summary>
+    public required string Destination { get; init => field = SmartMail.Core.Privacy.Redactor.Redact(value); }
 
     /// <summary><c>decided</c>, <c>delivered</c>, <c>quarantined</c>, <c>duplicate</c>…</summary>
     public required string Outcome { get; init; }
