@@ -46,6 +46,9 @@ public sealed class LocalOidcAuthority : IAsyncDisposable
     /// <summary>The introspection endpoint, for Dovecot's <c>introspection_url</c>.</summary>
     public Uri IntrospectionEndpoint => new(Issuer + "/introspect");
 
+    /// <summary>The introspection endpoint on the plain-HTTP loopback back channel, for a Dovecot that does not trust the test CA.</summary>
+    public Uri BackChannelIntrospectionEndpoint { get; private set; } = null!;
+
     /// <summary>The token endpoint.</summary>
     public Uri TokenEndpoint => new(Issuer + "/token");
 
@@ -88,12 +91,18 @@ public sealed class LocalOidcAuthority : IAsyncDisposable
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.UseHttps(serverCertificate)));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(IPAddress.Loopback, 0, l => l.UseHttps(serverCertificate));
+            k.Listen(IPAddress.Loopback, 0); // the back channel Dovecot introspects on (loopback only)
+        });
         var app = builder.Build();
         var authority = new LocalOidcAuthority(app, directory);
         authority.Map(realm);
         await app.StartAsync();
-        authority.Issuer = new Uri($"https://127.0.0.1:{new Uri(app.Urls.First()).Port}{realm}");
+        var urls = app.Urls.Select(u => new Uri(u)).ToList();
+        authority.Issuer = new Uri($"https://127.0.0.1:{urls.Single(u => u.Scheme == "https").Port}{realm}");
+        authority.BackChannelIntrospectionEndpoint = new Uri($"http://127.0.0.1:{urls.Single(u => u.Scheme == "http").Port}{realm}/introspect");
         return authority;
     }
 
