@@ -1,8 +1,11 @@
+using SmartMail.Core.Attachments;
+
 namespace SmartMail.Core.Mime;
 
 /// <summary>
-/// Everything routing needs to know about one message, extracted from its raw bytes.
-/// Holds no attachment content: attachments are described, not loaded.
+/// Everything routing needs to know about one message, extracted from its raw bytes. Attachments are described; the
+/// text of PDF, DOCX and ODT attachments and all attachment file names are appended to <see cref="Body"/>
+/// (see <see cref="ExtractionOptions.ReadAttachments"/>), and what was read or skipped is in <see cref="AttachmentTexts"/>.
 /// </summary>
 public sealed record MailDocument
 {
@@ -33,8 +36,18 @@ public sealed record MailDocument
     /// <summary>The subject with encoded words decoded; empty when missing.</summary>
     public string Subject { get; init; } = string.Empty;
 
-    /// <summary>The body text: text/plain preferred, HTML converted to text otherwise; possibly truncated.</summary>
+    /// <summary>
+    /// The text the model reads: the body (text/plain preferred, HTML converted to text otherwise; possibly truncated),
+    /// then from <see cref="AttachmentTextStart"/> on, per attachment a line <c>[bilag: file name]</c> and the text read
+    /// from it. Without attachments (or with <see cref="ExtractionOptions.ReadAttachments"/> off) it is the body alone.
+    /// </summary>
     public string Body { get; init; } = string.Empty;
+
+    /// <summary>Where the attachment section of <see cref="Body"/> begins; <see langword="null"/> when there is none.</summary>
+    public int? AttachmentTextStart { get; init; }
+
+    /// <summary>The PDF, DOCX and ODT attachments: the text read from each, or why it was skipped.</summary>
+    public IReadOnlyList<AttachmentText> AttachmentTexts { get; init; } = [];
 
     /// <summary>The attachments, described (not loaded).</summary>
     public IReadOnlyList<AttachmentInfo> Attachments { get; init; } = [];
@@ -86,4 +99,6 @@ public enum ExtractionLimits
     HtmlSize = 8,
     /// <summary>More attachments than <see cref="ExtractionOptions.MaxAttachments"/>.</summary>
     Attachments = 16,
+    /// <summary>More attachment text than <see cref="ExtractionOptions.MaxAttachmentTextPerMail"/>.</summary>
+    AttachmentText = 32,
 }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using MimeKit;
+using SmartMail.Core.Attachments;
 using SmartMail.Core.Text;
 
 namespace SmartMail.Core.Mime;
@@ -23,12 +24,15 @@ public sealed class MailExtractor
 
     private readonly ExtractionOptions _options;
     private readonly ParserOptions _parserOptions;
+    private readonly TimeProvider _time;
 
     /// <summary>Creates an extractor.</summary>
     /// <param name="options">Limits and switches; <see langword="null"/> for the defaults.</param>
+    /// <param name="timeProvider">The clock for the per-attachment time budget; <see langword="null"/> for the system clock.</param>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
-    public MailExtractor(ExtractionOptions? options = null)
+    public MailExtractor(ExtractionOptions? options = null, TimeProvider? timeProvider = null)
     {
+        _time = timeProvider ?? TimeProvider.System;
         _options = options ?? new ExtractionOptions();
         _options.Validate();
         _parserOptions = ParserOptions.Default.Clone();
@@ -129,6 +133,15 @@ public sealed class MailExtractor
 
         var subject = SafeHeader(message, static m => m.Subject) ?? string.Empty;
         subject = TextNormalizer.TidyLines(subject).Replace('\n', ' ');
+        var language = LanguageGuesser.Guess(subject, body);
+        int? attachmentTextStart = null;
+        IReadOnlyList<AttachmentText> attachmentTexts = [];
+        if (walk.AttachmentParts.Count > 0)
+        {
+            var bodyLength = body.Length;
+            (body, attachmentTexts) = AppendAttachments(body, walk.AttachmentParts, ref limits);
+            attachmentTextStart = body.Length > bodyLength ? bodyLength : null;
+        }
         var messageId = SafeHeader(message, static m => m.MessageId);
         var hasId = !string.IsNullOrWhiteSpace(messageId);
 
@@ -148,11 +161,58 @@ public sealed class MailExtractor
             AttachmentCount = walk.AttachmentCount,
             IsHtmlOnly = walk.IsHtmlOnly,
             IsMultipart = message.Body is Multipart,
-            Language = LanguageGuesser.Guess(subject, body),
+            AttachmentTexts = attachmentTexts,
+            AttachmentTextStart = attachmentTextStart,
+            Language = language,
             Size = size,
             LimitsHit = limits,
             Problems = walk.Problems,
         };
+    }
+
+    // The body, then per attachment "[bilag: name]" and its text: file names and attachment text reach the model, the
+    // rules and the stored examples the same way as body text. A mail without attachments keeps its body unchanged.
+    private (string Body, IReadOnlyList<AttachmentText> Texts) AppendAttachments(
+        string body, List<(MimePart Part, string? FileName)> parts, ref ExtractionLimits limits)
+    {
+        var reader = new AttachmentReader(_options, _time);
+        var texts = new List<AttachmentText>();
+        var sb = new StringBuilder(body);
+        // Attachment text shares MaxTextLength with the body (the body first), and has its own per-mail bound.
+        var room = Math.Min(_options.MaxAttachmentTextPerMail, _options.MaxTextLength - body.Length);
+        foreach (var (part, fileName) in parts)
+        {
+            var kind = AttachmentReader.KindOf(part.ContentType.MimeType.ToLowerInvariant(), fileName);
+            var read = kind is null ? null : reader.Read(part, kind.Value, fileName);
+            if (read is not null)
+            {
+                texts.Add(read);
+            }
+            var name = string.IsNullOrWhiteSpace(fileName) ? null : TextNormalizer.TidyLines(fileName.Replace('_', ' ')).Replace('\n', ' ');
+            if (name is null && string.IsNullOrEmpty(read?.Text))
+            {
+                continue;
+            }
+            if (room <= 0)
+            {
+                limits |= ExtractionLimits.AttachmentText;
+                continue;
+            }
+            var section = new StringBuilder();
+            section.Append(sb.Length > 0 ? "\n\n" : string.Empty).Append("[bilag: ").Append(name ?? "uden navn").Append(']');
+            if (!string.IsNullOrEmpty(read?.Text))
+            {
+                section.Append('\n').Append(read.Text);
+            }
+            if (section.Length > room)
+            {
+                section.Length = room;
+                limits |= ExtractionLimits.AttachmentText;
+            }
+            room -= section.Length;
+            sb.Append(section);
+        }
+        return (sb.ToString(), texts);
     }
 
     private static string[] Addresses(InternetAddressList list)
@@ -215,12 +275,16 @@ public sealed class MailExtractor
         private readonly List<string> _plain = [];
         private readonly List<string> _html = [];
         private readonly List<AttachmentInfo> _attachments = [];
+        private readonly List<(MimePart Part, string? FileName)> _attachmentParts = [];
         private readonly List<string> _problems = [];
         private int _parts;
 
         public ExtractionLimits Limits { get; private set; }
 
         public IReadOnlyList<AttachmentInfo> Attachments => _attachments;
+
+        // The listed attachment parts whose names (and, for PDF/DOCX/ODT, text) go into the body; empty when not reading.
+        public List<(MimePart Part, string? FileName)> AttachmentParts => _attachmentParts;
 
         public int AttachmentCount { get; private set; }
 
@@ -265,7 +329,10 @@ public sealed class MailExtractor
                         ReadText(text);
                         break;
                     case MimePart part:
-                        AddAttachment(part.FileName, part.ContentType.MimeType, EstimatedSize(part));
+                        if (AddAttachment(part.FileName, part.ContentType.MimeType, EstimatedSize(part)) && options.ReadAttachments)
+                        {
+                            _attachmentParts.Add((part, SafeFileName(part)));
+                        }
                         break;
                     default:
                         break;
@@ -360,15 +427,28 @@ public sealed class MailExtractor
             }
         }
 
-        private void AddAttachment(string? fileName, string mediaType, long size)
+        private bool AddAttachment(string? fileName, string mediaType, long size)
         {
             AttachmentCount++;
             if (_attachments.Count >= options.MaxAttachments)
             {
                 Limits |= ExtractionLimits.Attachments;
-                return;
+                return false;
             }
             _attachments.Add(new AttachmentInfo(fileName, mediaType.ToLowerInvariant(), size));
+            return true;
+        }
+
+        private static string? SafeFileName(MimePart part)
+        {
+            try
+            {
+                return part.FileName;
+            }
+            catch (Exception ex) when (ex is FormatException or ArgumentException)
+            {
+                return null;
+            }
         }
 
         private static long EstimatedSize(MimePart part)

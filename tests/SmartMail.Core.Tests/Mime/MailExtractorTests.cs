@@ -230,7 +230,10 @@ public sealed class MailExtractorTests
         Assert.Equal("image/png", png.MediaType); // declared "image/PNG": lower-cased
         Assert.InRange(png.Size, 950, 1100); // 1,024 decoded bytes
 
-        Assert.Equal("See the attached files.", doc.Body);
+        // The body proper, then the attachments' names (the "PDF" here is no PDF, so it is skipped, not read).
+        Assert.Equal("See the attached files.\n\n[bilag: ansoegning.pdf]\n\n[bilag: billede.png]", doc.Body);
+        Assert.Equal("See the attached files.".Length, doc.AttachmentTextStart);
+        Assert.Equal("not a PDF (no %PDF header)", Assert.Single(doc.AttachmentTexts).Skipped);
         Assert.DoesNotContain("ATTACHMENT_PAYLOAD_MARKER", doc.Body, StringComparison.Ordinal);
         Assert.DoesNotContain("QVRUQUNITUVOVF9QQVlMT0FE", doc.Body, StringComparison.Ordinal); // base64 of the marker
         Assert.False(doc.IsHtmlOnly);

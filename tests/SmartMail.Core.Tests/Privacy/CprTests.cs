@@ -124,13 +124,13 @@ public sealed class CprTests
         Assert.True(Cpr.ContainsAny(doc.Subject));
         Assert.True(Cpr.ContainsAny(doc.Body));
         Assert.True(Cpr.ContainsAny(fileName));
-        Assert.Equal(2, Cpr.FindAll(doc.Body).Count);
+        Assert.Equal(3, Cpr.FindAll(doc.Body).Count); // two in the text, one in the attachment name appended to it
 
         Assert.False(Cpr.ContainsAny(Cpr.Redact(doc.Subject)));
         Assert.False(Cpr.ContainsAny(Cpr.Redact(doc.Body)));
         Assert.False(Cpr.ContainsAny(Cpr.Redact(fileName)));
         Assert.Equal("Sag vedr. [CPR]", Cpr.Redact(doc.Subject));
         Assert.Equal("attest-[CPR].pdf", Cpr.Redact(fileName));
-        Assert.Equal("Mit CPR-nummer er [CPR] og min datters er [CPR].", Cpr.Redact(doc.Body));
+        Assert.Equal("Mit CPR-nummer er [CPR] og min datters er [CPR].\n\n[bilag: attest-[CPR].pdf]", Cpr.Redact(doc.Body));
     }
 }
