@@ -98,6 +98,7 @@ public sealed class LedgerRecoveryTests(DefaultModelFixture model) : Integration
         using var hook = kind == "Webhook" ? new SmartMail.Worker.Tests.Sinks.HttpReceiver(200) : null;
         var options = Options();
         options.Routes["sci.space"] = new RouteOptions { Destination = "Space Desk", Kind = kind, Url = hook?.Url("hook") };
+        options.Webhook.AllowPlaintext = true; // the local receiver is plain http on loopback
         var dbPath = Path.Combine(Data.FullName, "state.db");
         using (var store = new SqliteStateStore(dbPath))
         using (var mailbox = new ImapMailbox(dovecot.Options(), store.InstanceId))
