@@ -42,6 +42,8 @@ internal static class MailServerErrors
         var who = $"mailbox '{mailbox.Name}' ({mailbox.Host}:{mailbox.Port})";
         return ex switch
         {
+            SmartMail.Worker.Auth.SignInRefusedException refused =>
+                $"{who}: {OneLine(refused.Message)}",
             AuthenticationException =>
                 $"{who} refused the sign-in of '{mailbox.Username}': check {setting}:Username and the password ({setting}:PasswordFile, or {setting}:Password from the environment).",
             SslHandshakeException =>

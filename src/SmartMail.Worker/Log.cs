@@ -8,6 +8,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Routed {Fingerprint} to {Destination} by {Source}")]
     public static partial void Routed(ILogger logger, string fingerprint, string destination, string source);
 
+    [LoggerMessage(EventId = 2009, Level = LogLevel.Information, Message = "Sent {Fingerprint} to manual triage ({Destination}): a person decides")]
+    public static partial void ToManualTriage(ILogger logger, string fingerprint, string destination);
+
     [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Quarantined {Fingerprint}: {Reason}")]
     public static partial void Quarantined(ILogger logger, string fingerprint, string reason);
 

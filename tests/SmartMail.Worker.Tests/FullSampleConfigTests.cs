@@ -14,7 +14,7 @@ namespace SmartMail.Worker.Tests;
 public sealed class FullSampleConfigTests : IDisposable
 {
     // Secrets never go into appsettings.json: they come from PasswordFile (systemd credentials) or the environment.
-    private static readonly HashSet<string> Secrets = ["ImapMailboxOptions.Password", "SmtpForwardOptions.Password", "WebhookOptions.Secret"];
+    private static readonly HashSet<string> Secrets = ["ImapMailboxOptions.Password", "SmtpForwardOptions.Password", "WebhookOptions.Secret", "OAuth2Options.ClientSecret"];
 
     // Values a municipality must choose (where, who, which server): the sample shows a realistic value, not the default.
     private static readonly HashSet<string> SiteSpecific =
@@ -22,7 +22,7 @@ public sealed class FullSampleConfigTests : IDisposable
         "SmartMailOptions.DataDirectory", "SmartMailOptions.ModelPath", "SmartMailOptions.Inbox", "SmartMailOptions.Journal",
         "SmartMailOptions.HealthUrl",
         "ImapMailboxOptions.Name", "ImapMailboxOptions.Host", "ImapMailboxOptions.Username", "ImapMailboxOptions.PasswordFile",
-        "ImapMailboxOptions.CaCertificateFile",
+        "ImapMailboxOptions.CaCertificateFile", "ImapMailboxOptions.Authentication", "ImapMailboxOptions.Port", "ImapMailboxOptions.OAuth2",
         "SmtpForwardOptions.Host", "SmtpForwardOptions.Username", "SmtpForwardOptions.From", "SmtpForwardOptions.CaCertificateFile",
         "LearningOptions.CorrectionFolders", "LearningOptions.RetrainEvery", "LearningOptions.BaseTrainingData",
     ];
@@ -65,6 +65,8 @@ public sealed class FullSampleConfigTests : IDisposable
                 ["SmartMail:Mailboxes:0:PasswordFile"] = password,
                 ["SmartMail:Mailboxes:0:CaCertificateFile"] = ca,
                 ["SmartMail:Smtp:CaCertificateFile"] = ca,
+                ["SmartMail:Mailboxes:1:OAuth2:CertificateFile"] = password,
+                ["SmartMail:Mailboxes:1:OAuth2:CertificatePasswordFile"] = password,
                 ["SmartMail:Learning:BaseTrainingData"] = _temp.FullName,
             })
             .Build();
@@ -81,7 +83,7 @@ public sealed class FullSampleConfigTests : IDisposable
         var result = new SmartMailOptionsValidator().Validate(null, options);
 
         Assert.True(result.Succeeded, string.Join(Environment.NewLine, result.Failures ?? []));
-        Assert.Single(options.Mailboxes);
+        Assert.Equal(["Password", "OAuth2"], options.Mailboxes.Select(m => m.Authentication));
         Assert.Equal(["Default", "Folder", "Smtp", "Webhook"], options.Routes.Values.Select(r => r.Kind).Order(StringComparer.Ordinal));
         Assert.NotNull(options.Smtp);
     }

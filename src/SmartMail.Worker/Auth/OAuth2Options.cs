@@ -48,6 +48,42 @@ public sealed class OAuth2Options
     /// <summary>A PEM file with the CA that signs the authority's TLS certificate, when it is not in the system store (an on-premises provider).</summary>
     public string? CaCertificateFile { get; set; }
 
+    /// <summary>The rules a start-up check applies; every message names the setting under <paramref name="prefix"/>.</summary>
+    /// <param name="prefix">The settings path, e.g. <c>SmartMail:Mailboxes:0:OAuth2</c>.</param>
+    /// <returns>The failures, none when the settings can sign in.</returns>
+    public IEnumerable<string> Validate(string prefix)
+    {
+        if (string.IsNullOrWhiteSpace(ClientId))
+        {
+            yield return $"{prefix}:ClientId: set the Application (client) ID of the app registration.";
+        }
+        if (Authority is null && string.IsNullOrWhiteSpace(TenantId))
+        {
+            yield return $"{prefix}:TenantId: set the Entra ID tenant (or Authority for another OpenID Connect provider).";
+        }
+        if (Authority is { } authority && authority.Scheme != Uri.UriSchemeHttps)
+        {
+            yield return $"{prefix}:Authority: must be an https:// issuer.";
+        }
+        var credentials = new[] { CertificateFile, CertificateThumbprint, ClientSecretFile, ClientSecret }.Count(c => !string.IsNullOrEmpty(c));
+        if (credentials == 0)
+        {
+            yield return $"{prefix}:CertificateFile: set CertificateFile or CertificateThumbprint (recommended), or ClientSecretFile.";
+        }
+        else if (credentials > 1)
+        {
+            yield return $"{prefix}: set one credential only: CertificateFile, CertificateThumbprint, ClientSecretFile or ClientSecret.";
+        }
+        foreach (var (name, file) in new[] { ("CertificateFile", CertificateFile), ("CertificatePasswordFile", CertificatePasswordFile),
+                     ("ClientSecretFile", ClientSecretFile), ("CaCertificateFile", CaCertificateFile) })
+        {
+            if (!string.IsNullOrEmpty(file) && !File.Exists(file))
+            {
+                yield return $"{prefix}:{name}: '{file}' does not exist.";
+            }
+        }
+    }
+
     /// <summary>The authority in force: <see cref="Authority"/>, else Entra ID with <see cref="TenantId"/>.</summary>
     /// <returns>The authority, or <see langword="null"/> when neither is set.</returns>
     public Uri? EffectiveAuthority() =>

@@ -36,7 +36,7 @@ public sealed class OAuth2TokenSource : IDisposable
         builder = OAuth2Options.IsEntraId(authority)
             ? builder.WithAuthority(authority.AbsoluteUri)
             : builder.WithOidcAuthority(authority.AbsoluteUri.TrimEnd('/'));
-        if (options.CaCertificateFile is { } caFile)
+        if (options.CaCertificateFile is { Length: > 0 } caFile)
         {
             _http = TrustingClient(caFile);
             builder = builder.WithHttpClientFactory(new FixedHttpClientFactory(_http));
@@ -147,7 +147,7 @@ public sealed class OAuth2TokenSource : IDisposable
 
     private static string ResolveSecret(OAuth2Options options, string setting)
     {
-        if (options.ClientSecretFile is { } file)
+        if (options.ClientSecretFile is { Length: > 0 } file)
         {
             try
             {
@@ -167,11 +167,11 @@ public sealed class OAuth2TokenSource : IDisposable
     private static X509Certificate2? LoadCertificate(OAuth2Options options, string setting, TimeProvider time)
     {
         X509Certificate2? certificate = null;
-        if (options.CertificateFile is { } file)
+        if (options.CertificateFile is { Length: > 0 } file)
         {
             try
             {
-                var password = options.CertificatePasswordFile is { } pf ? File.ReadAllText(pf).TrimEnd('\r', '\n') : null;
+                var password = options.CertificatePasswordFile is { Length: > 0 } pf ? File.ReadAllText(pf).TrimEnd('\r', '\n') : null;
                 certificate = X509CertificateLoader.LoadPkcs12FromFile(file, password);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException)
@@ -185,7 +185,7 @@ public sealed class OAuth2TokenSource : IDisposable
                 throw new SignInRefusedException($"{setting}:CertificateFile: '{file}' has no private key: export the certificate with its key (.pfx).");
             }
         }
-        else if (options.CertificateThumbprint is { } thumbprint)
+        else if (options.CertificateThumbprint is { Length: > 0 } thumbprint)
         {
             certificate = FromStore(thumbprint.Replace(" ", string.Empty, StringComparison.Ordinal))
                 ?? throw new SignInRefusedException(

@@ -1,7 +1,9 @@
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using MailKit.Net.Imap;
+using System.Runtime.CompilerServices;
 using MailKit.Security;
+using SmartMail.Worker.Auth;
 
 namespace SmartMail.Worker.Imap;
 
@@ -52,12 +54,20 @@ internal static class ImapConnection
             "None" => throw new MailboxConfigurationException(options.Name, "AllowPlaintext", "Security None needs AllowPlaintext=true."),
             _ => SecureSocketOptions.SslOnConnect,
         };
-        var password = Password(options);
+        var tokens = options.UsesOAuth2 ? TokenSource(options) : null;
+        var password = tokens is null ? Password(options) : null;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.CommandTimeout);
         await client.ConnectAsync(options.Host, options.Port, security, timeout.Token).ConfigureAwait(false);
-        await client.AuthenticateAsync(options.Username, password, timeout.Token).ConfigureAwait(false);
+        await MailSignIn.AuthenticateAsync(client, options.Username, password is null ? null : () => password, tokens,
+            $"Mailbox '{options.Name}': setting OAuth2", timeout.Token).ConfigureAwait(false);
     }
+
+    // One token source per mailbox settings object, so every connection of the mailbox shares MSAL's token cache.
+    private static readonly ConditionalWeakTable<ImapMailboxOptions, OAuth2TokenSource> TokenSources = [];
+
+    private static OAuth2TokenSource TokenSource(ImapMailboxOptions options) =>
+        TokenSources.GetValue(options, o => new OAuth2TokenSource(o.OAuth2, $"Mailbox '{o.Name}': setting OAuth2"));
 
     private static string Password(ImapMailboxOptions options)
     {

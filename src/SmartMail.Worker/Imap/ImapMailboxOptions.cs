@@ -34,6 +34,21 @@ public sealed class ImapMailboxOptions
     [Required]
     public string Username { get; set; } = string.Empty;
 
+    /// <summary>
+    /// How to sign in: <c>Password</c>, or <c>OAuth2</c> (app-only client credentials, as Exchange Online requires; see
+    /// docs/exchange-online.md) with the settings in <see cref="OAuth2"/>.
+    /// </summary>
+    /// <value>The default is <c>Password</c>.</value>
+    [Required]
+    [RegularExpression("^(Password|OAuth2)$", ErrorMessage = "must be Password or OAuth2")]
+    public string Authentication { get; set; } = "Password";
+
+    /// <summary>The OAuth2 sign-in, used when <see cref="Authentication"/> is <c>OAuth2</c>.</summary>
+    public Auth.OAuth2Options OAuth2 { get; set; } = new();
+
+    /// <summary>Whether this mailbox signs in with OAuth2.</summary>
+    public bool UsesOAuth2 => string.Equals(Authentication, "OAuth2", StringComparison.Ordinal);
+
     /// <summary>The password; prefer <see cref="PasswordFile"/> or the environment (never appsettings.json).</summary>
     public string? Password { get; set; }
 

@@ -114,6 +114,12 @@ public sealed class ImapWorker(
                 health?.Stopped(options.Name, $"configuration error in setting {ex.Setting}", time.GetUtcNow());
                 return; // not transient: retrying cannot fix a setting; other mailboxes go on
             }
+            catch (Auth.SignInRefusedException ex)
+            {
+                ImapLog.SignInRefused(logger, options.Name, ex.Message);
+                health?.Stopped(options.Name, "the OAuth2 sign-in was refused (see the log)", time.GetUtcNow());
+                return; // not transient: a retry storm would get the app throttled; other mailboxes go on
+            }
             catch (AuthenticationException ex)
             {
                 ImapLog.AuthenticationFailed(logger, options.Name, ex);
@@ -307,6 +313,9 @@ internal static partial class ImapLog
 
     [LoggerMessage(EventId = 2109, Level = LogLevel.Critical, Message = "Mailbox {Mailbox}: no lease can be kept; this mailbox stops")]
     public static partial void LeaseUnavailable(ILogger logger, string mailbox, Exception exception);
+
+    [LoggerMessage(EventId = 2111, Level = LogLevel.Critical, Message = "Mailbox {Mailbox}: sign-in refused; this mailbox stops (fix it and restart): {Problem}")]
+    public static partial void SignInRefused(ILogger logger, string mailbox, string problem);
 
     [LoggerMessage(EventId = 2110, Level = LogLevel.Critical, Message = "Mailbox {Mailbox}: configuration error in setting {Setting}; this mailbox stops (fix the setting and restart): {Problem}")]
     public static partial void ConfigurationInvalid(ILogger logger, string mailbox, string setting, string problem);

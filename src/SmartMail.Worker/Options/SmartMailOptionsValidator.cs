@@ -45,7 +45,11 @@ public sealed partial class SmartMailOptionsValidator : IValidateOptions<SmartMa
             {
                 failures.Add($"{prefix}:Security: None sends the password in clear text; set AllowPlaintext=true only for a test server.");
             }
-            if (mailbox.Password is null && mailbox.PasswordFile is null)
+            if (mailbox.UsesOAuth2)
+            {
+                failures.AddRange(mailbox.OAuth2.Validate($"{prefix}:OAuth2"));
+            }
+            else if (mailbox.Password is null && mailbox.PasswordFile is null)
             {
                 failures.Add($"{prefix}:Password: set PasswordFile, or Password through the environment (SMARTMAIL_SmartMail__Mailboxes__{i}__Password).");
             }

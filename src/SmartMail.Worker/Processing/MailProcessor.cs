@@ -316,6 +316,10 @@ public sealed class MailProcessor
                 {
                     Log.Routed(_logger, record.Fingerprint, record.Destination!, "policy");
                 }
+                else if (outcome == ProcessOutcome.Manual)
+                {
+                    Log.ToManualTriage(_logger, record.Fingerprint, record.Destination!);
+                }
                 using (SmartMailTelemetry.StartStep(MailStep.Acknowledge, mail.Span))
                 {
                     await source.AcknowledgeAsync(record.Key, cancellationToken).ConfigureAwait(false);
