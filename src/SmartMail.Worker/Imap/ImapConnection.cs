@@ -86,26 +86,6 @@ internal static class ImapConnection
     }
 
     // Trust the system store, or a configured CA (a municipality's own, or a test CA): never "accept all".
-    private static RemoteCertificateValidationCallback CertificateValidator(string? caFile)
-    {
-        X509Certificate2? ca = caFile is null ? null : X509CertificateLoader.LoadCertificateFromFile(caFile);
-        return (_, certificate, _, errors) =>
-        {
-            if (errors == SslPolicyErrors.None)
-            {
-                return true;
-            }
-            if (ca is null || certificate is null || errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch)
-                || errors.HasFlag(SslPolicyErrors.RemoteCertificateNotAvailable))
-            {
-                return false;
-            }
-            using var chain = new X509Chain();
-            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-            chain.ChainPolicy.CustomTrustStore.Add(ca);
-            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-            using var leaf = new X509Certificate2(certificate);
-            return chain.Build(leaf);
-        };
-    }
+    private static RemoteCertificateValidationCallback CertificateValidator(string? caFile) =>
+        Security.TrustedCa.Validator(caFile is null ? null : X509CertificateLoader.LoadCertificateFromFile(caFile));
 }

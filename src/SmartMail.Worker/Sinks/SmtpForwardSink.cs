@@ -69,7 +69,7 @@ public sealed class SmtpForwardSink : IJournalSink
         {
             throw new ArgumentException($"SMTP From '{options.From}' is not an e-mail address.", nameof(options));
         }
-        _certificateValidator = CertificateValidator(LoadCa(options.CaCertificateFile));
+        _certificateValidator = Security.TrustedCa.Validator(LoadCa(options.CaCertificateFile));
         _options = options;
         _addressFor = addressFor;
         _from = from;
@@ -238,27 +238,6 @@ public sealed class SmtpForwardSink : IJournalSink
             throw new ArgumentException($"SMTP CaCertificateFile '{file}' is not a readable certificate: {ex.Message}", nameof(file), ex);
         }
     }
-
-    // The system store first; failing that, a chain to the configured CA alone. A name mismatch is never forgiven.
-    // The same rule as the IMAP mailboxes' CaCertificateFile.
-    private static RemoteCertificateValidationCallback CertificateValidator(X509Certificate2? ca) => (_, certificate, _, errors) =>
-    {
-        if (errors == SslPolicyErrors.None)
-        {
-            return true;
-        }
-        if (ca is null || certificate is null || errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch)
-            || errors.HasFlag(SslPolicyErrors.RemoteCertificateNotAvailable))
-        {
-            return false;
-        }
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(ca);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        using var leaf = new X509Certificate2(certificate);
-        return chain.Build(leaf);
-    };
 
     private static SecureSocketOptions SocketOptions(SmtpForwardSecurity security) => security switch
     {
