@@ -27,4 +27,24 @@ public sealed class DropFolderSourceTests : IDisposable
         Assert.Equal(Mails.Space(1), System.Text.Encoding.UTF8.GetString((await source.FetchAsync(renamed.Key, ct))!));
         Assert.Equal(pending.Select(p => p.Key.Uid), (await source.ListAsync(ct)).Select(p => p.Key.Uid));
     }
+
+    [Fact]
+    public async Task FileNamedWithACprNumber_NewNameIsNoFunctionOfTheOldOne_SoItCannotBeReversedToTheNumber()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var source = new DropFolderSource("drop", _dir.FullName);
+        await File.WriteAllTextAsync(Path.Combine(_dir.FullName, "skema 010190-1234.eml"), Mails.Space(1), ct);
+        var first = (await source.ListAsync(ct)).Single().Key.Uid;
+        await File.WriteAllTextAsync(Path.Combine(_dir.FullName, "skema 010190-1234.eml"), Mails.Space(2), ct); // the same name dropped again
+
+        var names = (await source.ListAsync(ct)).Select(p => p.Key.Uid).ToList();
+
+        Assert.Equal(2, names.Count);
+        Assert.Contains(first, names);
+        Assert.All(names, n => Assert.False(Cpr.ContainsAny(n), n));
+        var suffixOfSecond = Path.GetFileNameWithoutExtension(names.Single(n => n != first)).Split('-')[^1];
+        var hashOfName = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("skema 010190-1234.eml")))[..16];
+        Assert.NotEqual(hashOfName, suffixOfSecond);
+        Assert.NotEqual(Path.GetFileNameWithoutExtension(first).Split('-')[^1], suffixOfSecond);
+    }
 }

@@ -59,20 +59,18 @@ public sealed class DropFolderSource : IMailSource
     }
 
     // A file name is the mail's key in the ledger: a name holding a CPR number (a scanner's "skema 010190-1234.eml") is
-    // renamed, before anything is recorded, to one that says so without the number.
+    // renamed, before anything is recorded, to one that says so without the number. The suffix that keeps such names apart
+    // is random: a hash of the name could be reversed by trying every CPR number (a few hundred million).
     private FileInfo WithoutCprInName(FileInfo file)
     {
         if (!SmartMail.Core.Privacy.Cpr.ContainsAny(file.Name))
         {
             return file;
         }
-        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(file.Name)))[..16];
+        var suffix = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
         var target = Path.Combine(_directory, $"{SmartMail.Core.Privacy.Cpr.Redact(Path.GetFileNameWithoutExtension(file.Name))
-            .Replace(SmartMail.Core.Privacy.Cpr.Placeholder, "CPR", StringComparison.Ordinal)}-{hash}.eml");
-        if (!File.Exists(target))
-        {
-            file.MoveTo(target);
-        }
+            .Replace(SmartMail.Core.Privacy.Cpr.Placeholder, "CPR", StringComparison.Ordinal)}-{suffix}.eml");
+        file.MoveTo(target, overwrite: false);
         return new FileInfo(target);
     }
 
