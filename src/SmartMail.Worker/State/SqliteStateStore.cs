@@ -362,10 +362,7 @@ public sealed class SqliteStateStore : IDisposable
         cmd.Parameters.Clear();
         if (key is not null)
         {
-            cmd.Parameters.AddWithValue("$m", key.Mailbox);
-            cmd.Parameters.AddWithValue("$f", key.Folder);
-            cmd.Parameters.AddWithValue("$v", key.UidValidity);
-            cmd.Parameters.AddWithValue("$u", key.Uid);
+            BindKey(cmd, key);
         }
         return cmd;
     }
@@ -398,11 +395,17 @@ public sealed class SqliteStateStore : IDisposable
     {
         var cmd = _connection.CreateCommand();
         cmd.CommandText = sql;
+        BindKey(cmd, key);
+        return cmd;
+    }
+
+    // The mail's key, as every statement on the mail table names it: $m, $f, $v, $u.
+    private static void BindKey(SqliteCommand cmd, MailKey key)
+    {
         cmd.Parameters.AddWithValue("$m", key.Mailbox);
         cmd.Parameters.AddWithValue("$f", key.Folder);
         cmd.Parameters.AddWithValue("$v", key.UidValidity);
         cmd.Parameters.AddWithValue("$u", key.Uid);
-        return cmd;
     }
 
     private static MailRecord Read(MailKey key, SqliteDataReader r) =>
