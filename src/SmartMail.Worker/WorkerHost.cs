@@ -64,7 +64,8 @@ public static class WorkerHost
             var options = sp.GetRequiredService<SmartMailOptions>();
             RoutingSink? routes = null;
             routes = new RoutingSink(options, defaultSink, sp.GetRequiredService<FolderJournalSink>(),
-                options.Smtp is { } smtp ? () => new SmtpForwardSink(smtp, d => routes!.AddressOf(d)) : null,
+                options.Smtp is { } smtp ? () => new SmtpForwardSink(smtp, d => routes!.AddressOf(d), sp.GetRequiredService<TimeProvider>(),
+                    sp.GetRequiredService<ILoggerFactory>().CreateLogger<SmtpForwardSink>()) : null,
                 () => new WebhookSink(sp.GetRequiredService<HttpClient>(), options.Webhook, d => routes!.UrlOf(d)));
             return routes;
         });

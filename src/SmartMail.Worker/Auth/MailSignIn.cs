@@ -42,11 +42,7 @@ public static class MailSignIn
             }
             catch (AuthenticationException ex) when (attempt > 0)
             {
-                throw new SignInRefusedException(
-                    $"{setting}: the mail server refused the app's token for '{username}' ({mechanism}): the authority issued it, so the app lacks access to this mailbox. "
-                    + "In Exchange Online: register the app's service principal (New-ServicePrincipal) and grant it FullAccess to the mailbox "
-                    + "(Add-MailboxPermission -AccessRights FullAccess), and check that IMAP is enabled for the mailbox (Set-CASMailbox -ImapEnabled $true).",
-                    ex);
+                throw new SignInRefusedException(client is MailKit.Net.Smtp.ISmtpClient ? SmtpRefusal(setting, username, mechanism) : ImapRefusal(setting, username, mechanism), ex);
             }
             catch (AuthenticationException)
             {
@@ -54,6 +50,26 @@ public static class MailSignIn
             }
         }
     }
+
+    /// <summary>What an IMAP server's refusal of an issued token means, and the Exchange Online fix.</summary>
+    /// <param name="setting">The settings path.</param>
+    /// <param name="username">The mailbox.</param>
+    /// <param name="mechanism">The SASL mechanism.</param>
+    /// <returns>The message.</returns>
+    internal static string ImapRefusal(string setting, string username, string mechanism) =>
+        $"{setting}: the mail server refused the app's token for '{username}' ({mechanism}): the authority issued it, so the app lacks access to this mailbox. "
+        + "In Exchange Online: register the app's service principal (New-ServicePrincipal) and grant it FullAccess to the mailbox "
+        + "(Add-MailboxPermission -AccessRights FullAccess), and check that IMAP is enabled for the mailbox (Set-CASMailbox -ImapEnabled $true).";
+
+    /// <summary>What an SMTP relay's refusal of an issued token means, and the Exchange Online fix.</summary>
+    /// <param name="setting">The settings path.</param>
+    /// <param name="username">The mailbox sent as.</param>
+    /// <param name="mechanism">The SASL mechanism.</param>
+    /// <returns>The message.</returns>
+    internal static string SmtpRefusal(string setting, string username, string mechanism) =>
+        $"{setting}: the SMTP relay refused the app's token for '{username}' ({mechanism}): the authority issued it, so the app may not send as this mailbox. "
+        + "In Exchange Online: grant admin consent for SMTP.SendAsApp, register the app's service principal (New-ServicePrincipal), grant it FullAccess "
+        + "to the mailbox (Add-MailboxPermission -AccessRights FullAccess), and allow SMTP AUTH for the mailbox (Set-CASMailbox -SmtpClientAuthenticationDisabled $false).";
 
     /// <summary>The SASL mechanism for a token: XOAUTH2 where offered (Exchange Online), else OAUTHBEARER.</summary>
     /// <param name="client">A connected client.</param>

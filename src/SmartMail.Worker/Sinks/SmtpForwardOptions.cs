@@ -44,8 +44,25 @@ public sealed class SmtpForwardOptions
     /// </summary>
     public string? CaCertificateFile { get; set; }
 
-    /// <summary>The user name to authenticate with; no authentication when empty.</summary>
+    /// <summary>
+    /// The user name to authenticate with; no authentication when empty and <see cref="Authentication"/> is <c>Password</c>.
+    /// With OAuth2, the mailbox the app sends as (its user principal name, e.g. <c>smartmail@kommune.dk</c>).
+    /// </summary>
     public string? Username { get; set; }
+
+    /// <summary>
+    /// How to sign in to the relay: <c>Password</c> (with <see cref="Username"/> and <see cref="Password"/>; none when
+    /// <see cref="Username"/> is empty), or <c>OAuth2</c> (app-only client credentials by SASL XOAUTH2, as Exchange Online
+    /// requires since April 2026: the app needs the permission SMTP.SendAsApp; see docs/exchange-online.md).
+    /// </summary>
+    /// <value>The default is <c>Password</c>.</value>
+    public string Authentication { get; set; } = "Password";
+
+    /// <summary>The OAuth2 sign-in, used when <see cref="Authentication"/> is <c>OAuth2</c> (the scope defaults to Exchange Online's).</summary>
+    public Auth.OAuth2Options OAuth2 { get; set; } = new();
+
+    /// <summary>Whether the relay is signed in to with OAuth2.</summary>
+    public bool UsesOAuth2 => string.Equals(Authentication, "OAuth2", StringComparison.Ordinal);
 
     /// <summary>The password for <see cref="Username"/>.</summary>
     public string? Password { get; set; }
@@ -84,6 +101,21 @@ public sealed class SmtpForwardOptions
         if (Timeout <= TimeSpan.Zero)
         {
             yield return $"{section}:Timeout: must be positive.";
+        }
+        if (Authentication is not ("Password" or "OAuth2"))
+        {
+            yield return $"{section}:Authentication: must be Password or OAuth2 (not '{Authentication}').";
+        }
+        else if (UsesOAuth2)
+        {
+            if (string.IsNullOrWhiteSpace(Username))
+            {
+                yield return $"{section}:Username: set the mailbox the app sends as (its user principal name), which OAuth2 signs in as.";
+            }
+            foreach (var failure in OAuth2.Validate($"{section}:OAuth2"))
+            {
+                yield return failure;
+            }
         }
         if (!MimeKit.MailboxAddress.TryParse(From, out var from) || !from.Address.Contains('@', StringComparison.Ordinal))
         {

@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Net.Http;
 using System.Net.Security;
+using System.Runtime.CompilerServices;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -7,8 +9,10 @@ using System.Text.Json;
 using MailKit;
 using MailKit.Net.Smtp;
 using MailKit.Security;
+using Microsoft.Extensions.Logging;
 using MimeKit;
 using SmartMail.Core.Privacy;
+using SmartMail.Worker.Auth;
 
 namespace SmartMail.Worker.Sinks;
 
@@ -28,13 +32,25 @@ namespace SmartMail.Worker.Sinks;
 /// Exception messages name the destination and relay, never the mail's content.
 /// The relay's certificate is validated against the system store or, as for IMAP, against the CA in
 /// <see cref="SmtpForwardOptions.CaCertificateFile"/>; there is no "accept all".
+/// With <see cref="SmtpForwardOptions.Authentication"/> <c>OAuth2</c> the sink signs in by SASL XOAUTH2 with an app-only
+/// token (one token cache per options object, shared by every sink made from it). A sign-in refused for good (a wrong
+/// secret, missing consent, an app without SMTP.SendAsApp or access to the mailbox) is logged once as a critical line that
+/// names the fix; for <see cref="SignInHoldOff"/> after it every delivery fails at once as unavailable, without asking the
+/// authority or the relay again (no retry storm), and the mails wait in their source.
 /// </remarks>
 public sealed class SmtpForwardSink : IJournalSink
 {
     /// <summary>The domain of the deterministic message ids.</summary>
     public const string MessageIdDomain = "smartmail.invalid";
 
+    /// <summary>How long after a refused OAuth2 sign-in deliveries fail without trying (then one try, in case it was fixed).</summary>
+    public static readonly TimeSpan SignInHoldOff = TimeSpan.FromMinutes(10);
+
+    // One sign-in state (MSAL's token cache, the last refusal) per options object: every sink made from it shares it.
+    private static readonly ConditionalWeakTable<SmtpForwardOptions, RelaySignIn> SignIns = [];
+
     private readonly SmtpForwardOptions _options;
+    private readonly ILogger? _logger;
     private readonly Func<string, string?> _addressFor;
     private readonly MailboxAddress _from;
     private readonly TimeProvider _time;
@@ -43,9 +59,10 @@ public sealed class SmtpForwardSink : IJournalSink
     /// <summary>Creates the sink.</summary>
     /// <param name="options">The relay and mode.</param>
     /// <param name="addressFor">The routing table: destination name → e-mail address, or null when the destination has none.</param>
-    /// <param name="time">The clock of the Date / Resent-Date headers (default: the system clock).</param>
+    /// <param name="time">The clock of the Date / Resent-Date headers and of the sign-in hold-off (default: the system clock).</param>
+    /// <param name="logger">Where a refused sign-in is logged (once per refusal).</param>
     /// <exception cref="ArgumentException">The options are incomplete or ask for plaintext without <see cref="SmtpForwardOptions.AllowPlaintext"/>.</exception>
-    public SmtpForwardSink(SmtpForwardOptions options, Func<string, string?> addressFor, TimeProvider? time = null)
+    public SmtpForwardSink(SmtpForwardOptions options, Func<string, string?> addressFor, TimeProvider? time = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(addressFor);
@@ -74,6 +91,7 @@ public sealed class SmtpForwardSink : IJournalSink
         _addressFor = addressFor;
         _from = from;
         _time = time ?? TimeProvider.System;
+        _logger = logger;
     }
 
     /// <summary>The deterministic Message-ID (Attach) / Resent-Message-ID (Resend) of a decision, without angle brackets.</summary>
@@ -99,6 +117,14 @@ public sealed class SmtpForwardSink : IJournalSink
             ? Resend(original, delivery, info, recipient)
             : Attach(original, delivery, info, recipient);
 
+        var signIn = _options.UsesOAuth2 ? SignIns.GetValue(_options, o => new RelaySignIn(o)) : null;
+        var what = $"SMTP forward of decision {delivery.DecisionId} to destination '{delivery.Destination}' via "
+            + $"{_options.Host}:{_options.Port.ToString(CultureInfo.InvariantCulture)} failed";
+        if (signIn?.RefusedUntil(_time.GetUtcNow()) is { } held)
+        {
+            // Refused a moment ago: not again (a storm of sign-ins gets the app throttled or the account locked).
+            throw new DeliveryUnavailableException($"{what}: the sign-in was refused; next try after {held.Until:u}: {held.Message}", held.Refusal);
+        }
         using var client = new SmtpClient
         {
             Timeout = (int)Math.Min(int.MaxValue, _options.Timeout.TotalMilliseconds),
@@ -107,16 +133,32 @@ public sealed class SmtpForwardSink : IJournalSink
         try
         {
             await client.ConnectAsync(_options.Host, _options.Port, SocketOptions(_options.Security), cancellationToken);
-            if (!string.IsNullOrEmpty(_options.Username))
+            if (signIn is not null)
+            {
+                await MailSignIn.AuthenticateAsync(client, _options.Username!, null, signIn.Tokens(), RelaySignIn.Setting, cancellationToken);
+                signIn.Accepted();
+            }
+            else if (!string.IsNullOrEmpty(_options.Username))
             {
                 await client.AuthenticateAsync(_options.Username, _options.Password ?? "", cancellationToken);
             }
             await client.SendAsync(message, _from, [recipient], cancellationToken);
         }
+        catch (SignInRefusedException ex) when (signIn is not null)
+        {
+            if (signIn.Refuse(ex, _time.GetUtcNow() + SignInHoldOff))
+            {
+                SmtpLog.SignInRefused(_logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, _options.Host, ex.Message);
+            }
+            throw new DeliveryUnavailableException($"{what}: the sign-in was refused: {ex.Message}", ex);
+        }
+        catch (HttpRequestException ex) when (signIn is not null && !cancellationToken.IsCancellationRequested)
+        {
+            throw new DeliveryUnavailableException($"{what}: the token authority is unavailable ({ex.StatusCode?.ToString() ?? ex.HttpRequestError.ToString()})", ex);
+        }
         catch (Exception ex) when (IsTransport(ex) && !cancellationToken.IsCancellationRequested)
         {
-            var what = $"SMTP forward of decision {delivery.DecisionId} to destination '{delivery.Destination}' via "
-                + $"{_options.Host}:{_options.Port.ToString(CultureInfo.InvariantCulture)} failed: {Describe(ex)}";
+            what = $"{what}: {Describe(ex)}";
             // Only a 5xx reply refuses this mail for good; anything else is the relay being unavailable.
             throw ex is SmtpCommandException { StatusCode: >= (SmtpStatusCode)500 } ? new IOException(what, ex) : new DeliveryUnavailableException(what, ex);
         }
@@ -258,6 +300,55 @@ public sealed class SmtpForwardSink : IJournalSink
         _ => ex.GetType().Name,
     };
 
+    /// <summary>The OAuth2 sign-in of one relay's options: its token source (made once) and its last refusal.</summary>
+    private sealed class RelaySignIn(SmtpForwardOptions options)
+    {
+        public const string Setting = "SmartMail:Smtp:OAuth2";
+
+        private readonly Lock _gate = new();
+        private OAuth2TokenSource? _tokens;
+        private Held? _held;
+
+        public OAuth2TokenSource Tokens()
+        {
+            lock (_gate)
+            {
+                // A refused construction (an expired certificate, no secret) throws SignInRefusedException, handled like any refusal.
+                return _tokens ??= new OAuth2TokenSource(options.OAuth2, Setting);
+            }
+        }
+
+        public Held? RefusedUntil(DateTimeOffset now)
+        {
+            lock (_gate)
+            {
+                return _held is { } held && now < held.Until ? held : null;
+            }
+        }
+
+        /// <summary>Records a refusal; <see langword="true"/> when it is news (not one already recorded), so it is logged once.</summary>
+        public bool Refuse(SignInRefusedException refusal, DateTimeOffset until)
+        {
+            lock (_gate)
+            {
+                var news = _held is null;
+                _held = new Held(until, refusal.Message, refusal);
+                return news;
+            }
+        }
+
+        public void Accepted()
+        {
+            lock (_gate)
+            {
+                _held = null;
+            }
+        }
+    }
+
+    /// <summary>A refused sign-in, and until when deliveries fail without trying.</summary>
+    private sealed record Held(DateTimeOffset Until, string Message, SignInRefusedException Refusal);
+
     private sealed record DecisionInfo(string? Label, double? Confidence, string? Reason, string? ModelVersion)
     {
         public static DecisionInfo Parse(string json)
@@ -285,4 +376,10 @@ public sealed class SmtpForwardSink : IJournalSink
         private static string? String(JsonElement root, string name) =>
             root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
     }
+}
+
+internal static partial class SmtpLog
+{
+    [LoggerMessage(EventId = 2121, Level = LogLevel.Critical, Message = "SMTP relay {Host}: sign-in refused; SMTP routes wait (their mails stay in the source) until it is fixed: {Problem}")]
+    public static partial void SignInRefused(ILogger logger, string host, string problem);
 }

@@ -61,6 +61,9 @@ public sealed class LocalOidcAuthority : IAsyncDisposable
     /// <summary>Token requests refused so far.</summary>
     public int RefusedTokenRequests => Volatile.Read(ref _refusedTokenRequests);
 
+    /// <summary>Every access token issued so far (for checks that none reaches a log).</summary>
+    public IReadOnlyCollection<string> IssuedTokens => [.. _tokens.Keys];
+
     /// <summary>Introspection requests answered so far.</summary>
     public int Introspections => Volatile.Read(ref _introspections);
 
