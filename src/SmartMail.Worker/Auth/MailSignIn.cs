@@ -40,6 +40,10 @@ public static class MailSignIn
                 await client.AuthenticateAsync(sasl, cancellationToken).ConfigureAwait(false);
                 return;
             }
+            catch (AuthenticationException ex) when (Imap.ServerThrottle.IsThrottled(ex, out _))
+            {
+                throw; // the server is throttling, not refusing the token: the caller waits and connects again
+            }
             catch (AuthenticationException ex) when (attempt > 0)
             {
                 throw new SignInRefusedException(client is MailKit.Net.Smtp.ISmtpClient ? SmtpRefusal(setting, username, mechanism) : ImapRefusal(setting, username, mechanism), ex);

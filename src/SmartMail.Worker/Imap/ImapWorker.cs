@@ -55,8 +55,16 @@ public sealed class ImapWorker(
 
     private async Task WatchAsync(ImapLease? lease, CancellationToken stoppingToken)
     {
+        DateTimeOffset? connectedAt = null;
         for (var failures = 0; !stoppingToken.IsCancellationRequested;)
         {
+            // A connection that stayed up for a while clears the count; one the server drops at once (a BYE right after the
+            // greeting or the login, a throttled server) does not, so the waits grow and never become a tight loop.
+            if (connectedAt is { } since && time.GetUtcNow() - since >= StableAfter)
+            {
+                failures = 0;
+            }
+            connectedAt = null;
             ImapMailbox? mailbox = null;
             Task? idle = null;
             CancellationTokenSource? work = null;
@@ -76,7 +84,7 @@ public sealed class ImapWorker(
                 mailbox = new ImapMailbox(options, store.InstanceId);
                 await mailbox.ConnectAsync(token);
                 IsConnected = true;
-                failures = 0;
+                connectedAt = time.GetUtcNow();
                 health?.Working(options.Name, time.GetUtcNow());
                 ImapLog.Connected(logger, options.Name, mailbox.UidValidity, mailbox.SupportsIdle, mailbox.SupportsMove);
                 if (!mailbox.SupportsClaims && !_warnedNoCondStore)
@@ -113,6 +121,20 @@ public sealed class ImapWorker(
                 ImapLog.ConfigurationInvalid(logger, options.Name, ex.Setting ?? "?", ex.Message);
                 health?.Stopped(options.Name, $"configuration error in setting {ex.Setting}", time.GetUtcNow());
                 return; // not transient: retrying cannot fix a setting; other mailboxes go on
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested && IsThrottling(ex, out var hint))
+            {
+                // The server (or the token authority) is throttling: stay away as long as it asks, or exponentially longer.
+                failures++;
+                var delay = ServerThrottle.Wait(hint, failures, Random.Shared.NextDouble());
+                ImapLog.Throttled(logger, options.Name, failures, delay, hint is not null, ex.GetType().Name);
+                health?.Reconnecting(options.Name, $"the server is throttling; next connection in {delay:g} (refusal {failures})", time.GetUtcNow());
+                IsConnected = false;
+                if (idleStop is not null)
+                {
+                    await idleStop.CancelAsync();
+                }
+                await Task.Delay(delay, time, stoppingToken);
             }
             catch (Auth.SignInRefusedException ex)
             {
@@ -269,13 +291,31 @@ public sealed class ImapWorker(
         }
     }
 
+    /// <summary>A connection up at least this long clears the failure count when it is lost.</summary>
+    internal static readonly TimeSpan StableAfter = TimeSpan.FromMinutes(1);
+
+    /// <summary>Whether <paramref name="ex"/> says the server or the token authority is throttling (NO/BAD/BYE with a throttling
+    /// text, HTTP 429 from the authority), and the wait it asked for.</summary>
+    /// <param name="ex">The failure.</param>
+    /// <param name="hint">The server's time hint, when it gave one.</param>
+    /// <returns><see langword="true"/> when throttled.</returns>
+    internal static bool IsThrottling(Exception ex, out TimeSpan? hint)
+    {
+        hint = null;
+        if (ex is HttpRequestException { StatusCode: System.Net.HttpStatusCode.TooManyRequests })
+        {
+            return true;
+        }
+        return ex is AuthenticationException or ImapCommandException or ImapProtocolException or IOException && ServerThrottle.IsThrottled(ex, out hint);
+    }
+
     /// <summary>Whether <paramref name="ex"/> is worth a reconnect (network, server, time-out) rather than a stop.</summary>
     /// <param name="ex">The failure.</param>
     /// <returns><see langword="true"/> when transient.</returns>
     internal static bool IsTransient(Exception ex) =>
         ex is not MailboxConfigurationException && ex is IOException or ImapProtocolException or ImapCommandException or ServiceNotConnectedException
             or System.Net.Sockets.SocketException or TimeoutException or SslHandshakeException
-            or OperationCanceledException or InvalidOperationException;
+            or OperationCanceledException or InvalidOperationException or HttpRequestException;
 
     private static TimeSpan Backoff(int failures) =>
         TimeSpan.FromSeconds(Math.Min(300, Math.Pow(2, Math.Min(failures, 9)) * 0.25) + (Random.Shared.NextDouble() * 0.5));
@@ -319,6 +359,9 @@ internal static partial class ImapLog
 
     [LoggerMessage(EventId = 2110, Level = LogLevel.Critical, Message = "Mailbox {Mailbox}: configuration error in setting {Setting}; this mailbox stops (fix the setting and restart): {Problem}")]
     public static partial void ConfigurationInvalid(ILogger logger, string mailbox, string setting, string problem);
+
+    [LoggerMessage(EventId = 2122, Level = LogLevel.Warning, Message = "Mailbox {Mailbox}: the server is throttling (refusal {Refusals}, {Error}, time hint {WithHint}); next connection in {Delay}")]
+    public static partial void Throttled(ILogger logger, string mailbox, int refusals, TimeSpan delay, bool withHint, string error);
 
     [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "Mailbox {Mailbox}: connection lost (failure {Failures}); reconnecting in {Delay}")]
     public static partial void ConnectionLost(ILogger logger, string mailbox, int failures, TimeSpan delay, Exception exception);

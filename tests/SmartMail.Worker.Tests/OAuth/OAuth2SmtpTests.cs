@@ -31,7 +31,7 @@ public sealed class OAuth2SmtpTests
         Assert.Equal(["sm-oauth-1", "sm-oauth-2"], relay.Received.Select(m => MimeMessage.Load(new MemoryStream(m.Raw)).Headers["X-SmartMail-Decision-Id"]));
         Assert.Equal(2, relay.AcceptedSignIns);
         Assert.Equal(1, authority.TokenRequests); // one token, cached for the second delivery
-        Assert.All(relay.SaslMessages, m => Assert.StartsWith("user=" + Sender + "\x01auth=Bearer ", m, StringComparison.Ordinal));
+        Assert.All(relay.SaslMessages, m => Assert.StartsWith("user=" + Sender + "\u0001auth=Bearer ", m, StringComparison.Ordinal));
     }
 
     [Fact]
