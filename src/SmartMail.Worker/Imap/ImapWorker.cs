@@ -345,7 +345,7 @@ internal static partial class ImapLog
     [LoggerMessage(EventId = 2106, Level = LogLevel.Debug, Message = "Mailbox {Mailbox}: handled {Count} mails")]
     public static partial void Drained(ILogger logger, string mailbox, int count);
 
-    [LoggerMessage(EventId = 2107, Level = LogLevel.Warning, Message = "Mailbox {Mailbox}: the server does not offer CONDSTORE, so claims are not atomic: run only one SmartMail instance on this mailbox")]
+    [LoggerMessage(EventId = 2107, Level = LogLevel.Warning, Message = "Mailbox {Mailbox}: the server does not offer CONDSTORE, so claims are not atomic: only the lease keeps a second instance off this mailbox (keep UseLease=true, or run exactly one instance)")]
     public static partial void NoCondStore(ILogger logger, string mailbox);
 
     [LoggerMessage(EventId = 2108, Level = LogLevel.Information, Message = "Mailbox {Mailbox}: another instance holds the lease (generation {Generation}); this instance stands by and takes over if that one stops renewing")]

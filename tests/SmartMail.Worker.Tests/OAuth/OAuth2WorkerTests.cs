@@ -46,6 +46,7 @@ public sealed class OAuth2WorkerTests(DefaultModelFixture model, ITestOutputHelp
 
         Assert.True(authority.IssuedTokens.Count > tokensBefore, $"no fresh token after the reconnect ({tokensBefore} before, {authority.IssuedTokens.Count} after)\n{dovecot.Log()}");
         Assert.Contains(logs.Lines, l => l.Event.Id == 2103); // the connection was lost and made again
+        Assert.Contains(logs.Lines, l => l.Event.Id == 2107); // without CONDSTORE: plain claims, the lease guards (docs/reliability.md)
         Assert.True(authority.IssuedTokens.Count >= 2);
         await AssertEachMailInOneFolderOnceAsync(dovecot, appended);
         Assert.DoesNotContain(logs.Lines, l => l.Level >= LogLevel.Critical);
