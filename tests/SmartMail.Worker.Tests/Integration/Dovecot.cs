@@ -17,7 +17,7 @@ namespace SmartMail.Worker.Tests.Integration;
 /// dovecot-imapd once when missing and running as root). Skips the test with a clear message without Linux, root or Dovecot.
 /// Options of <see cref="StartAsync"/>: IMAPS and STARTTLS with a throwaway CA (<see cref="CaFile"/>), extra settings
 /// (e.g. <see cref="WithoutMove"/>), a <see cref="DovecotProfile"/> (Exchange Online) and OAuth2 sign-in (XOAUTH2 and
-/// OAUTHBEARER checked against an RFC 7662 introspection URL, see <see cref="IntrospectionEndpoint"/>). Several servers run at
+/// OAUTHBEARER checked against an RFC 7662 introspection URL, e.g. <c>LocalOidcAuthority.BackChannelIntrospectionEndpoint</c>). Several servers run at
 /// once, each on ports handed out once per test run.
 /// </summary>
 public sealed class Dovecot : IAsyncDisposable

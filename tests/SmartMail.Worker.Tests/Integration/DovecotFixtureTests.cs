@@ -136,10 +136,10 @@ public sealed class DovecotFixtureTests
     [Fact]
     public async Task StartAsync_OAuth2_XOAuth2AndOAuthBearerLogInOnlyWhileTheIntrospectionEndpointSaysActive()
     {
-        using var endpoint = new IntrospectionEndpoint();
-        await using var dovecot = await Dovecot.StartAsync(tls: true, oauth2IntrospectionUrl: endpoint.Url);
-        var token = endpoint.Issue(dovecot.User, "at-" + Guid.NewGuid().ToString("N"));
-        var forOther = endpoint.Issue("someone-else", "at-" + Guid.NewGuid().ToString("N"));
+        await using var endpoint = await OAuth.LocalOidcAuthority.StartAsync();
+        await using var dovecot = await Dovecot.StartAsync(tls: true, oauth2IntrospectionUrl: endpoint.BackChannelIntrospectionEndpoint);
+        var token = endpoint.IssueToken(dovecot.User, "at-" + Guid.NewGuid().ToString("N"));
+        var forOther = endpoint.IssueToken("someone-else", "at-" + Guid.NewGuid().ToString("N"));
 
         async Task<bool> LogsInAsync(SaslMechanism mechanism)
         {
@@ -161,20 +161,20 @@ public sealed class DovecotFixtureTests
         Assert.True(await LogsInAsync(new SaslMechanismOAuthBearer(dovecot.User, token)), dovecot.Log());
         Assert.False(await LogsInAsync(new SaslMechanismOAuth2(dovecot.User, "not-issued")));
         Assert.False(await LogsInAsync(new SaslMechanismOAuth2(dovecot.User, forOther)));
-        endpoint.Revoke(token);
+        endpoint.RevokeToken(token);
         Assert.False(await LogsInAsync(new SaslMechanismOAuth2(dovecot.User, token)));
         Assert.False(await LogsInAsync(new SaslMechanismOAuthBearer(dovecot.User, token)));
-        Assert.Contains("not-issued", endpoint.Asked);
-        Assert.Equal(4, endpoint.Asked.Count(t => t == token));
+        Assert.Contains("not-issued", endpoint.Introspected);
+        Assert.Equal(4, endpoint.Introspected.Count(t => t == token));
         Assert.True(await LogsInAsync(new SaslMechanismPlain(dovecot.User, dovecot.Password)));
     }
 
     [Fact]
     public async Task StartAsync_ExchangeOnlineWithOAuth2AndTls_AllCombine()
     {
-        using var endpoint = new IntrospectionEndpoint();
-        await using var dovecot = await Dovecot.StartAsync(tls: true, profile: DovecotProfile.ExchangeOnline, oauth2IntrospectionUrl: endpoint.Url);
-        var token = endpoint.Issue(dovecot.User, "at-" + Guid.NewGuid().ToString("N"));
+        await using var endpoint = await OAuth.LocalOidcAuthority.StartAsync();
+        await using var dovecot = await Dovecot.StartAsync(tls: true, profile: DovecotProfile.ExchangeOnline, oauth2IntrospectionUrl: endpoint.BackChannelIntrospectionEndpoint);
+        var token = endpoint.IssueToken(dovecot.User, "at-" + Guid.NewGuid().ToString("N"));
         using var client = new ImapClient();
         using var ca = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(dovecot.CaFile));
         client.ServerCertificateValidationCallback = (_, certificate, _, _) =>

@@ -24,6 +24,7 @@ public sealed class LocalOidcAuthority : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<string, Client> _clients = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (string ClientId, DateTimeOffset Expires)> _tokens = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<string> _introspected = new();
     private int _tokenRequests;
     private int _refusedTokenRequests;
     private int _introspections;
@@ -63,6 +64,9 @@ public sealed class LocalOidcAuthority : IAsyncDisposable
 
     /// <summary>Every access token issued so far (for checks that none reaches a log).</summary>
     public IReadOnlyCollection<string> IssuedTokens => [.. _tokens.Keys];
+
+    /// <summary>Every token that was introspected, in order.</summary>
+    public IReadOnlyList<string> Introspected => [.. _introspected];
 
     /// <summary>Introspection requests answered so far.</summary>
     public int Introspections => Volatile.Read(ref _introspections);
@@ -151,6 +155,23 @@ public sealed class LocalOidcAuthority : IAsyncDisposable
         return new HttpClient(handler);
     }
 
+    /// <summary>Makes <paramref name="token"/> an active token for <paramref name="username"/> for an hour, without a client
+    /// asking for it (for tests of the server's introspection alone).</summary>
+    /// <param name="username">The mailbox user introspection answers.</param>
+    /// <param name="token">The token.</param>
+    /// <returns><paramref name="token"/>.</returns>
+    public string IssueToken(string username, string token)
+    {
+        var client = "direct:" + token;
+        _clients[client] = new Client(username, null, null);
+        _tokens[token] = (client, DateTimeOffset.UtcNow.AddHours(1));
+        return token;
+    }
+
+    /// <summary>Withdraws one token: introspection answers it inactive from now on.</summary>
+    /// <param name="token">The token.</param>
+    public void RevokeToken(string token) => _tokens.TryRemove(token, out _);
+
     /// <summary>Revokes a client: no new tokens, and its tokens are no longer active.</summary>
     /// <param name="clientId">The client.</param>
     public void Revoke(string clientId) => _clients[clientId] = _clients[clientId] with { Revoked = true };
@@ -232,6 +253,7 @@ public sealed class LocalOidcAuthority : IAsyncDisposable
         Interlocked.Increment(ref _introspections);
         var form = await request.ReadFormAsync();
         var token = form["token"].ToString();
+        _introspected.Enqueue(token);
         if (_tokens.TryGetValue(token, out var issued) && issued.Expires > DateTimeOffset.UtcNow
             && _clients.TryGetValue(issued.ClientId, out var client) && !client.Revoked)
         {
