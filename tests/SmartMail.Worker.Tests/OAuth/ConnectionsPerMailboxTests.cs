@@ -38,10 +38,10 @@ public sealed class ConnectionsPerMailboxTests(DefaultModelFixture model, ITestO
 
         await host.StartAsync(ct);
         var store = host.Services.GetRequiredService<SqliteStateStore>();
-        await dovecot.AppendFingerprintedAsync(OAuth2WorkerTests.Mail(0, 20));
+        await dovecot.AppendAsync(OAuth2WorkerTests.Mail(0, 20));
         await OAuth2WorkerTests.WaitUntil(() => OAuth2WorkerTests.Acknowledged(store) == 20, TimeSpan.FromSeconds(90), "20 mails routed");
         await DovecotAdmin.KickAsync(dovecot);
-        await dovecot.AppendFingerprintedAsync(OAuth2WorkerTests.Mail(20, 10));
+        await dovecot.AppendAsync(OAuth2WorkerTests.Mail(20, 10));
         await OAuth2WorkerTests.WaitUntil(() => OAuth2WorkerTests.Acknowledged(store) == 30, TimeSpan.FromSeconds(90), "30 mails routed");
         await Task.Delay(TimeSpan.FromSeconds(3), ct); // a few correction scans more
         await host.StopAsync(ct);

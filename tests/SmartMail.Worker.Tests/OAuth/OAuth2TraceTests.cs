@@ -24,7 +24,7 @@ public sealed class OAuth2TraceTests(DefaultModelFixture model) : IntegrationTes
         var (clientId, secret) = authority.AddSecretClient(dovecot.User);
         var secretFile = Path.Combine(Data.FullName, "client-secret");
         await File.WriteAllTextAsync(secretFile, secret, ct);
-        await dovecot.AppendFingerprintedAsync(OAuth2WorkerTests.Mail(0, 6));
+        await dovecot.AppendAsync(OAuth2WorkerTests.Mail(0, 6));
         using var logs = new CapturingLoggerProvider();
         using (var host = OAuth2Host.Build(Model.ModelPath, Data.FullName, dovecot, authority, clientId, secretFile, logs))
         {
@@ -35,7 +35,7 @@ public sealed class OAuth2TraceTests(DefaultModelFixture model) : IntegrationTes
             await OAuth2WorkerTests.WaitUntil(() => OAuth2WorkerTests.Acknowledged(store) == 6, TimeSpan.FromSeconds(90), "6 mails routed");
             await Task.Delay(authority.TokenLifetime, ct);
             await DovecotAdmin.KickAsync(dovecot); // every connection signs in again, with new tokens
-            await dovecot.AppendFingerprintedAsync(OAuth2WorkerTests.Mail(6, 4));
+            await dovecot.AppendAsync(OAuth2WorkerTests.Mail(6, 4));
             await OAuth2WorkerTests.WaitUntil(() => OAuth2WorkerTests.Acknowledged(store) == 10, TimeSpan.FromSeconds(90), "10 mails routed");
             authority.Revoke(clientId); // and a refusal, whose messages are logged
             await DovecotAdmin.KickAsync(dovecot);

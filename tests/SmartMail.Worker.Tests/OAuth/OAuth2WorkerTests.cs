@@ -32,7 +32,7 @@ public sealed class OAuth2WorkerTests(DefaultModelFixture model, ITestOutputHelp
         var options = MailboxOptions(dovecot, authority, clientId, o => o.ClientSecret = secret);
         using var logs = new CapturingLoggerProvider();
         using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"));
-        var appended = await dovecot.AppendFingerprintedAsync(Mail(0, 10));
+        var appended = await AppendAsync(dovecot, Mail(0, 10));
         using var worker = NewWorker(options, store, logs, new WorkerHealth());
 
         await worker.StartAsync(ct);
@@ -40,7 +40,7 @@ public sealed class OAuth2WorkerTests(DefaultModelFixture model, ITestOutputHelp
         var tokensBefore = authority.IssuedTokens.Count;
         await Task.Delay(authority.TokenLifetime + TimeSpan.FromSeconds(1), ct); // every token issued so far has expired
         await DovecotAdmin.KickAsync(dovecot); // the server drops the connections: the worker must sign in again
-        appended.AddRange(await dovecot.AppendFingerprintedAsync(Mail(10, 10)));
+        appended.AddRange(await AppendAsync(dovecot, Mail(10, 10)));
         await WaitUntil(() => Acknowledged(store) == 20, TimeSpan.FromSeconds(90), "the other 10 mails routed after the reconnect");
         await worker.StopAsync(ct);
 
@@ -63,7 +63,7 @@ public sealed class OAuth2WorkerTests(DefaultModelFixture model, ITestOutputHelp
         var options = MailboxOptions(dovecot, authority, clientId, o => o.ClientSecret = secret);
         using var logs = new CapturingLoggerProvider();
         using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"));
-        await dovecot.AppendFingerprintedAsync(Mail(0, 5));
+        await dovecot.AppendAsync(Mail(0, 5));
         var health = new WorkerHealth();
         using var worker = NewWorker(options, store, logs, health);
 
@@ -142,6 +142,26 @@ public sealed class OAuth2WorkerTests(DefaultModelFixture model, ITestOutputHelp
 
     internal static IEnumerable<byte[]> Mail(int from, int count) =>
         Enumerable.Range(from, count).Select(i => Encoding.UTF8.GetBytes(i % 2 == 0 ? Mails.Space(i) : Mails.Car(i)));
+
+    /// <summary>
+    /// Appends mails and returns their fingerprints as the server stores them, computed here (Dovecot stores what MimeKit
+    /// writes): reading them back from the server would race with a running worker that moves them at once.
+    /// </summary>
+    internal static async Task<List<string>> AppendAsync(Dovecot dovecot, IEnumerable<byte[]> mails)
+    {
+        var raw = mails.ToList();
+        await dovecot.AppendAsync(raw);
+        return [.. raw.Select(r =>
+        {
+            using var message = MimeKit.MimeMessage.Load(new MemoryStream(r));
+            using var buffer = new MemoryStream();
+            var format = MimeKit.FormatOptions.Default.Clone();
+            format.NewLineFormat = MimeKit.NewLineFormat.Dos;
+            format.EnsureNewLine = true;
+            message.WriteTo(format, buffer);
+            return MailExtractor.Fingerprint(buffer.ToArray());
+        })];
+    }
 
     internal static int Acknowledged(SqliteStateStore store) => store.CountByState().GetValueOrDefault(MailState.Acknowledged);
 
