@@ -15,9 +15,9 @@ namespace SmartMail.Worker.Learning;
 /// </summary>
 /// <remarks>
 /// Every route counts as right when it is made (θ −= γα) and a correction adds γ when it comes, so a late correction moves
-/// θ exactly as an immediate one would (the updates add up the same). The threshold in force moves only when θ has moved a
-/// whole step γ away from it (or back to the model's own), so each change in force is an audited event, not a drift
-/// of thousandths.
+/// θ as an immediate one would (the updates add up the same, up to the floor). The threshold in force moves only when θ
+/// has moved more than a step γ away from it (or back to the model's own): one correction after a clean run changes
+/// nothing in force, two do, and each change in force is an audited event, not a drift of thousandths.
 /// </remarks>
 public sealed class ThresholdTracker
 {
@@ -115,7 +115,7 @@ public sealed class ThresholdTracker
         }
         var inForce = LogOdds(before.Threshold ?? next.ModelThreshold);
         var toFloor = next.Tracked <= floor && before.Threshold != next.ModelThreshold;
-        if (!toFloor && Math.Abs(next.Tracked - inForce) < Step - Epsilon)
+        if (!toFloor && Math.Abs(next.Tracked - inForce) <= Step + Epsilon)
         {
             return (next, null);
         }
