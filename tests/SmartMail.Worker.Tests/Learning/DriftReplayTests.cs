@@ -36,17 +36,22 @@ public sealed class DriftReplayTests(DefaultModelFixture model) : IClassFixture<
         var stream = Stream(test);
         var predictions = Predict(bundle, stream);
         var options = new SmartMailOptions { DataDirectory = _dir.FullName, ModelPath = model.ModelPath };
+        if (Environment.GetEnvironmentVariable("SMARTMAIL_REPLAY_STEP") is { Length: > 0 } step)
+        {
+            options.Learning.ThresholdStep = double.Parse(step, CultureInfo.InvariantCulture); // to measure other steps (docs/model.md)
+        }
+        var delay = Environment.GetEnvironmentVariable("SMARTMAIL_REPLAY_DELAY") is { Length: > 0 } d ? int.Parse(d, CultureInfo.InvariantCulture) : 0;
         var target = options.Learning.TargetPrecision;
 
-        var fixedThresholds = Replay(stream, predictions, bundle, null);
+        var fixedThresholds = Replay(stream, predictions, bundle, null, 0);
         var db = Path.Combine(_dir.FullName, "state.db");
         using var store = new SqliteStateStore(db);
         using var examples = new ExampleStore(db);
         var clock = new StreamClock();
         var monitor = new LabelPrecisionMonitor(examples, store, options, clock);
-        var loop = Replay(stream, predictions, bundle, (monitor, store, examples, options, clock));
+        var loop = Replay(stream, predictions, bundle, (monitor, store, examples, options, clock), delay);
 
-        Report(fixedThresholds, loop, target, stream.Count, monitor);
+        Report(fixedThresholds, loop, target, stream.Count, monitor, store, delay);
         var secondHalf = loop.Precision(Segments / 2, Segments);
         Assert.True(secondHalf >= target - 0.01,
             $"with the loop, automatic routes in the second half of the stream were {secondHalf:F3} precise; the target is {target:F2}");
@@ -93,14 +98,20 @@ public sealed class DriftReplayTests(DefaultModelFixture model) : IClassFixture<
     }
 
     private static Outcome Replay(List<(string Label, string File)> stream, Prediction[] predictions, ModelBundle bundle,
-        (LabelPrecisionMonitor Monitor, SqliteStateStore Store, ExampleStore Examples, SmartMailOptions Options, StreamClock Clock)? loop)
+        (LabelPrecisionMonitor Monitor, SqliteStateStore Store, ExampleStore Examples, SmartMailOptions Options, StreamClock Clock)? loop,
+        int delay)
     {
         var outcome = new Outcome();
+        var pending = new Queue<(int Due, Action Correct)>();
         for (var i = 0; i < stream.Count; i++)
         {
             var segment = i * Segments / stream.Count;
             outcome.Mails[segment]++;
             loop?.Clock.Advance(TimeSpan.FromSeconds(1)); // a mail a second: a correction is seen by the next decision
+            while (pending.Count > 0 && pending.Peek().Due <= i)
+            {
+                pending.Dequeue().Correct();
+            }
             var decision = RoutingPolicy.FromPrediction(predictions[i], bundle, loop?.Monitor);
             if (decision.Source != DecisionSource.Model)
             {
@@ -118,17 +129,26 @@ public sealed class DriftReplayTests(DefaultModelFixture model) : IClassFixture<
                 decision.Threshold!.Value)]);
             if (!right)
             {
-                // The caseworker moves it to the right department folder at once.
-                CorrectionRecorder.Record(l.Store, l.Examples, l.Options,
-                    new Correction(l.Clock.GetUtcNow(), "replay", fingerprint, "sm-" + fingerprint, decision.Label, decision.Label, stream[i].Label,
-                        stream[i].Label, "caseworker", "imap", decision.ModelVersion),
-                    null, $"moved by a caseworker from '{decision.Label}' to {stream[i].Label}", stream[i].Label);
+                // The caseworker moves it to the right department folder: at once, or `delay` mails later.
+                var (from, to, version) = (decision.Label!, stream[i].Label, decision.ModelVersion);
+                pending.Enqueue((i + delay, () => CorrectionRecorder.Record(l.Store, l.Examples, l.Options,
+                    new Correction(l.Clock.GetUtcNow(), "replay", fingerprint, "sm-" + fingerprint, from, from, to, to, "caseworker", "imap", version),
+                    null, $"moved by a caseworker from '{from}' to {to}", to)));
+                if (delay == 0)
+                {
+                    pending.Dequeue().Correct();
+                }
             }
+        }
+        while (pending.Count > 0)
+        {
+            pending.Dequeue().Correct();
         }
         return outcome;
     }
 
-    private static void Report(Outcome fixedThresholds, Outcome loop, double target, int mails, LabelPrecisionMonitor monitor)
+    private static void Report(Outcome fixedThresholds, Outcome loop, double target, int mails, LabelPrecisionMonitor monitor, SqliteStateStore store,
+        int delay)
     {
         var sb = new StringBuilder();
         sb.AppendLine(CultureInfo.InvariantCulture, $"Drift replay: {mails} mails of 20news-bydate-test in 10 segments, target precision {target:0.00}.");
@@ -146,7 +166,9 @@ public sealed class DriftReplayTests(DefaultModelFixture model) : IClassFixture<
                 $"| {name} | {fixedThresholds.Automation(from, to):0.000} | {fixedThresholds.Precision(from, to):0.000} | {loop.Automation(from, to):0.000} | {loop.Precision(from, to):0.000} |");
         }
         sb.AppendLine();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"Threshold step γ = {monitor.Tracker.Step}, manual-only above {monitor.Tracker.ManualOnlyAbove}.");
+        var changes = store.ReadAudit().Where(a => a.Source == "threshold").GroupBy(a => a.Outcome).Select(g => $"{g.Key} {g.Count()}");
+        sb.AppendLine(CultureInfo.InvariantCulture,
+            $"Threshold step γ = {monitor.Tracker.Step}, manual-only above {monitor.Tracker.ManualOnlyAbove}, corrections {delay} mails after the route; changes in force: {string.Join(", ", changes)}.");
         var text = sb.ToString();
         TestContext.Current.TestOutputHelper?.WriteLine(text);
         if (Environment.GetEnvironmentVariable("SMARTMAIL_REPLAY_REPORT") is { Length: > 0 } file)
