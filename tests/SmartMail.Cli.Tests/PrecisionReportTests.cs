@@ -57,13 +57,14 @@ public sealed class PrecisionReportTests
             File.Copy(file, Path.Combine(inbox, Path.GetFileName(file)));
         }
         var data = Path.Combine(dir, "data");
-        string[] settings = [$"--SmartMail:DataDirectory={data}", $"--SmartMail:ModelPath={CliProcess.DefaultModel}", $"--SmartMail:Inbox={inbox}"];
+        var model = EveryLabelRoutes(dir);
+        string[] settings = [$"--SmartMail:DataDirectory={data}", $"--SmartMail:ModelPath={model}", $"--SmartMail:Inbox={inbox}"];
         var run = await CliProcess.RunAsync(dir, ["run", .. settings]);
         Assert.True(run.ExitCode == 0, run.ToString());
         var routed = Directory.EnumerateFiles(Path.Combine(data, "journal"), "*.json", SearchOption.AllDirectories)
             .Select(f => JsonDocument.Parse(File.ReadAllText(f)).RootElement)
             .Where(d => d.GetProperty("source").GetString() == "model").ToList();
-        Assert.NotEmpty(routed); // the shipped model routes some of the samples alone
+        Assert.NotEmpty(routed); // every label has a threshold the samples reach
         var corrected = routed[0];
         var label = corrected.GetProperty("label").GetString()!;
 
@@ -84,5 +85,29 @@ public sealed class PrecisionReportTests
         Assert.Equal(JsonValueKind.Array, doc.RootElement.GetProperty("thresholdChanges").ValueKind);
         Assert.Contains("In service", text.Stdout, StringComparison.Ordinal);
         Assert.Contains(label, text.Stdout, StringComparison.Ordinal);
+    }
+
+    // The shipped model with a low threshold for every label, so that the samples are routed by the model alone whatever
+    // thresholds the shipped model has.
+    private static string EveryLabelRoutes(string dir)
+    {
+        var path = Path.Combine(dir, "model.zip");
+        File.Copy(CliProcess.DefaultModel, path);
+        using var zip = System.IO.Compression.ZipFile.Open(path, System.IO.Compression.ZipArchiveMode.Update);
+        var entry = zip.GetEntry("manifest.json")!; // every bundle has one
+        System.Text.Json.Nodes.JsonNode manifest;
+        using (var read = entry.Open())
+        {
+            manifest = System.Text.Json.Nodes.JsonNode.Parse(read)!;
+        }
+        foreach (var label in manifest["labels"]!.AsArray())
+        {
+            label!["threshold"] = 0.001;
+        }
+        entry.Delete();
+        using var write = zip.CreateEntry("manifest.json").Open();
+        using var writer = new Utf8JsonWriter(write);
+        manifest.WriteTo(writer);
+        return path;
     }
 }
