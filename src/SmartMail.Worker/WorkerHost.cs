@@ -44,6 +44,9 @@ public static class WorkerHost
             return new SqliteStateStore(Path.Combine(o.DataDirectory, "state.db"), auditFile: o.AuditJsonLines ? Path.Combine(o.DataDirectory, "audit.jsonl") : null);
         });
         builder.Services.AddSingleton(sp => new Learning.ExampleStore(Path.Combine(sp.GetRequiredService<SmartMailOptions>().DataDirectory, "state.db")));
+        builder.Services.AddSingleton(sp => new Learning.LabelPrecisionMonitor(sp.GetRequiredService<Learning.ExampleStore>(),
+            sp.GetRequiredService<SqliteStateStore>(), sp.GetRequiredService<SmartMailOptions>(), sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton<SmartMail.Core.Routing.IThresholdOverrides>(sp => sp.GetRequiredService<Learning.LabelPrecisionMonitor>());
         builder.Services.AddSingleton<ModelProvider>();
         builder.Services.AddSingleton(sp => new WorkerMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
             sp.GetRequiredService<Health.WorkerHealth>(), () => sp.GetRequiredService<ModelProvider>().Policy.Model?.Manifest.ModelVersion));
@@ -85,7 +88,8 @@ public static class WorkerHost
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger<MailProcessor>(),
                 sp.GetRequiredService<WorkerMetrics>(),
                 sp.GetRequiredService<Learning.ExampleStore>(),
-                sp.GetRequiredService<Health.WorkerHealth>());
+                sp.GetRequiredService<Health.WorkerHealth>(),
+                sp.GetRequiredService<Learning.LabelPrecisionMonitor>());
         });
         builder.Services.AddSingleton(sp => sp.GetRequiredService<Func<IJournalSink, MailProcessor>>()(sp.GetRequiredService<FolderJournalSink>()));
         builder.Services.AddSingleton<Func<Imap.ImapMailbox, MailProcessor>>(sp =>

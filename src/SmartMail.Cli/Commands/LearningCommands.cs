@@ -168,11 +168,25 @@ internal static class ModelsCommand
             {CliOptions.SettingsNote}
             """);
         var reason = new Option<string?>("--reason") { Description = "Why (written to the registry's history).", HelpName = "TEXT" };
-        var list = new Command("list", "Lists the model versions and the last changes.");
-        list.SetAction(_ =>
+        var json = new Option<bool>("--json") { Description = "Write the list as JSON to stdout." };
+        var list = new Command("list", """
+            Lists the model versions and the last changes, and for the model in force each label's realised precision in
+            service (automatic routes, corrected ones), the threshold in force (raised in service or manual-only) and the
+            recent threshold changes.
+            """) { json };
+        list.SetAction(parse =>
         {
             using var host = WorkerConfig.Build(settings);
-            List(ModelRegistry.For(host.Options()));
+            var options = host.Options();
+            var registry = ModelRegistry.For(options);
+            var examples = host.Services.GetRequiredService<ExampleStore>();
+            if (parse.GetValue(json))
+            {
+                ListJson(registry, examples, options);
+                return ExitCodes.Ok;
+            }
+            List(registry);
+            ListInService(registry.CurrentVersion(), examples, options);
             return ExitCodes.Ok;
         });
         var version = new Argument<string>("VERSION") { Description = "The model version to serve." };
@@ -198,6 +212,57 @@ internal static class ModelsCommand
         command.Subcommands.Add(rollback);
         return command;
     }
+
+    private const int RecentChanges = 10;
+
+    private static void ListJson(ModelRegistry registry, ExampleStore examples, SmartMailOptions options)
+    {
+        var record = registry.Read();
+        var current = registry.CurrentVersion();
+        var labels = LabelPrecisionMonitor.Report(examples, options, current);
+        Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(new
+        {
+            current,
+            record.Models,
+            record.History,
+            targetPrecision = options.Learning.TargetPrecision,
+            adjustThresholds = options.Learning.AdjustThresholds,
+            labels,
+            overrides = labels.Where(l => l.Threshold != l.ModelThreshold)
+                .Select(l => new { l.Label, l.ModelThreshold, l.Threshold, l.ManualOnly }),
+            thresholdChanges = examples.ReadThresholdChanges(RecentChanges),
+        }, CliJson.Indented));
+    }
+
+    private static void ListInService(string current, ExampleStore examples, SmartMailOptions options)
+    {
+        var labels = LabelPrecisionMonitor.Report(examples, options, current);
+        if (labels.Count == 0)
+        {
+            AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"In service ({current}): no automatic routes counted yet.");
+        }
+        else
+        {
+            var table = new Table().AddColumns("label", "automated", "corrected", "realised precision", "95 % lower bound", "target", "model's threshold", "in force");
+            foreach (var l in labels)
+            {
+                var inForce = l.Threshold is { } t ? t.ToString("0.000", CultureInfo.InvariantCulture) : "[red]manual-only[/]";
+                table.AddRow(Markup.Escape(l.Label), l.Automated.ToString(CultureInfo.InvariantCulture), l.Corrected.ToString(CultureInfo.InvariantCulture),
+                    P(l.RealisedPrecision), P(l.LowerBound), P(l.TargetPrecision), P(l.ModelThreshold),
+                    l.Threshold == l.ModelThreshold ? inForce : $"[yellow]{inForce}[/]");
+            }
+            AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture,
+                $"In service ({current}): realised precision from corrections; thresholds raised in service are shown in yellow{(options.Learning.AdjustThresholds ? "" : " (Learning:AdjustThresholds is off)")}.");
+            AnsiConsole.Write(table);
+        }
+        foreach (var c in examples.ReadThresholdChanges(RecentChanges))
+        {
+            AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture,
+                $"{c.Time:yyyy-MM-dd HH:mm} {c.Outcome} {c.Label} ({c.ModelVersion}): {c.Reason}");
+        }
+    }
+
+    private static string P(double? v) => v?.ToString("0.000", CultureInfo.InvariantCulture) ?? "-";
 
     private static void List(ModelRegistry registry)
     {

@@ -39,9 +39,28 @@ internal static class ReportWriter
         }
         AnsiConsole.Write(confusion);
         var s = report.Summary;
+        if (s.Curve is { Count: > 0 } curve)
+        {
+            var points = new Table().AddColumns("min confidence", "automation", "precision");
+            foreach (var point in curve)
+            {
+                var precision = P(point.Precision);
+                points.AddRow(point.MinConfidence.ToString("0.000", CultureInfo.InvariantCulture), P(point.AutomationRate),
+                    s.TargetPrecision is { } t && point.Precision < t ? $"[yellow]{precision}[/]" : precision);
+            }
+            AnsiConsole.MarkupLine("Precision–automation curve (one confidence cut for all labels; below the target in yellow):");
+            AnsiConsole.Write(points);
+        }
         AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"Model {manifest.ModelVersion}: accuracy [bold]{P(s.Accuracy)}[/], macro-F1 [bold]{P(s.MacroF1)}[/] over {s.Documents} documents.");
-        AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"Automation rate [bold]{P(s.AutomationRate)}[/] with precision [bold]{P(s.AutomatedPrecision)}[/] (thresholds chosen for {P(s.TargetPrecision ?? 0)}).");
+        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"At the model's own thresholds: automation rate [bold]{P(s.AutomationRate)}[/], realised precision [bold]{P(s.AutomatedPrecision)}[/]") +
+            (s.TargetPrecision is { } target ? $", target {P(target)}: {Verdict(s.AutomatedPrecision, target)}." : "."));
     }
+
+    // Whether the realised precision keeps the target (0.01 below it is the issue's tolerance for later mail).
+    private static string Verdict(double precision, double target) =>
+        precision >= target ? "[green]kept[/]"
+        : precision >= target - 0.01 ? string.Create(CultureInfo.InvariantCulture, $"[yellow]within 0.01 ({P(precision - target)})[/]")
+        : string.Create(CultureInfo.InvariantCulture, $"[red]not kept ({P(precision - target)})[/]");
 
     public static string Markdown(EvaluationReport report, ModelManifest manifest, string dataName)
     {
@@ -53,6 +72,18 @@ internal static class ReportWriter
         sb.AppendLine("|---:|---:|---:|---:|---:|---:|");
         sb.AppendLine(CultureInfo.InvariantCulture, $"| {s.Documents} | {P(s.Accuracy)} | {P(s.MacroF1)} | {P(s.AutomationRate)} | {P(s.AutomatedPrecision)} | {P(s.TargetPrecision ?? 0)} |");
         sb.AppendLine();
+        if (s.Curve is { Count: > 0 } curve)
+        {
+            sb.AppendLine("Precision–automation curve (one confidence cut for all labels):");
+            sb.AppendLine();
+            sb.AppendLine("| min confidence | automation | precision |");
+            sb.AppendLine("|---:|---:|---:|");
+            foreach (var point in curve)
+            {
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| {point.MinConfidence.ToString("0.000", CultureInfo.InvariantCulture)} | {P(point.AutomationRate)} | {P(point.Precision)} |");
+            }
+            sb.AppendLine();
+        }
         sb.AppendLine("| label | support | precision | recall | F1 | threshold | automated | automated precision |");
         sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var l in report.PerLabel)

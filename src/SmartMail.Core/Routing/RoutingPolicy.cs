@@ -14,16 +14,19 @@ public sealed class RoutingPolicy
     private static readonly TimeSpan MatchTimeout = TimeSpan.FromMilliseconds(100);
     private readonly IReadOnlyList<CompiledRule> _rules;
     private readonly ModelBundle? _model;
+    private readonly IThresholdOverrides? _overrides;
 
     /// <summary>Creates a policy.</summary>
     /// <param name="rules">Rules, tried in order.</param>
     /// <param name="model">The model; <see langword="null"/> sends everything no rule matches to manual triage.</param>
+    /// <param name="overrides">Thresholds raised in service (drift), applied on top of the model's own; none when <see langword="null"/>.</param>
     /// <exception cref="ArgumentException">A rule has no pattern or an invalid pattern (the message names the rule).</exception>
-    public RoutingPolicy(IEnumerable<RoutingRule> rules, ModelBundle? model)
+    public RoutingPolicy(IEnumerable<RoutingRule> rules, ModelBundle? model, IThresholdOverrides? overrides = null)
     {
         ArgumentNullException.ThrowIfNull(rules);
         _rules = [.. rules.Select((r, i) => CompiledRule.Create(r, i))];
         _model = model;
+        _overrides = overrides;
     }
 
     /// <summary>The model in use, if any.</summary>
@@ -62,26 +65,41 @@ public sealed class RoutingPolicy
             };
         }
         var prediction = _model.Predict(new TextInput(document.Subject, document.Body));
-        return FromPrediction(prediction, _model);
+        return FromPrediction(prediction, _model, _overrides);
     }
 
     /// <summary>Turns a model prediction into a decision by the label's threshold.</summary>
     /// <param name="prediction">The prediction.</param>
     /// <param name="model">The model that made it.</param>
+    /// <param name="overrides">
+    /// Thresholds raised in service; an override applies only where it is stricter than the model's own threshold (it
+    /// never lowers one) and only to the model version it was made for. None when <see langword="null"/>.
+    /// </param>
     /// <returns>A model decision when the threshold is reached, else manual triage.</returns>
-    public static RoutingDecision FromPrediction(Prediction prediction, ModelBundle model)
+    public static RoutingDecision FromPrediction(Prediction prediction, ModelBundle model, IThresholdOverrides? overrides = null)
     {
         ArgumentNullException.ThrowIfNull(prediction);
         ArgumentNullException.ThrowIfNull(model);
         var threshold = model.Thresholds.GetValueOrDefault(prediction.Label);
+        var raised = threshold is { } own && overrides?.Find(model.Manifest.ModelVersion, prediction.Label) is { } o
+            && (o.Threshold is not { } to || to > own) ? o : null;
+        if (raised is not null)
+        {
+            threshold = raised.Threshold;
+        }
         var confidence = prediction.Confidence.ToString("0.000", CultureInfo.InvariantCulture);
         var automatic = threshold is { } t && prediction.Confidence >= t;
         var reason = (automatic, threshold) switch
         {
             (true, { } th) => $"model: '{prediction.Label}' at {confidence} reached its threshold {th.ToString("0.000", CultureInfo.InvariantCulture)}",
             (false, { } th) => $"model: '{prediction.Label}' at {confidence} is below its threshold {th.ToString("0.000", CultureInfo.InvariantCulture)}",
+            _ when raised is not null => $"model: '{prediction.Label}' at {confidence}, but that label was made manual-only in service",
             _ => $"model: '{prediction.Label}' at {confidence}, but that label is manual-only (too little evidence for automatic routing)",
         };
+        if (raised is not null)
+        {
+            reason += $" ({raised.Reason})";
+        }
         return new RoutingDecision
         {
             Source = automatic ? DecisionSource.Model : DecisionSource.Manual,

@@ -61,6 +61,8 @@ public static class CorrectionRecorder
         {
             new AuditJsonLinesWriter(Path.Combine(options.DataDirectory, "audit.jsonl")).Append(audit);
         }
+        // A corrected automatic route counts against its label's realised precision (and may raise its threshold).
+        LabelPrecisionMonitor.Corrected(store, examples, options, correction);
         return hasText;
     }
 }

@@ -12,7 +12,7 @@ namespace SmartMail.Worker.Learning;
 /// each department folder has been looked at. Example text is purged after <see cref="LearningOptions.RetentionDays"/>;
 /// correction rows hold no text and are kept as part of the audit trail. Thread-safe.
 /// </summary>
-public sealed class ExampleStore : IDisposable
+public sealed partial class ExampleStore : IDisposable
 {
     /// <summary>The longest body kept per example (the featurizer reads no further).</summary>
     public const int MaxBodyLength = 20_000;
@@ -36,6 +36,7 @@ public sealed class ExampleStore : IDisposable
             _connection.Open();
             // Examples are derived data: a lost last commit costs a training example, never a mail.
             Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;" + Schema);
+            Execute(PrecisionSchema);
         }
         catch (SqliteException ex)
         {

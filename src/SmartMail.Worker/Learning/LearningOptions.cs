@@ -52,4 +52,27 @@ public sealed class LearningOptions
 
     /// <summary>The history a scheduled retrain adds to the stored examples: a folder with one sub-folder per label.</summary>
     public string? BaseTrainingData { get; set; }
+
+    /// <summary>
+    /// Whether thresholds are raised in service (without a retrain) when a label's automatic routes are corrected more
+    /// often than <see cref="TargetPrecision"/> allows, and made manual-only when no threshold up to
+    /// <see cref="ManualOnlyAbove"/> keeps it (<see cref="ThresholdTracker"/>). Off: realised precision is still counted, and
+    /// the model's own thresholds apply.
+    /// </summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool AdjustThresholds { get; set; } = true;
+
+    /// <summary>
+    /// γ of the threshold rule, in log-odds of the confidence: a corrected automatic route raises its label's tracked
+    /// threshold by γ·TargetPrecision, an uncorrected one lowers it by γ·(1 − TargetPrecision), never below the model's own;
+    /// the threshold in force follows in steps of γ. Larger reacts faster, smaller routes more.
+    /// </summary>
+    /// <value>The default is 0.5 (chosen on the 20 Newsgroups drift replay; docs/model.md).</value>
+    [Range(0.05, 5.0)]
+    public double ThresholdStep { get; set; } = 0.5;
+
+    /// <summary>A label whose tracked threshold passes this confidence becomes manual-only for the model version.</summary>
+    /// <value>The default is 0.999.</value>
+    [Range(0.9, 0.99999)]
+    public double ManualOnlyAbove { get; set; } = 0.999;
 }

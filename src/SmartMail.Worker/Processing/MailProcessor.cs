@@ -44,6 +44,7 @@ public sealed class MailProcessor
     private readonly WorkerMetrics _metrics;
     private readonly ExampleStore? _examples;
     private readonly Health.WorkerHealth? _health;
+    private readonly LabelPrecisionMonitor? _precision;
     // Per destination: failures in a row and the time before which it is not tried again (a circuit breaker).
     private readonly ConcurrentDictionary<string, (int Failures, DateTimeOffset RetryAt)> _unavailable = new(StringComparer.Ordinal);
 
@@ -58,10 +59,12 @@ public sealed class MailProcessor
     /// <param name="metrics">The metrics.</param>
     /// <param name="examples">Where the text of decided mail is kept for the learning loop; none when <see langword="null"/>.</param>
     /// <param name="health">Told when deliveries to a destination wait and when they go through again; none when <see langword="null"/>.</param>
+    /// <param name="precision">Counts automatic routes for each label's realised precision (and thresholds raised in service); none when <see langword="null"/>.</param>
     public MailProcessor(SqliteStateStore store, Func<RoutingPolicy> policy, MailExtractor extractor, IJournalSink sink,
         SmartMailOptions options, TimeProvider time, ILogger logger, WorkerMetrics metrics, ExampleStore? examples = null,
-        Health.WorkerHealth? health = null)
+        Health.WorkerHealth? health = null, LabelPrecisionMonitor? precision = null)
     {
+        _precision = precision;
         _health = health;
         _examples = options.Learning.StoreExamples ? examples : null;
         ArgumentNullException.ThrowIfNull(store);
@@ -594,6 +597,7 @@ public sealed class MailProcessor
     {
         _ledger.Decide([.. decisions.Select(d => d.Evaluated.Decision)]);
         SaveExamples([.. decisions.Select(d => d.Evaluated.Example).OfType<NewExample>()]);
+        CountRoutes([.. decisions.Select(d => d.Evaluated.Decision.Audit)]);
         foreach (var (record, evaluated) in decisions)
         {
             _metrics.Decided(record.Key.Mailbox, evaluated.Decision.Audit.Source, evaluated.Decision.Destination, evaluated.Decision.Audit.ModelVersion, evaluated.Confidence);
@@ -622,6 +626,23 @@ public sealed class MailProcessor
             ExamplesNotKept(_logger, examples.Count, ex.SqliteErrorCode, null);
         }
     }
+
+    // Realised precision is derived data too: failing to count is logged, never a reason to stop routing.
+    private void CountRoutes(IReadOnlyList<AuditEntry> decisions)
+    {
+        try
+        {
+            _precision?.Routed(decisions);
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        {
+            RoutesNotCounted(_logger, decisions.Count, ex.SqliteErrorCode, null);
+        }
+    }
+
+    private static readonly Action<ILogger, int, int, Exception?> RoutesNotCounted = LoggerMessage.Define<int, int>(
+        LogLevel.Warning, new EventId(2161, nameof(RoutesNotCounted)),
+        "{Count} decisions were not counted for realised precision (SQLite error {Code}); routing goes on");
 
     private static readonly Action<ILogger, int, int, Exception?> ExamplesNotKept = LoggerMessage.Define<int, int>(
         LogLevel.Warning, new EventId(2030, nameof(ExamplesNotKept)),

@@ -18,6 +18,7 @@ public sealed class ModelProvider : IDisposable
     private readonly SmartMailOptions _options;
     private readonly Learning.ModelRegistry _registry;
     private readonly ILogger _logger;
+    private readonly IThresholdOverrides? _overrides;
     private readonly Lock _gate = new();
     private RoutingPolicy _policy;
     private DateTime _loadedWriteTime;
@@ -26,9 +27,11 @@ public sealed class ModelProvider : IDisposable
     /// <summary>Loads the configured model.</summary>
     /// <param name="options">Options.</param>
     /// <param name="logger">Logger.</param>
+    /// <param name="overrides">Thresholds raised in service, applied by every policy this provider builds; none when <see langword="null"/>.</param>
     /// <exception cref="ModelBundleException">The bundle cannot be served; the message names SmartMail:ModelPath.</exception>
-    public ModelProvider(SmartMailOptions options, ILogger<ModelProvider> logger)
+    public ModelProvider(SmartMailOptions options, ILogger<ModelProvider> logger, IThresholdOverrides? overrides = null)
     {
+        _overrides = overrides;
         _options = options;
         _logger = logger;
         _registry = Learning.ModelRegistry.For(options);
@@ -36,7 +39,7 @@ public sealed class ModelProvider : IDisposable
         _loadedWriteTime = File.GetLastWriteTimeUtc(_loadedPath);
         try
         {
-            _policy = new RoutingPolicy(options.Rules, ModelBundle.Load(_loadedPath));
+            _policy = new RoutingPolicy(options.Rules, ModelBundle.Load(_loadedPath), _overrides);
         }
         catch (ModelBundleException ex)
         {
@@ -72,7 +75,7 @@ public sealed class ModelProvider : IDisposable
         _loadedPath = path;
         try
         {
-            var policy = new RoutingPolicy(_options.Rules, ModelBundle.Load(path));
+            var policy = new RoutingPolicy(_options.Rules, ModelBundle.Load(path), _overrides);
             lock (_gate)
             {
                 // The old model is not disposed: a decision in flight may still be using it.
