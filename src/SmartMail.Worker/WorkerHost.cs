@@ -10,6 +10,7 @@ using SmartMail.Worker.Processing;
 using SmartMail.Worker.Sinks;
 using SmartMail.Worker.Sources;
 using SmartMail.Worker.State;
+using SmartMail.Worker.Web;
 
 namespace SmartMail.Worker;
 
@@ -96,6 +97,7 @@ public static class WorkerHost
             // Before the watchers: exports from the first mail on, and flushes after the last one at stop.
             builder.Services.AddHostedService(sp => sp.GetRequiredService<Telemetry.TelemetryExport>());
         }
+        builder.AddSmartMailWeb(watch); // the web app (SmartMail:Web) runs in this process while watching
         if (watch && !string.IsNullOrEmpty(builder.Configuration[$"{SmartMailOptions.SectionName}:HealthUrl"]))
         {
             builder.Services.AddHostedService<Health.HealthEndpoint>();
