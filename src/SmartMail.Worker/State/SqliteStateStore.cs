@@ -317,8 +317,10 @@ public sealed class SqliteStateStore : IDisposable
     }
 
     /// <summary>
-    /// Records the intent of a web action before anything is done (idempotent by decision id, kind and label): a second call
-    /// with the same three returns the row already there, whatever its step. A failed action is asked again.
+    /// Records the intent of a web action before anything is done (idempotent by decision id, kind and label): while an action
+    /// with the same three is open (<c>intent</c>, <c>moved</c>), a second call returns that row unchanged, so the action is
+    /// performed once. A finished one (<c>done</c>, <c>failed</c>) is asked again: the caller checks first, by where the mail
+    /// is, that it is not a repeat of what was done.
     /// </summary>
     /// <param name="action">The action (step <c>intent</c>).</param>
     /// <param name="now">The time.</param>
@@ -335,8 +337,9 @@ public sealed class SqliteStateStore : IDisposable
                 cmd.CommandText = """
                     INSERT INTO web_action (decision_id, kind, label, user_name, mailbox, from_destination, to_destination, step, requested_utc, updated_utc)
                     VALUES ($d, $k, $l, $user, $m, $from, $to, 'intent', $t, $t)
-                    ON CONFLICT (decision_id, kind, label) DO UPDATE SET step = 'intent', error = NULL, user_name = $user, updated_utc = $t
-                        WHERE step = 'failed'
+                    ON CONFLICT (decision_id, kind, label) DO UPDATE SET step = 'intent', error = NULL, user_name = $user,
+                        from_destination = $from, to_destination = $to, requested_utc = $t, updated_utc = $t
+                        WHERE step IN ('failed', 'done')
                     """;
                 cmd.Parameters.AddWithValue("$d", action.DecisionId);
                 cmd.Parameters.AddWithValue("$k", action.Kind);
