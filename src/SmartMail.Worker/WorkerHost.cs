@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using SmartMail.Core.Mime;
 using SmartMail.Worker.Logging;
 using SmartMail.Worker.Options;
+using SmartMail.Worker.Oversight;
 using SmartMail.Worker.Processing;
 using SmartMail.Worker.Sinks;
 using SmartMail.Worker.Sources;
@@ -90,6 +91,7 @@ public static class WorkerHost
         builder.Services.AddSingleton(sp => sp.GetRequiredService<Func<IJournalSink, MailProcessor>>()(sp.GetRequiredService<FolderJournalSink>()));
         builder.Services.AddSingleton<Func<Imap.ImapMailbox, MailProcessor>>(sp =>
             mailbox => sp.GetRequiredService<Func<IJournalSink, MailProcessor>>()(mailbox));
+        builder.Services.AddSmartMailOversight(recover: watch); // the web app's queries and actions (issue 17)
         if (watch)
         {
             // First: no watcher starts while another process routes mail from the same data directory.
