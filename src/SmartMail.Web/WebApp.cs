@@ -60,6 +60,10 @@ public static class WebApp
         // Request lines carry query strings (the sign-in token, search terms): the framework logs only warnings and errors.
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Logging.AddFilter("System", LogLevel.Warning);
+        // Expected on every start and form: the keys sit unencrypted under DataDirectory/web-keys (guarded by its permissions),
+        // and anti-forgery marks pages no-store (they are already).
+        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Antiforgery", LogLevel.Error);
         builder.WebHost.UseUrls(options.Url);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -78,6 +82,8 @@ public static class WebApp
         services.AddSingleton(context.Queries);
         services.AddSingleton(context.Actions);
         services.AddSingleton(context.Time);
+        // Danish letters as themselves, not &#xF8;: every character is still HTML-encoded where it must be.
+        services.Configure<Microsoft.Extensions.WebEncoders.WebEncoderOptions>(o => o.TextEncoderSettings = new System.Text.Encodings.Web.TextEncoderSettings(System.Text.Unicode.UnicodeRanges.All));
         if (signIn is not null)
         {
             services.AddSingleton(signIn);

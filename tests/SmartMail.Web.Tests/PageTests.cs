@@ -11,10 +11,11 @@ public sealed class PageTests
         await using var server = await WebServer.StartAsync();
         using var admin = await server.LocalAdminAsync();
 
-        var (_, first, _) = await admin.PageAsync("/triage/A");
+        var (_, first, firstBody) = await admin.PageAsync("/triage/A");
         var (_, second, _) = await admin.PageAsync(first.TestIds("next-page").Single().GetAttribute("href")!);
 
         Assert.Equal(20, first.TestIds("mail-row").Count);
+        Assert.Contains("Ansøgning nummer 1<", firstBody, StringComparison.Ordinal); // Danish letters as themselves
         Assert.Equal("25", first.TestIds("triage-count").Single().TextContent);
         Assert.Equal(5, second.TestIds("mail-row").Count);
         Assert.Equal("a21-0000-0000", second.TestIds("mail-row")[0].GetAttribute("data-decision-id"));

@@ -89,6 +89,6 @@ public sealed class StartupTests
 
         Assert.False(options.Web.Enabled);
         Assert.Equal(["A", "B"], options.Web.Oidc.MailboxRoles["Borgerservice"]);
-        Assert.Null(host.Services.GetService<SmartMail.Worker.Web.WebHostService>());
+        Assert.Null(host.Services.GetService<SmartMail.Worker.WebHosting.WebHostService>());
     }
 }
