@@ -97,7 +97,10 @@ public static class WebApp
         {
             services.AddSingleton<IDataProtectionProvider>(new EphemeralDataProtectionProvider());
         }
-        var secure = loopback ? CookieSecurePolicy.SameAsRequest : CookieSecurePolicy.Always;
+        // Plain http is the embedded default on loopback only; beyond it, or behind a TLS-terminating proxy, cookies are Secure
+        // and HSTS is sent.
+        var tlsOnly = !loopback || options.BehindProxy;
+        var secure = tlsOnly ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
         services.AddAntiforgery(o =>
         {
             o.Cookie.Name = "SmartMail.Antiforgery";
@@ -165,7 +168,7 @@ public static class WebApp
                 }
             });
         }
-        if (!loopback)
+        if (tlsOnly)
         {
             services.AddHsts(o =>
             {
@@ -185,7 +188,7 @@ public static class WebApp
             http.Response.ContentType = "text/plain; charset=utf-8";
             await http.Response.WriteAsync("Something went wrong; the worker's log says what.");
         }));
-        if (!loopback)
+        if (tlsOnly)
         {
             app.UseHsts();
         }

@@ -73,4 +73,30 @@ public sealed class AccessTests
         Assert.Equal("no-referrer", response.Headers.GetValues("Referrer-Policy").Single());
         Assert.True(response.Headers.CacheControl?.NoStore);
     }
+
+    [Fact]
+    public async Task BehindProxy_Https_SendsHstsAndSecureCookies()
+    {
+        await using var server = await WebServer.StartAsync(new WebOptions { BehindProxy = true });
+        using var client = server.Client();
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/signin?token={server.SignIn.Token}");
+        request.Headers.Add("X-Forwarded-Proto", "https");
+
+        using var response = await client.SendAsync(request, TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.StartsWith("max-age=31536000", response.Headers.GetValues("Strict-Transport-Security").Single(), StringComparison.Ordinal);
+        Assert.Contains("secure", response.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("SmartMail.Auth=", StringComparison.Ordinal)), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task Loopback_PlainHttp_SendsNoHsts()
+    {
+        await using var server = await WebServer.StartAsync();
+        using var client = server.Client();
+
+        using var response = await client.GetAsync($"/signin?token={server.SignIn.Token}", TestContext.Current.CancellationToken);
+
+        Assert.False(response.Headers.Contains("Strict-Transport-Security"));
+    }
 }
