@@ -87,10 +87,10 @@ public sealed class SqliteStateStore : IDisposable
             decision_id TEXT PRIMARY KEY, mailbox TEXT NOT NULL, fingerprint TEXT NOT NULL,
             subject TEXT NOT NULL, sender TEXT NOT NULL, received_utc TEXT NOT NULL, seen_utc TEXT NOT NULL,
             decided_utc TEXT NOT NULL, delivered_utc TEXT, source TEXT NOT NULL, decided_label TEXT, label TEXT,
-            confidence REAL, model_version TEXT, outcome TEXT NOT NULL, state TEXT NOT NULL, destination TEXT NOT NULL);
+            confidence REAL, model_version TEXT, outcome TEXT NOT NULL, state TEXT NOT NULL, destination TEXT NOT NULL, latency_ms INTEGER);
         CREATE INDEX IF NOT EXISTS summary_state ON mail_summary (mailbox, state, received_utc);
         CREATE INDEX IF NOT EXISTS summary_received ON mail_summary (mailbox, received_utc);
-        CREATE INDEX IF NOT EXISTS summary_decided ON mail_summary (mailbox, decided_utc);
+        CREATE INDEX IF NOT EXISTS summary_window ON mail_summary (mailbox, decided_utc, outcome, latency_ms);
         CREATE INDEX IF NOT EXISTS summary_model ON mail_summary (source, outcome, decided_label);
         CREATE TABLE IF NOT EXISTS web_action (
             decision_id TEXT NOT NULL, kind TEXT NOT NULL, label TEXT NOT NULL, user_name TEXT NOT NULL, mailbox TEXT NOT NULL,
@@ -287,7 +287,7 @@ public sealed class SqliteStateStore : IDisposable
             ON CONFLICT (decision_id) DO UPDATE SET
                 subject = CASE WHEN excluded.subject = '' THEN subject ELSE excluded.subject END,
                 sender = CASE WHEN excluded.sender = '' THEN sender ELSE excluded.sender END,
-                decided_utc = $t, delivered_utc = NULL, source = $src, decided_label = $l, label = $l, confidence = $c,
+                decided_utc = $t, delivered_utc = NULL, latency_ms = NULL, source = $src, decided_label = $l, label = $l, confidence = $c,
                 model_version = $mv, outcome = $o, state = 'pending', destination = $dest
             """, key, tx);
         cmd.Parameters.AddWithValue("$d", decisionId);
@@ -309,7 +309,7 @@ public sealed class SqliteStateStore : IDisposable
     internal void SummaryDelivered(SqliteTransaction tx, MailKey key, DateTimeOffset now)
     {
         var cmd = Prepared("""
-            UPDATE mail_summary SET state = outcome, delivered_utc = $t
+            UPDATE mail_summary SET state = outcome, delivered_utc = $t, latency_ms = CAST((julianday($t) - julianday(seen_utc)) * 86400000.0 AS INTEGER)
             WHERE decision_id = (SELECT decision_id FROM mail WHERE mailbox=$m AND folder=$f AND uidvalidity=$v AND uid=$u) AND delivered_utc IS NULL
             """, key, tx);
         cmd.Parameters.AddWithValue("$t", Time(now));
