@@ -49,6 +49,7 @@ var cases = new (string Page, string Call, Action Run)[]
     ("/search", "FindMail(date range, one day)", () => queries.FindMail(new MailQuery([mailbox], From: DateTimeOffset.UtcNow.AddDays(-3), To: DateTimeOffset.UtcNow.AddDays(-2)), 0, 50)),
     ("/mail/{id}", "GetMail + GetText", () => { queries.GetMail(someId); queries.GetText(someId); }),
     ("/labels", "LabelPrecisions + ThresholdChanges + CurrentModelCurve", () => { queries.LabelPrecisions(); queries.ThresholdChanges(50); queries.CurrentModelCurve(); }),
+    ("/labels", "LabelPrecisions uncached (counted once a minute)", () => new OversightQueries(store, examples, options, () => model, null, TimeProvider.System).LabelPrecisions()),
     ("/models", "Models", () => queries.Models()),
     ("/quarantine", "Quarantine(all, page 1)", () => queries.Quarantine(null, 0, 50)),
 };

@@ -27,6 +27,7 @@ public sealed class OversightQueries : IOversightQueries
     private readonly TimeProvider _time;
     private readonly string _instanceId;
     private readonly MailPlaces _places;
+    private volatile PrecisionCache? _precisions;
 
     /// <summary>Creates the queries.</summary>
     /// <param name="store">The ledger (its file is read; its writer is not used).</param>
@@ -87,17 +88,22 @@ public sealed class OversightQueries : IOversightQueries
         {
             return new ResultPage<MailSummary>([], 0);
         }
-        var where = new StringBuilder($"mailbox IN ({InList(query.Mailboxes.Count)}) AND state <> 'pending'");
+        // With a decision id or an indexed text part, that narrows first (the "+" keeps the planner off the mailbox indexes).
+        var narrow = !string.IsNullOrWhiteSpace(query.DecisionId) || new[] { query.Sender, query.Subject }.Any(v => v?.Trim() is { Length: >= 3 } t && t.IndexOfAny(['%', '_', '\\']) < 0);
+        var where = new StringBuilder($"{(narrow ? "+" : "")}mailbox IN ({InList(query.Mailboxes.Count)}) AND state <> 'pending'");
         var parameters = query.Mailboxes.Select((m, i) => ($"$p{i}", (object)m)).ToList();
-        if (!string.IsNullOrWhiteSpace(query.Sender))
+        // Parts of the sender or subject through the trigram index (three characters or more; shorter ones scan).
+        foreach (var (column, value) in new[] { ("sender", query.Sender), ("subject", query.Subject) })
         {
-            where.Append(" AND sender LIKE $sender ESCAPE '\\'");
-            parameters.Add(("$sender", "%" + Like(query.Sender.Trim()) + "%"));
-        }
-        if (!string.IsNullOrWhiteSpace(query.Subject))
-        {
-            where.Append(" AND subject LIKE $subject ESCAPE '\\'");
-            parameters.Add(("$subject", "%" + Like(query.Subject.Trim()) + "%"));
+            if (!string.IsNullOrWhiteSpace(value))
+            {
+                var part = value.Trim();
+                var indexed = part.Length >= 3 && part.IndexOfAny(['%', '_', '\\']) < 0;
+                where.Append(indexed
+                    ? $" AND rowid IN (SELECT rowid FROM summary_text WHERE summary_text.{column} LIKE ${column})"
+                    : $" AND {column} LIKE ${column} ESCAPE '\\'");
+                parameters.Add(($"${column}", "%" + (indexed ? part : Like(part)) + "%"));
+            }
         }
         if (query.From is { } from)
         {
@@ -260,6 +266,18 @@ public sealed class OversightQueries : IOversightQueries
         {
             return [];
         }
+        // Counted over every decision: kept for a minute (precision moves with days of corrections, not seconds).
+        if (_precisions is { } cached && cached.Version == model.Manifest.ModelVersion && _time.GetUtcNow() - cached.At < TimeSpan.FromMinutes(1))
+        {
+            return cached.Rows;
+        }
+        var rows = CountPrecisions(model);
+        _precisions = new PrecisionCache(model.Manifest.ModelVersion, _time.GetUtcNow(), rows);
+        return rows;
+    }
+
+    private IReadOnlyList<LabelPrecision> CountPrecisions(ModelBundle model)
+    {
         using var connection = Open();
         var automated = new Dictionary<string, int>(StringComparer.Ordinal);
         using (var cmd = Command(connection, "SELECT decided_label, COUNT(*) FROM mail_summary WHERE source = 'model' AND outcome = 'routed' GROUP BY decided_label"))
@@ -438,6 +456,8 @@ public sealed class OversightQueries : IOversightQueries
         .Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
 
     private static DateTimeOffset Parse(string time) => DateTimeOffset.Parse(time, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+
+    private sealed record PrecisionCache(string Version, DateTimeOffset At, IReadOnlyList<LabelPrecision> Rows);
 
     // The decision record as the processor wrote it (MailProcessor.DecisionJson; quarantine and manual records have fewer fields).
     internal sealed record DecisionJson(string? Label, string? Destination, IReadOnlyList<Suggestion> Top, float? Threshold, string? ModelVersion,

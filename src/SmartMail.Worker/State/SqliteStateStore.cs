@@ -78,7 +78,8 @@ public sealed class SqliteStateStore : IDisposable
 
     // What the web app lists, written with the decision (MailLedger.Decide) and its delivery (Deliver, Recover): one row per
     // decision with the subject (CPR numbers masked) and the sender, and the web app's actions (intent first, then the move,
-    // then completion). Indexed for the pages' queries (mailbox+state+time, mailbox+time, decision-id prefix by the key).
+    // then completion). Indexed for the pages' queries (mailbox+state+time, mailbox+time, decision-id prefix by the key; subject and
+    // sender parts by an FTS5 trigram index, summary_text).
     private const string OversightSchema = """
         CREATE INDEX IF NOT EXISTS mail_decision ON mail (decision_id);
         CREATE INDEX IF NOT EXISTS mail_state ON mail (mailbox, state);
@@ -92,6 +93,14 @@ public sealed class SqliteStateStore : IDisposable
         CREATE INDEX IF NOT EXISTS summary_received ON mail_summary (mailbox, received_utc);
         CREATE INDEX IF NOT EXISTS summary_window ON mail_summary (mailbox, decided_utc, outcome, latency_ms);
         CREATE INDEX IF NOT EXISTS summary_model ON mail_summary (source, outcome, decided_label);
+        CREATE VIRTUAL TABLE IF NOT EXISTS summary_text USING fts5 (subject, sender, content='mail_summary', tokenize='trigram');
+        CREATE TRIGGER IF NOT EXISTS summary_text_insert AFTER INSERT ON mail_summary BEGIN
+            INSERT INTO summary_text (rowid, subject, sender) VALUES (new.rowid, new.subject, new.sender); END;
+        CREATE TRIGGER IF NOT EXISTS summary_text_update AFTER UPDATE OF subject, sender ON mail_summary BEGIN
+            INSERT INTO summary_text (summary_text, rowid, subject, sender) VALUES ('delete', old.rowid, old.subject, old.sender);
+            INSERT INTO summary_text (rowid, subject, sender) VALUES (new.rowid, new.subject, new.sender); END;
+        CREATE TRIGGER IF NOT EXISTS summary_text_delete AFTER DELETE ON mail_summary BEGIN
+            INSERT INTO summary_text (summary_text, rowid, subject, sender) VALUES ('delete', old.rowid, old.subject, old.sender); END;
         CREATE TABLE IF NOT EXISTS web_action (
             decision_id TEXT NOT NULL, kind TEXT NOT NULL, label TEXT NOT NULL, user_name TEXT NOT NULL, mailbox TEXT NOT NULL,
             from_destination TEXT NOT NULL, to_destination TEXT NOT NULL, step TEXT NOT NULL, error TEXT,
