@@ -11,6 +11,7 @@ using SmartMail.Worker.Processing;
 using SmartMail.Worker.Sinks;
 using SmartMail.Worker.Sources;
 using SmartMail.Worker.State;
+using SmartMail.Worker.WebHosting;
 
 namespace SmartMail.Worker;
 
@@ -98,6 +99,7 @@ public static class WorkerHost
             // Before the watchers: exports from the first mail on, and flushes after the last one at stop.
             builder.Services.AddHostedService(sp => sp.GetRequiredService<Telemetry.TelemetryExport>());
         }
+        builder.AddSmartMailWeb(watch); // the web app (SmartMail:Web) runs in this process while watching
         if (watch && !string.IsNullOrEmpty(builder.Configuration[$"{SmartMailOptions.SectionName}:HealthUrl"]))
         {
             builder.Services.AddHostedService<Health.HealthEndpoint>();

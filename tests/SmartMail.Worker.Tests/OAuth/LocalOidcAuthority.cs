@@ -19,7 +19,7 @@ namespace SmartMail.Worker.Tests.OAuth;
 /// issuing short-lived opaque tokens, and the RFC 7662 introspection endpoint Dovecot calls to check a bearer token. MSAL
 /// talks to it as to any OIDC provider. Clients can be revoked while tokens are out, and every request is counted.
 /// </summary>
-public sealed class LocalOidcAuthority : IAsyncDisposable
+public sealed partial class LocalOidcAuthority : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<string, Client> _clients = new(StringComparer.Ordinal);
@@ -169,7 +169,7 @@ public sealed class LocalOidcAuthority : IAsyncDisposable
 
     private void Map(string realm)
     {
-        _app.MapGet(realm + "/.well-known/openid-configuration", () => Results.Json(new JsonObject
+        _app.MapGet(realm + "/.well-known/openid-configuration", () => Results.Json(WithInteractive(new JsonObject
         {
             ["issuer"] = Issuer.ToString(),
             ["token_endpoint"] = TokenEndpoint.ToString(),
@@ -181,8 +181,8 @@ public sealed class LocalOidcAuthority : IAsyncDisposable
             ["response_types_supported"] = new JsonArray("code"),
             ["subject_types_supported"] = new JsonArray("public"),
             ["id_token_signing_alg_values_supported"] = new JsonArray("RS256"),
-        }));
-        _app.MapGet(realm + "/jwks", () => Results.Json(new JsonObject { ["keys"] = new JsonArray() }));
+        })));
+        MapInteractive(realm);
         _app.MapPost(realm + "/token", TokenAsync);
         _app.MapPost(realm + "/introspect", IntrospectAsync);
     }
@@ -192,6 +192,10 @@ public sealed class LocalOidcAuthority : IAsyncDisposable
         Interlocked.Increment(ref _tokenRequests);
         var form = await request.ReadFormAsync();
         var (clientId, secret) = BasicCredentials(request) ?? (form["client_id"].ToString(), form["client_secret"].ToString());
+        if (form["grant_type"] == "authorization_code")
+        {
+            return CodeToken(form, clientId, secret);
+        }
         if (form["grant_type"] != "client_credentials")
         {
             return Refuse("unsupported_grant_type", "only client_credentials");
