@@ -20,6 +20,7 @@ namespace SmartMail.Worker.Oversight;
 public sealed class OversightQueries : IOversightQueries
 {
     private readonly string _connectionString;
+    private readonly ExampleStore _examples;
     private readonly SmartMailOptions _options;
     private readonly ModelRegistry _registry;
     private readonly Func<ModelBundle?> _model;
@@ -27,7 +28,6 @@ public sealed class OversightQueries : IOversightQueries
     private readonly TimeProvider _time;
     private readonly string _instanceId;
     private readonly MailPlaces _places;
-    private volatile PrecisionCache? _precisions;
 
     /// <summary>Creates the queries.</summary>
     /// <param name="store">The ledger (its file is read; its writer is not used).</param>
@@ -44,6 +44,7 @@ public sealed class OversightQueries : IOversightQueries
         ArgumentNullException.ThrowIfNull(options);
         _connectionString = new SqliteConnectionStringBuilder { DataSource = store.Path, Pooling = true }.ToString();
         _options = options;
+        _examples = examples;
         _registry = ModelRegistry.For(options);
         _model = model;
         _health = health;
@@ -257,8 +258,10 @@ public sealed class OversightQueries : IOversightQueries
 
     /// <inheritdoc />
     /// <remarks>
-    /// Automated: mails the model routed to the label alone; corrected: those of them with a correction, from any channel
-    /// (IMAP move, the CLI, the web app).
+    /// The learning loop's own counts (<see cref="LabelPrecisionMonitor"/>): automated are the mails the model routed to the
+    /// label alone, counted when routed; corrected are those of them a person corrected, from any channel (IMAP move, the
+    /// CLI, the web app). The threshold is the one in force, after the raises made in service. Labels without automatic
+    /// routes yet show the model's own threshold.
     /// </remarks>
     public IReadOnlyList<LabelPrecision> LabelPrecisions()
     {
@@ -266,58 +269,16 @@ public sealed class OversightQueries : IOversightQueries
         {
             return [];
         }
-        // Counted over every decision: kept for a minute (precision moves with days of corrections, not seconds).
-        if (_precisions is { } cached && cached.Version == model.Manifest.ModelVersion && _time.GetUtcNow() - cached.At < TimeSpan.FromMinutes(1))
-        {
-            return cached.Rows;
-        }
-        var rows = CountPrecisions(model);
-        _precisions = new PrecisionCache(model.Manifest.ModelVersion, _time.GetUtcNow(), rows);
-        return rows;
-    }
-
-    private IReadOnlyList<LabelPrecision> CountPrecisions(ModelBundle model)
-    {
-        using var connection = Open();
-        var automated = new Dictionary<string, int>(StringComparer.Ordinal);
-        using (var cmd = Command(connection, "SELECT decided_label, COUNT(*) FROM mail_summary WHERE source = 'model' AND outcome = 'routed' GROUP BY decided_label"))
-        using (var r = cmd.ExecuteReader())
-        {
-            while (r.Read())
-            {
-                if (!r.IsDBNull(0))
-                {
-                    automated[r.GetString(0)] = r.GetInt32(1);
-                }
-            }
-        }
-        var corrected = new Dictionary<string, int>(StringComparer.Ordinal);
-        using (var cmd = Command(connection, """
-            SELECT s.decided_label, COUNT(DISTINCT s.decision_id) FROM correction c JOIN mail_summary s ON s.decision_id = c.decision_id
-            WHERE s.source = 'model' AND s.outcome = 'routed' GROUP BY s.decided_label
-            """))
-        using (var r = cmd.ExecuteReader())
-        {
-            while (r.Read())
-            {
-                if (!r.IsDBNull(0))
-                {
-                    corrected[r.GetString(0)] = r.GetInt32(1);
-                }
-            }
-        }
-        var target = model.Manifest.Training.TargetPrecision;
-        return [.. model.Manifest.Labels.Select(l =>
-        {
-            var a = automated.GetValueOrDefault(l.Name);
-            var c = corrected.GetValueOrDefault(l.Name);
-            return new LabelPrecision(l.Name, a, c, a == 0 ? null : 1.0 - ((double)c / a), target, l.Threshold, l.Threshold is null);
-        })];
+        var counted = LabelPrecisionMonitor.Report(_examples, _options, model.Manifest.ModelVersion).ToDictionary(r => r.Label, StringComparer.Ordinal);
+        var target = _options.Learning.TargetPrecision;
+        return [.. model.Manifest.Labels.Select(l => counted.TryGetValue(l.Name, out var r)
+            ? new LabelPrecision(l.Name, r.Automated, r.Corrected, r.RealisedPrecision, r.TargetPrecision, r.Threshold, r.Threshold is null)
+            : new LabelPrecision(l.Name, 0, 0, null, target, l.Threshold, l.Threshold is null))];
     }
 
     /// <inheritdoc />
-    /// <remarks>None until the drift monitor records threshold changes in service.</remarks>
-    public IReadOnlyList<ThresholdChange> ThresholdChanges(int take) => [];
+    public IReadOnlyList<ThresholdChange> ThresholdChanges(int take) =>
+        [.. _examples.ReadThresholdChanges(take).Select(c => new ThresholdChange(c.Time, c.ModelVersion, c.Label, c.From, c.To, c.Reason))];
 
     /// <inheritdoc />
     public IReadOnlyList<ModelVersionInfo> Models()
@@ -457,7 +418,6 @@ public sealed class OversightQueries : IOversightQueries
 
     private static DateTimeOffset Parse(string time) => DateTimeOffset.Parse(time, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
 
-    private sealed record PrecisionCache(string Version, DateTimeOffset At, IReadOnlyList<LabelPrecision> Rows);
 
     // The decision record as the processor wrote it (MailProcessor.DecisionJson; quarantine and manual records have fewer fields).
     internal sealed record DecisionJson(string? Label, string? Destination, IReadOnlyList<Suggestion> Top, float? Threshold, string? ModelVersion,
