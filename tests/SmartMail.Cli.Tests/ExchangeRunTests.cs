@@ -16,7 +16,7 @@ namespace SmartMail.Cli.Tests;
 /// <c>smartmail run --watch</c> process started from that directory, mail arriving over time, the process killed with SIGKILL
 /// at random moments and started again; then nothing is lost or doubled: each Message-ID is in exactly one destination folder
 /// exactly once, and the ledger agrees. CI runs 150 mails and 3 kills; <c>SMARTMAIL_SOAK=1</c> runs the 500 mails and 5 kills
-/// of the issue (tests/soak/exchange-run.sh).
+/// of the issue (tests/soak/exchange-run.sh). And <c>smartmail train --imap</c> with the same config form, on the same profile.
 /// </summary>
 public sealed class ExchangeRunTests(ITestOutputHelper output)
 {
@@ -107,36 +107,72 @@ public sealed class ExchangeRunTests(ITestOutputHelper output)
         Assert.True(oauth2 >= kills + 1, $"{oauth2} OAuth2 sign-ins for {kills + 1} runs");
     }
 
+    [Fact]
+    public async Task TrainImap_DocumentedConfigWithSecret_OnExchange_LearnsTheDepartmentFolders_NotDeletedItems()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var exchange = await ExchangeOnline.StartAsync(ExchangeCredential.Secret, tls: true);
+        using (var client = await exchange.Dovecot.ClientAsync())
+        {
+            var root = client.GetFolder(client.PersonalNamespaces[0]);
+            await root.CreateAsync("Byg og Teknik", true, ct);
+            await root.CreateAsync("Skat.Ejendom", true, ct);
+            await client.DisconnectAsync(true, ct);
+        }
+        await exchange.Dovecot.AppendAsync(Enumerable.Range(0, 12).Select(i => Mail((3 * i) + 1)), "Byg og Teknik");
+        await exchange.Dovecot.AppendAsync(Enumerable.Range(0, 15).Select(i => Mail(3 * i)), "Skat.Ejendom");
+        await exchange.Dovecot.AppendAsync(Enumerable.Range(0, 6).Select(i => Mail((3 * i) + 2)), "Deleted Items");
+        var dir = CliProcess.TempDirectory();
+        await File.WriteAllTextAsync(Path.Combine(dir, "appsettings.json"), DocumentedConfig(exchange, Path.Combine(dir, "data")), ct);
+        var model = Path.Combine(dir, "first.zip");
+
+        var result = await CliProcess.RunAsync(dir, "train", "--imap", "--out", model, "--holdout", "0", "--min-examples", "5");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("Byg og Teknik: 12 mails", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("Skat.Ejendom: 15 mails", result.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("Deleted Items", result.Stdout, StringComparison.Ordinal);
+        Assert.True(File.Exists(model));
+        Assert.True(exchange.Logins().OAuth2 >= 1, "train --imap signed in with OAuth2");
+    }
+
     /// <summary>appsettings.json as docs/exchange-online.md section 4 has it, for a provider other than Entra ID (Authority
     /// instead of TenantId, its CA) and a test server (its CA, port, a short poll and batch).</summary>
-    private static string DocumentedConfig(ExchangeOnline exchange, string data) => new JsonObject
+    private static string DocumentedConfig(ExchangeOnline exchange, string data)
     {
-        ["SmartMail"] = new JsonObject
+        var oauth2 = new JsonObject
         {
-            ["DataDirectory"] = data,
-            ["ModelPath"] = CliProcess.DefaultModel,
-            ["Mailboxes"] = new JsonArray(new JsonObject
+            ["Authority"] = exchange.Authority.Issuer.AbsoluteUri,
+            ["ClientId"] = exchange.ClientId,
+            [exchange.UsesCertificate ? "CertificateFile" : "ClientSecretFile"] = exchange.CredentialFile,
+            ["CaCertificateFile"] = exchange.Authority.CaFile,
+        };
+        if (exchange.UsesCertificate)
+        {
+            oauth2["CertificatePasswordFile"] = exchange.PfxPasswordFile;
+        }
+        return new JsonObject
+        {
+            ["SmartMail"] = new JsonObject
             {
-                ["Name"] = "fallespost",
-                ["Host"] = "127.0.0.1",
-                ["Port"] = exchange.Dovecot.TlsPort,
-                ["Security"] = "SslOnConnect",
-                ["CaCertificateFile"] = exchange.Dovecot.CaFile,
-                ["Username"] = exchange.Dovecot.User,
-                ["Authentication"] = "OAuth2",
-                ["OAuth2"] = new JsonObject
+                ["DataDirectory"] = data,
+                ["ModelPath"] = CliProcess.DefaultModel,
+                ["Mailboxes"] = new JsonArray(new JsonObject
                 {
-                    ["Authority"] = exchange.Authority.Issuer.AbsoluteUri,
-                    ["ClientId"] = exchange.ClientId,
-                    ["CertificateFile"] = exchange.CredentialFile,
-                    ["CertificatePasswordFile"] = exchange.PfxPasswordFile,
-                    ["CaCertificateFile"] = exchange.Authority.CaFile,
-                },
-                ["PollInterval"] = "00:00:01",
-                ["BatchSize"] = 20,
-            }),
-        },
-    }.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+                    ["Name"] = "fallespost",
+                    ["Host"] = "127.0.0.1",
+                    ["Port"] = exchange.Dovecot.TlsPort,
+                    ["Security"] = "SslOnConnect",
+                    ["CaCertificateFile"] = exchange.Dovecot.CaFile,
+                    ["Username"] = exchange.Dovecot.User,
+                    ["Authentication"] = "OAuth2",
+                    ["OAuth2"] = oauth2,
+                    ["PollInterval"] = "00:00:01",
+                    ["BatchSize"] = 20,
+                }),
+            },
+        }.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+    }
 
     // Mails with a Message-ID each, of kinds the shipped model routes (space, cars) and one it leaves to a person (Danish).
     private static byte[] Mail(int n) => Encoding.UTF8.GetBytes((n % 3) switch
