@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Reflection;
 
 namespace SmartMail.Cli.Tests;
 
@@ -17,12 +18,14 @@ internal static class CliProcess
     public static string RepositoryRoot { get; } = FindRoot();
 
     /// <summary>
-    /// The program: smartmail.dll next to the tests (the project reference copies it), or the one SMARTMAIL_TEST_PROGRAM
-    /// names (to run these tests against another build, e.g. the one before a fix).
+    /// The program: smartmail.dll in the CLI project's own build output (built by the project reference; the copy next to the
+    /// tests lacks assemblies, see the csproj), or the one SMARTMAIL_TEST_PROGRAM names (to run these tests against another
+    /// build, e.g. the one before a fix).
     /// </summary>
     public static string Program => Environment.GetEnvironmentVariable("SMARTMAIL_TEST_PROGRAM") is { Length: > 0 } other
         ? other
-        : Path.Combine(AppContext.BaseDirectory, "smartmail.dll");
+        : typeof(CliProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .Single(a => a.Key == "SmartMailCliProgram").Value!; // set by the csproj
 
     public static async Task<Result> RunAsync(string workingDirectory, params string[] args)
     {

@@ -17,6 +17,16 @@ public sealed class DepartmentFolders
         | FolderAttributes.Flagged | FolderAttributes.Junk | FolderAttributes.Sent | FolderAttributes.Trash | FolderAttributes.NoSelect
         | FolderAttributes.NonExistent;
 
+    // Exchange Online marks no folder as special-use (no SPECIAL-USE, no \Trash or \Junk in LIST): its standard folders are
+    // known by name instead, in English and in Danish (a mailbox's folder names follow its language). A deleted mail or one
+    // reported as junk lands there; that is not a route to learn from.
+    private static readonly HashSet<string> StandardFolderNames = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Deleted Items", "Junk Email", "Sent Items", "Drafts", "Outbox", "Archive", "Conversation History", "Sync Issues",
+        "RSS Feeds", "Trash", "Junk", "Spam", "Sent",
+        "Slettet post", "Uønsket mail", "Uønsket e-mail", "Sendt post", "Kladder", "Udbakke", "Arkiv", "Samtaleoversigt",
+    };
+
     private readonly SmartMailOptions _options;
     private readonly ImapMailboxOptions _mailbox;
     private readonly HashSet<string> _explicit;
@@ -88,9 +98,11 @@ public sealed class DepartmentFolders
             UseSeparator(root.DirectorySeparator);
         }
         var all = await root.GetSubfoldersAsync(false, cancellationToken).ConfigureAwait(false);
+        var marksSpecialUse = (client.Capabilities & (ImapCapabilities.SpecialUse | ImapCapabilities.XList)) != 0;
         return [.. all.Where(f => _explicit.Count > 0
             ? _explicit.Contains(f.Name) || _explicit.Contains(f.FullName)
-            : !_excluded.Contains(f.Name) && !_excluded.Contains(f.FullName) && (f.Attributes & SpecialUse) == 0)
+            : !_excluded.Contains(f.Name) && !_excluded.Contains(f.FullName) && (f.Attributes & SpecialUse) == 0
+                && (marksSpecialUse || !StandardFolderNames.Contains(f.Name)))
             .OrderBy(f => f.FullName, StringComparer.Ordinal)];
     }
 }

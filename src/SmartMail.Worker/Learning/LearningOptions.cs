@@ -27,7 +27,10 @@ public sealed class LearningOptions
 
     /// <summary>
     /// The folders watched for corrections (folder name = label). Empty: every top-level folder except the watched
-    /// inbox, the processed folder, manual triage, quarantine and the special-use folders (Trash, Sent, Drafts, Junk...).
+    /// inbox, the processed folder, manual triage, quarantine and the special-use folders (Trash, Sent, Drafts, Junk...);
+    /// on a server that marks none (Exchange Online) the standard folders by name, in English and Danish (Deleted Items,
+    /// Junk Email, Sent Items, Drafts, Outbox, Archive, Slettet post, Uønsket mail, Sendt post, Kladder, Udbakke, Arkiv...).
+    /// A department folder with such a name is watched only when listed here.
     /// </summary>
     public List<string> CorrectionFolders { get; set; } = [];
 

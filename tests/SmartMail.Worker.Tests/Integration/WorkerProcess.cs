@@ -73,6 +73,9 @@ internal sealed class WorkerProcess : IDisposable
         }
     }
 
+    /// <summary>Whether the process has ended (by itself, or killed).</summary>
+    public bool HasExited => _process.HasExited;
+
     /// <summary>SIGKILL, and wait until it is gone.</summary>
     public async Task KillAsync()
     {

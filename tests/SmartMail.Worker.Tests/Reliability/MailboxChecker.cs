@@ -27,6 +27,9 @@ public sealed class MailboxChecker
     /// <inheritdoc cref="QuarantineDestination"/>
     public string ManualTriageDestination { get; init; } = "_manual-triage";
 
+    /// <summary>The server's hierarchy separator, which destination folder names cannot hold ('/' on Exchange Online).</summary>
+    public char Separator { get; init; } = '.';
+
     /// <summary>How many mails were appended so far.</summary>
     public int Appended => _appended.Count;
 
@@ -115,8 +118,8 @@ public sealed class MailboxChecker
 
     private static bool IsMarker(string keyword) => keyword.StartsWith(ImapMailbox.MarkerPrefix, StringComparison.Ordinal);
 
-    // The IMAP folder a destination name becomes (ImapMailbox.FolderAsync: safe name, Dovecot's separator replaced).
-    private static string FolderOf(string? destination) => FolderJournalSink.SafeName(destination ?? string.Empty).Replace('.', '_');
+    // The IMAP folder a destination name becomes (ImapMailbox.FolderAsync: safe name, the server's separator replaced).
+    private string FolderOf(string? destination) => FolderJournalSink.SafeName(destination ?? string.Empty).Replace(Separator, '_');
 
     private static string Short(string fingerprint) => fingerprint[..Math.Min(12, fingerprint.Length)];
 
