@@ -69,6 +69,7 @@ public sealed class ImapWorker(
             Task? idle = null;
             CancellationTokenSource? work = null;
             CancellationTokenSource? idleStop = null;
+            var held = false; // whether this round got as far as holding the lease (a failure before that is an outage, not a lost lease)
             try
             {
                 if (lease is { IsHeld: false })
@@ -77,6 +78,7 @@ public sealed class ImapWorker(
                     await AcquireAsync(lease, stoppingToken);
                     _keep = lease.KeepAsync(stoppingToken);
                 }
+                held = true;
                 // All work on the folder stops when the lease is lost or runs out.
                 work = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, lease?.Fence ?? CancellationToken.None);
                 idleStop = CancellationTokenSource.CreateLinkedTokenSource(work.Token);
@@ -166,7 +168,7 @@ public sealed class ImapWorker(
             {
                 return;
             }
-            catch (Exception ex) when (lease is { IsHeld: false } && !stoppingToken.IsCancellationRequested && (ex is OperationCanceledException || IsTransient(ex)))
+            catch (Exception ex) when (held && lease is { IsHeld: false } && !stoppingToken.IsCancellationRequested && (ex is OperationCanceledException || IsTransient(ex)))
             {
                 // The lease was lost mid-work (the cancelled command may have been cut off: the reconciler sorts it out when
                 // this instance holds the lease again). Stand by.

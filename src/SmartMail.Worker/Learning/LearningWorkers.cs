@@ -35,7 +35,12 @@ public sealed class CorrectionWorker(CorrectionScanner scanner, string mailbox, 
             {
                 return;
             }
-            catch (Exception ex) when (ex is IOException or MailKit.ProtocolException or MailKit.CommandException or MailKit.ServiceNotConnectedException
+            catch (Auth.SignInRefusedException)
+            {
+                // The mailbox's own worker logs the refusal once and stops the mailbox; scanning on would only storm the authority.
+                return;
+            }
+            catch (Exception ex) when (ex is IOException or HttpRequestException or MailKit.ProtocolException or MailKit.CommandException or MailKit.ServiceNotConnectedException
                 or System.Net.Sockets.SocketException or TimeoutException or OperationCanceledException or System.Security.Authentication.AuthenticationException
                 or MailKit.Security.AuthenticationException or Microsoft.Data.Sqlite.SqliteException)
             {

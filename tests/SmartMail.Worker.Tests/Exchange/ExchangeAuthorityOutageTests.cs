@@ -13,9 +13,7 @@ namespace SmartMail.Worker.Tests.Exchange;
 /// </summary>
 public sealed class ExchangeAuthorityOutageTests(DefaultModelFixture model, ITestOutputHelper output) : IntegrationTest(model)
 {
-    [Fact(Skip = "Defect in m365-core's files: ImapWorker.IsTransient does not count the HttpRequestException OAuth2TokenSource throws " +
-        "for an unreachable authority ('the token authority is unavailable …; retrying'), so the BackgroundService fails and the " +
-        "host stops (exit) instead of retrying. Failed before any fix: the worker process exited within seconds.")]
+    [Fact]
     public async Task AuthorityUnreachable_WorkerKeepsRunning_AndRetriesWithBackoff()
     {
         var ct = TestContext.Current.CancellationToken;
