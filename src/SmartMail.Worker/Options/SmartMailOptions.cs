@@ -74,6 +74,14 @@ public sealed class SmartMailOptions
     [ValidateEnumeratedItems]
     public List<RoutingRule> Rules { get; set; } = [];
 
+    /// <summary>Case-number rules: a case number in the subject routes to the department that owns its series (after <see cref="Rules"/>).</summary>
+    [ValidateEnumeratedItems]
+    public List<CaseNumberRule> CaseNumbers { get; set; } = [];
+
+    /// <summary>Whether a reply to a mail SmartMail routed (or to a message seen in a department folder) follows its thread.</summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool FollowThreads { get; set; } = true;
+
     /// <summary>Where each label goes and its KLE number; a label without a route goes to a destination named after it.</summary>
     public Dictionary<string, RouteOptions> Routes { get; set; } = new(StringComparer.Ordinal);
 

@@ -36,7 +36,7 @@ public sealed class ModelProvider : IDisposable
         _loadedWriteTime = File.GetLastWriteTimeUtc(_loadedPath);
         try
         {
-            _policy = new RoutingPolicy(options.Rules, ModelBundle.Load(_loadedPath));
+            _policy = new RoutingPolicy(options.Rules, ModelBundle.Load(_loadedPath), options.CaseNumbers);
         }
         catch (ModelBundleException ex)
         {
@@ -72,7 +72,7 @@ public sealed class ModelProvider : IDisposable
         _loadedPath = path;
         try
         {
-            var policy = new RoutingPolicy(_options.Rules, ModelBundle.Load(path));
+            var policy = new RoutingPolicy(_options.Rules, ModelBundle.Load(path), _options.CaseNumbers);
             lock (_gate)
             {
                 // The old model is not disposed: a decision in flight may still be using it.

@@ -86,6 +86,10 @@ public sealed class MailLedger
                 Check(MailTransition.Decide, d.Key, _store.StateOf(tx, d.Key));
                 _store.Update(tx, d.Key, "state=1, destination=$dest, decision_json=$j, error=NULL, updated_utc=$t",
                     ("$dest", d.Destination), ("$j", d.DecisionJson), ("$t", Time(d.Audit.Time)));
+                if (d.Thread is { } thread)
+                {
+                    _store.RememberThread(tx, thread); // with the decision: a reply finds it once the mail is delivered
+                }
                 audit.Add(d.Audit);
             }
         });

@@ -48,4 +48,8 @@ public sealed record MailRecord(MailKey Key, string Fingerprint, string Decision
 /// <param name="Destination">Where it goes.</param>
 /// <param name="DecisionJson">The decision record.</param>
 /// <param name="Audit">The audit row.</param>
-public sealed record DecisionToRecord(MailKey Key, string Destination, string DecisionJson, AuditEntry Audit);
+public sealed record DecisionToRecord(MailKey Key, string Destination, string DecisionJson, AuditEntry Audit)
+{
+    /// <summary>The mail's Message-ID to remember for its thread (written in the decision's transaction); none when <see langword="null"/>.</summary>
+    public Threads.ThreadEntry? Thread { get; init; }
+}

@@ -8,7 +8,7 @@ namespace SmartMail.Worker.State;
 /// durably before the next one acts). Mails are keyed by (mailbox, folder, UIDVALIDITY, UID) and also found
 /// by fingerprint. The audit table is append-only: triggers refuse UPDATE and DELETE. Thread-safe.
 /// </summary>
-public sealed class SqliteStateStore : IDisposable
+public sealed partial class SqliteStateStore : IDisposable
 {
     private readonly SqliteConnection _connection;
     private readonly Lock _gate = new();
@@ -39,6 +39,7 @@ public sealed class SqliteStateStore : IDisposable
             Execute(Schema);
             AddColumnIfMissing("mail", "marker", "TEXT");
             AddColumnIfMissing("mail", "retry_utc", "TEXT");
+            Execute(ThreadSchema);
             InstanceId = LoadInstanceId();
         }
         catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
