@@ -102,6 +102,10 @@ public sealed class SmartMailOptions
     [ValidateObjectMembers]
     public TelemetryOptions Telemetry { get; set; } = new();
 
+    /// <summary>Extraction bounds and switches (<c>SmartMail:Extraction</c>): attachment reading, its bytes, pages, characters and time.</summary>
+    [ValidateObjectMembers]
+    public Core.Mime.ExtractionOptions Extraction { get; set; } = new();
+
     /// <summary>The inbox in force.</summary>
     public string InboxPath => Inbox ?? Path.Combine(DataDirectory, "inbox");
 
