@@ -34,10 +34,12 @@ public static class AttachmentEvidence
             return ([], []);
         }
         var files = new List<string>();
-        foreach (var attachment in document.AttachmentTexts)
+        // Files whose text or name holds a term: those read, then those only named (an image's name is read too).
+        var candidates = document.AttachmentTexts.Select(a => (Name: a.FileName ?? a.MediaType, Text: a.FileName + "\n" + a.Text))
+            .Concat(document.Attachments.Where(a => a.FileName is not null).Select(a => (Name: a.FileName!, Text: a.FileName!)));
+        foreach (var (name, text) in candidates)
         {
-            var name = attachment.FileName ?? attachment.MediaType;
-            if (AttachmentTerms.Find(Section(name + "\n" + attachment.Text), found).Count > 0 && !files.Contains(name, StringComparer.Ordinal))
+            if (!files.Contains(name, StringComparer.Ordinal) && AttachmentTerms.Find(Section(text), found).Count > 0)
             {
                 files.Add(name);
             }
