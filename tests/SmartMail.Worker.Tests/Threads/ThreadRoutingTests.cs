@@ -161,6 +161,29 @@ public sealed class ThreadRoutingTests(DefaultModelFixture model) : IntegrationT
     }
 
     [Fact]
+    public async Task MailDecidedByItsAttachment_AuditRowAndDecisionRecordSayAttachment()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var dovecot = await Dovecot.StartAsync();
+        var options = Options(dovecot);
+        using var store = new SqliteStateStore(Path.Combine(options.DataDirectory, "state.db"));
+        // "Please see the attached form." and a PDF about a shuttle launch (plus an encrypted PDF and an image).
+        var raw = await File.ReadAllBytesAsync(Path.Combine(Model.RepositoryRoot, "tests", "SmartMail.Cli.Tests", "TestData", "form-with-attachments.eml"), ct);
+        var fingerprint = (await dovecot.AppendFingerprintedAsync([raw]))[0];
+
+        await DrainAsync(dovecot, store, Policy(options), options, ct);
+
+        var decision = Decision(store, fingerprint);
+        Assert.Equal(("model", "sci.space"), (decision.Source, decision.Label));
+        Assert.Contains("decided by attachment terms: launch", decision.Reason, StringComparison.Ordinal);
+        Assert.Contains("(bilag: launch-form.pdf", decision.Reason, StringComparison.Ordinal);
+        var record = store.FindDelivered("test", fingerprint) ?? throw new InvalidOperationException("not delivered");
+        using var json = JsonDocument.Parse(record.DecisionJson!);
+        Assert.Contains("launch", json.RootElement.GetProperty("attachmentTerms").EnumerateArray().Select(t => t.GetString()));
+        Assert.Contains("launch-form.pdf", json.RootElement.GetProperty("attachmentFiles").EnumerateArray().Select(t => t.GetString()));
+    }
+
+    [Fact]
     public async Task CaseNumberInSubject_RoutesToTheSeriesOwner_BeforeThreadAndModel()
     {
         var ct = TestContext.Current.CancellationToken;
