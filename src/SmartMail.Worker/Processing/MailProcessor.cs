@@ -563,7 +563,8 @@ public sealed class MailProcessor
             : null;
         return new Evaluated(
             new DecisionToRecord(record.Key, destination, DecisionJson(record, decision, destination, kle, document),
-                Audit(record, decision.Source.ToString().ToLowerInvariant(), decision, Place(destination), decision.Reason, outcome)) { Thread = thread },
+                Audit(record, decision.Source.ToString().ToLowerInvariant(), decision, Place(destination), decision.Reason, outcome))
+            { Thread = thread },
             decision.Top.Count > 0 ? decision.Confidence : null,
             new NewExample(record.Key.Mailbox, record.Fingerprint, record.DecisionId, decision.Label, decision.ModelVersion,
                 new TextInput(document.Subject, document.Body), document.Date));

@@ -21,8 +21,15 @@ public sealed class ThreadMemoryTests : IDisposable
         _store.Ledger.Begin([(Key(uid), $"fp{uid}", $"sm-{uid}")], at);
         var audit = new AuditEntry
         {
-            Time = at, DecisionId = $"sm-{uid}", Fingerprint = $"fp{uid}", Mailbox = "box", Source = "model", Label = label,
-            Reason = "test", Destination = destination, Outcome = "routed",
+            Time = at,
+            DecisionId = $"sm-{uid}",
+            Fingerprint = $"fp{uid}",
+            Mailbox = "box",
+            Source = "model",
+            Label = label,
+            Reason = "test",
+            Destination = destination,
+            Outcome = "routed",
         };
         _store.Ledger.Decide([new DecisionToRecord(Key(uid), destination, "{}", audit)
         {
@@ -49,8 +56,14 @@ public sealed class ThreadMemoryTests : IDisposable
         Route(1, "parent@example.dk", "skat", "Skat");
         var audit = new AuditEntry
         {
-            Time = Now, DecisionId = "sm-1", Fingerprint = "fp1", Mailbox = "box", Source = "quarantine", Reason = "poison",
-            Destination = "_quarantine", Outcome = "quarantined",
+            Time = Now,
+            DecisionId = "sm-1",
+            Fingerprint = "fp1",
+            Mailbox = "box",
+            Source = "quarantine",
+            Reason = "poison",
+            Destination = "_quarantine",
+            Outcome = "quarantined",
         };
         _store.Ledger.Decide([new DecisionToRecord(Key(1), "_quarantine", "{}", audit)]);
         _store.Ledger.Deliver([Key(1)], Now);
