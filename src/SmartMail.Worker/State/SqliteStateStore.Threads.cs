@@ -17,14 +17,14 @@ public sealed partial class SqliteStateStore
 
     private ThreadMemory? _threads;
 
-    /// <summary>What this store remembers of threads (Message-ID → where the thread went).</summary>
+    /// <summary>What this store remembers of threads (Message-ID → where the thread went). Does no I/O: the key is read at open.</summary>
     public ThreadMemory Threads
     {
         get
         {
             lock (_gate)
             {
-                return _threads ??= new ThreadMemory(this, LoadThreadKey());
+                return _threads ??= new ThreadMemory(this, _threadKey);
             }
         }
     }
@@ -93,9 +93,18 @@ public sealed partial class SqliteStateStore
         }
     }
 
-    // The key Message-IDs are hashed with: random, made once per store (INSERT OR IGNORE: concurrent first opens keep one).
+    // The key Message-IDs are hashed with: random, made by the first open of the store (INSERT OR IGNORE: concurrent first
+    // opens keep one); later opens only read it, so opening a store another process holds locked still works (as LoadInstanceId).
     private byte[] LoadThreadKey()
     {
+        using (var existing = _connection.CreateCommand())
+        {
+            existing.CommandText = "SELECT value FROM meta WHERE key = 'thread_key'";
+            if (existing.ExecuteScalar() is string key)
+            {
+                return Convert.FromHexString(key);
+            }
+        }
         using var insert = _connection.CreateCommand();
         insert.CommandText = "INSERT OR IGNORE INTO meta (key, value) VALUES ('thread_key', $k)";
         insert.Parameters.AddWithValue("$k", Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));

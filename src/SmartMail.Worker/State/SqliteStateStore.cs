@@ -14,6 +14,7 @@ public sealed partial class SqliteStateStore : IDisposable
     private readonly Lock _gate = new();
     private AuditJsonLinesWriter? _auditFile;
     private readonly Dictionary<string, SqliteCommand> _prepared = new(StringComparer.Ordinal);
+    private readonly byte[] _threadKey;
 
     /// <summary>Opens (and if needed creates) the store at <paramref name="path"/>.</summary>
     /// <param name="path">The database file.</param>
@@ -41,6 +42,7 @@ public sealed partial class SqliteStateStore : IDisposable
             AddColumnIfMissing("mail", "retry_utc", "TEXT");
             Execute(ThreadSchema);
             InstanceId = LoadInstanceId();
+            _threadKey = LoadThreadKey();
         }
         catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
         {
