@@ -1,6 +1,9 @@
 using BenchmarkDotNet.Attributes;
 using MimeKit;
+using SmartMail.Core.Attachments;
+using SmartMail.Core.Classification;
 using SmartMail.Core.Mime;
+using SmartMail.Core.Routing;
 using UglyToad.PdfPig.Core;
 using UglyToad.PdfPig.Fonts.Standard14Fonts;
 using UglyToad.PdfPig.Writer;
@@ -22,6 +25,10 @@ public class AttachmentBenchmarks
         """;
 
     private readonly MailExtractor _read = new();
+    private ModelBundle _bundle = null!;
+    private RoutingPolicy _policy = null!;
+    private MailDocument _launchForm = null!;
+    private MailDocument _launchFormInBody = null!;
     private readonly MailExtractor _off = new(new ExtractionOptions { ReadAttachments = false });
     private ReadOnlyMemory<byte> _raw;
 
@@ -61,7 +68,40 @@ public class AttachmentBenchmarks
         using var stream = new MemoryStream();
         message.WriteTo(stream);
         _raw = stream.ToArray();
+
+        _bundle = ModelBundle.Load(BenchmarkData.DefaultModelPath);
+        _policy = new RoutingPolicy([], _bundle);
+        // A mail the default (English 20news) model routes by its attachment: a one-line body and a launch request form.
+        const string form = "Launch request form. Mission: shuttle launch to the space station. Payload: satellite for orbit, "
+            + "launch window after the countdown. The orbiter is on the pad; NASA asks when the rocket can lift off into orbit.";
+        const string intro = "Please see the attached form.";
+        _launchForm = new MailDocument
+        {
+            Id = "form@example.org",
+            Fingerprint = new string('0', 64),
+            Subject = "Form",
+            Body = intro + "\n[bilag: form.pdf]\n" + form,
+            AttachmentTextStart = intro.Length + 1,
+            AttachmentTexts = [new AttachmentText { FileName = "form.pdf", MediaType = "application/pdf", Text = form }],
+        };
+        _launchFormInBody = _launchForm with { Body = intro + "\n" + form, AttachmentTextStart = null, AttachmentTexts = [] };
     }
+
+    /// <summary>Releases the model.</summary>
+    [GlobalCleanup]
+    public void Cleanup() => _bundle.Dispose();
+
+    /// <summary>Raw bytes to decision for the mail with the 2 MB PDF: extraction with attachment text, then the policy.</summary>
+    [Benchmark]
+    public RoutingDecision Pipeline_Route_Pdf2MB() => _policy.Decide(_read.Extract(_raw));
+
+    /// <summary>The policy on a mail the model routes by its attachment text: prediction plus the attachment-evidence explanation.</summary>
+    [Benchmark]
+    public RoutingDecision RoutingPolicy_Decide_AttachmentEvidence() => _policy.Decide(_launchForm);
+
+    /// <summary>The same text in the body, no attachment section: prediction only (no explanation is computed).</summary>
+    [Benchmark]
+    public RoutingDecision RoutingPolicy_Decide_SameTextInBody() => _policy.Decide(_launchFormInBody);
 
     // A JPEG as far as PdfPig reads one (start of image, a baseline frame header with the size), then incompressible
     // bytes standing in for the scan: text extraction never decodes images, so only the bytes matter.

@@ -83,7 +83,7 @@ public static class WorkerHost
             return new MailProcessor(
                 sp.GetRequiredService<SqliteStateStore>(),
                 () => models.Policy,
-                new MailExtractor(),
+                new MailExtractor(sp.GetRequiredService<SmartMailOptions>().Extraction),
                 sp.GetRequiredService<Func<IJournalSink, RoutingSink>>()(defaultSink),
                 sp.GetRequiredService<SmartMailOptions>(),
                 sp.GetRequiredService<TimeProvider>(),

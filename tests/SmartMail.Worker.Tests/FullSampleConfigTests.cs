@@ -113,6 +113,7 @@ public sealed class FullSampleConfigTests : IDisposable
         Compare(new SmartMail.Worker.Sinks.SmtpForwardOptions(), options.Smtp!, differences); // bound above: the sample has an Smtp section
         Compare(new SmartMail.Worker.Sinks.WebhookOptions(), options.Webhook, differences);
         Compare(new SmartMail.Worker.Learning.LearningOptions(), options.Learning, differences);
+        Compare(new SmartMail.Core.Mime.ExtractionOptions(), options.Extraction, differences);
 
         Assert.True(differences.Count == 0, "Shown differently from the code's default: " + string.Join(", ", differences));
     }

@@ -11,6 +11,8 @@ public enum DecisionSource
     Model,
     /// <summary>Nobody: a person must decide (manual triage).</summary>
     Manual,
+    /// <summary>The mail's thread: it replies to a mail SmartMail routed, or to a message seen in a department folder.</summary>
+    Thread,
 }
 
 /// <summary>
@@ -39,6 +41,19 @@ public sealed record RoutingDecision
 
     /// <summary>The rule that decided, if any.</summary>
     public string? Rule { get; init; }
+
+    /// <summary>For a <see cref="DecisionSource.Thread"/> decision: the decision id of the mail replied to (<see langword="null"/> when the
+    /// thread was found in a department folder, not in SmartMail's own decisions).</summary>
+    public string? ParentDecisionId { get; init; }
+
+    /// <summary>
+    /// For a <see cref="DecisionSource.Model"/> decision: the model's top terms for its label that come from attachment text or
+    /// names (empty when none did, or the mail has no attachment section).
+    /// </summary>
+    public IReadOnlyList<string> AttachmentTerms { get; init; } = [];
+
+    /// <summary>The attachments (file names) <see cref="AttachmentTerms"/> were found in.</summary>
+    public IReadOnlyList<string> AttachmentFiles { get; init; } = [];
 
     /// <summary>Why, in one sentence for a caseworker or auditor.</summary>
     public required string Reason { get; init; }

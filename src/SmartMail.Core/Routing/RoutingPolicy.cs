@@ -6,13 +6,19 @@ using SmartMail.Core.Mime;
 namespace SmartMail.Core.Routing;
 
 /// <summary>
-/// Decides where a mail goes: explicit rules first, then the model when its top label reaches that label's
-/// threshold, else manual triage with the model's suggestions. Thread-safe.
+/// Decides where a mail goes: explicit rules first, then case-number rules (a case number in the subject names the
+/// department that owns its series), then the mail's thread (a reply goes where the mail it replies to went), then the
+/// model when its top label reaches that label's threshold, else manual triage with the model's suggestions. Thread-safe.
 /// </summary>
 public sealed class RoutingPolicy
 {
     private static readonly TimeSpan MatchTimeout = TimeSpan.FromMilliseconds(100);
+    // How many Message-IDs of a mail's References are looked up (the newest): a long thread needs no more.
+    private const int MaxThreadIds = 10;
+    // How many of the model's top terms are checked for attachment evidence.
+    private const int ExplainTerms = 5;
     private readonly IReadOnlyList<CompiledRule> _rules;
+    private readonly IReadOnlyList<CaseNumberMatcher> _caseNumbers;
     private readonly ModelBundle? _model;
     private readonly IThresholdOverrides? _overrides;
 
@@ -22,9 +28,22 @@ public sealed class RoutingPolicy
     /// <param name="overrides">Thresholds raised in service (drift), applied on top of the model's own; none when <see langword="null"/>.</param>
     /// <exception cref="ArgumentException">A rule has no pattern or an invalid pattern (the message names the rule).</exception>
     public RoutingPolicy(IEnumerable<RoutingRule> rules, ModelBundle? model, IThresholdOverrides? overrides = null)
+        : this(rules, model, [], overrides)
+    {
+    }
+
+    /// <summary>Creates a policy with case-number rules.</summary>
+    /// <param name="rules">Rules, tried in order.</param>
+    /// <param name="model">The model; <see langword="null"/> sends everything no rule matches to manual triage.</param>
+    /// <param name="caseNumbers">Case-number rules, tried in order after <paramref name="rules"/>.</param>
+    /// <param name="overrides">Thresholds raised in service (drift), applied on top of the model's own; none when <see langword="null"/>.</param>
+    /// <exception cref="ArgumentException">A rule has no pattern or an invalid pattern (the message names the rule and its setting).</exception>
+    public RoutingPolicy(IEnumerable<RoutingRule> rules, ModelBundle? model, IEnumerable<CaseNumberRule> caseNumbers, IThresholdOverrides? overrides = null)
     {
         ArgumentNullException.ThrowIfNull(rules);
+        ArgumentNullException.ThrowIfNull(caseNumbers);
         _rules = [.. rules.Select((r, i) => CompiledRule.Create(r, i))];
+        _caseNumbers = [.. caseNumbers.Select((r, i) => CaseNumberMatcher.Create(r, i, MatchTimeout))];
         _model = model;
         _overrides = overrides;
     }
@@ -35,7 +54,13 @@ public sealed class RoutingPolicy
     /// <summary>Decides the route for <paramref name="document"/>.</summary>
     /// <param name="document">The extracted mail.</param>
     /// <returns>The decision.</returns>
-    public RoutingDecision Decide(MailDocument document)
+    public RoutingDecision Decide(MailDocument document) => Decide(document, null);
+
+    /// <summary>Decides the route for <paramref name="document"/>, following its thread when <paramref name="threads"/> knows it.</summary>
+    /// <param name="document">The extracted mail.</param>
+    /// <param name="threads">What SmartMail remembers of threads; none when <see langword="null"/>.</param>
+    /// <returns>The decision.</returns>
+    public RoutingDecision Decide(MailDocument document, IThreadLookup? threads)
     {
         ArgumentNullException.ThrowIfNull(document);
         foreach (var rule in _rules)
@@ -51,6 +76,25 @@ public sealed class RoutingPolicy
                 };
             }
         }
+        foreach (var caseNumber in _caseNumbers)
+        {
+            if (caseNumber.Match(document.Subject) is { } hit)
+            {
+                return new RoutingDecision
+                {
+                    Source = DecisionSource.Rule,
+                    Label = hit.Label,
+                    Rule = caseNumber.Rule.Name,
+                    Reason = hit.Series is null
+                        ? $"case-number rule '{caseNumber.Rule.Name}' matched the subject"
+                        : $"case-number rule '{caseNumber.Rule.Name}': the subject's case number is in series '{hit.Series}'",
+                };
+            }
+        }
+        if (threads is not null && FollowThread(document, threads) is { } thread)
+        {
+            return thread;
+        }
         if (_model is null)
         {
             return new RoutingDecision { Source = DecisionSource.Manual, Reason = "no rule matched and no model is loaded" };
@@ -64,8 +108,81 @@ public sealed class RoutingPolicy
                 Reason = "the mail could not be parsed as MIME",
             };
         }
-        var prediction = _model.Predict(new TextInput(document.Subject, document.Body));
-        return FromPrediction(prediction, _model, _overrides);
+        var input = new TextInput(document.Subject, document.Body);
+        var prediction = _model.Predict(input);
+        var decision = FromPrediction(prediction, _model, _overrides);
+        return decision.Source == DecisionSource.Model && document.AttachmentTextStart is not null
+            ? WithAttachmentEvidence(decision, document, input, _model)
+            : decision;
+    }
+
+    // The Message-IDs a reply names: In-Reply-To, then References newest first (a bounded few).
+    private static RoutingDecision? FollowThread(MailDocument document, IThreadLookup threads)
+    {
+        if (document.IsUnparseable || (document.InReplyTo is null && document.References.Count == 0))
+        {
+            return null;
+        }
+        var ids = new List<string>(MaxThreadIds);
+        if (document.InReplyTo is { Length: > 0 } inReplyTo)
+        {
+            ids.Add(inReplyTo);
+        }
+        for (var i = document.References.Count - 1; i >= 0 && ids.Count < MaxThreadIds; i--)
+        {
+            if (!ids.Contains(document.References[i], StringComparer.Ordinal))
+            {
+                ids.Add(document.References[i]);
+            }
+        }
+        if (threads.Find(ids) is not { } parent)
+        {
+            return null;
+        }
+        return new RoutingDecision
+        {
+            Source = DecisionSource.Thread,
+            Label = parent.Label,
+            ParentDecisionId = parent.DecisionId,
+            Reason = parent.DecisionId is { } parentId
+                ? $"thread: a reply to {parentId}, routed to '{parent.Label}'"
+                : $"thread: a reply to a message in department folder '{parent.Folder}' (a caseworker's answer), label '{parent.Label}'",
+        };
+    }
+
+    // Only when the model routed alone and the mail has attachment text: the top few terms for the label, those from attachments.
+    private static RoutingDecision WithAttachmentEvidence(RoutingDecision decision, MailDocument document, TextInput input, ModelBundle model)
+    {
+        var labelIndex = IndexOf(model.Model.Labels, decision.Label!); // a model decision always has a label
+        if (labelIndex < 0)
+        {
+            return decision;
+        }
+        var top = model.Model.Explain(input, labelIndex, ExplainTerms);
+        var evidence = Attachments.AttachmentEvidence.Find(document, top.Select(t => t.Term));
+        if (evidence.Terms.Count == 0)
+        {
+            return decision;
+        }
+        var files = evidence.Files.Count > 0 ? $" (bilag: {string.Join(", ", evidence.Files)})" : string.Empty;
+        return decision with
+        {
+            AttachmentTerms = evidence.Terms,
+            AttachmentFiles = evidence.Files,
+            Reason = $"{decision.Reason}; decided by attachment terms: {string.Join(", ", evidence.Terms)}{files}",
+        };
+    }
+
+    private static int IndexOf(IReadOnlyList<string> labels, string label)
+    {
+        for (var i = 0; i < labels.Count; i++)
+        {
+            if (labels[i] == label)
+            {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /// <summary>Turns a model prediction into a decision by the label's threshold.</summary>

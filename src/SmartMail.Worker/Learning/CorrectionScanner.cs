@@ -126,6 +126,12 @@ public sealed class CorrectionScanner
 
     private void Examine(IMailFolder folder, byte[] raw, CorrectionScan result)
     {
+        if (_options.FollowThreads)
+        {
+            // Any message here (a caseworker's answer filed in the folder, a mail moved here): a reply to it follows this folder.
+            _store.Threads.SeenInFolder(_mailbox.Name, Threads.ThreadHeaders.MessageId(raw), _folders.LabelOf(folder.Name, _knownLabels()),
+                folder.FullName, _time.GetUtcNow());
+        }
         var fingerprint = MailExtractor.Fingerprint(raw);
         if (_store.FindDelivered(_mailbox.Name, fingerprint) is not { } record)
         {

@@ -74,6 +74,14 @@ public sealed class SmartMailOptions
     [ValidateEnumeratedItems]
     public List<RoutingRule> Rules { get; set; } = [];
 
+    /// <summary>Case-number rules: a case number in the subject routes to the department that owns its series (after <see cref="Rules"/>).</summary>
+    [ValidateEnumeratedItems]
+    public List<CaseNumberRule> CaseNumbers { get; set; } = [];
+
+    /// <summary>Whether a reply to a mail SmartMail routed (or to a message seen in a department folder) follows its thread.</summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool FollowThreads { get; set; } = true;
+
     /// <summary>Where each label goes and its KLE number; a label without a route goes to a destination named after it.</summary>
     public Dictionary<string, RouteOptions> Routes { get; set; } = new(StringComparer.Ordinal);
 
@@ -96,6 +104,10 @@ public sealed class SmartMailOptions
 
     /// <summary>The web app served while watching (<c>SmartMail:Web</c>): on loopback by default, sign-in by one-time link or OpenID Connect.</summary>
     public SmartMail.Web.WebOptions Web { get; set; } = new();
+
+    /// <summary>Extraction bounds and switches (<c>SmartMail:Extraction</c>): attachment reading, its bytes, pages, characters and time.</summary>
+    [ValidateObjectMembers]
+    public Core.Mime.ExtractionOptions Extraction { get; set; } = new();
 
     /// <summary>The inbox in force.</summary>
     public string InboxPath => Inbox ?? Path.Combine(DataDirectory, "inbox");

@@ -84,7 +84,7 @@ public sealed partial class SmartMailOptionsValidator : IValidateOptions<SmartMa
         }
         try
         {
-            _ = new RoutingPolicy(options.Rules, null);
+            _ = new RoutingPolicy(options.Rules, null, options.CaseNumbers);
         }
         catch (ArgumentException ex)
         {

@@ -45,6 +45,7 @@ public sealed class MailProcessor
     private readonly ExampleStore? _examples;
     private readonly Health.WorkerHealth? _health;
     private readonly LabelPrecisionMonitor? _precision;
+    private readonly Threads.ThreadMemory? _threads;
     // Per destination: failures in a row and the time before which it is not tried again (a circuit breaker).
     private readonly ConcurrentDictionary<string, (int Failures, DateTimeOffset RetryAt)> _unavailable = new(StringComparer.Ordinal);
 
@@ -78,6 +79,7 @@ public sealed class MailProcessor
         _time = time;
         _logger = logger;
         _metrics = metrics;
+        _threads = options.FollowThreads ? store.Threads : null;
         if (options.AuditJsonLines)
         {
             // The ledger writes every audit row it commits to the file too, recovery rows included.
@@ -542,7 +544,7 @@ public sealed class MailProcessor
             }
             using (SmartMailTelemetry.StartStep(MailStep.Decide, mail))
             {
-                decision = _policy().Decide(document);
+                decision = _policy().Decide(document, _threads?.For(record.Key.Mailbox));
             }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -558,6 +560,10 @@ public sealed class MailProcessor
         var outcome = decision.Source == DecisionSource.Manual ? "manual" : "routed";
         SmartMailTelemetry.SetDecision(mail ?? SmartMailTelemetry.CurrentMail, decision.Source.ToString().ToLowerInvariant(), destination,
             decision.ModelVersion, decision.Top.Count > 0 ? decision.Confidence : null);
+        // A routed mail's Message-ID is remembered with its decision (one transaction), so that a reply follows it.
+        var thread = decision.Label is { } routedLabel && !document.HasSyntheticId
+            ? _threads?.Routed(record.Key.Mailbox, document.Id, routedLabel, destination, record.DecisionId, record.Fingerprint, _time.GetUtcNow())
+            : null;
         return new Evaluated(
             new DecisionToRecord(record.Key, destination, DecisionJson(record, decision, destination, kle, document),
                 Audit(record, decision.Source.ToString().ToLowerInvariant(), decision, Place(destination), decision.Reason, outcome))
@@ -565,6 +571,7 @@ public sealed class MailProcessor
                 Summary = new SummaryToRecord(document.Subject, document.From.Count > 0 ? document.From[0] : "", document.Date,
                     decision.Source.ToString().ToLowerInvariant(), decision.Label, decision.Top.Count > 0 ? decision.Confidence : null,
                     decision.ModelVersion, SummaryOutcome(destination)),
+                Thread = thread,
             },
             decision.Top.Count > 0 ? decision.Confidence : null,
             new NewExample(record.Key.Mailbox, record.Fingerprint, record.DecisionId, decision.Label, decision.ModelVersion,
@@ -694,6 +701,9 @@ public sealed class MailProcessor
             threshold = decision.Threshold,
             modelVersion = decision.ModelVersion,
             rule = decision.Rule,
+            parentDecisionId = decision.ParentDecisionId,
+            attachmentTerms = decision.AttachmentTerms.Count > 0 ? decision.AttachmentTerms.Select(Redactor.Redact) : null,
+            attachmentFiles = decision.AttachmentFiles.Count > 0 ? decision.AttachmentFiles.Select(Redactor.Redact) : null,
             reason = Redactor.Redact(decision.Reason),
             destination,
             decidedUtc = _time.GetUtcNow(),

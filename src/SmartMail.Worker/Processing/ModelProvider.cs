@@ -39,7 +39,7 @@ public sealed class ModelProvider : IDisposable
         _loadedWriteTime = File.GetLastWriteTimeUtc(_loadedPath);
         try
         {
-            _policy = new RoutingPolicy(options.Rules, ModelBundle.Load(_loadedPath), _overrides);
+            _policy = new RoutingPolicy(options.Rules, ModelBundle.Load(_loadedPath), options.CaseNumbers, _overrides);
         }
         catch (ModelBundleException ex)
         {
@@ -75,7 +75,7 @@ public sealed class ModelProvider : IDisposable
         _loadedPath = path;
         try
         {
-            var policy = new RoutingPolicy(_options.Rules, ModelBundle.Load(path), _overrides);
+            var policy = new RoutingPolicy(_options.Rules, ModelBundle.Load(path), _options.CaseNumbers, _overrides);
             lock (_gate)
             {
                 // The old model is not disposed: a decision in flight may still be using it.

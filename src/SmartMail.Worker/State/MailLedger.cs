@@ -90,6 +90,10 @@ public sealed class MailLedger
                 {
                     _store.WriteSummary(tx, d.Key, d.Audit.DecisionId, d.Audit.Fingerprint, d.Destination, summary, d.Audit.Time);
                 }
+                if (d.Thread is { } thread)
+                {
+                    _store.RememberThread(tx, thread); // with the decision: a reply finds it once the mail is delivered
+                }
                 audit.Add(d.Audit);
             }
         });

@@ -50,6 +50,9 @@ public sealed record MailRecord(MailKey Key, string Fingerprint, string Decision
 /// <param name="Audit">The audit row.</param>
 public sealed record DecisionToRecord(MailKey Key, string Destination, string DecisionJson, AuditEntry Audit)
 {
+    /// <summary>The mail's Message-ID to remember for its thread (written in the decision's transaction); none when <see langword="null"/>.</summary>
+    public Threads.ThreadEntry? Thread { get; init; }
+
     /// <summary>What the web app lists about the mail, written in the same transaction; none when <see langword="null"/>.</summary>
     public SummaryToRecord? Summary { get; init; }
 }

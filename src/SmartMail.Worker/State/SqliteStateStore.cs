@@ -8,12 +8,13 @@ namespace SmartMail.Worker.State;
 /// durably before the next one acts). Mails are keyed by (mailbox, folder, UIDVALIDITY, UID) and also found
 /// by fingerprint. The audit table is append-only: triggers refuse UPDATE and DELETE. Thread-safe.
 /// </summary>
-public sealed class SqliteStateStore : IDisposable
+public sealed partial class SqliteStateStore : IDisposable
 {
     private readonly SqliteConnection _connection;
     private readonly Lock _gate = new();
     private AuditJsonLinesWriter? _auditFile;
     private readonly Dictionary<string, SqliteCommand> _prepared = new(StringComparer.Ordinal);
+    private readonly byte[] _threadKey;
 
     /// <summary>Opens (and if needed creates) the store at <paramref name="path"/>.</summary>
     /// <param name="path">The database file.</param>
@@ -39,7 +40,9 @@ public sealed class SqliteStateStore : IDisposable
             Execute(Schema);
             AddColumnIfMissing("mail", "marker", "TEXT");
             AddColumnIfMissing("mail", "retry_utc", "TEXT");
+            Execute(ThreadSchema);
             InstanceId = LoadInstanceId();
+            _threadKey = LoadThreadKey();
         }
         catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
         {
