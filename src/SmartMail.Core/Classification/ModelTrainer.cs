@@ -27,6 +27,26 @@ public static class ModelTrainer
 
         progress?.Report("learning vocabulary");
         var featurizer = TextFeaturizer.Fit([.. examples.Select(e => e.Text)], featurizerSettings);
+        return Train(examples, featurizer, trainerSettings, progress);
+    }
+
+    /// <summary>Trains on <paramref name="examples"/> with a featurizer already fitted.</summary>
+    /// <param name="examples">Labeled training text.</param>
+    /// <param name="featurizer">The fitted featurizer.</param>
+    /// <param name="trainerSettings">The ML.NET trainer and its settings.</param>
+    /// <param name="progress">Receives progress notes; may be <see langword="null"/>.</param>
+    /// <returns>The trained model, ready to predict.</returns>
+    /// <exception cref="ArgumentException">Fewer than two labels.</exception>
+    public static TextModel Train(IReadOnlyList<LabeledText> examples, TextFeaturizer featurizer,
+        TrainerSettings trainerSettings, IProgress<string>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        ArgumentNullException.ThrowIfNull(featurizer);
+        ArgumentNullException.ThrowIfNull(trainerSettings);
+        if (examples.Select(e => e.Label).Distinct(StringComparer.Ordinal).Count() < 2)
+        {
+            throw new ArgumentException("Training needs at least two labels.", nameof(examples));
+        }
 
         progress?.Report($"featurizing {examples.Count} documents ({featurizer.Dimension} features)");
         var rows = new FeatureRow[examples.Count];
@@ -34,12 +54,12 @@ public static class ModelTrainer
 
         var ml = new MLContext(trainerSettings.Seed);
         var maxentRows = rows;
-        if (trainerSettings.CharNgramsNaiveBayesOnly && featurizerSettings.CharNgramMin > 0)
+        if (trainerSettings.CharNgramsNaiveBayesOnly && featurizer.Settings.CharNgramMin > 0)
         {
             var isWord = new bool[featurizer.Dimension];
             for (var j = 0; j < isWord.Length; j++)
             {
-                isWord[j] = !featurizer.Term(j).StartsWith('#');
+                isWord[j] = !featurizer.IsCharNgram(j);
             }
             maxentRows = [.. rows.Select(r => WordsOnly(r, isWord))];
         }
@@ -47,17 +67,19 @@ public static class ModelTrainer
         var pipeline = ml.Transforms.Conversion.MapValueToKey(nameof(FeatureRow.Label), nameof(FeatureRow.Label))
             .Append(CreateTrainer(ml, trainerSettings));
 
-        progress?.Report($"training {trainerSettings.Trainer}");
+        progress?.Report($"training {trainerSettings.Trainer} on {maxentRows.Sum(r => (long)r.Features.GetValues().Length)} non-zeros");
         var model = TextModel.Create(ml, pipeline.Fit(data), featurizer, data.Schema);
         model.FullEvidenceWords = trainerSettings.FullEvidenceWords;
         if (trainerSettings.NaiveBayesWeight > 0)
         {
             progress?.Report("fitting the naive Bayes ensemble member");
             var order = model.Labels.Select((l, i) => (l, i)).ToDictionary(x => x.l, x => x.i, StringComparer.Ordinal);
-            var vectors = rows.Select(r => new SparseVector(featurizer.Dimension, r.Features.GetIndices().ToArray(), r.Features.GetValues().ToArray())).ToArray();
-            model.AttachNaiveBayes(
-                ComplementNaiveBayes.Fit(vectors, [.. examples.Select(e => order[e.Label])], model.Labels.Count, featurizer.Dimension, trainerSettings.NaiveBayesAlpha),
-                trainerSettings.NaiveBayesWeight);
+            var counts = new ComplementNaiveBayes.Counts(model.Labels.Count, featurizer.Dimension);
+            for (var r = 0; r < rows.Length; r++)
+            {
+                counts.Add(rows[r].Features.GetIndices(), rows[r].Features.GetValues(), order[examples[r].Label]);
+            }
+            model.AttachNaiveBayes(counts.Fit(trainerSettings.NaiveBayesAlpha), trainerSettings.NaiveBayesWeight);
         }
         return model;
     }
