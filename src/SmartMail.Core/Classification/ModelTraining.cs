@@ -84,22 +84,26 @@ public static class ModelTraining
         {
             var withChars = featurizer with { CharNgramMin = 2, CharNgramMax = 5 };
             progress?.Report("learning vocabulary (words and character 2-5-grams) for the validation of character n-grams");
-            var fitted = TextFeaturizer.Fit([.. trainPart.Select(d => d.Text)], withChars);
-            var outcome = SubwordChoice.Measure(fitted, trainPart, holdout, trainer.NaiveBayesAlpha);
-            var maxentChars = outcome.CharNonZeros * outcome.Classes <= trainer.MaxEntCharNgramWork;
+            // On large sets the choice is made on an evenly spaced sample, so that it costs a bounded time.
+            var sampleTrain = SubwordChoice.Sample(trainPart, SubwordChoice.MaxTrainingDocuments);
+            var sampleValidation = SubwordChoice.Sample(holdout, SubwordChoice.MaxValidationDocuments);
+            var fitted = TextFeaturizer.Fit([.. sampleTrain.Select(d => d.Text)], withChars);
+            var outcome = SubwordChoice.Measure(fitted, sampleTrain, sampleValidation, trainer.NaiveBayesAlpha);
+            var sampled = sampleTrain.Count < trainPart.Count;
+            var maxentChars = outcome.CharNonZeros * ((double)trainPart.Count / sampleTrain.Count) * outcome.Classes <= trainer.MaxEntCharNgramWork;
             charChoice = FormattableString.Invariant(
-                $"validation accuracy (naive Bayes, {splitMethod}): words {outcome.WordsAccuracy:F3}, words + char 2-5 {outcome.CharsAccuracy:F3}: ") +
+                $"validation accuracy (naive Bayes, {splitMethod}{(sampled ? $", sample of {sampleTrain.Count} + {sampleValidation.Count}" : "")}): words {outcome.WordsAccuracy:F3}, words + char 2-5 {outcome.CharsAccuracy:F3}: ") +
                 (outcome.UseCharNgrams ? maxentChars ? "char n-grams on" : "char n-grams on, naive Bayes only" : "words only");
             progress?.Report(charChoice);
             if (outcome.UseCharNgrams)
             {
                 featurizer = withChars;
-                heldFeaturizer = fitted;
+                heldFeaturizer = sampled ? null : fitted;
                 trainer = trainer with { CharNgramsNaiveBayesOnly = trainer.CharNgramsNaiveBayesOnly || !maxentChars };
             }
             else
             {
-                heldFeaturizer = fitted.WithoutCharNgrams();
+                heldFeaturizer = sampled ? null : fitted.WithoutCharNgrams();
             }
         }
         featurizer = featurizer with { CharNgramsByValidation = false };

@@ -12,6 +12,16 @@ internal static class SubwordChoice
     /// <summary>Accuracy the character n-grams must add on the validation split to be used (they cost serving time and size).</summary>
     public const double MinGain = 0.002;
 
+    /// <summary>Most training documents the choice is fitted on (an evenly spaced sample beyond it).</summary>
+    public const int MaxTrainingDocuments = 20_000;
+
+    /// <summary>Most validation documents the choice is measured on (an evenly spaced sample beyond it).</summary>
+    public const int MaxValidationDocuments = 5_000;
+
+    /// <summary>At most <paramref name="max"/> documents, evenly spaced in input order (all of them when there are fewer).</summary>
+    public static IReadOnlyList<TrainingDocument> Sample(IReadOnlyList<TrainingDocument> documents, int max) =>
+        documents.Count <= max ? documents : [.. Enumerable.Range(0, max).Select(i => documents[(int)((long)i * documents.Count / max)])];
+
     /// <summary>Measures both feature sets.</summary>
     /// <param name="withChars">A featurizer fitted with character n-grams on <paramref name="train"/>.</param>
     /// <param name="train">The documents to fit on.</param>

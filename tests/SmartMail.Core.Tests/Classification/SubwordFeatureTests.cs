@@ -102,6 +102,18 @@ public sealed class SubwordFeatureTests
         Assert.Contains(words, j => labels.Any(c => model.MaxEntWeight(c, j) != 0));
     }
 
+    [Fact]
+    public void Sample_LargeSet_IsBoundedAndEvenlySpacedOverTheLabels()
+    {
+        var docs = Enumerable.Range(0, 1000).Select(i => new TrainingDocument($"label{i / 250}", new TextInput("", "tekst"), $"{i}", null)).ToList();
+
+        var sample = SubwordChoice.Sample(docs, 100);
+
+        Assert.Equal(100, sample.Count);
+        Assert.All(Enumerable.Range(0, 4), l => Assert.Equal(25, sample.Count(d => d.Label == $"label{l}")));
+        Assert.Same(docs, SubwordChoice.Sample(docs, 1000));
+    }
+
     private static readonly string[] Filler = ["hej", "jeg", "vil", "gerne", "spørge", "om", "tak", "kommune", "mvh", "min", "vores", "der", "en"];
 
     private static string RandomWord(Random random) =>
