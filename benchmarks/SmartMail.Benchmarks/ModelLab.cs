@@ -44,6 +44,9 @@ public static class ModelLab
             case "e2e":
                 EndToEnd(args.Skip(1).ToArray());
                 return 0;
+            case "set":
+                OtherSet(args[1], args[2], args.Skip(3).ToArray());
+                return 0;
             case "scale":
                 Scale(int.Parse(args[1], CultureInfo.InvariantCulture), args.Skip(2).ToArray());
                 return 0;
@@ -66,7 +69,11 @@ public static class ModelLab
                 "nbw" => o with { Trainer = o.Trainer with { NaiveBayesWeight = float.Parse(v, CultureInfo.InvariantCulture) } },
                 "random" => o with { RandomUndatedHoldout = true },
                 "point" => o with { Thresholds = new ThresholdOptions { Method = ThresholdMethod.PointEstimate } },
-                "nochar" => o with { Featurizer = o.Featurizer with { CharNgramsBelowCharacters = 0 } },
+                "nochar" => o with { Featurizer = o.Featurizer with { CharNgramsByValidation = false } },
+                "sizerule" => o with { Featurizer = o.Featurizer with { CharNgramsByValidation = false, CharNgramsBelowCharacters = 5_000_000 } },
+                "maxchar" => o with { Featurizer = o.Featurizer with { MaxCharFeatures = int.Parse(v, CultureInfo.InvariantCulture) } },
+                "work" => o with { Trainer = o.Trainer with { MaxEntCharNgramWork = long.Parse(v, CultureInfo.InvariantCulture) } },
+                "sub" => o, // lab e2e: the first N documents of each group
                 "iter" => o with { Trainer = o.Trainer with { MaxIterations = int.Parse(v, CultureInfo.InvariantCulture) } },
                 "tol" => o with { Trainer = o.Trainer with { ConvergenceTolerance = float.Parse(v, CultureInfo.InvariantCulture) } },
                 "check" => o with { Trainer = o.Trainer with { ConvergenceCheckFrequency = int.Parse(v, CultureInfo.InvariantCulture) } },
@@ -85,15 +92,16 @@ public static class ModelLab
         var options = Options(flags);
         var featurizer = options.Featurizer.Resolve(docs.Sum(d => (long)d.Text.Subject.Length + Math.Min(d.Text.Body.Length, options.Featurizer.MaxTextLength)));
         Console.WriteLine($"{docs.Count} documents, char n-grams {featurizer.CharNgramMin}-{featurizer.CharNgramMax}, load {Load1()}");
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         var last = TimeSpan.Zero;
         var progress = new SyncProgress(m =>
         {
-            Console.WriteLine($"  {(sw.Elapsed - last).TotalSeconds,7:F2} s  (then) {m}");
+            Console.WriteLine($"  {(sw.Elapsed - last).TotalSeconds,7:F2} s  (then, CPU so far {(Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds:F1} s) {m}");
             last = sw.Elapsed;
         });
         using var model = ModelTrainer.Train([.. docs.Select(d => new LabeledText(d.Label, d.Text))], featurizer, options.Trainer with { Seed = options.Seed }, progress);
-        Console.WriteLine($"  {(sw.Elapsed - last).TotalSeconds,7:F2} s  (last stage); total {sw.Elapsed.TotalSeconds:F1} s, dimension {model.Featurizer.Dimension}, peak {Environment.WorkingSet / 1e6:F0} MB now");
+        Console.WriteLine($"  {(sw.Elapsed - last).TotalSeconds,7:F2} s  (last stage); total {sw.Elapsed.TotalSeconds:F1} s wall, {(Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds:F1} s CPU, dimension {model.Featurizer.Dimension}, peak {Environment.WorkingSet / 1e6:F0} MB now");
         var test = Load("test");
         var scored = ModelTraining.Score(model, test.Documents);
         Console.WriteLine($"  test accuracy {scored.Count(s => s.Actual == s.Predicted.Label) / (double)scored.Length:F4}");
@@ -222,10 +230,17 @@ public static class ModelLab
     {
         var options = Options(flags);
         var set = Load("train");
+        if (flags.FirstOrDefault(f => f.StartsWith("sub=", StringComparison.Ordinal)) is { } sub)
+        {
+            var perGroup = int.Parse(sub[4..], CultureInfo.InvariantCulture);
+            set = TrainingSet.FromDocuments("folders", "20news-bydate-train", [.. set.Documents.GroupBy(d => d.Label).SelectMany(g => g.Take(perGroup))]);
+        }
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         var result = ModelTraining.Train(set, options, new SyncProgress(m => Console.WriteLine($"  {sw.Elapsed.TotalSeconds,7:F1} s {m}")));
-        Console.WriteLine($"trained in {sw.Elapsed.TotalSeconds:F1} s, peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1e6:F0} MB (load {Load1()}); split {result.Bundle.Manifest.Training.HoldoutSplit}, rule {result.Bundle.Manifest.Training.ThresholdRule}");
+        Console.WriteLine($"trained in {sw.Elapsed.TotalSeconds:F1} s wall, {(Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds:F1} s CPU, peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1e6:F0} MB (load {Load1()}); split {result.Bundle.Manifest.Training.HoldoutSplit}, rule {result.Bundle.Manifest.Training.ThresholdRule}");
         var h = result.Holdout!.Summary;
+        Console.WriteLine($"char n-grams: {result.Bundle.Manifest.Training.CharNgramChoice ?? "set by hand"}; featurizer {result.Bundle.Manifest.Featurizer.CharNgramMin}-{result.Bundle.Manifest.Featurizer.CharNgramMax}, dimension {result.Bundle.Model.Featurizer.Dimension}");
         Console.WriteLine($"held out: automation {h.AutomationRate:F3} precision {h.AutomatedPrecision:F3}");
         var test = Load("test");
         var scored = ModelTraining.Score(result.Bundle.Model, test.Documents);
@@ -244,6 +259,30 @@ public static class ModelLab
         result.Bundle.Dispose();
     }
 
+    // `train` then `evaluate` on another corpus: a label-folder directory or "csv:PATH:TEXTCOLUMN:LABELCOLUMN"; test "-" for none.
+    private static void OtherSet(string trainSpec, string testSpec, string[] flags)
+    {
+        static TrainingSet Read(string spec) => spec.StartsWith("csv:", StringComparison.Ordinal)
+            ? TrainingSet.FromCsv(spec.Split(':')[1], spec.Split(':')[2], spec.Split(':')[3])
+            : TrainingSet.FromFolders(spec, new MailExtractor());
+        var options = Options(flags);
+        var set = Read(trainSpec);
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        var sw = Stopwatch.StartNew();
+        var result = ModelTraining.Train(set, options);
+        Console.WriteLine($"{set.Documents.Count} documents: trained in {sw.Elapsed.TotalSeconds:F1} s wall, {(Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds:F1} s CPU (load {Load1()})");
+        Console.WriteLine($"char n-grams: {result.Bundle.Manifest.Training.CharNgramChoice ?? "set by hand"}; featurizer {result.Bundle.Manifest.Featurizer.CharNgramMin}-{result.Bundle.Manifest.Featurizer.CharNgramMax}, maxent gets them: {!result.Bundle.Manifest.Trainer.CharNgramsNaiveBayesOnly}");
+        var h = result.Holdout!.Summary;
+        Console.WriteLine($"held out: accuracy {h.Accuracy:F4} macro-F1 {h.MacroF1:F4} automation {h.AutomationRate:F3} precision {h.AutomatedPrecision:F3}");
+        if (testSpec != "-")
+        {
+            var test = Read(testSpec);
+            var r = Evaluator.Evaluate(ModelTraining.Score(result.Bundle.Model, test.Documents), result.Bundle.Model.Labels, result.Bundle.Thresholds, options.TargetPrecision);
+            Console.WriteLine($"test: accuracy {r.Summary.Accuracy:F4} macro-F1 {r.Summary.MacroF1:F4} automation {r.Summary.AutomationRate:F3} precision {r.Summary.AutomatedPrecision:F3}");
+        }
+        result.Bundle.Dispose();
+    }
+
     private static void Scale(int n, string[] flags)
     {
         var options = Options(flags);
@@ -251,10 +290,11 @@ public static class ModelLab
         var docs = Vary(set.Documents, n, 7);
         var varied = TrainingSet.FromDocuments("lab", $"20news-varied-{n}", docs);
         GC.Collect();
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         var progress = new SyncProgress(m => Console.WriteLine($"  {sw.Elapsed.TotalSeconds,7:F1} s {m}"));
         var result = ModelTraining.Train(varied, options, progress);
-        Console.WriteLine($"{n} mails: {sw.Elapsed.TotalSeconds:F1} s, peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1e6:F0} MB, " +
+        Console.WriteLine($"{n} mails: {sw.Elapsed.TotalSeconds:F1} s wall, {(Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds:F1} s CPU, peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1e6:F0} MB, " +
             $"dimension {result.Bundle.Model.Featurizer.Dimension}, char n-grams {result.Bundle.Manifest.Featurizer.CharNgramMin}-{result.Bundle.Manifest.Featurizer.CharNgramMax}, load {Load1()}");
         result.Bundle.Dispose();
     }

@@ -30,35 +30,81 @@ internal sealed class ComplementNaiveBayes
     /// <summary>Fits the weights; <paramref name="labelIndex"/> gives each row's class in model label order.</summary>
     public static ComplementNaiveBayes Fit(IReadOnlyList<SparseVector> rows, IReadOnlyList<int> labelIndex, int classes, int dimension, double alpha)
     {
-        var perClass = new double[classes][];
-        for (var c = 0; c < classes; c++)
-        {
-            perClass[c] = new double[dimension];
-        }
-        var total = new double[dimension];
+        var counts = new Counts(classes, dimension);
         for (var r = 0; r < rows.Count; r++)
         {
-            var row = rows[r];
-            var counts = perClass[labelIndex[r]];
-            for (var k = 0; k < row.Indices.Length; k++)
+            counts.Add(rows[r].Indices, rows[r].Values, labelIndex[r]);
+        }
+        return counts.Fit(alpha);
+    }
+
+    /// <summary>
+    /// The per-class feature sums naive Bayes is fitted from, added one document at a time (so the documents need not
+    /// be held), and the weights they give over all features or over a subset of them.
+    /// </summary>
+    internal sealed class Counts(int classes, int dimension)
+    {
+        private readonly double[][] _perClass = [.. Enumerable.Range(0, classes).Select(_ => new double[dimension])];
+        private readonly double[] _total = new double[dimension];
+
+        /// <summary>Adds a document of class <paramref name="label"/>.</summary>
+        public void Add(ReadOnlySpan<int> indices, ReadOnlySpan<float> values, int label)
+        {
+            var counts = _perClass[label];
+            for (var k = 0; k < indices.Length; k++)
             {
-                counts[row.Indices[k]] += row.Values[k];
-                total[row.Indices[k]] += row.Values[k];
+                counts[indices[k]] += values[k];
+                _total[indices[k]] += values[k];
             }
         }
-        var totalSum = total.Sum();
-        var weights = new Half[classes][];
-        for (var c = 0; c < classes; c++)
+
+        /// <summary>Adds <paramref name="other"/>'s sums to these.</summary>
+        public void Merge(Counts other)
         {
-            var complementSum = totalSum - perClass[c].Sum() + (alpha * dimension);
-            var w = new Half[dimension];
+            for (var c = 0; c < classes; c++)
+            {
+                for (var j = 0; j < dimension; j++)
+                {
+                    _perClass[c][j] += other._perClass[c][j];
+                }
+            }
             for (var j = 0; j < dimension; j++)
             {
-                w[j] = (Half)(-Math.Log((total[j] - perClass[c][j] + alpha) / complementSum));
+                _total[j] += other._total[j];
             }
-            weights[c] = w;
         }
-        return new ComplementNaiveBayes(weights);
+
+        /// <summary>The weights per class and feature; features outside <paramref name="include"/> (when given) get 0 and do not count.</summary>
+        public double[][] Weights(double alpha, Func<int, bool>? include = null)
+        {
+            var included = include is null ? dimension : Enumerable.Range(0, dimension).Count(include);
+            double totalSum = 0;
+            for (var j = 0; j < dimension; j++)
+            {
+                totalSum += include is null || include(j) ? _total[j] : 0;
+            }
+            var weights = new double[classes][];
+            for (var c = 0; c < classes; c++)
+            {
+                double classSum = 0;
+                for (var j = 0; j < dimension; j++)
+                {
+                    classSum += include is null || include(j) ? _perClass[c][j] : 0;
+                }
+                var complementSum = totalSum - classSum + (alpha * included);
+                var w = new double[dimension];
+                for (var j = 0; j < dimension; j++)
+                {
+                    w[j] = include is null || include(j) ? -Math.Log((_total[j] - _perClass[c][j] + alpha) / complementSum) : 0;
+                }
+                weights[c] = w;
+            }
+            return weights;
+        }
+
+        /// <summary>The naive Bayes member over all features.</summary>
+        public ComplementNaiveBayes Fit(double alpha) =>
+            new([.. Weights(alpha).Select(w => w.Select(v => (Half)v).ToArray())]);
     }
 
     /// <summary>Joint log-likelihood per class (higher is more likely).</summary>

@@ -6,22 +6,29 @@ public sealed record FeaturizerSettings
     /// <summary>Longest word n-gram (1 = unigrams only).</summary>
     public int WordNgrams { get; init; } = 2;
 
-    /// <summary>Shortest character n-gram over word boundaries; 0 disables them (unless <see cref="CharNgramsBelowCharacters"/> turns them on).</summary>
+    /// <summary>Shortest character n-gram over word boundaries; 0 disables them (unless <see cref="CharNgramsByValidation"/> turns them on).</summary>
     public int CharNgramMin { get; init; }
 
     /// <summary>Longest character n-gram.</summary>
     public int CharNgramMax { get; init; }
 
     /// <summary>
-    /// Character 2-5-grams are added automatically when the training text is shorter than this many characters: on
-    /// small sets they cost little and recover Danish compounds ("ejendomsskat") that words see too rarely; on large
-    /// sets they would multiply training time, and words suffice. 0 never adds them.
+    /// Whether training decides on its validation split (each label's last or newest 20 %, where thresholds are chosen)
+    /// if character 2-5-grams are added, whatever the size of the data: they are when they raise validation accuracy
+    /// (see <see cref="SubwordChoice"/>). They recover Danish and Finnish compounds and inflections ("ejendomsskat",
+    /// "ministeriölle") that word features see too rarely. The manifest records the outcome (and <c>false</c> here).
     /// </summary>
-    public long CharNgramsBelowCharacters { get; init; } = 5_000_000;
+    public bool CharNgramsByValidation { get; init; } = true;
 
-    /// <summary>The settings to train with for a training text of <paramref name="totalCharacters"/>: the automatic rule applied.</summary>
+    /// <summary>
+    /// The rule before <see cref="CharNgramsByValidation"/>: character 2-5-grams added when the training text is
+    /// shorter than this many characters. 0 (the default) never adds them by size.
+    /// </summary>
+    public long CharNgramsBelowCharacters { get; init; }
+
+    /// <summary>The settings to train with for a training text of <paramref name="totalCharacters"/>: the size rule applied.</summary>
     /// <param name="totalCharacters">Subject plus body characters over all training documents.</param>
-    /// <returns>These settings, with character n-grams on when the rule says so.</returns>
+    /// <returns>These settings, with character n-grams on when the size rule says so.</returns>
     public FeaturizerSettings Resolve(long totalCharacters) =>
         CharNgramMin == 0 && totalCharacters < CharNgramsBelowCharacters
             ? this with { CharNgramMin = 2, CharNgramMax = 5, CharNgramsBelowCharacters = 0 }
@@ -33,8 +40,20 @@ public sealed record FeaturizerSettings
     /// <summary>Terms in more than this share of documents are dropped (stop words of the corpus).</summary>
     public double MaxDocumentFrequencyRatio { get; init; } = 0.5;
 
-    /// <summary>Most terms kept, by document frequency.</summary>
+    /// <summary>Most words and word pairs kept, by document frequency.</summary>
     public int MaxFeatures { get; init; } = 200_000;
+
+    /// <summary>
+    /// Most character n-grams kept, by document frequency: a budget of their own, so that they never push out words and
+    /// word pairs.
+    /// </summary>
+    public int MaxCharFeatures { get; init; } = 100_000;
+
+    /// <summary>
+    /// Most distinct terms counted while learning the vocabulary; beyond it the rarest counts are dropped (lossy
+    /// counting), which bounds the memory of training on very large mailboxes. Far above what the vocabulary keeps.
+    /// </summary>
+    public int MaxCountedTerms { get; init; } = 8_000_000;
 
     /// <summary>How many times the subject's terms count relative to the body's.</summary>
     public int SubjectWeight { get; init; } = 2;

@@ -81,4 +81,7 @@ public sealed record TrainingDataInfo
 
     /// <summary>Training wall time in seconds.</summary>
     public double TrainingSeconds { get; init; }
+
+    /// <summary>How training decided on character n-grams (validation accuracy with and without), or <see langword="null"/> when they were set by hand.</summary>
+    public string? CharNgramChoice { get; init; }
 }

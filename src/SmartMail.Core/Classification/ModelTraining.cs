@@ -72,17 +72,51 @@ public static class ModelTraining
         }
 
         var trainer = options.Trainer with { Seed = options.Seed };
-        // Decided once, on all usable text, so the held-out model and the final model are built the same way.
         var featurizer = options.Featurizer.Resolve(usable.Sum(d => (long)d.Text.Subject.Length + Math.Min(d.Text.Body.Length, options.Featurizer.MaxTextLength)));
         var (trainPart, holdout, splitMethod) = Split(usable, options.HoldoutFraction, options.Seed, options.RandomUndatedHoldout);
         progress?.Report($"{usable.Count} documents, {usableLabels.Count} labels; {trainPart.Count} to train, {holdout.Count} held out ({splitMethod})");
 
+        // Character n-grams: decided on the held-out split (see SubwordChoice), once, so the held-out model and the
+        // final model are built the same way.
+        TextFeaturizer? heldFeaturizer = null;
+        string? charChoice = null;
+        if (featurizer.CharNgramMin == 0 && featurizer.CharNgramsByValidation && holdout.Count > 0)
+        {
+            var withChars = featurizer with { CharNgramMin = 2, CharNgramMax = 5 };
+            progress?.Report("learning vocabulary (words and character 2-5-grams) for the validation of character n-grams");
+            // On large sets the choice is made on an evenly spaced sample, so that it costs a bounded time.
+            var sampleTrain = SubwordChoice.Sample(trainPart, SubwordChoice.MaxTrainingDocuments);
+            var sampleValidation = SubwordChoice.Sample(holdout, SubwordChoice.MaxValidationDocuments);
+            var fitted = TextFeaturizer.Fit([.. sampleTrain.Select(d => d.Text)], withChars);
+            var outcome = SubwordChoice.Measure(fitted, sampleTrain, sampleValidation, trainer.NaiveBayesAlpha);
+            var sampled = sampleTrain.Count < trainPart.Count;
+            var maxentChars = outcome.CharNonZeros * ((double)trainPart.Count / sampleTrain.Count) * outcome.Classes <= trainer.MaxEntCharNgramWork;
+            charChoice = FormattableString.Invariant(
+                $"validation accuracy (naive Bayes, {splitMethod}{(sampled ? $", sample of {sampleTrain.Count} + {sampleValidation.Count}" : "")}): words {outcome.WordsAccuracy:F3}, words + char 2-5 {outcome.CharsAccuracy:F3}: ") +
+                (outcome.UseCharNgrams ? maxentChars ? "char n-grams on" : "char n-grams on, naive Bayes only" : "words only");
+            progress?.Report(charChoice);
+            if (outcome.UseCharNgrams)
+            {
+                featurizer = withChars;
+                heldFeaturizer = sampled ? null : fitted;
+                trainer = trainer with { CharNgramsNaiveBayesOnly = trainer.CharNgramsNaiveBayesOnly || !maxentChars };
+            }
+            else
+            {
+                heldFeaturizer = sampled ? null : fitted.WithoutCharNgrams();
+            }
+        }
+        featurizer = featurizer with { CharNgramsByValidation = false };
+
         // The held-out model (for thresholds) and the final model (on all data) do not depend on each other:
         // train them side by side. Each trainer is single-threaded, so both stay deterministic.
+        var finalTrainer = trainer;
         var refit = options.Refit && holdout.Count > 0
-            ? Task.Run(() => ModelTrainer.Train([.. usable.Select(ToLabeled)], featurizer, trainer, progress))
+            ? Task.Run(() => ModelTrainer.Train([.. usable.Select(ToLabeled)], featurizer, finalTrainer, progress))
             : null;
-        var model = ModelTrainer.Train([.. trainPart.Select(ToLabeled)], featurizer, trainer, progress);
+        var model = heldFeaturizer is null
+            ? ModelTrainer.Train([.. trainPart.Select(ToLabeled)], featurizer, trainer, progress)
+            : ModelTrainer.Train([.. trainPart.Select(ToLabeled)], heldFeaturizer, trainer, progress);
         Dictionary<string, float?> thresholds;
         EvaluationReport? report = null;
         if (holdout.Count > 0)
@@ -126,6 +160,7 @@ public static class ModelTraining
                 HoldoutSplit = splitMethod,
                 TargetPrecision = options.TargetPrecision,
                 ThresholdRule = holdout.Count > 0 ? options.Thresholds.Name : null,
+                CharNgramChoice = charChoice,
                 TrainingSeconds = Math.Round(stopwatch.Elapsed.TotalSeconds, 1),
             },
             HoldoutMetrics = report?.Summary is { } summary ? summary with { Curve = null } : null,

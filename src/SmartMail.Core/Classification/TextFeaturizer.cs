@@ -58,30 +58,117 @@ public sealed class TextFeaturizer
             throw new ArgumentException("No training documents.", nameof(documents));
         }
 
-        var df = new Dictionary<string, int>(StringComparer.Ordinal);
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var counter = new DocumentFrequencies(seen.GetAlternateLookup<ReadOnlySpan<char>>(), df.GetAlternateLookup<ReadOnlySpan<char>>());
-        foreach (var doc in documents)
-        {
-            seen.Clear();
-            ForEachTerm(doc, settings, ref counter);
-        }
-
+        var df = CountDocumentFrequencies(documents, settings);
         var maxDf = settings.MaxDocumentFrequencyRatio * documents.Count;
-        var kept = df.Where(kv => kv.Value >= settings.MinDocumentFrequency && kv.Value <= maxDf)
-            .OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)
-            .Take(settings.MaxFeatures)
-            .OrderBy(kv => kv.Key, StringComparer.Ordinal)
+        // Words (and word pairs) and character n-grams have separate budgets, so character n-grams, frequent by
+        // nature, never push out the word pairs the maximum-entropy member relies on. Ties: by key (deterministic).
+        IEnumerable<KeyValuePair<ulong, int>> Top(bool charNgrams, int budget) => df
+            .Where(kv => IsCharKey(kv.Key) == charNgrams && kv.Value >= settings.MinDocumentFrequency && kv.Value <= maxDf)
+            .OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key)
+            .Take(budget);
+        var chosen = Top(false, settings.MaxFeatures).Concat(settings.CharNgramMin > 0 ? Top(true, settings.MaxCharFeatures) : []).ToArray();
+        var position = new Dictionary<ulong, int>(chosen.Length);
+        for (var i = 0; i < chosen.Length; i++)
+        {
+            position[chosen[i].Key] = i;
+        }
+        var texts = new string?[chosen.Length];
+        Parallel.For(0, (documents.Count + CountChunk - 1) / CountChunk, chunk =>
+        {
+            var collect = new CollectTerms(position, texts);
+            for (var d = chunk * CountChunk; d < Math.Min(documents.Count, (chunk + 1) * CountChunk); d++)
+            {
+                ForEachTerm(documents[d], settings, ref collect);
+            }
+        });
+        var kept = chosen.Select((kv, i) => (Term: texts[i] ?? string.Empty, Df: kv.Value))
+            .Where(t => t.Term.Length > 0)
+            .OrderBy(t => t.Term, StringComparer.Ordinal)
             .ToArray();
         var terms = new string[kept.Length];
         var idf = new float[kept.Length];
         for (var i = 0; i < kept.Length; i++)
         {
-            terms[i] = kept[i].Key;
-            idf[i] = (float)(Math.Log((1.0 + documents.Count) / (1.0 + kept[i].Value)) + 1.0);
+            terms[i] = kept[i].Term;
+            idf[i] = (float)(Math.Log((1.0 + documents.Count) / (1.0 + kept[i].Df)) + 1.0);
         }
         return new TextFeaturizer(settings, terms, idf);
     }
+
+    /// <summary>Whether feature <paramref name="index"/> is a character n-gram (not a word or word pair).</summary>
+    /// <param name="index">A feature index.</param>
+    /// <returns><see langword="true"/> for a character n-gram.</returns>
+    public bool IsCharNgram(int index) => _terms[index].StartsWith('#');
+
+    /// <summary>
+    /// This featurizer without its character n-grams: the same words and word pairs with the same IDF weights (their
+    /// budget is separate, so they do not depend on whether character n-grams were counted), renumbered.
+    /// </summary>
+    /// <returns>A words-only featurizer; this one when it has no character n-grams.</returns>
+    public TextFeaturizer WithoutCharNgrams()
+    {
+        if (Settings.CharNgramMin == 0)
+        {
+            return this;
+        }
+        var keep = Enumerable.Range(0, _terms.Length).Where(i => !IsCharNgram(i)).ToArray();
+        return new TextFeaturizer(Settings with { CharNgramMin = 0, CharNgramMax = 0 }, [.. keep.Select(i => _terms[i])], [.. keep.Select(i => _idf[i])]);
+    }
+
+    // Documents per counting chunk. Chunks are counted in parallel and merged in order, and the bound on the counted
+    // terms is applied after each merge, so the result does not depend on the number of cores.
+    private const int CountChunk = 1024;
+
+    // Document frequency of every term, keyed by the term's 64-bit hash (lowest bit: 1 for a character n-gram), so no
+    // string is made per distinct term. Bounded: when more than MaxCountedTerms terms are counted, the rarest are
+    // dropped (lossy counting); a term that comes back later starts again from 0. The vocabulary keeps the most frequent
+    // terms, which are far above the dropped counts, so this only bounds memory on very large training sets.
+    private static Dictionary<ulong, int> CountDocumentFrequencies(IReadOnlyList<TextInput> documents, FeaturizerSettings settings)
+    {
+        var df = new Dictionary<ulong, int>();
+        var chunks = (documents.Count + CountChunk - 1) / CountChunk;
+        var batch = Math.Max(1, Environment.ProcessorCount);
+        var floor = 0;
+        for (var first = 0; first < chunks; first += batch)
+        {
+            var parts = new Dictionary<ulong, DocumentCount>[Math.Min(batch, chunks - first)];
+            Parallel.For(0, parts.Length, p =>
+            {
+                var counts = new Dictionary<ulong, DocumentCount>();
+                var start = (first + p) * CountChunk;
+                for (var d = start; d < Math.Min(documents.Count, start + CountChunk); d++)
+                {
+                    var counter = new CountTerms(counts, d + 1);
+                    ForEachTerm(documents[d], settings, ref counter);
+                }
+                parts[p] = counts;
+            });
+            foreach (var part in parts)
+            {
+                foreach (var (key, count) in part)
+                {
+                    System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(df, key, out _) += count.Documents;
+                }
+                while (df.Count > settings.MaxCountedTerms)
+                {
+                    floor++;
+                    foreach (var (key, count) in df)
+                    {
+                        if (count <= floor)
+                        {
+                            df.Remove(key);
+                        }
+                    }
+                }
+            }
+        }
+        return df;
+    }
+
+    private static bool IsCharKey(ulong key) => (key & 1) != 0;
+
+    private static ulong Key(ulong hash, ReadOnlySpan<char> first, ReadOnlySpan<char> second) =>
+        second.IsEmpty && first[0] == '#' ? hash | 1UL : hash & ~1UL;
 
     /// <summary>Turns a document into a sparse, L2-normalised vector.</summary>
     /// <param name="document">Subject and body.</param>
@@ -232,26 +319,34 @@ public sealed class TextFeaturizer
         }
     }
 
-    // Fit: counts each term once per document.
-    private readonly struct DocumentFrequencies(
-        HashSet<string>.AlternateLookup<ReadOnlySpan<char>> seen,
-        Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> df) : ITermSink
+    private struct DocumentCount
+    {
+        public int Documents;
+        public int LastDocument;
+    }
+
+    // Fit: counts each term once per document (document numbers start at 1).
+    private readonly struct CountTerms(Dictionary<ulong, DocumentCount> counts, int document) : ITermSink
     {
         public void Add(ulong hash, ReadOnlySpan<char> first, ReadOnlySpan<char> second, float weight)
         {
-            scoped ReadOnlySpan<char> term = first;
-            Span<char> buffer = stackalloc char[(Text.Tokenizer.MaxTokenLength * 2) + 1];
-            if (!second.IsEmpty)
+            ref var count = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(counts, Key(hash, first, second), out _);
+            if (count.LastDocument != document)
             {
-                first.CopyTo(buffer);
-                buffer[first.Length] = ' ';
-                second.CopyTo(buffer[(first.Length + 1)..]);
-                term = buffer[..(first.Length + 1 + second.Length)];
+                count.LastDocument = document;
+                count.Documents++;
             }
-            if (seen.Add(term))
+        }
+    }
+
+    // Fit: finds the text of each chosen term (terms were counted by hash).
+    private readonly struct CollectTerms(Dictionary<ulong, int> position, string?[] texts) : ITermSink
+    {
+        public void Add(ulong hash, ReadOnlySpan<char> first, ReadOnlySpan<char> second, float weight)
+        {
+            if (position.TryGetValue(Key(hash, first, second), out var at) && texts[at] is null)
             {
-                ref var count = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(df, term, out _);
-                count++;
+                texts[at] = second.IsEmpty ? first.ToString() : string.Concat(first, " ", second);
             }
         }
     }

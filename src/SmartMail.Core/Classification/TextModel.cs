@@ -220,6 +220,9 @@ public sealed class TextModel : IDisposable
         return (table, stride);
     }
 
+    /// <summary>The maximum-entropy member's weight of (<paramref name="label"/>, <paramref name="feature"/>).</summary>
+    internal float MaxEntWeight(int label, int feature) => _weights[label].GetItemOrDefault(feature);
+
     /// <summary>Whether a naive Bayes component is ensembled with the ML.NET model.</summary>
     internal ComplementNaiveBayes? NaiveBayes => _naiveBayes;
 

@@ -42,6 +42,13 @@ public sealed record TrainerSettings
     /// </summary>
     public bool CharNgramsNaiveBayesOnly { get; init; }
 
+    /// <summary>
+    /// When training chooses character n-grams, they feed the maximum-entropy member too if the training rows'
+    /// character n-gram non-zeros times the labels stay at or below this (SDCA's cost per pass grows with it); above
+    /// it they feed naive Bayes only (<see cref="CharNgramsNaiveBayesOnly"/>), so training time stays bounded.
+    /// </summary>
+    public long MaxEntCharNgramWork { get; init; } = 20_000_000;
+
     /// <summary>Seed for every random choice in training.</summary>
     public int Seed { get; init; } = 1;
 }

@@ -27,13 +27,13 @@ public sealed class ModelTrainingTests(TrainedModelFixture fixture) : IClassFixt
     }
 
     [Fact]
-    public void Train_SmallTrainingText_AddsCharacterNgramsAndRecordsThem()
+    public void Train_SizeRule_AddsCharacterNgramsToSmallTextOnlyAndRecordsWhatWasUsed()
     {
-        var settings = fixture.Bundle.Manifest.Featurizer;
+        var rule = new FeaturizerSettings { CharNgramsByValidation = false, CharNgramsBelowCharacters = 5_000_000 };
 
-        Assert.Equal((2, 5), (settings.CharNgramMin, settings.CharNgramMax));
-        Assert.Equal(0, settings.CharNgramsBelowCharacters); // the manifest holds what was used, not the rule
-        Assert.Equal((0, 0), (new FeaturizerSettings().Resolve(10_000_000).CharNgramMin, new FeaturizerSettings().Resolve(10_000_000).CharNgramMax));
+        Assert.Equal((2, 5, 0L), (rule.Resolve(10_000).CharNgramMin, rule.Resolve(10_000).CharNgramMax, rule.Resolve(10_000).CharNgramsBelowCharacters));
+        Assert.Equal((0, 0), (rule.Resolve(10_000_000).CharNgramMin, rule.Resolve(10_000_000).CharNgramMax));
+        Assert.Equal(0, new FeaturizerSettings().Resolve(10_000).CharNgramMin); // by default the size decides nothing
     }
 
     [Fact]

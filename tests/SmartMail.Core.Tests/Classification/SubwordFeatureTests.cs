@@ -1,0 +1,131 @@
+using SmartMail.Core.Classification;
+
+namespace SmartMail.Core.Tests.Classification;
+
+/// <summary>
+/// Character n-grams: a vocabulary budget of their own, and the choice to use them made on the validation split of
+/// the training data, not by its size.
+/// </summary>
+public sealed class SubwordFeatureTests
+{
+    private static readonly string[] Stems = ["ejendom", "bygning", "skolebarn", "affaldet"];
+
+    [Fact]
+    public void Fit_CharNgrams_HaveTheirOwnBudget_WordsKeepTheirs()
+    {
+        var texts = SyntheticCorpus.Make(30, seed: 5).Select(d => d.Text).ToList();
+        var words = TextFeaturizer.Fit(texts, new FeaturizerSettings { MaxFeatures = 40 });
+        var both = TextFeaturizer.Fit(texts, new FeaturizerSettings { MaxFeatures = 40, CharNgramMin = 2, CharNgramMax = 5, MaxCharFeatures = 25 });
+
+        var bothWords = Enumerable.Range(0, both.Dimension).Where(i => !both.IsCharNgram(i)).Select(both.Term).ToList();
+        var wordTerms = Enumerable.Range(0, words.Dimension).Select(words.Term).ToList();
+        Assert.Equal(40, words.Dimension);
+        Assert.Equal(wordTerms, bothWords);
+        Assert.Equal(25, Enumerable.Range(0, both.Dimension).Count(both.IsCharNgram));
+
+        var stripped = both.WithoutCharNgrams();
+        Assert.Equal(wordTerms, Enumerable.Range(0, stripped.Dimension).Select(stripped.Term));
+        Assert.Equal(words.Transform(texts[0]), stripped.Transform(texts[0]), SparseVectorComparer.Instance);
+    }
+
+    [Fact]
+    public void Fit_MoreDistinctTermsThanTheCountingBound_StillKeepsTheFrequentTerms()
+    {
+        var random = new Random(3);
+        var texts = Enumerable.Range(0, 400).Select(i => new TextInput("ansøgning",
+            "byggetilladelse carport " + string.Join(' ', Enumerable.Range(0, 20).Select(_ => RandomWord(random))))).ToList();
+
+        var bounded = TextFeaturizer.Fit(texts, new FeaturizerSettings { MaxCountedTerms = 500, MaxDocumentFrequencyRatio = 1.0, WordNgrams = 1 });
+        var terms = Enumerable.Range(0, bounded.Dimension).Select(bounded.Term).ToList();
+
+        Assert.Contains("byggetilladelse", terms);
+        Assert.Contains("carport", terms);
+        Assert.Contains("ansøgning", terms);
+        Assert.True(bounded.Dimension <= 500, $"{bounded.Dimension} terms");
+    }
+
+    [Fact]
+    public void Train_LabelsCarriedByWordStems_ChoosesCharNgramsOnValidation()
+    {
+        // Every label word is a stem with an ending seen once or twice: whole words barely repeat, their stems do.
+        var random = new Random(11);
+        var docs = new List<TrainingDocument>();
+        for (var i = 0; i < 50; i++)
+        {
+            for (var l = 0; l < Stems.Length; l++)
+            {
+                var body = string.Join(' ', Enumerable.Range(0, 12).Select(_ => random.NextDouble() < 0.35 ? Stems[l] + RandomWord(random)[..3] : Filler[random.Next(Filler.Length)]));
+                docs.Add(new TrainingDocument($"label{l}", new TextInput("henvendelse", body), $"{l}-{i}", null));
+            }
+        }
+
+        using var bundle = ModelTraining.Train(SyntheticCorpus.Set(docs), SyntheticCorpus.FastOptions with
+        {
+            Featurizer = new FeaturizerSettings { MaxFeatures = 5_000 },
+        }).Bundle;
+
+        Assert.Equal((2, 5), (bundle.Manifest.Featurizer.CharNgramMin, bundle.Manifest.Featurizer.CharNgramMax));
+        Assert.False(bundle.Manifest.Featurizer.CharNgramsByValidation); // the manifest holds what was used, not the rule
+        Assert.Contains("char n-grams on", bundle.Manifest.Training.CharNgramChoice);
+        Assert.Equal("label2", bundle.Predict(new TextInput("", "hej jeg vil gerne spørge om skolebarnxyz og skolebarnqrs tak mvh")).Label); // unseen words, known stem
+    }
+
+    [Fact]
+    public void Train_LabelsCarriedByWholeWords_StaysWithWords()
+    {
+        using var bundle = ModelTraining.Train(SyntheticCorpus.Set(SyntheticCorpus.Make(40, seed: 2)), SyntheticCorpus.FastOptions).Bundle;
+
+        Assert.Equal((0, 0), (bundle.Manifest.Featurizer.CharNgramMin, bundle.Manifest.Featurizer.CharNgramMax));
+        Assert.Contains("words only", bundle.Manifest.Training.CharNgramChoice);
+        Assert.DoesNotContain(Enumerable.Range(0, bundle.Model.Featurizer.Dimension), bundle.Model.Featurizer.IsCharNgram);
+    }
+
+    [Fact]
+    public void Train_CharNgramsTooCostlyForMaxEnt_GoToNaiveBayesOnly()
+    {
+        var docs = SyntheticCorpus.Make(30, seed: 4);
+        var options = SyntheticCorpus.FastOptions with
+        {
+            Featurizer = new FeaturizerSettings { MinDocumentFrequency = 1, CharNgramMin = 2, CharNgramMax = 5 },
+            Trainer = SyntheticCorpus.FastOptions.Trainer with { CharNgramsNaiveBayesOnly = true },
+        };
+
+        using var bundle = ModelTraining.Train(SyntheticCorpus.Set(docs), options).Bundle;
+        var model = bundle.Model;
+        var chars = Enumerable.Range(0, model.Featurizer.Dimension).Where(model.Featurizer.IsCharNgram).ToList();
+
+        Assert.NotEmpty(chars);
+        Assert.Null(bundle.Manifest.Training.CharNgramChoice); // set by hand, not chosen
+        var words = Enumerable.Range(0, model.Featurizer.Dimension).Where(j => !model.Featurizer.IsCharNgram(j)).ToList();
+        var labels = Enumerable.Range(0, model.Labels.Count).ToList();
+        Assert.All(chars, j => Assert.All(labels, c => Assert.Equal(0f, model.MaxEntWeight(c, j))));
+        Assert.Contains(words, j => labels.Any(c => model.MaxEntWeight(c, j) != 0));
+    }
+
+    [Fact]
+    public void Sample_LargeSet_IsBoundedAndEvenlySpacedOverTheLabels()
+    {
+        var docs = Enumerable.Range(0, 1000).Select(i => new TrainingDocument($"label{i / 250}", new TextInput("", "tekst"), $"{i}", null)).ToList();
+
+        var sample = SubwordChoice.Sample(docs, 100);
+
+        Assert.Equal(100, sample.Count);
+        Assert.All(Enumerable.Range(0, 4), l => Assert.Equal(25, sample.Count(d => d.Label == $"label{l}")));
+        Assert.Same(docs, SubwordChoice.Sample(docs, 1000));
+    }
+
+    private static readonly string[] Filler = ["hej", "jeg", "vil", "gerne", "spørge", "om", "tak", "kommune", "mvh", "min", "vores", "der", "en"];
+
+    private static string RandomWord(Random random) =>
+        new([.. Enumerable.Range(0, 6).Select(_ => (char)('a' + random.Next(26)))]);
+
+    private sealed class SparseVectorComparer : IEqualityComparer<SparseVector>
+    {
+        public static readonly SparseVectorComparer Instance = new();
+
+        public bool Equals(SparseVector? x, SparseVector? y) =>
+            x is not null && y is not null && x.Dimension == y.Dimension && x.Indices.SequenceEqual(y.Indices) && x.Values.SequenceEqual(y.Values);
+
+        public int GetHashCode(SparseVector obj) => obj.Dimension;
+    }
+}
