@@ -6,10 +6,12 @@ using Microsoft.Extensions.Options;
 using SmartMail.Core.Mime;
 using SmartMail.Worker.Logging;
 using SmartMail.Worker.Options;
+using SmartMail.Worker.Oversight;
 using SmartMail.Worker.Processing;
 using SmartMail.Worker.Sinks;
 using SmartMail.Worker.Sources;
 using SmartMail.Worker.State;
+using SmartMail.Worker.Web;
 
 namespace SmartMail.Worker;
 
@@ -89,6 +91,7 @@ public static class WorkerHost
         builder.Services.AddSingleton(sp => sp.GetRequiredService<Func<IJournalSink, MailProcessor>>()(sp.GetRequiredService<FolderJournalSink>()));
         builder.Services.AddSingleton<Func<Imap.ImapMailbox, MailProcessor>>(sp =>
             mailbox => sp.GetRequiredService<Func<IJournalSink, MailProcessor>>()(mailbox));
+        builder.Services.AddSmartMailOversight(recover: watch); // the web app's queries and actions (issue 17)
         if (watch)
         {
             // First: no watcher starts while another process routes mail from the same data directory.
@@ -96,6 +99,7 @@ public static class WorkerHost
             // Before the watchers: exports from the first mail on, and flushes after the last one at stop.
             builder.Services.AddHostedService(sp => sp.GetRequiredService<Telemetry.TelemetryExport>());
         }
+        builder.AddSmartMailWeb(watch); // the web app (SmartMail:Web) runs in this process while watching
         if (watch && !string.IsNullOrEmpty(builder.Configuration[$"{SmartMailOptions.SectionName}:HealthUrl"]))
         {
             builder.Services.AddHostedService<Health.HealthEndpoint>();

@@ -11,6 +11,7 @@ using SmartMail.Worker.Telemetry;
 using SmartMail.Worker.Options;
 using SmartMail.Worker.Processing;
 using SmartMail.Worker.Sources;
+using SmartMail.Worker.Web;
 using Spectre.Console;
 
 namespace SmartMail.Cli.Commands;
@@ -57,7 +58,13 @@ internal static class RunCommand
         if (watch)
         {
             AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"{RunSummary.WatchLine(options)} Ctrl+C stops.");
-            await host.RunAsync(cancellationToken);
+            if (host.Services.GetService<SmartMail.Web.OneTimeSignIn>() is { } signIn)
+            {
+                signIn.PrintedByCaller = true; // the one-time link goes to this console, not to the log
+            }
+            await host.StartAsync(cancellationToken);
+            PrintWebApp(host.Services.GetService<WebHostService>());
+            await host.WaitForShutdownAsync(cancellationToken);
             return Environment.ExitCode;
         }
 
@@ -126,6 +133,18 @@ internal static class RunCommand
         }
         RunSummary.Print(options, outcomes, host.Services.GetRequiredService<SqliteStateStore>().ReadAudit().Where(a => a.Time >= started).ToList());
         return ExitCodes.Ok;
+    }
+
+    // The web app's address, and its one-time sign-in link on loopback without OpenID Connect (a secret: printed here only).
+    private static void PrintWebApp(WebHostService? web)
+    {
+        if (web?.Address is not { } address)
+        {
+            return;
+        }
+        Console.WriteLine(web.SignInLink is { } link
+            ? $"Web app: {address} — sign in once with {link}"
+            : $"Web app: {address} (sign in with your organisation's account)");
     }
 
     // A lease that cannot be released runs out by itself; the error that ended the pass is the one to report.

@@ -94,6 +94,9 @@ public sealed class SmartMailOptions
     [ValidateObjectMembers]
     public TelemetryOptions Telemetry { get; set; } = new();
 
+    /// <summary>The web app served while watching (<c>SmartMail:Web</c>): on loopback by default, sign-in by one-time link or OpenID Connect.</summary>
+    public SmartMail.Web.WebOptions Web { get; set; } = new();
+
     /// <summary>The inbox in force.</summary>
     public string InboxPath => Inbox ?? Path.Combine(DataDirectory, "inbox");
 

@@ -95,6 +95,7 @@ public sealed partial class SmartMailOptionsValidator : IValidateOptions<SmartMa
             failures.Add($"{SmartMailOptions.SectionName}:HealthUrl: must be an http:// prefix ending in '/', e.g. http://127.0.0.1:8081/health/.");
         }
         failures.AddRange(TelemetryOptions.Validate(options.Telemetry, $"{SmartMailOptions.SectionName}:Telemetry"));
+        failures.AddRange(options.Web.Validate($"{SmartMailOptions.SectionName}:{SmartMail.Web.WebOptions.SectionName}"));
         if (options.ManualTriageDestination == options.QuarantineDestination)
         {
             failures.Add($"{SmartMailOptions.SectionName}:QuarantineDestination must differ from ManualTriageDestination.");

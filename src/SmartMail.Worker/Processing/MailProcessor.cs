@@ -557,7 +557,12 @@ public sealed class MailProcessor
             decision.ModelVersion, decision.Top.Count > 0 ? decision.Confidence : null);
         return new Evaluated(
             new DecisionToRecord(record.Key, destination, DecisionJson(record, decision, destination, kle, document),
-                Audit(record, decision.Source.ToString().ToLowerInvariant(), decision, Place(destination), decision.Reason, outcome)),
+                Audit(record, decision.Source.ToString().ToLowerInvariant(), decision, Place(destination), decision.Reason, outcome))
+            {
+                Summary = new SummaryToRecord(document.Subject, document.From.Count > 0 ? document.From[0] : "", document.Date,
+                    decision.Source.ToString().ToLowerInvariant(), decision.Label, decision.Top.Count > 0 ? decision.Confidence : null,
+                    decision.ModelVersion, SummaryOutcome(destination)),
+            },
             decision.Top.Count > 0 ? decision.Confidence : null,
             new NewExample(record.Key.Mailbox, record.Fingerprint, record.DecisionId, decision.Label, decision.ModelVersion,
                 new TextInput(document.Subject, document.Body), document.Date));
@@ -583,8 +588,15 @@ public sealed class MailProcessor
             decidedUtc = _time.GetUtcNow(),
         }, Json);
         return new Evaluated(new DecisionToRecord(record.Key, destination, json,
-            Audit(record, source, null, Place(destination), reason, outcome)), null, null);
+            Audit(record, source, null, Place(destination), reason, outcome))
+        {
+            Summary = new SummaryToRecord("", "", null, source, null, null, null, SummaryOutcome(destination)),
+        }, null, null);
     }
+
+    // Where the web app lists the mail once it is delivered.
+    private string SummaryOutcome(string destination) =>
+        destination == _options.QuarantineDestination ? "quarantined" : destination == _options.ManualTriageDestination ? "triage" : "routed";
 
     // The name the destination has where the mail lands (the IMAP folder, the journal directory), for the audit trail.
     private string Place(string destination) => _sink.PlaceOf(destination);

@@ -86,6 +86,10 @@ public sealed class MailLedger
                 Check(MailTransition.Decide, d.Key, _store.StateOf(tx, d.Key));
                 _store.Update(tx, d.Key, "state=1, destination=$dest, decision_json=$j, error=NULL, updated_utc=$t",
                     ("$dest", d.Destination), ("$j", d.DecisionJson), ("$t", Time(d.Audit.Time)));
+                if (d.Summary is { } summary)
+                {
+                    _store.WriteSummary(tx, d.Key, d.Audit.DecisionId, d.Audit.Fingerprint, d.Destination, summary, d.Audit.Time);
+                }
                 audit.Add(d.Audit);
             }
         });
@@ -213,8 +217,13 @@ public sealed class MailLedger
         ArgumentNullException.ThrowIfNull(audit);
         _store.Transact((tx, rows) =>
         {
-            Check(transition, key, _store.StateOf(tx, key));
+            var from = _store.StateOf(tx, key);
+            Check(transition, key, from);
             _store.Update(tx, key, "state=$s, updated_utc=$t", ("$s", (int)Table[transition].To!), ("$t", Time(audit.Time)));
+            if (transition == MailTransition.Recover && from == MailState.Decided)
+            {
+                _store.SummaryDelivered(tx, key, audit.Time);
+            }
             rows.Add(audit);
         });
     }
@@ -233,6 +242,10 @@ public sealed class MailLedger
             {
                 Check(transition, key, _store.StateOf(tx, key));
                 _store.Update(tx, key, "state=$s, updated_utc=$t", ("$s", (int)Table[transition].To!), ("$t", Time(now)));
+                if (transition == MailTransition.Deliver)
+                {
+                    _store.SummaryDelivered(tx, key, now);
+                }
             }
         });
     }

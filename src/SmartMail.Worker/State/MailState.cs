@@ -48,4 +48,36 @@ public sealed record MailRecord(MailKey Key, string Fingerprint, string Decision
 /// <param name="Destination">Where it goes.</param>
 /// <param name="DecisionJson">The decision record.</param>
 /// <param name="Audit">The audit row.</param>
-public sealed record DecisionToRecord(MailKey Key, string Destination, string DecisionJson, AuditEntry Audit);
+public sealed record DecisionToRecord(MailKey Key, string Destination, string DecisionJson, AuditEntry Audit)
+{
+    /// <summary>What the web app lists about the mail, written in the same transaction; none when <see langword="null"/>.</summary>
+    public SummaryToRecord? Summary { get; init; }
+}
+
+/// <summary>
+/// What the web app lists about a decided mail, written in the decision's transaction (<see cref="MailLedger.Decide"/>).
+/// The subject has its CPR numbers masked; sender and subject are personal data and never logged.
+/// </summary>
+/// <param name="Subject">The subject, CPR numbers masked (empty when the mail was not read).</param>
+/// <param name="Sender">The sender's address (empty when not read).</param>
+/// <param name="Received">The mail's Date, else when SmartMail saw it.</param>
+/// <param name="Source"><c>rule</c>, <c>model</c>, <c>thread</c>, <c>manual</c> or <c>quarantine</c>.</param>
+/// <param name="Label">The label routed to, if any.</param>
+/// <param name="Confidence">The model's confidence in its top label, if asked.</param>
+/// <param name="ModelVersion">The model asked, if any.</param>
+/// <param name="Outcome">Where the delivery takes it: <c>routed</c>, <c>triage</c> or <c>quarantined</c>.</param>
+public sealed record SummaryToRecord(string Subject, string Sender, DateTimeOffset? Received, string Source, string? Label, float? Confidence,
+    string? ModelVersion, string Outcome);
+
+/// <summary>An action taken in the web app, as recorded before it is performed (idempotent by decision id, kind and label).</summary>
+/// <param name="DecisionId">The decision id.</param>
+/// <param name="Kind"><c>route</c>, <c>correct</c> or <c>release</c>.</param>
+/// <param name="Label">The department (empty for a release).</param>
+/// <param name="User">Who asked.</param>
+/// <param name="Mailbox">The mail's mailbox.</param>
+/// <param name="FromDestination">Where the mail was when the action was asked.</param>
+/// <param name="ToDestination">Where it goes.</param>
+/// <param name="Step"><c>intent</c>, <c>moved</c>, <c>done</c> or <c>failed</c>.</param>
+/// <param name="Error">Why it failed, if it did (no personal data).</param>
+public sealed record WebActionRecord(string DecisionId, string Kind, string Label, string User, string Mailbox, string FromDestination,
+    string ToDestination, string Step, string? Error);

@@ -74,6 +74,30 @@ public sealed class SqliteStateStore : IDisposable
             BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
         CREATE TRIGGER IF NOT EXISTS audit_append_only_delete BEFORE DELETE ON audit
             BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+        """ + OversightSchema;
+
+    // What the web app lists, written with the decision (MailLedger.Decide) and its delivery (Deliver, Recover): one row per
+    // decision with the subject (CPR numbers masked) and the sender, and the web app's actions (intent first, then the move,
+    // then completion). Indexed for the pages' queries (mailbox+state+time, mailbox+time, decision-id prefix by the key).
+    private const string OversightSchema = """
+        CREATE INDEX IF NOT EXISTS mail_decision ON mail (decision_id);
+        CREATE INDEX IF NOT EXISTS mail_state ON mail (mailbox, state);
+        CREATE INDEX IF NOT EXISTS audit_decision ON audit (decision_id);
+        CREATE TABLE IF NOT EXISTS mail_summary (
+            decision_id TEXT PRIMARY KEY, mailbox TEXT NOT NULL, fingerprint TEXT NOT NULL,
+            subject TEXT NOT NULL, sender TEXT NOT NULL, received_utc TEXT NOT NULL, seen_utc TEXT NOT NULL,
+            decided_utc TEXT NOT NULL, delivered_utc TEXT, source TEXT NOT NULL, decided_label TEXT, label TEXT,
+            confidence REAL, model_version TEXT, outcome TEXT NOT NULL, state TEXT NOT NULL, destination TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS summary_state ON mail_summary (mailbox, state, received_utc);
+        CREATE INDEX IF NOT EXISTS summary_received ON mail_summary (mailbox, received_utc);
+        CREATE INDEX IF NOT EXISTS summary_decided ON mail_summary (mailbox, decided_utc);
+        CREATE INDEX IF NOT EXISTS summary_model ON mail_summary (source, outcome, decided_label);
+        CREATE TABLE IF NOT EXISTS web_action (
+            decision_id TEXT NOT NULL, kind TEXT NOT NULL, label TEXT NOT NULL, user_name TEXT NOT NULL, mailbox TEXT NOT NULL,
+            from_destination TEXT NOT NULL, to_destination TEXT NOT NULL, step TEXT NOT NULL, error TEXT,
+            requested_utc TEXT NOT NULL, updated_utc TEXT NOT NULL,
+            PRIMARY KEY (decision_id, kind, label));
+        CREATE INDEX IF NOT EXISTS web_action_open ON web_action (step);
         """;
 
     /// <summary>The ledger row for <paramref name="key"/>, if any.</summary>
@@ -247,6 +271,172 @@ public sealed class SqliteStateStore : IDisposable
         cmd.Parameters.AddWithValue("$s", (int)state);
         cmd.Parameters.AddWithValue("$t", Time(now));
         cmd.ExecuteNonQuery();
+    }
+
+    // The web app's row for a decision, written in the decision's transaction. A later decision of the same mail (quarantine
+    // after failed deliveries) takes its place but keeps the subject and sender read the first time.
+    internal void WriteSummary(SqliteTransaction tx, MailKey key, string decisionId, string fingerprint, string destination, SummaryToRecord s,
+        DateTimeOffset now)
+    {
+        var cmd = Prepared("""
+            INSERT INTO mail_summary (decision_id, mailbox, fingerprint, subject, sender, received_utc, seen_utc, decided_utc, source,
+                                      decided_label, label, confidence, model_version, outcome, state, destination)
+            VALUES ($d, $m, $fp, $subj, $from, $recv,
+                    COALESCE((SELECT created_utc FROM mail WHERE mailbox=$m AND folder=$f AND uidvalidity=$v AND uid=$u), $t),
+                    $t, $src, $l, $l, $c, $mv, $o, 'pending', $dest)
+            ON CONFLICT (decision_id) DO UPDATE SET
+                subject = CASE WHEN excluded.subject = '' THEN subject ELSE excluded.subject END,
+                sender = CASE WHEN excluded.sender = '' THEN sender ELSE excluded.sender END,
+                decided_utc = $t, delivered_utc = NULL, source = $src, decided_label = $l, label = $l, confidence = $c,
+                model_version = $mv, outcome = $o, state = 'pending', destination = $dest
+            """, key, tx);
+        cmd.Parameters.AddWithValue("$d", decisionId);
+        cmd.Parameters.AddWithValue("$fp", fingerprint);
+        cmd.Parameters.AddWithValue("$subj", SmartMail.Core.Privacy.Cpr.Redact(s.Subject));
+        cmd.Parameters.AddWithValue("$from", s.Sender);
+        cmd.Parameters.AddWithValue("$recv", Time(s.Received ?? now));
+        cmd.Parameters.AddWithValue("$t", Time(now));
+        cmd.Parameters.AddWithValue("$src", s.Source);
+        cmd.Parameters.AddWithValue("$l", (object?)s.Label ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$c", (object?)s.Confidence ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$mv", (object?)s.ModelVersion ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$o", s.Outcome);
+        cmd.Parameters.AddWithValue("$dest", destination);
+        cmd.ExecuteNonQuery();
+    }
+
+    // The delivery of the mail's current decision was recorded: its web-app row leaves "pending" (latency = delivered - seen).
+    internal void SummaryDelivered(SqliteTransaction tx, MailKey key, DateTimeOffset now)
+    {
+        var cmd = Prepared("""
+            UPDATE mail_summary SET state = outcome, delivered_utc = $t
+            WHERE decision_id = (SELECT decision_id FROM mail WHERE mailbox=$m AND folder=$f AND uidvalidity=$v AND uid=$u) AND delivered_utc IS NULL
+            """, key, tx);
+        cmd.Parameters.AddWithValue("$t", Time(now));
+        cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>
+    /// Records the intent of a web action before anything is done (idempotent by decision id, kind and label): while an action
+    /// with the same three is open (<c>intent</c>, <c>moved</c>), a second call returns that row unchanged, so the action is
+    /// performed once. A finished one (<c>done</c>, <c>failed</c>) is asked again: the caller checks first, by where the mail
+    /// is, that it is not a repeat of what was done.
+    /// </summary>
+    /// <param name="action">The action (step <c>intent</c>).</param>
+    /// <param name="now">The time.</param>
+    /// <returns>The action's row as it is now.</returns>
+    /// <exception cref="StateStoreException">The store cannot record.</exception>
+    public WebActionRecord BeginAction(WebActionRecord action, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        lock (_gate)
+        {
+            try
+            {
+                using var cmd = _connection.CreateCommand();
+                cmd.CommandText = """
+                    INSERT INTO web_action (decision_id, kind, label, user_name, mailbox, from_destination, to_destination, step, requested_utc, updated_utc)
+                    VALUES ($d, $k, $l, $user, $m, $from, $to, 'intent', $t, $t)
+                    ON CONFLICT (decision_id, kind, label) DO UPDATE SET step = 'intent', error = NULL, user_name = $user,
+                        from_destination = $from, to_destination = $to, requested_utc = $t, updated_utc = $t
+                        WHERE step IN ('failed', 'done')
+                    """;
+                cmd.Parameters.AddWithValue("$d", action.DecisionId);
+                cmd.Parameters.AddWithValue("$k", action.Kind);
+                cmd.Parameters.AddWithValue("$l", action.Label);
+                cmd.Parameters.AddWithValue("$user", action.User);
+                cmd.Parameters.AddWithValue("$m", action.Mailbox);
+                cmd.Parameters.AddWithValue("$from", action.FromDestination);
+                cmd.Parameters.AddWithValue("$to", action.ToDestination);
+                cmd.Parameters.AddWithValue("$t", Time(now));
+                cmd.ExecuteNonQuery();
+            }
+            catch (SqliteException ex)
+            {
+                throw new StateStoreException($"The state store '{Path}' cannot record: {ex.Message}", ex);
+            }
+            return ReadActions("decision_id = $d AND kind = $k AND label = $l",
+                ("$d", action.DecisionId), ("$k", action.Kind), ("$l", action.Label))[0];
+        }
+    }
+
+    /// <summary>Records the step a web action reached (<c>moved</c>, <c>failed</c>).</summary>
+    /// <param name="action">The action.</param>
+    /// <param name="step">The step.</param>
+    /// <param name="error">Why it failed (no personal data).</param>
+    /// <param name="now">The time.</param>
+    /// <exception cref="StateStoreException">The store cannot record.</exception>
+    public void SetActionStep(WebActionRecord action, string step, string? error, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        Transact((tx, _) => UpdateAction(tx, action, step, error, now));
+    }
+
+    /// <summary>
+    /// Completes a web action in one transaction: the action is done, the mail's web-app row shows where it is now, and the
+    /// audit rows (naming the user) are written.
+    /// </summary>
+    /// <param name="action">The action.</param>
+    /// <param name="state">The mail's state now (<c>routed</c>, <c>corrected</c>, <c>triage</c>).</param>
+    /// <param name="label">Its label now.</param>
+    /// <param name="audit">The audit rows.</param>
+    /// <param name="now">The time.</param>
+    /// <exception cref="StateStoreException">The store cannot record.</exception>
+    public void CompleteAction(WebActionRecord action, string state, string? label, IReadOnlyList<AuditEntry> audit, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        ArgumentNullException.ThrowIfNull(audit);
+        Transact((tx, rows) =>
+        {
+            UpdateAction(tx, action, "done", null, now);
+            var cmd = Prepared("UPDATE mail_summary SET state = $s, label = $l, destination = $dest WHERE decision_id = $d", null, tx);
+            cmd.Parameters.AddWithValue("$s", state);
+            cmd.Parameters.AddWithValue("$l", (object?)label ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$dest", action.ToDestination);
+            cmd.Parameters.AddWithValue("$d", action.DecisionId);
+            cmd.ExecuteNonQuery();
+            rows.AddRange(audit);
+        });
+    }
+
+    /// <summary>Web actions recorded but not finished (a crash, a mailbox that was down): the recovery finishes them.</summary>
+    /// <returns>The actions, oldest first.</returns>
+    public IReadOnlyList<WebActionRecord> OpenActions()
+    {
+        lock (_gate)
+        {
+            return ReadActions("step IN ('intent', 'moved') ORDER BY requested_utc");
+        }
+    }
+
+    private void UpdateAction(SqliteTransaction tx, WebActionRecord action, string step, string? error, DateTimeOffset now)
+    {
+        var cmd = Prepared("UPDATE web_action SET step = $s, error = $e, updated_utc = $t WHERE decision_id = $d AND kind = $k AND label = $l", null, tx);
+        cmd.Parameters.AddWithValue("$s", step);
+        cmd.Parameters.AddWithValue("$e", (object?)error ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$t", Time(now));
+        cmd.Parameters.AddWithValue("$d", action.DecisionId);
+        cmd.Parameters.AddWithValue("$k", action.Kind);
+        cmd.Parameters.AddWithValue("$l", action.Label);
+        cmd.ExecuteNonQuery();
+    }
+
+    private List<WebActionRecord> ReadActions(string where, params (string Name, object Value)[] parameters)
+    {
+        using var cmd = _connection.CreateCommand();
+        cmd.CommandText = "SELECT decision_id, kind, label, user_name, mailbox, from_destination, to_destination, step, error FROM web_action WHERE " + where;
+        foreach (var (name, value) in parameters)
+        {
+            cmd.Parameters.AddWithValue(name, value);
+        }
+        using var r = cmd.ExecuteReader();
+        var result = new List<WebActionRecord>();
+        while (r.Read())
+        {
+            result.Add(new WebActionRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5),
+                r.GetString(6), r.GetString(7), r.IsDBNull(8) ? null : r.GetString(8)));
+        }
+        return result;
     }
 
     /// <summary>Mails of <paramref name="mailbox"/> waiting for an unavailable destination, not due before a later time.</summary>

@@ -1,0 +1,63 @@
+using Microsoft.AspNetCore.Mvc;
+using SmartMail.Core.Privacy;
+
+namespace SmartMail.Web.Pages;
+
+/// <summary><c>/mail/{decisionId}</c>: the decision, corrections, history, "this was wrong", the text.</summary>
+public sealed class MailModel(IOversightQueries queries, IMailActions actions) : AppPage(queries)
+{
+    public MailDetail Detail { get; private set; } = null!; // set by OnGet before the page renders
+
+    public MailText? Text { get; private set; }
+
+    public string? Body { get; private set; }
+
+    public bool Full { get; private set; }
+
+    public bool HasCpr { get; private set; }
+
+    public IReadOnlyList<string> Departments { get; private set; } = [];
+
+    public bool InTriage => Detail.Summary.State == "triage";
+
+    public IActionResult OnGet(string decisionId, bool full = false)
+    {
+        if (EntitledMail(decisionId) is not { } detail)
+        {
+            return Nothing();
+        }
+        Detail = detail;
+        Departments = Queries.Departments(detail.Summary.Mailbox);
+        Text = Queries.GetText(detail.Summary.DecisionId);
+        if (Text is not null)
+        {
+            HasCpr = Cpr.ContainsAny(Text.Body) || Cpr.ContainsAny(Text.Subject);
+            Full = full;
+            Body = full ? Text.Body : Cpr.Redact(Text.Body);
+        }
+        return Page();
+    }
+
+    public async Task<IActionResult> OnPostCorrectAsync(string decisionId, string label, CancellationToken cancellationToken) =>
+        await ActAsync(decisionId, label, "correct", (id, user) => actions.CorrectAsync(id, label, user, cancellationToken));
+
+    public async Task<IActionResult> OnPostRouteAsync(string decisionId, string label, CancellationToken cancellationToken) =>
+        await ActAsync(decisionId, label, "route", (id, user) => actions.RouteAsync(id, label, user, cancellationToken));
+
+    private async Task<IActionResult> ActAsync(string decisionId, string label, string action, Func<string, string, Task<ActionOutcome>> act)
+    {
+        if (EntitledMail(decisionId) is not { } mail)
+        {
+            return Nothing();
+        }
+        if (!Queries.Departments(mail.Summary.Mailbox).Contains(label, StringComparer.Ordinal))
+        {
+            Flash("Choose one of the mailbox's departments.", ok: false);
+        }
+        else
+        {
+            Flash(action, await act(mail.Summary.DecisionId, Access.Name));
+        }
+        return Redirect($"/mail/{Uri.EscapeDataString(mail.Summary.DecisionId)}");
+    }
+}

@@ -1,0 +1,286 @@
+using System.Net;
+using System.Security.Claims;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Authentication.OpenIdConnect;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+
+namespace SmartMail.Web;
+
+/// <summary>
+/// Builds the web app: Razor Pages on Kestrel, cookie sign-in by the one-time link (loopback) or OpenID Connect
+/// (authorization code with PKCE), anti-forgery on every POST, no request logging.
+/// </summary>
+public static class WebApp
+{
+    /// <summary>The settings path the start-up messages name.</summary>
+    public const string SettingsPath = "SmartMail:Web";
+
+    /// <summary>The OpenID Connect scheme's name.</summary>
+    public const string OidcScheme = "oidc";
+
+    /// <summary>Builds the app (not started).</summary>
+    /// <param name="options">The settings.</param>
+    /// <param name="context">What it shares with the worker.</param>
+    /// <returns>The app; <c>StartAsync</c> listens, <c>Urls</c> then holds the bound addresses.</returns>
+    /// <exception cref="InvalidOperationException">The settings are not safe to start with; the message names each setting.</exception>
+    public static WebApplication Create(WebOptions options, WebAppContext context)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(context);
+        var failures = options.Validate(SettingsPath).ToList();
+        if (failures.Count > 0)
+        {
+            throw new InvalidOperationException(string.Join(Environment.NewLine, failures));
+        }
+        _ = WebOptions.TryParseUrl(options.Url, out var url);
+        var loopback = options.IsLoopback;
+        var signIn = options.UsesOidc ? null : context.SignIn ?? new OneTimeSignIn();
+
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            ApplicationName = typeof(WebApp).Assembly.GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+            EnvironmentName = Environments.Production,
+        });
+        builder.Configuration.Sources.Clear(); // the worker's configuration is the one; no ASPNETCORE_URLS surprises
+        builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(new ForwardingLoggerProvider(context.LoggerFactory));
+        // Request lines carry query strings (the sign-in token, search terms): the framework logs only warnings and errors.
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddFilter("System", LogLevel.Warning);
+        builder.WebHost.UseUrls(options.Url);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = 64 * 1024;
+            if (url.Scheme == Uri.UriSchemeHttps)
+            {
+                var password = options.Https.CertificatePasswordFile is { } p ? File.ReadAllText(p).Trim() : null;
+                var certificate = X509CertificateLoader.LoadPkcs12FromFile(options.Https.CertificateFile!, password); // validated: set for https
+                kestrel.ConfigureHttpsDefaults(https => https.ServerCertificate = certificate);
+            }
+        });
+
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(context.Queries);
+        services.AddSingleton(context.Actions);
+        services.AddSingleton(context.Time);
+        if (signIn is not null)
+        {
+            services.AddSingleton(signIn);
+        }
+        var protection = services.AddDataProtection().SetApplicationName("SmartMail.Web");
+        if (context.KeysDirectory is { } keys)
+        {
+            protection.PersistKeysToFileSystem(new DirectoryInfo(keys));
+        }
+        else
+        {
+            services.AddSingleton<IDataProtectionProvider>(new EphemeralDataProtectionProvider());
+        }
+        var secure = loopback ? CookieSecurePolicy.SameAsRequest : CookieSecurePolicy.Always;
+        services.AddAntiforgery(o =>
+        {
+            o.Cookie.Name = "SmartMail.Antiforgery";
+            o.Cookie.SecurePolicy = secure;
+            o.FormFieldName = "__csrf";
+        });
+        services.AddRazorPages(o =>
+        {
+            o.Conventions.AuthorizeFolder("/");
+            o.Conventions.AllowAnonymousToPage("/Login");
+            o.Conventions.AuthorizeFolder("/Models", "admin");
+        }).AddCookieTempDataProvider(o =>
+        {
+            o.Cookie.Name = "SmartMail.Flash";
+            o.Cookie.SecurePolicy = secure;
+        });
+        var authentication = services.AddAuthentication(o =>
+        {
+            o.DefaultScheme = CookieAuthenticationDefaults.AuthenticationScheme;
+            o.DefaultChallengeScheme = CookieAuthenticationDefaults.AuthenticationScheme;
+        });
+        authentication.AddCookie(o =>
+        {
+            o.Cookie.Name = "SmartMail.Auth";
+            o.Cookie.HttpOnly = true;
+            o.Cookie.SameSite = SameSiteMode.Lax;
+            o.Cookie.SecurePolicy = secure;
+            o.ExpireTimeSpan = TimeSpan.FromHours(8);
+            o.SlidingExpiration = true;
+            o.LoginPath = "/login";
+            o.Events.OnRedirectToLogin = e =>
+            {
+                // A page asked for by a browser goes to sign-in; anything else (a POST, a script) gets a bare 401.
+                if (HttpMethods.IsGet(e.Request.Method) && !e.Request.Headers.ContainsKey("X-Requested-With"))
+                {
+                    e.Response.Redirect(e.RedirectUri);
+                }
+                else
+                {
+                    e.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                }
+                return Task.CompletedTask;
+            };
+            o.Events.OnRedirectToAccessDenied = e =>
+            {
+                e.Response.StatusCode = StatusCodes.Status403Forbidden;
+                return Task.CompletedTask;
+            };
+        });
+        if (options.UsesOidc)
+        {
+            AddOidc(authentication, options, url, context);
+        }
+        services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
+            .AddPolicy("admin", p => p.RequireRole(UserAccess.AdminRole));
+        if (options.BehindProxy)
+        {
+            services.Configure<ForwardedHeadersOptions>(o =>
+            {
+                o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedHost;
+                foreach (var proxy in options.KnownProxies)
+                {
+                    o.KnownProxies.Add(IPAddress.Parse(proxy));
+                }
+            });
+        }
+        if (!loopback)
+        {
+            services.AddHsts(o =>
+            {
+                o.MaxAge = TimeSpan.FromDays(365);
+                o.ExcludedHosts.Clear();
+            });
+        }
+
+        var app = builder.Build();
+        if (options.BehindProxy)
+        {
+            app.UseForwardedHeaders();
+        }
+        app.UseExceptionHandler(error => error.Run(async http =>
+        {
+            http.Response.StatusCode = StatusCodes.Status500InternalServerError;
+            http.Response.ContentType = "text/plain; charset=utf-8";
+            await http.Response.WriteAsync("Something went wrong; the worker's log says what.");
+        }));
+        if (!loopback)
+        {
+            app.UseHsts();
+        }
+        app.Use(SecurityHeaders);
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapGet("/assets/app.css", () => Results.Text(Assets.Css, "text/css; charset=utf-8")).AllowAnonymous();
+        app.MapGet("/assets/app.js", () => Results.Text(Assets.Script, "text/javascript; charset=utf-8")).AllowAnonymous();
+        app.MapGet("/signin", async (HttpContext http, string? token) =>
+        {
+            if (signIn is null)
+            {
+                return Results.NotFound();
+            }
+            if (!signIn.TrySpend(token))
+            {
+                return Results.StatusCode(StatusCodes.Status403Forbidden);
+            }
+            await http.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, UserAccess.LocalAdmin());
+            return Results.Redirect("/");
+        }).AllowAnonymous();
+        app.MapPost("/signout", async (HttpContext http, Microsoft.AspNetCore.Antiforgery.IAntiforgery antiforgery) =>
+        {
+            await antiforgery.ValidateRequestAsync(http);
+            await http.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+            return Results.Redirect("/login");
+        });
+        app.MapRazorPages();
+        return app;
+    }
+
+    private static void AddOidc(AuthenticationBuilder authentication, WebOptions options, Uri url, WebAppContext context)
+    {
+        var oidc = options.Oidc;
+        authentication.AddOpenIdConnect(OidcScheme, o =>
+        {
+            o.Authority = oidc.Authority!.AbsoluteUri; // UsesOidc: set
+            o.ClientId = oidc.ClientId;
+            o.ClientSecret = oidc.ClientSecretFile is { } file ? File.ReadAllText(file).Trim() : oidc.ClientSecret;
+            o.ResponseType = OpenIdConnectResponseType.Code;
+            o.UsePkce = true;
+            o.Scope.Clear();
+            o.Scope.Add("openid");
+            o.Scope.Add("profile");
+            o.MapInboundClaims = false;
+            o.SaveTokens = false;
+            o.GetClaimsFromUserInfoEndpoint = false;
+            o.DisableTelemetry = true;
+            o.CallbackPath = "/signin-oidc";
+            o.SignInScheme = CookieAuthenticationDefaults.AuthenticationScheme;
+            o.TokenValidationParameters.NameClaimType = oidc.NameClaim;
+            o.TokenValidationParameters.RoleClaimType = oidc.RoleClaim;
+            if (url.Scheme == Uri.UriSchemeHttp)
+            {
+                // On plain http (loopback, or behind a proxy) the code comes back in the query of a top-level GET, so that
+                // the correlation and nonce cookies can be Lax and need not be Secure.
+                o.ResponseMode = OpenIdConnectResponseMode.Query;
+                foreach (var cookie in new[] { o.CorrelationCookie, o.NonceCookie })
+                {
+                    cookie.SameSite = SameSiteMode.Lax;
+                    cookie.SecurePolicy = options.IsLoopback ? CookieSecurePolicy.SameAsRequest : CookieSecurePolicy.Always;
+                }
+            }
+            if (context.OidcCertificateValidation is { } validation)
+            {
+                o.BackchannelHttpHandler = new SocketsHttpHandler { SslOptions = { RemoteCertificateValidationCallback = validation } };
+            }
+            o.Events.OnTokenValidated = e =>
+            {
+                var signedIn = e.Principal!; // set by the handler before this event
+                var name = new[] { oidc.NameClaim, "preferred_username", "name", "sub" }
+                    .Select(c => signedIn.FindFirst(c)?.Value).FirstOrDefault(v => !string.IsNullOrWhiteSpace(v)) ?? "unknown";
+                var roles = signedIn.FindAll(oidc.RoleClaim).Concat(signedIn.FindAll(oidc.GroupClaim)).Select(c => c.Value);
+                e.Principal = UserAccess.Principal(name, roles, oidc, OidcScheme);
+                return Task.CompletedTask;
+            };
+            o.Events.OnRemoteFailure = e =>
+            {
+                WebLog.SignInFailed(e.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(WebApp)), e.Failure?.GetType().Name ?? "unknown");
+                e.Response.StatusCode = StatusCodes.Status403Forbidden;
+                e.HandleResponse();
+                return Task.CompletedTask;
+            };
+        });
+    }
+
+    private static Task SecurityHeaders(HttpContext http, Func<Task> next)
+    {
+        var headers = http.Response.Headers;
+        headers.ContentSecurityPolicy = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+        headers.XContentTypeOptions = "nosniff";
+        headers.XFrameOptions = "DENY";
+        headers["Referrer-Policy"] = "no-referrer";
+        if (!http.Request.Path.StartsWithSegments("/assets", StringComparison.Ordinal))
+        {
+            headers.CacheControl = "no-store"; // pages hold personal data
+        }
+        return next();
+    }
+
+    /// <summary>The name the audit trail records for the signed-in user.</summary>
+    /// <param name="user">The principal.</param>
+    /// <returns>The name.</returns>
+    internal static string UserName(ClaimsPrincipal user) => user.Identity?.Name ?? "unknown";
+}

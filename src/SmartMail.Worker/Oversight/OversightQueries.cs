@@ -1,0 +1,467 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using SmartMail.Core.Classification;
+using SmartMail.Core.Mime;
+using SmartMail.Web;
+using SmartMail.Worker.Learning;
+using SmartMail.Worker.Options;
+using SmartMail.Worker.State;
+
+namespace SmartMail.Worker.Oversight;
+
+/// <summary>
+/// The web app's reads, over <c>state.db</c> (the ledger's <c>mail_summary</c>, <c>mail</c> and <c>audit</c> tables, the
+/// example store's <c>correction</c> and <c>example</c> tables), the model registry and the worker's health. Each call
+/// opens its own pooled read connection (WAL: readers never wait for the ledger's writer, and never hold its lock), and
+/// every list is one indexed, paged query: nothing loads all decisions. Thread-safe.
+/// </summary>
+public sealed class OversightQueries : IOversightQueries
+{
+    private readonly string _connectionString;
+    private readonly SmartMailOptions _options;
+    private readonly ModelRegistry _registry;
+    private readonly Func<ModelBundle?> _model;
+    private readonly Health.WorkerHealth? _health;
+    private readonly TimeProvider _time;
+    private readonly string _instanceId;
+    private readonly MailPlaces _places;
+
+    /// <summary>Creates the queries.</summary>
+    /// <param name="store">The ledger (its file is read; its writer is not used).</param>
+    /// <param name="examples">The example store (its tables must exist before the first query).</param>
+    /// <param name="options">The worker's options.</param>
+    /// <param name="model">The model in force.</param>
+    /// <param name="health">The worker's health; none in tools and tests.</param>
+    /// <param name="time">The clock.</param>
+    public OversightQueries(SqliteStateStore store, ExampleStore examples, SmartMailOptions options, Func<ModelBundle?> model,
+        Health.WorkerHealth? health, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(examples);
+        ArgumentNullException.ThrowIfNull(options);
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = store.Path, Pooling = true }.ToString();
+        _options = options;
+        _registry = ModelRegistry.For(options);
+        _model = model;
+        _health = health;
+        _time = time;
+        _instanceId = store.InstanceId;
+        _places = new MailPlaces(options);
+        using var connection = Open();
+        // The example store's corrections are found per decision on the mail page.
+        Execute(connection, "CREATE INDEX IF NOT EXISTS correction_decision ON correction (decision_id)");
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> Mailboxes() => _places.Mailboxes;
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> Departments(string mailbox)
+    {
+        var labels = new SortedSet<string>(_options.Routes.Keys, StringComparer.Ordinal);
+        if (_model() is { } model)
+        {
+            labels.UnionWith(model.Model.Labels);
+        }
+        return [.. labels];
+    }
+
+    /// <inheritdoc />
+    public ResultPage<MailSummary> TriageQueue(string mailbox, int skip, int take) =>
+        Page("mailbox = $m AND state = 'triage'", "received_utc", skip, take, ("$m", mailbox));
+
+    /// <inheritdoc />
+    public ResultPage<MailSummary> Quarantine(string? mailbox, int skip, int take) =>
+        mailbox is null
+            ? Page($"mailbox IN ({InList(_places.Mailboxes.Count)}) AND state = 'quarantined'", "received_utc DESC", skip, take,
+                [.. _places.Mailboxes.Select((m, i) => ($"$p{i}", (object)m))])
+            : Page("mailbox = $m AND state = 'quarantined'", "received_utc DESC", skip, take, ("$m", mailbox));
+
+    /// <inheritdoc />
+    public ResultPage<MailSummary> FindMail(MailQuery query, int skip, int take)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        if (query.Mailboxes.Count == 0)
+        {
+            return new ResultPage<MailSummary>([], 0);
+        }
+        var where = new StringBuilder($"mailbox IN ({InList(query.Mailboxes.Count)}) AND state <> 'pending'");
+        var parameters = query.Mailboxes.Select((m, i) => ($"$p{i}", (object)m)).ToList();
+        if (!string.IsNullOrWhiteSpace(query.Sender))
+        {
+            where.Append(" AND sender LIKE $sender ESCAPE '\\'");
+            parameters.Add(("$sender", "%" + Like(query.Sender.Trim()) + "%"));
+        }
+        if (!string.IsNullOrWhiteSpace(query.Subject))
+        {
+            where.Append(" AND subject LIKE $subject ESCAPE '\\'");
+            parameters.Add(("$subject", "%" + Like(query.Subject.Trim()) + "%"));
+        }
+        if (query.From is { } from)
+        {
+            where.Append(" AND received_utc >= $from");
+            parameters.Add(("$from", SqliteStateStore.Time(from)));
+        }
+        if (query.To is { } to)
+        {
+            where.Append(" AND received_utc < $to");
+            parameters.Add(("$to", SqliteStateStore.Time(to)));
+        }
+        if (!string.IsNullOrWhiteSpace(query.DecisionId))
+        {
+            // A prefix as a range on the primary key (LIKE would not use the index).
+            where.Append(" AND decision_id >= $id AND decision_id < $idEnd");
+            var id = query.DecisionId.Trim().ToLowerInvariant();
+            parameters.Add(("$id", id));
+            parameters.Add(("$idEnd", id + "\uffff"));
+        }
+        return Page(where.ToString(), "received_utc DESC", skip, take, [.. parameters]);
+    }
+
+    /// <inheritdoc />
+    public MailDetail? GetMail(string decisionId)
+    {
+        ArgumentNullException.ThrowIfNull(decisionId);
+        using var connection = Open();
+        var summary = ReadSummaries(connection, "decision_id = $d", null, 0, 1, ("$d", decisionId)).FirstOrDefault();
+        if (summary is null)
+        {
+            return null;
+        }
+        string? json;
+        using (var cmd = Command(connection, "SELECT decision_json FROM mail WHERE decision_id = $d ORDER BY updated_utc DESC LIMIT 1", ("$d", decisionId)))
+        {
+            json = cmd.ExecuteScalar() as string;
+        }
+        var decision = DecisionJson.Parse(json);
+        var corrections = new List<CorrectionInfo>();
+        using (var cmd = Command(connection, "SELECT time_utc, from_label, to_label, by_whom, via FROM correction WHERE decision_id = $d ORDER BY seq", ("$d", decisionId)))
+        using (var r = cmd.ExecuteReader())
+        {
+            while (r.Read())
+            {
+                corrections.Add(new CorrectionInfo(Parse(r.GetString(0)), r.IsDBNull(1) ? null : r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4)));
+            }
+        }
+        var history = new List<HistoryRow>();
+        using (var cmd = Command(connection, "SELECT time_utc, outcome, source, destination, reason FROM audit WHERE decision_id = $d ORDER BY seq", ("$d", decisionId)))
+        using (var r = cmd.ExecuteReader())
+        {
+            while (r.Read())
+            {
+                history.Add(new HistoryRow(Parse(r.GetString(0)), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4)));
+            }
+        }
+        var reason = decision.Reason ?? history.FirstOrDefault(h => h.Outcome is "routed" or "manual" or "quarantined")?.Reason ?? "";
+        return new MailDetail(summary, summary.State == "pending" ? decision.Destination : _places.PlaceOf(summary.Mailbox, Destination(connection, decisionId) ?? ""),
+            decision.Top, decision.Threshold, decision.ModelVersion, decision.Rule, reason, Terms(connection, summary, decision), corrections, history);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// From the journal's <c>.eml</c> when the mail lies in the journal (the embedded default: the original, read in full);
+    /// else the text the learning loop kept at decision time (<c>Learning:StoreExamples</c>; CPR numbers and addresses
+    /// already redacted there). An IMAP mailbox's mail is not fetched for a preview: that would need a connection per page
+    /// view on the mailbox the worker works on.
+    /// </remarks>
+    public MailText? GetText(string decisionId)
+    {
+        ArgumentNullException.ThrowIfNull(decisionId);
+        using var connection = Open();
+        string mailbox, fingerprint, destination, sender;
+        using (var cmd = Command(connection, "SELECT mailbox, fingerprint, destination, sender FROM mail_summary WHERE decision_id = $d", ("$d", decisionId)))
+        using (var r = cmd.ExecuteReader())
+        {
+            if (!r.Read())
+            {
+                return null;
+            }
+            (mailbox, fingerprint, destination, sender) = (r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3));
+        }
+        if (_places.JournalFile(mailbox, destination, decisionId, ".eml") is { } file && File.Exists(file))
+        {
+            var document = new MailExtractor().Extract(File.ReadAllBytes(file));
+            return new MailText(document.Subject, document.From.Count > 0 ? document.From[0] : sender, document.Body,
+                [.. document.Attachments.Select(a => a.FileName ?? a.MediaType)]);
+        }
+        using (var cmd = Command(connection, "SELECT subject, body FROM example WHERE mailbox = $m AND fingerprint = $fp", ("$m", mailbox), ("$fp", fingerprint)))
+        using (var r = cmd.ExecuteReader())
+        {
+            if (r.Read())
+            {
+                return new MailText(r.GetString(0), sender, r.GetString(1), []);
+            }
+        }
+        return null;
+    }
+
+    /// <inheritdoc />
+    public MailboxStatus GetStatus(string mailbox, DateTimeOffset since)
+    {
+        ArgumentNullException.ThrowIfNull(mailbox);
+        using var connection = Open();
+        var (backlog, waiting) = (0, 0);
+        using (var cmd = Command(connection, "SELECT state, COUNT(*) FROM mail WHERE mailbox = $m AND state < $delivered GROUP BY state",
+            ("$m", mailbox), ("$delivered", (int)MailState.Delivered)))
+        using (var r = cmd.ExecuteReader())
+        {
+            while (r.Read())
+            {
+                backlog += r.GetInt32(1);
+                waiting += r.GetInt32(0) == (int)MailState.Decided ? r.GetInt32(1) : 0;
+            }
+        }
+        var hours = new List<HourVolume>();
+        var (routed, all) = (0, 0);
+        using (var cmd = Command(connection, """
+            SELECT substr(decided_utc, 1, 13) AS hour, SUM(outcome = 'routed'), SUM(outcome = 'triage'), SUM(outcome = 'quarantined')
+            FROM mail_summary WHERE mailbox = $m AND decided_utc >= $since GROUP BY hour ORDER BY hour
+            """, ("$m", mailbox), ("$since", SqliteStateStore.Time(since))))
+        using (var r = cmd.ExecuteReader())
+        {
+            while (r.Read())
+            {
+                var hour = DateTimeOffset.ParseExact(r.GetString(0), "yyyy-MM-dd'T'HH", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+                var volume = new HourVolume(hour, r.GetInt32(1), r.GetInt32(2), r.GetInt32(3));
+                hours.Add(volume);
+                routed += volume.Routed;
+                all += volume.Routed + volume.Manual + volume.Quarantined;
+            }
+        }
+        var (p50, p99) = Latency(connection, mailbox, since);
+        var (health, holder) = Health(mailbox);
+        return new MailboxStatus(mailbox, health, backlog, holder, hours, all == 0 ? 0 : (double)routed / all, p50, p99, waiting);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Automated: mails the model routed to the label alone; corrected: those of them with a correction, from any channel
+    /// (IMAP move, the CLI, the web app).
+    /// </remarks>
+    public IReadOnlyList<LabelPrecision> LabelPrecisions()
+    {
+        if (_model() is not { } model)
+        {
+            return [];
+        }
+        using var connection = Open();
+        var automated = new Dictionary<string, int>(StringComparer.Ordinal);
+        using (var cmd = Command(connection, "SELECT decided_label, COUNT(*) FROM mail_summary WHERE source = 'model' AND outcome = 'routed' GROUP BY decided_label"))
+        using (var r = cmd.ExecuteReader())
+        {
+            while (r.Read())
+            {
+                if (!r.IsDBNull(0))
+                {
+                    automated[r.GetString(0)] = r.GetInt32(1);
+                }
+            }
+        }
+        var corrected = new Dictionary<string, int>(StringComparer.Ordinal);
+        using (var cmd = Command(connection, """
+            SELECT s.decided_label, COUNT(DISTINCT s.decision_id) FROM correction c JOIN mail_summary s ON s.decision_id = c.decision_id
+            WHERE s.source = 'model' AND s.outcome = 'routed' GROUP BY s.decided_label
+            """))
+        using (var r = cmd.ExecuteReader())
+        {
+            while (r.Read())
+            {
+                if (!r.IsDBNull(0))
+                {
+                    corrected[r.GetString(0)] = r.GetInt32(1);
+                }
+            }
+        }
+        var target = model.Manifest.Training.TargetPrecision;
+        return [.. model.Manifest.Labels.Select(l =>
+        {
+            var a = automated.GetValueOrDefault(l.Name);
+            var c = corrected.GetValueOrDefault(l.Name);
+            return new LabelPrecision(l.Name, a, c, a == 0 ? null : 1.0 - ((double)c / a), target, l.Threshold, l.Threshold is null);
+        })];
+    }
+
+    /// <inheritdoc />
+    /// <remarks>None until the drift monitor records threshold changes in service.</remarks>
+    public IReadOnlyList<ThresholdChange> ThresholdChanges(int take) => [];
+
+    /// <inheritdoc />
+    public IReadOnlyList<ModelVersionInfo> Models()
+    {
+        var record = _registry.Read();
+        if (record.Models.Count == 0 && _model() is { } model)
+        {
+            // Nothing promoted yet: the configured model is the one version.
+            var m = model.Manifest;
+            return [new ModelVersionInfo(m.ModelVersion, m.CreatedUtc, "current", true, m.Labels.Count, m.Labels.Count(l => l.Threshold is not null), false)];
+        }
+        return [.. record.Models.OrderByDescending(m => m.CreatedUtc).Select(m =>
+            new ModelVersionInfo(m.Version, m.CreatedUtc, m.Status, m.Version == record.Current, m.Labels, m.RoutedLabels, m.Report is not null))];
+    }
+
+    /// <inheritdoc />
+    public string? ModelReport(string version)
+    {
+        // Only a file the registry names, inside the registry folder.
+        var entry = _registry.Read().Models.FirstOrDefault(m => m.Version == version);
+        if (entry?.Report is not { } report)
+        {
+            return null;
+        }
+        var path = Path.GetFullPath(Path.Combine(_registry.Directory, report));
+        return path.StartsWith(_registry.Directory + Path.DirectorySeparatorChar, StringComparison.Ordinal) && File.Exists(path) ? File.ReadAllText(path) : null;
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<Web.CurvePoint> CurrentModelCurve() =>
+        _model()?.Manifest.HoldoutMetrics?.Curve is { } curve
+            ? [.. curve.Select(p => new Web.CurvePoint(p.MinConfidence, p.AutomationRate, p.Precision)).OrderBy(p => p.Automation)]
+            : [];
+
+    private static (TimeSpan? P50, TimeSpan? P99) Latency(SqliteConnection connection, string mailbox, DateTimeOffset since)
+    {
+        const string Window = "FROM mail_summary WHERE mailbox = $m AND decided_utc >= $since AND delivered_utc IS NOT NULL";
+        var parameters = new (string, object)[] { ("$m", mailbox), ("$since", SqliteStateStore.Time(since)) };
+        using var count = Command(connection, "SELECT COUNT(*) " + Window, parameters);
+        var n = Convert.ToInt64(count.ExecuteScalar(), CultureInfo.InvariantCulture);
+        if (n == 0)
+        {
+            return (null, null);
+        }
+        TimeSpan At(double q)
+        {
+            using var cmd = Command(connection, "SELECT (julianday(delivered_utc) - julianday(seen_utc)) * 86400.0 AS s " + Window +
+                " ORDER BY s LIMIT 1 OFFSET $k", [.. parameters, ("$k", (long)Math.Min(n - 1, Math.Ceiling(q * n) - 1))]);
+            return TimeSpan.FromSeconds(Math.Max(0, Convert.ToDouble(cmd.ExecuteScalar(), CultureInfo.InvariantCulture)));
+        }
+        return (At(0.50), At(0.99));
+    }
+
+    private (string Health, string? Holder) Health(string mailbox)
+    {
+        if (_health?.LedgerFailure is { } failure)
+        {
+            return ($"Unhealthy: the ledger cannot record ({failure})", null);
+        }
+        var imap = _options.Mailboxes.FirstOrDefault(m => m.Name == mailbox);
+        if (_health is null || !_health.Mailboxes.TryGetValue(mailbox, out var h))
+        {
+            return (imap is null ? "Healthy: the drop folder is watched" : "Degraded: not connected yet", null);
+        }
+        string? holder = null;
+        if (imap is { UseLease: true })
+        {
+            holder = h.Status == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy ? $"this instance ({_instanceId})" : "another instance";
+        }
+        return ($"{h.Status}: {h.Description}", holder);
+    }
+
+    private static string? Destination(SqliteConnection connection, string decisionId)
+    {
+        using var cmd = Command(connection, "SELECT destination FROM mail_summary WHERE decision_id = $d", ("$d", decisionId));
+        return cmd.ExecuteScalar() as string;
+    }
+
+    // The terms that weighed most for the decided (or top) label, from the text kept at decision time, when the model that
+    // decided is the one in force (another model's weights would explain nothing).
+    private IReadOnlyList<Suggestion> Terms(SqliteConnection connection, MailSummary summary, DecisionJson decision)
+    {
+        if (_model() is not { } model || decision.ModelVersion != model.Manifest.ModelVersion)
+        {
+            return [];
+        }
+        var label = decision.Label ?? (decision.Top.Count > 0 ? decision.Top[0].Name : null);
+        var index = label is null ? -1 : model.Model.Labels.ToList().IndexOf(label);
+        if (index < 0)
+        {
+            return [];
+        }
+        using var cmd = Command(connection, "SELECT subject, body FROM example e JOIN mail_summary s ON s.mailbox = e.mailbox AND s.fingerprint = e.fingerprint " +
+            "WHERE s.decision_id = $d", ("$d", summary.DecisionId));
+        using var r = cmd.ExecuteReader();
+        if (!r.Read())
+        {
+            return [];
+        }
+        return [.. model.Model.Explain(new TextInput(r.GetString(0), r.GetString(1)), index, 10).Select(t => new Suggestion(t.Term, t.Contribution))];
+    }
+
+    private ResultPage<MailSummary> Page(string where, string order, int skip, int take, params (string Name, object Value)[] parameters)
+    {
+        using var connection = Open();
+        using var count = Command(connection, "SELECT COUNT(*) FROM mail_summary WHERE " + where, parameters);
+        var total = Convert.ToInt32(count.ExecuteScalar(), CultureInfo.InvariantCulture);
+        return new ResultPage<MailSummary>(ReadSummaries(connection, where, order, Math.Max(0, skip), Math.Clamp(take, 0, 500), parameters), total);
+    }
+
+    private static List<MailSummary> ReadSummaries(SqliteConnection connection, string where, string? order, int skip, int take,
+        params (string Name, object Value)[] parameters)
+    {
+        using var cmd = Command(connection, "SELECT decision_id, mailbox, subject, sender, received_utc, source, label, confidence, state " +
+            "FROM mail_summary WHERE " + where + (order is null ? "" : " ORDER BY " + order) + " LIMIT $take OFFSET $skip",
+            [.. parameters, ("$take", take), ("$skip", skip)]);
+        using var r = cmd.ExecuteReader();
+        var result = new List<MailSummary>();
+        while (r.Read())
+        {
+            result.Add(new MailSummary(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Parse(r.GetString(4)), r.GetString(5),
+                r.IsDBNull(6) ? null : r.GetString(6), r.IsDBNull(7) ? null : r.GetFloat(7), r.GetString(8)));
+        }
+        return result;
+    }
+
+    private SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        Execute(connection, "PRAGMA busy_timeout=5000");
+        return connection;
+    }
+
+    private static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object Value)[] parameters)
+    {
+        var cmd = connection.CreateCommand();
+        cmd.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            cmd.Parameters.AddWithValue(name, value);
+        }
+        return cmd;
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var cmd = Command(connection, sql);
+        cmd.ExecuteNonQuery();
+    }
+
+    private static string InList(int count) => string.Join(", ", Enumerable.Range(0, count).Select(i => $"$p{i}"));
+
+    private static string Like(string value) => value.Replace("\\", "\\\\", StringComparison.Ordinal)
+        .Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
+
+    private static DateTimeOffset Parse(string time) => DateTimeOffset.Parse(time, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+
+    // The decision record as the processor wrote it (MailProcessor.DecisionJson; quarantine and manual records have fewer fields).
+    internal sealed record DecisionJson(string? Label, string? Destination, IReadOnlyList<Suggestion> Top, float? Threshold, string? ModelVersion,
+        string? Rule, string? Reason)
+    {
+        public static DecisionJson Parse(string? json)
+        {
+            if (json is null)
+            {
+                return new DecisionJson(null, null, [], null, null, null, null);
+            }
+            using var doc = JsonDocument.Parse(json);
+            var root = doc.RootElement;
+            string? Str(string name) => root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+            float? Num(string name) => root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetSingle() : null;
+            var top = root.TryGetProperty("top", out var t) && t.ValueKind == JsonValueKind.Array
+                ? t.EnumerateArray().Select(e => new Suggestion(e.GetProperty("label").GetString() ?? "", e.GetProperty("score").GetSingle())).ToList()
+                : [];
+            return new DecisionJson(Str("label"), Str("destination"), top, Num("threshold"), Str("modelVersion"), Str("rule"), Str("reason"));
+        }
+    }
+}
