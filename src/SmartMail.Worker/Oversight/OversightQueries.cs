@@ -315,9 +315,9 @@ public sealed class OversightQueries : IOversightQueries
     }
 
     /// <inheritdoc />
-    public IReadOnlyList<Web.CurvePoint> CurrentModelCurve() =>
+    public IReadOnlyList<global::SmartMail.Web.CurvePoint> CurrentModelCurve() =>
         _model()?.Manifest.HoldoutMetrics?.Curve is { } curve
-            ? [.. curve.Select(p => new Web.CurvePoint(p.MinConfidence, p.AutomationRate, p.Precision)).OrderBy(p => p.Automation)]
+            ? [.. curve.Select(p => new global::SmartMail.Web.CurvePoint(p.MinConfidence, p.AutomationRate, p.Precision)).OrderBy(p => p.Automation)]
             : [];
 
     private static (TimeSpan? P50, TimeSpan? P99) Latency(SqliteConnection connection, string mailbox, DateTimeOffset since)
