@@ -29,6 +29,25 @@ public sealed class SmartMailProcess : IAsyncDisposable
     /// <summary>The repository's root (holds SmartMail.sln).</summary>
     public static string RepositoryRoot { get; } = FindRoot();
 
+    /// <summary>
+    /// The program: smartmail.dll in the CLI project's own output folder (built by the project reference, with its own
+    /// dependencies: the copy beside the tests lacks the packages that the tests' ASP.NET Core framework reference leaves out),
+    /// or the one SMARTMAIL_TEST_PROGRAM names.
+    /// </summary>
+    public static string Program
+    {
+        get
+        {
+            if (Environment.GetEnvironmentVariable("SMARTMAIL_TEST_PROGRAM") is { Length: > 0 } other)
+            {
+                return other;
+            }
+            var output = Path.GetRelativePath(Path.Combine(RepositoryRoot, "tests", "SmartMail.Browser.Tests"), AppContext.BaseDirectory);
+            var own = Path.Combine(RepositoryRoot, "src", "SmartMail.Cli", output, "smartmail.dll");
+            return File.Exists(own) ? own : Path.Combine(AppContext.BaseDirectory, "smartmail.dll");
+        }
+    }
+
     /// <summary>The shipped default model.</summary>
     public static string DefaultModel => Path.Combine(RepositoryRoot, "models", "default", "smartmail-20news.zip");
 
@@ -43,7 +62,7 @@ public sealed class SmartMailProcess : IAsyncDisposable
         var webUrl = new Uri($"http://127.0.0.1:{FreePort()}");
         var all = settings.Concat(beforeStart?.Invoke(webUrl) ?? []);
         var psi = new ProcessStartInfo("dotnet",
-            [Path.Combine(AppContext.BaseDirectory, "smartmail.dll"), "run", "--watch", $"--SmartMail:Web:Url={webUrl.ToString().TrimEnd('/')}",
+            [Program, "run", "--watch", $"--SmartMail:Web:Url={webUrl.ToString().TrimEnd('/')}",
                 .. all.Select(s => "--" + s)])
         {
             WorkingDirectory = workingDirectory,
