@@ -378,7 +378,7 @@ public sealed class OversightQueries : IOversightQueries
         {
             return [];
         }
-        using var cmd = Command(connection, "SELECT subject, body FROM example e JOIN mail_summary s ON s.mailbox = e.mailbox AND s.fingerprint = e.fingerprint " +
+        using var cmd = Command(connection, "SELECT e.subject, e.body FROM example e JOIN mail_summary s ON s.mailbox = e.mailbox AND s.fingerprint = e.fingerprint " +
             "WHERE s.decision_id = $d", ("$d", summary.DecisionId));
         using var r = cmd.ExecuteReader();
         if (!r.Read())
