@@ -70,7 +70,7 @@ public sealed class TriageTests(WebWorld world)
     private async Task AssertRoutedOnceAsync(string fingerprint, string decisionId, string label)
     {
         // The move is done by the time the page says so; the folders are read from the server, not from the app.
-        Assert.Equal([label], await world.FoldersOfAsync(WebWorld.MailboxA, fingerprint));
+        Assert.Equal([await world.FolderOfLabelAsync(WebWorld.MailboxA, label)], await world.FoldersOfAsync(WebWorld.MailboxA, fingerprint));
         var corrections = LedgerQuery.Rows(world.StateDb,
             $"SELECT to_label, by_whom, via FROM correction WHERE decision_id='{decisionId}'");
         Assert.Equal([$"{label} | {WebWorld.Anna} | web"], corrections);

@@ -151,7 +151,14 @@ public sealed class WebWorld : IAsyncLifetime
         var page = await context.NewPageAsync();
         await page.GotoAsync(new Uri(Worker.WebUrl, path).ToString());
         await page.GetByTestId("oidc-user-" + login).ClickAsync();
-        await Assertions.Expect(page.GetByTestId("user-name")).ToBeVisibleAsync(new() { Timeout = 20_000 });
+        try
+        {
+            await Assertions.Expect(page.GetByTestId("user-name")).ToBeVisibleAsync(new() { Timeout = 20_000 });
+        }
+        catch (PlaywrightException ex)
+        {
+            throw new InvalidOperationException($"{login} is not signed in at {page.Url}: {ex.Message}\nWorker output:\n{WorkerOutput}", ex);
+        }
         return page;
     }
 
@@ -190,6 +197,18 @@ public sealed class WebWorld : IAsyncLifetime
     /// <returns>The folder names.</returns>
     public async Task<List<string>> FoldersOfAsync(string mailbox, string fingerprint) =>
         [.. (await Servers[mailbox].InventoryAsync()).Where(m => m.Fingerprint == fingerprint).Select(m => m.Folder)];
+
+    /// <summary>The IMAP folder the worker routes <paramref name="label"/> to on this server (the label as a safe name, the hierarchy separator replaced).</summary>
+    /// <param name="mailbox">The mailbox.</param>
+    /// <param name="label">The label (no route is configured, so the folder is named after it).</param>
+    /// <returns>The folder name.</returns>
+    public async Task<string> FolderOfLabelAsync(string mailbox, string label)
+    {
+        using var client = await Servers[mailbox].ClientAsync();
+        var separator = client.PersonalNamespaces[0].DirectorySeparator;
+        await client.DisconnectAsync(true);
+        return SmartMail.Worker.Sinks.FolderJournalSink.SafeName(label).Replace(separator, '_');
+    }
 
     /// <summary>The worker's output, for failure messages.</summary>
     public string WorkerOutput => string.Join('\n', Worker.Lines.TakeLast(60));
