@@ -7,7 +7,7 @@ internal static class Format
 {
     public static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
 
-    public static string Share(double? share) => share is { } s ? s.ToString("P1", CultureInfo.InvariantCulture) : "–";
+    public static string Share(double? share) => share is { } s ? $"{(s * 100).ToString("F1", CultureInfo.InvariantCulture)}%" : "–";
 
     public static string Confidence(float? confidence) => confidence is { } c ? c.ToString("F2", CultureInfo.InvariantCulture) : "–";
 

@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -53,11 +54,16 @@ public static class WebApp
             EnvironmentName = Environments.Production,
         });
         builder.Configuration.Sources.Clear(); // the worker's configuration is the one; no ASPNETCORE_URLS surprises
+        builder.Configuration.AddInMemoryCollection();
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(new ForwardingLoggerProvider(context.LoggerFactory));
         // Request lines carry query strings (the sign-in token, search terms): the framework logs only warnings and errors.
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Logging.AddFilter("System", LogLevel.Warning);
+        // Expected on every start and form: the keys sit unencrypted under DataDirectory/web-keys (guarded by its permissions),
+        // and anti-forgery marks pages no-store (they are already).
+        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Antiforgery", LogLevel.Error);
         builder.WebHost.UseUrls(options.Url);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -76,6 +82,8 @@ public static class WebApp
         services.AddSingleton(context.Queries);
         services.AddSingleton(context.Actions);
         services.AddSingleton(context.Time);
+        // Danish letters as themselves, not &#xF8;: every character is still HTML-encoded where it must be.
+        services.Configure<Microsoft.Extensions.WebEncoders.WebEncoderOptions>(o => o.TextEncoderSettings = new System.Text.Encodings.Web.TextEncoderSettings(System.Text.Unicode.UnicodeRanges.All));
         if (signIn is not null)
         {
             services.AddSingleton(signIn);
@@ -89,7 +97,10 @@ public static class WebApp
         {
             services.AddSingleton<IDataProtectionProvider>(new EphemeralDataProtectionProvider());
         }
-        var secure = loopback ? CookieSecurePolicy.SameAsRequest : CookieSecurePolicy.Always;
+        // Plain http is the embedded default on loopback only; beyond it, or behind a TLS-terminating proxy, cookies are Secure
+        // and HSTS is sent.
+        var tlsOnly = !loopback || options.BehindProxy;
+        var secure = tlsOnly ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
         services.AddAntiforgery(o =>
         {
             o.Cookie.Name = "SmartMail.Antiforgery";
@@ -157,7 +168,7 @@ public static class WebApp
                 }
             });
         }
-        if (!loopback)
+        if (tlsOnly)
         {
             services.AddHsts(o =>
             {
@@ -177,7 +188,7 @@ public static class WebApp
             http.Response.ContentType = "text/plain; charset=utf-8";
             await http.Response.WriteAsync("Something went wrong; the worker's log says what.");
         }));
-        if (!loopback)
+        if (tlsOnly)
         {
             app.UseHsts();
         }
@@ -202,7 +213,10 @@ public static class WebApp
         }).AllowAnonymous();
         app.MapPost("/signout", async (HttpContext http, Microsoft.AspNetCore.Antiforgery.IAntiforgery antiforgery) =>
         {
-            await antiforgery.ValidateRequestAsync(http);
+            if (!await antiforgery.IsRequestValidAsync(http))
+            {
+                return Results.BadRequest();
+            }
             await http.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
             return Results.Redirect("/login");
         });

@@ -38,7 +38,7 @@ public sealed class WebOidcOptions
     public string AdminRole { get; set; } = "SmartMail.Admin";
 
     /// <summary>Role or group → the mailboxes (by configured name) its members work as caseworkers.</summary>
-    public Dictionary<string, List<string>> MailboxRoles { get; set; } = new(StringComparer.Ordinal);
+    public Dictionary<string, string[]> MailboxRoles { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>The rules a start-up check applies to configured sign-in.</summary>
     /// <param name="prefix">The settings path, e.g. <c>SmartMail:Web:Oidc</c>.</param>

@@ -11,7 +11,7 @@ using SmartMail.Worker.Processing;
 using SmartMail.Worker.Sinks;
 using SmartMail.Worker.Sources;
 using SmartMail.Worker.State;
-using SmartMail.Worker.Web;
+using SmartMail.Worker.WebHosting;
 
 namespace SmartMail.Worker;
 

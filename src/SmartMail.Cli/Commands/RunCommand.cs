@@ -11,7 +11,7 @@ using SmartMail.Worker.Telemetry;
 using SmartMail.Worker.Options;
 using SmartMail.Worker.Processing;
 using SmartMail.Worker.Sources;
-using SmartMail.Worker.Web;
+using SmartMail.Worker.WebHosting;
 using Spectre.Console;
 
 namespace SmartMail.Cli.Commands;

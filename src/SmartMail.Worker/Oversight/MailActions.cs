@@ -278,7 +278,7 @@ public sealed class MailActions : IMailActions
         var (from, to) = (action.FromDestination, action.ToDestination);
         if (_places.IsImapFolder(action.Mailbox, from) && _places.IsImapFolder(action.Mailbox, to))
         {
-            await new ImapActionMover(_places.Imap(action.Mailbox)!)
+            await new ImapActionMover(_places.Imap(action.Mailbox)!, _store.InstanceId)
                 .MoveAsync(action.DecisionId, Marker(action.DecisionId), from, to, CancellationToken.None).ConfigureAwait(false);
             return;
         }

@@ -78,7 +78,8 @@ public sealed class SqliteStateStore : IDisposable
 
     // What the web app lists, written with the decision (MailLedger.Decide) and its delivery (Deliver, Recover): one row per
     // decision with the subject (CPR numbers masked) and the sender, and the web app's actions (intent first, then the move,
-    // then completion). Indexed for the pages' queries (mailbox+state+time, mailbox+time, decision-id prefix by the key).
+    // then completion). Indexed for the pages' queries (mailbox+state+time, mailbox+time, decision-id prefix by the key; subject and
+    // sender parts by an FTS5 trigram index, summary_text).
     private const string OversightSchema = """
         CREATE INDEX IF NOT EXISTS mail_decision ON mail (decision_id);
         CREATE INDEX IF NOT EXISTS mail_state ON mail (mailbox, state);
@@ -87,11 +88,19 @@ public sealed class SqliteStateStore : IDisposable
             decision_id TEXT PRIMARY KEY, mailbox TEXT NOT NULL, fingerprint TEXT NOT NULL,
             subject TEXT NOT NULL, sender TEXT NOT NULL, received_utc TEXT NOT NULL, seen_utc TEXT NOT NULL,
             decided_utc TEXT NOT NULL, delivered_utc TEXT, source TEXT NOT NULL, decided_label TEXT, label TEXT,
-            confidence REAL, model_version TEXT, outcome TEXT NOT NULL, state TEXT NOT NULL, destination TEXT NOT NULL);
+            confidence REAL, model_version TEXT, outcome TEXT NOT NULL, state TEXT NOT NULL, destination TEXT NOT NULL, latency_ms INTEGER);
         CREATE INDEX IF NOT EXISTS summary_state ON mail_summary (mailbox, state, received_utc);
         CREATE INDEX IF NOT EXISTS summary_received ON mail_summary (mailbox, received_utc);
-        CREATE INDEX IF NOT EXISTS summary_decided ON mail_summary (mailbox, decided_utc);
+        CREATE INDEX IF NOT EXISTS summary_window ON mail_summary (mailbox, decided_utc, outcome, latency_ms);
         CREATE INDEX IF NOT EXISTS summary_model ON mail_summary (source, outcome, decided_label);
+        CREATE VIRTUAL TABLE IF NOT EXISTS summary_text USING fts5 (subject, sender, content='mail_summary', tokenize='trigram');
+        CREATE TRIGGER IF NOT EXISTS summary_text_insert AFTER INSERT ON mail_summary BEGIN
+            INSERT INTO summary_text (rowid, subject, sender) VALUES (new.rowid, new.subject, new.sender); END;
+        CREATE TRIGGER IF NOT EXISTS summary_text_update AFTER UPDATE OF subject, sender ON mail_summary BEGIN
+            INSERT INTO summary_text (summary_text, rowid, subject, sender) VALUES ('delete', old.rowid, old.subject, old.sender);
+            INSERT INTO summary_text (rowid, subject, sender) VALUES (new.rowid, new.subject, new.sender); END;
+        CREATE TRIGGER IF NOT EXISTS summary_text_delete AFTER DELETE ON mail_summary BEGIN
+            INSERT INTO summary_text (summary_text, rowid, subject, sender) VALUES ('delete', old.rowid, old.subject, old.sender); END;
         CREATE TABLE IF NOT EXISTS web_action (
             decision_id TEXT NOT NULL, kind TEXT NOT NULL, label TEXT NOT NULL, user_name TEXT NOT NULL, mailbox TEXT NOT NULL,
             from_destination TEXT NOT NULL, to_destination TEXT NOT NULL, step TEXT NOT NULL, error TEXT,
@@ -287,7 +296,7 @@ public sealed class SqliteStateStore : IDisposable
             ON CONFLICT (decision_id) DO UPDATE SET
                 subject = CASE WHEN excluded.subject = '' THEN subject ELSE excluded.subject END,
                 sender = CASE WHEN excluded.sender = '' THEN sender ELSE excluded.sender END,
-                decided_utc = $t, delivered_utc = NULL, source = $src, decided_label = $l, label = $l, confidence = $c,
+                decided_utc = $t, delivered_utc = NULL, latency_ms = NULL, source = $src, decided_label = $l, label = $l, confidence = $c,
                 model_version = $mv, outcome = $o, state = 'pending', destination = $dest
             """, key, tx);
         cmd.Parameters.AddWithValue("$d", decisionId);
@@ -309,7 +318,7 @@ public sealed class SqliteStateStore : IDisposable
     internal void SummaryDelivered(SqliteTransaction tx, MailKey key, DateTimeOffset now)
     {
         var cmd = Prepared("""
-            UPDATE mail_summary SET state = outcome, delivered_utc = $t
+            UPDATE mail_summary SET state = outcome, delivered_utc = $t, latency_ms = CAST((julianday($t) - julianday(seen_utc)) * 86400000.0 AS INTEGER)
             WHERE decision_id = (SELECT decision_id FROM mail WHERE mailbox=$m AND folder=$f AND uidvalidity=$v AND uid=$u) AND delivered_utc IS NULL
             """, key, tx);
         cmd.Parameters.AddWithValue("$t", Time(now));

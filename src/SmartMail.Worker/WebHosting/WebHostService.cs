@@ -7,7 +7,7 @@ using SmartMail.Web;
 using SmartMail.Worker.Options;
 using SmartMail.Worker.Security;
 
-namespace SmartMail.Worker.Web;
+namespace SmartMail.Worker.WebHosting;
 
 /// <summary>
 /// Runs the web app (<see cref="WebApp"/>) in the worker's process, on the worker's <see cref="IOversightQueries"/> and

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Hosting;
 using SmartMail.Web;
 using SmartMail.Worker.Options;
 
-namespace SmartMail.Worker.Web;
+namespace SmartMail.Worker.WebHosting;
 
 /// <summary>Registers the web app in the worker's host.</summary>
 public static class WebServiceCollectionExtensions

@@ -1,0 +1,88 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using SmartMail.Core.Mime;
+using SmartMail.Core.Routing;
+using SmartMail.Web;
+using SmartMail.Worker.Learning;
+using SmartMail.Worker.Options;
+using SmartMail.Worker.Oversight;
+using SmartMail.Worker.Processing;
+using SmartMail.Worker.Sinks;
+using SmartMail.Worker.Sources;
+using SmartMail.Worker.State;
+
+namespace SmartMail.Worker.Tests.Oversight;
+
+/// <summary>The web app's reads with the shipped model deciding: the why, the per-label precision, search and paging.</summary>
+public sealed class OversightQueriesTests(DefaultModelFixture model) : IClassFixture<DefaultModelFixture>, IDisposable
+{
+    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("smartmail-queries-");
+
+    private async Task<(SqliteStateStore Store, ExampleStore Examples, OversightQueries Queries)> DecideAsync(params string[] mails)
+    {
+        var options = new SmartMailOptions { DataDirectory = Path.Combine(_root.FullName, "data"), ModelPath = model.ModelPath };
+        Directory.CreateDirectory(options.InboxPath);
+        for (var i = 0; i < mails.Length; i++)
+        {
+            File.WriteAllText(Path.Combine(options.InboxPath, $"{i:D3}.eml"), mails[i]);
+        }
+        var path = Path.Combine(options.DataDirectory, "state.db");
+        var store = new SqliteStateStore(path);
+        var examples = new ExampleStore(path);
+        var policy = new RoutingPolicy([], model.Bundle);
+        await new MailProcessor(store, () => policy, new MailExtractor(), new FolderJournalSink(options.JournalPath), options, TimeProvider.System,
+            NullLogger.Instance, new WorkerMetrics(), examples).DrainAsync(new DropFolderSource("drop", options.InboxPath), TestContext.Current.CancellationToken);
+        return (store, examples, new OversightQueries(store, examples, options, () => model.Bundle, null, TimeProvider.System));
+    }
+
+    [Fact]
+    public async Task GetMail_DecidedByTheModel_GivesTopThreeThresholdVersionAndTheTermsThatWeighed()
+    {
+        var (store, examples, queries) = await DecideAsync(Mails.Space(1));
+        using var _ = store;
+        using var __ = examples;
+        var id = Assert.Single(queries.FindMail(new MailQuery(["drop"]), 0, 10).Items).DecisionId;
+
+        var detail = queries.GetMail(id)!;
+
+        Assert.Equal("model", detail.Summary.Source);
+        Assert.Equal(3, detail.Top.Count);
+        Assert.Equal(model.Bundle.Manifest.ModelVersion, detail.ModelVersion);
+        Assert.NotEmpty(detail.Terms);
+        Assert.Contains(detail.Terms, t => t.Name.Contains("launch", StringComparison.OrdinalIgnoreCase) || t.Name.Contains("shuttle", StringComparison.OrdinalIgnoreCase));
+        Assert.Contains(detail.History, h => h.Outcome is "routed" or "manual");
+        Assert.Contains("Shuttle launch question 1", queries.GetText(id)!.Subject, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task FindMailAndLabelPrecisions_OverManyMails_PageFilterAndCountCorrections()
+    {
+        var (store, examples, queries) = await DecideAsync([.. Enumerable.Range(0, 12).Select(i => i % 2 == 0 ? Mails.Space(i) : Mails.Car(i))]);
+        using var _ = store;
+        using var __ = examples;
+        var all = queries.FindMail(new MailQuery(["drop"]), 0, 5);
+        var second = queries.FindMail(new MailQuery(["drop"]), 5, 5);
+        var cars = queries.FindMail(new MailQuery(["drop"], Sender: "DRIVER"), 0, 50);
+        var prefix = queries.FindMail(new MailQuery(["drop"], DecisionId: all.Items[0].DecisionId[..10]), 0, 50);
+        var otherMailbox = queries.FindMail(new MailQuery(["elsewhere"]), 0, 50);
+        var routed = queries.FindMail(new MailQuery(["drop"]), 0, 50).Items.First(m => m.Source == "model" && m.State == "routed");
+        examples.Correct(new Correction(DateTimeOffset.UtcNow, "drop", store.FindDecided("")
+            .First(d => d.DecisionId == routed.DecisionId).Fingerprint, routed.DecisionId, routed.Label, routed.Label, "other", "x", "someone", "imap", null), null);
+
+        var precision = queries.LabelPrecisions().Single(l => l.Label == routed.Label);
+
+        Assert.Equal((12, 5, 5), (all.Total, all.Items.Count, second.Items.Count));
+        Assert.Empty(all.Items.Select(m => m.DecisionId).Intersect(second.Items.Select(m => m.DecisionId)));
+        Assert.Equal(6, cars.Total);
+        Assert.All(cars.Items, m => Assert.StartsWith("driver", m.Sender, StringComparison.Ordinal));
+        Assert.Equal(all.Items[0].DecisionId, Assert.Single(prefix.Items).DecisionId);
+        Assert.Equal(0, otherMailbox.Total);
+        Assert.Equal(1, precision.Corrected);
+        Assert.Equal(1.0 - (1.0 / precision.Automated), precision.RealisedPrecision!.Value, 6);
+    }
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        _root.Delete(recursive: true);
+    }
+}
