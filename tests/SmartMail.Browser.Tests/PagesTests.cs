@@ -15,6 +15,12 @@ public sealed class PagesTests(WebWorld world)
         world.Require();
         var (mail, subject) = TestMails.ForTriage(TestMails.Tag());
         var (decisionId, _) = await world.WaitForDecisionAsync(WebWorld.MailboxA, await world.AppendAsync(WebWorld.MailboxA, mail));
+        // Mail the model routes by itself, so the volumes and the automation rate show more than manual triage.
+        foreach (var (topic, n) in new[] { ("space", 1), ("space", 2), ("cars", 3) })
+        {
+            var routed = SmartMail.Worker.Tests.Learning.Topics.Mail(topic, n).Replace("\r\n", "\n", StringComparison.Ordinal).Replace("\n", "\r\n", StringComparison.Ordinal);
+            await world.WaitForDecisionAsync(WebWorld.MailboxA, await world.AppendAsync(WebWorld.MailboxA, routed));
+        }
         await using var context = await world.NewContextAsync();
         var page = await world.SignInAsync(context, WebWorld.Ida);
 
@@ -22,7 +28,7 @@ public sealed class PagesTests(WebWorld world)
         await Expect(page.GetByTestId("volume-chart").First).ToBeVisibleAsync();
         await Screenshots.SaveAsync(page, "overview");
 
-        await Visit(page, $"/triage/{WebWorld.MailboxA}", "triage-list", "triage-admin");
+        await Visit(page, $"/triage/{WebWorld.MailboxA}", "triage-list", screenshot: null);
         await Expect(page.Locator($"[data-testid=mail-row][data-decision-id='{decisionId}']")).ToBeVisibleAsync();
 
         await Visit(page, $"/mail/{decisionId}", "decision", "mail");
@@ -39,11 +45,14 @@ public sealed class PagesTests(WebWorld world)
         await Visit(page, "/quarantine", "quarantine-list", "quarantine");
     }
 
-    private static async Task Visit(IPage page, string path, string hook, string screenshot)
+    private static async Task Visit(IPage page, string path, string hook, string? screenshot)
     {
         var response = await page.GotoAsync(path);
         Assert.True(response!.Ok, $"{path}: {response.Status}");
         await Expect(page.GetByTestId(hook)).ToBeVisibleAsync();
-        await Screenshots.SaveAsync(page, screenshot);
+        if (screenshot is not null)
+        {
+            await Screenshots.SaveAsync(page, screenshot);
+        }
     }
 }
