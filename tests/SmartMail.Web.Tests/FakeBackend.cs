@@ -15,9 +15,11 @@ internal sealed class FakeBackend : IOversightQueries, IMailActions
 
     private readonly List<MailDetail> _mails = [];
     private readonly Dictionary<string, MailText> _texts = [];
+    private readonly Dictionary<string, MailDetail> _byId = [];
+    private readonly Dictionary<(string Mailbox, string State), List<MailSummary>> _byState = [];
     private int _largestTake;
 
-    public FakeBackend()
+    public FakeBackend(int routedInA = 0)
     {
         var start = new DateTimeOffset(2026, 11, 30, 8, 0, 0, TimeSpan.Zero);
         for (var i = 1; i <= 25; i++)
@@ -28,6 +30,10 @@ internal sealed class FakeBackend : IOversightQueries, IMailActions
         Add("aroute00-0000-0000", "A", "Byggetilladelse carport", "anders@example.dk", start, "model", "Byg", "routed", "Vedlagt tegninger af carporten.");
         Add("aquar000-0000-0000", "A", "Ulæselig", "x@example.dk", start, "quarantine", null, "quarantined", "?");
         Add("b0000001-0000-0000", "B", SecretOfB, SenderOfB, start, "manual", null, "triage", "Fortroligt indhold i postkasse B.");
+        for (var i = 0; i < routedInA; i++)
+        {
+            Add($"r{i:D7}-0000-0000", "A", $"Henvendelse {i}", $"borger{i}@example.dk", start.AddSeconds(-i), "model", "Byg", "routed", "Tekst.");
+        }
     }
 
     public ConcurrentQueue<(string Action, string Target, string? Label, string User)> Calls { get; } = new();
@@ -39,7 +45,7 @@ internal sealed class FakeBackend : IOversightQueries, IMailActions
     public IReadOnlyList<string> Departments(string mailbox) => mailbox == "A" ? ["Byg", "Skat", "Social"] : ["Fortrolig"];
 
     public ResultPage<MailSummary> TriageQueue(string mailbox, int skip, int take) =>
-        Page(_mails.Select(m => m.Summary).Where(s => s.Mailbox == mailbox && s.State == "triage").OrderBy(s => s.Received), skip, take);
+        Page(_byState.GetValueOrDefault((mailbox, "triage"), []).OrderBy(s => s.Received), skip, take);
 
     public ResultPage<MailSummary> FindMail(MailQuery query, int skip, int take) =>
         Page(_mails.Select(m => m.Summary).Where(s => query.Mailboxes.Contains(s.Mailbox)
@@ -47,7 +53,7 @@ internal sealed class FakeBackend : IOversightQueries, IMailActions
             && (query.Subject is null || s.Subject.Contains(query.Subject, StringComparison.OrdinalIgnoreCase))
             && (query.DecisionId is null || s.DecisionId.StartsWith(query.DecisionId, StringComparison.Ordinal))).OrderByDescending(s => s.Received), skip, take);
 
-    public MailDetail? GetMail(string decisionId) => _mails.FirstOrDefault(m => m.Summary.DecisionId == decisionId);
+    public MailDetail? GetMail(string decisionId) => _byId.GetValueOrDefault(decisionId);
 
     public MailText? GetText(string decisionId) => _texts.GetValueOrDefault(decisionId);
 
@@ -69,7 +75,7 @@ internal sealed class FakeBackend : IOversightQueries, IMailActions
     public IReadOnlyList<CurvePoint> CurrentModelCurve() => [new(0.9, 0.3, 0.99), new(0.6, 0.6, 0.95), new(0.2, 0.9, 0.85)];
 
     public ResultPage<MailSummary> Quarantine(string? mailbox, int skip, int take) =>
-        Page(_mails.Select(m => m.Summary).Where(s => s.State == "quarantined" && (mailbox is null || s.Mailbox == mailbox)), skip, take);
+        Page(Mailboxes().Where(m => mailbox is null || m == mailbox).SelectMany(m => _byState.GetValueOrDefault((m, "quarantined"), [])), skip, take);
 
     public Task<ActionOutcome> RouteAsync(string decisionId, string label, string user, CancellationToken cancellationToken) => Record("route", decisionId, label, user);
 
@@ -101,6 +107,12 @@ internal sealed class FakeBackend : IOversightQueries, IMailActions
         _mails.Add(new MailDetail(summary, label, top, 0.6f, "v1", null, source == "model" ? "confident" : "below the threshold",
             [new("boligstøtte", 1.5f), new("ansøgning", 0.9f)], [], [new(received, "decided", source, label ?? "_manual-triage", "why")]));
         _texts[id] = new MailText(subject, sender, body, []);
+        _byId[id] = _mails[^1];
+        if (!_byState.TryGetValue((mailbox, state), out var list))
+        {
+            _byState[(mailbox, state)] = list = [];
+        }
+        list.Add(summary);
     }
 
     private static void InterlockedMax(ref int target, int value)

@@ -36,13 +36,13 @@ internal sealed class WebServer : IAsyncDisposable
 
     public WebOptions Options { get; }
 
-    public static async Task<WebServer> StartAsync(WebOptions? options = null, RemoteCertificateValidationCallback? oidcTrust = null)
+    public static async Task<WebServer> StartAsync(WebOptions? options = null, RemoteCertificateValidationCallback? oidcTrust = null, int routedInA = 0)
     {
         options ??= new WebOptions();
         options.Url = "http://127.0.0.1:0";
         var logs = new LogLines();
         var loggers = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
-        var backend = new FakeBackend();
+        var backend = new FakeBackend(routedInA);
         var signIn = new OneTimeSignIn();
         var app = WebApp.Create(options, new WebAppContext(backend, backend, loggers) { SignIn = signIn, OidcCertificateValidation = oidcTrust });
         await app.StartAsync(TestContext.Current.CancellationToken);
