@@ -138,7 +138,8 @@ public sealed partial class ExampleStore : IDisposable
                 insert.Parameters.AddWithValue("$to", correction.ToLabel);
                 // A caseworker's folder name or address is free text: the same redaction as the audit row.
                 insert.Parameters.AddWithValue("$loc", Redactor.Redact(correction.Location));
-                insert.Parameters.AddWithValue("$by", Redactor.Redact(correction.By));
+                // Who corrected it is what the row is for (the web app's signed-in name is often an address): only CPR numbers go.
+                insert.Parameters.AddWithValue("$by", Cpr.Redact(correction.By));
                 insert.Parameters.AddWithValue("$via", correction.Via);
                 insert.Parameters.AddWithValue("$mv", (object?)correction.ModelVersion ?? DBNull.Value);
                 insert.Parameters.AddWithValue("$has", hasText ? 1 : 0);

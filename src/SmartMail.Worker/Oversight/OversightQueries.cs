@@ -308,9 +308,9 @@ public sealed class OversightQueries : IOversightQueries
     }
 
     /// <inheritdoc />
-    public IReadOnlyList<Web.CurvePoint> CurrentModelCurve() =>
+    public IReadOnlyList<global::SmartMail.Web.CurvePoint> CurrentModelCurve() =>
         _model()?.Manifest.HoldoutMetrics?.Curve is { } curve
-            ? [.. curve.Select(p => new Web.CurvePoint(p.MinConfidence, p.AutomationRate, p.Precision)).OrderBy(p => p.Automation)]
+            ? [.. curve.Select(p => new global::SmartMail.Web.CurvePoint(p.MinConfidence, p.AutomationRate, p.Precision)).OrderBy(p => p.Automation)]
             : [];
 
     private (string Health, string? Holder) Health(string mailbox)

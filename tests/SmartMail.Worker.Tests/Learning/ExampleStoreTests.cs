@@ -59,6 +59,17 @@ public sealed class ExampleStoreTests : IDisposable
     }
 
     [Fact]
+    public void Correct_BySignedInUser_KeepsWhoDidIt_MasksCprNumbers()
+    {
+        using var store = Open();
+
+        store.Correct(new Correction(T0, "mb", "a", "sm-a", null, "_manual-triage", "y", "web", "anna@kommune.test", "web", "v1"), null);
+        store.Correct(new Correction(T0, "mb", "b", "sm-b", null, "_manual-triage", "y", "web", "borger 010190-1234", "web", "v1"), null);
+
+        Assert.Equal(["anna@kommune.test", "borger [CPR]"], store.ReadCorrections().Select(c => c.By));
+    }
+
+    [Fact]
     public void CorrectionWithoutStoredText_IsRecorded_ButSaysItCannotTrain()
     {
         using var store = Open();

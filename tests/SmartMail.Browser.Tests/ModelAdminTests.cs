@@ -1,0 +1,54 @@
+using Microsoft.Playwright;
+using SmartMail.Worker.Learning;
+using SmartMail.Worker.Options;
+using SmartMail.Worker.Tests.Integration;
+using static Microsoft.Playwright.Assertions;
+
+namespace SmartMail.Browser.Tests;
+
+/// <summary>An admin promotes a model and rolls it back in the browser: each after a confirmation, each in the audit trail by name.</summary>
+[Collection(WebWorldGroup.Name)]
+public sealed class ModelAdminTests(WebWorld world)
+{
+    [Fact]
+    public async Task Admin_PromotesACandidateAfterConfirming_ThenRollsBack_TheRegistryServesEach_AndTheAuditNamesTheAdmin()
+    {
+        world.Require();
+        var registry = ModelRegistry.For(new SmartMailOptions { DataDirectory = world.DataDirectory, ModelPath = SmartMailProcess.DefaultModel });
+        var served = registry.CurrentVersion();
+        Assert.NotEqual(world.CandidateVersion, served);
+        await using var context = await world.NewContextAsync();
+        var page = await world.SignInAsync(context, WebWorld.Ida, "/models");
+        await Screenshots.SaveAsync(page, "models");
+
+        // Cancelling the confirmation changes nothing.
+        await page.GetByTestId("promote-" + world.CandidateVersion).ClickAsync();
+        await page.GetByTestId("cancel").ClickAsync();
+        Assert.Equal(served, registry.CurrentVersion());
+
+        await page.GetByTestId("promote-" + world.CandidateVersion).ClickAsync();
+        await Expect(page.GetByTestId("confirm")).ToBeVisibleAsync();
+        await Screenshots.SaveAsync(page, "models-confirm");
+        Assert.Equal(served, registry.CurrentVersion()); // the confirmation page itself does nothing
+        await page.GetByTestId("confirm-reason").FillAsync("better on the new departments");
+        await page.GetByTestId("confirm").ClickAsync();
+
+        await Expect(page.GetByTestId("flash")).ToHaveAttributeAsync("data-ok", "true");
+        await Expect(page.Locator($"[data-testid=model-row][data-version='{world.CandidateVersion}']")).ToHaveAttributeAsync("data-current", "true");
+        Assert.Equal(world.CandidateVersion, registry.CurrentVersion());
+
+        await page.GetByTestId("rollback").ClickAsync();
+        await page.GetByTestId("confirm").ClickAsync();
+
+        await Expect(page.GetByTestId("flash")).ToHaveAttributeAsync("data-ok", "true");
+        await Expect(page.Locator($"[data-testid=model-row][data-version='{served}']")).ToHaveAttributeAsync("data-current", "true");
+        Assert.Equal(served, registry.CurrentVersion());
+        var audit = LedgerQuery.Rows(world.StateDb, "SELECT outcome, model_version, reason FROM audit WHERE outcome IN ('promote', 'rollback') ORDER BY seq");
+        Assert.Equal(2, audit.Count);
+        Assert.StartsWith($"promote | {world.CandidateVersion} | ", audit[0], StringComparison.Ordinal);
+        Assert.StartsWith($"rollback | {served} | ", audit[1], StringComparison.Ordinal);
+        // The registry's history names the admin; the audit rows' reasons go through the audit's address redaction (reported).
+        Assert.Equal(["promote", "rollback"], registry.Read().History.TakeLast(2).Select(e => e.Action));
+        Assert.All(registry.Read().History.TakeLast(2), e => Assert.Contains(WebWorld.Ida, e.Reason, StringComparison.Ordinal));
+    }
+}
