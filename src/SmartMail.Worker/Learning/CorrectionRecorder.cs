@@ -51,6 +51,7 @@ public static class CorrectionRecorder
             Mailbox = correction.Mailbox,
             Source = "correction",
             Label = correction.ToLabel,
+            By = correction.By,
             ModelVersion = correction.ModelVersion,
             Reason = reason,
             Destination = destination,

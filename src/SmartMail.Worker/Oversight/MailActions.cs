@@ -88,7 +88,7 @@ public sealed class MailActions : IMailActions
         try
         {
             var previous = Registry.Promote(version, $"{reason} (by {user} in the web app)");
-            AuditModel("promote", version, user, $"model {version} promoted by {user} (was {previous ?? "the configured model"}): {reason}");
+            AuditModel("promote", version, user, $"model {version} promoted in the web app (was {previous ?? "the configured model"}): {reason}");
             OversightLog.ModelChanged(_logger, "promote", version);
             return new ActionOutcome(true, $"Model {version} is served now (it was {previous ?? "the configured model"}).");
         }
@@ -105,7 +105,7 @@ public sealed class MailActions : IMailActions
         try
         {
             var version = Registry.Rollback($"{reason} (by {user} in the web app)");
-            AuditModel("rollback", version, user, $"rolled back to model {version} by {user}: {reason}");
+            AuditModel("rollback", version, user, $"rolled back to model {version} in the web app: {reason}");
             OversightLog.ModelChanged(_logger, "rollback", version);
             return new ActionOutcome(true, $"Model {version} is served again.");
         }
@@ -244,9 +244,10 @@ public sealed class MailActions : IMailActions
                 Fingerprint = mail.Fingerprint,
                 Mailbox = action.Mailbox,
                 Source = "web",
-                Reason = $"released from quarantine to manual triage by {action.User}",
+                Reason = "released from quarantine to manual triage in the web app",
                 Destination = place,
                 Outcome = "released",
+                By = action.User,
             });
         }
         else
@@ -258,7 +259,7 @@ public sealed class MailActions : IMailActions
                 var correction = new Correction(now, action.Mailbox, mail.Fingerprint, action.DecisionId, mail.Label, action.FromDestination,
                     action.Label, "web", action.User, "web", mail.ModelVersion);
                 CorrectionRecorder.Record(_store, _examples, _options, correction, null,
-                    $"{(action.Kind == "route" ? "routed from manual triage" : "corrected")} to '{action.Label}' by {action.User} in the web app", place);
+                    $"{(action.Kind == "route" ? "routed from manual triage" : "corrected")} to '{action.Label}' in the web app", place);
             }
         }
         BeforeStep?.Invoke("complete");
@@ -385,6 +386,7 @@ public sealed class MailActions : IMailActions
             Reason = reason,
             Destination = "",
             Outcome = action,
+            By = user,
         });
 
     private SqliteConnection Open()

@@ -153,7 +153,7 @@ public sealed class OversightQueries : IOversightQueries
             }
         }
         var history = new List<HistoryRow>();
-        using (var cmd = Command(connection, "SELECT time_utc, outcome, source, destination, reason FROM audit WHERE decision_id = $d ORDER BY seq", ("$d", decisionId)))
+        using (var cmd = Command(connection, "SELECT time_utc, outcome, source, destination, reason || COALESCE(' (by ' || by_whom || ')', '') FROM audit WHERE decision_id = $d ORDER BY seq", ("$d", decisionId)))
         using (var r = cmd.ExecuteReader())
         {
             while (r.Read())

@@ -47,4 +47,11 @@ public sealed record AuditEntry
 
     /// <summary><c>decided</c>, <c>delivered</c>, <c>quarantined</c>, <c>duplicate</c>…</summary>
     public required string Outcome { get; init; }
+
+    /// <summary>
+    /// Who did it, for a person's action (a correction, a web action, a model promoted): the signed-in name as the sign-in
+    /// gives it, often an address. Kept (only CPR numbers masked), because an audit trail that cannot name the actor is no
+    /// audit trail; the free-text fields above mask addresses. <see langword="null"/> for the worker's own steps.
+    /// </summary>
+    public string? By { get; init => field = value is null ? null : SmartMail.Core.Privacy.Cpr.Redact(value); }
 }

@@ -40,6 +40,7 @@ public sealed partial class SqliteStateStore : IDisposable
             Execute(Schema);
             AddColumnIfMissing("mail", "marker", "TEXT");
             AddColumnIfMissing("mail", "retry_utc", "TEXT");
+            AddColumnIfMissing("audit", "by_whom", "TEXT");
             Execute(ThreadSchema);
             InstanceId = LoadInstanceId();
             _threadKey = LoadThreadKey();
@@ -495,7 +496,7 @@ public sealed partial class SqliteStateStore : IDisposable
         {
             using var cmd = _connection.CreateCommand();
             cmd.CommandText = "SELECT time_utc, decision_id, fingerprint, mailbox, source, label, confidence, top_json, threshold, " +
-                "model_version, rule, reason, destination, outcome FROM audit ORDER BY seq";
+                "model_version, rule, reason, destination, outcome, by_whom FROM audit ORDER BY seq";
             using var r = cmd.ExecuteReader();
             var result = new List<AuditEntry>();
             while (r.Read())
@@ -516,6 +517,7 @@ public sealed partial class SqliteStateStore : IDisposable
                     Reason = r.GetString(11),
                     Destination = r.GetString(12),
                     Outcome = r.GetString(13),
+                    By = r.IsDBNull(14) ? null : r.GetString(14),
                 });
             }
             return result;
@@ -573,8 +575,8 @@ public sealed partial class SqliteStateStore : IDisposable
     {
         var cmd = Prepared("""
             INSERT INTO audit (time_utc, decision_id, fingerprint, mailbox, source, label, confidence, top_json, threshold,
-                               model_version, rule, reason, destination, outcome)
-            VALUES ($t, $d, $fp, $m, $src, $l, $c, $top, $th, $mv, $r, $why, $dest, $o)
+                               model_version, rule, reason, destination, outcome, by_whom)
+            VALUES ($t, $d, $fp, $m, $src, $l, $c, $top, $th, $mv, $r, $why, $dest, $o, $by)
             """, null, tx);
         cmd.Parameters.AddWithValue("$t", Time(a.Time));
         cmd.Parameters.AddWithValue("$d", a.DecisionId);
@@ -584,6 +586,7 @@ public sealed partial class SqliteStateStore : IDisposable
         cmd.Parameters.AddWithValue("$l", (object?)a.Label ?? DBNull.Value);
         cmd.Parameters.AddWithValue("$c", (object?)a.Confidence ?? DBNull.Value);
         cmd.Parameters.AddWithValue("$top", (object?)a.TopJson ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$by", (object?)a.By ?? DBNull.Value);
         cmd.Parameters.AddWithValue("$th", (object?)a.Threshold ?? DBNull.Value);
         cmd.Parameters.AddWithValue("$mv", (object?)a.ModelVersion ?? DBNull.Value);
         cmd.Parameters.AddWithValue("$r", (object?)a.Rule ?? DBNull.Value);

@@ -53,7 +53,7 @@ public sealed class JournalActionsTests : IDisposable
         var correction = Assert.Single(_world.Examples.ReadCorrections());
         Assert.Equal(("alice", "web", "Housing", null), (correction.By, correction.Via, correction.ToLabel, correction.FromLabel));
         var audit = Assert.Single(_world.Store.ReadAudit(), a => a.Outcome == "corrected");
-        Assert.Contains("alice", audit.Reason, StringComparison.Ordinal);
+        Assert.Equal("alice", audit.By);
         var detail = _world.Queries.GetMail(id)!;
         Assert.Equal(("routed", "Housing"), (detail.Summary.State, detail.Summary.Label));
         Assert.Single(detail.Corrections);
@@ -125,7 +125,7 @@ public sealed class JournalActionsTests : IDisposable
         Assert.True(twice.Ok, twice.Message);
         Assert.Equal([Path.Combine("_manual-triage", id + ".eml")], _world.JournalEml());
         var audit = Assert.Single(_world.Store.ReadAudit(), a => a.Outcome == "released");
-        Assert.Contains("dave", audit.Reason, StringComparison.Ordinal);
+        Assert.Equal("dave", audit.By);
         Assert.Equal(id, Assert.Single(_world.Queries.TriageQueue("drop", 0, 10).Items).DecisionId);
         Assert.Empty(_world.Queries.Quarantine(null, 0, 10).Items);
     }
