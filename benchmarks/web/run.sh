@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The web app's speed with 100,000 decisions in the store. Seeds a throwaway data directory through the store's API
 # (benchmarks/web/SmartMail.WebBench), then times each query a page makes (20 runs each, p50/p95). When the worker hosts
-# the web app (src/SmartMail.Worker/Web), it also starts `smartmail run --watch` on that data, signs in with the printed
+# the web app (src/SmartMail.Worker/WebHosting), it also starts `smartmail run --watch` on that data, signs in with the printed
 # one-time link and times each page over HTTP with curl (20 requests each, p50/p95).
 # Usage: benchmarks/web/run.sh [COUNT=100000]
 set -euo pipefail
@@ -15,7 +15,7 @@ bench="$repo/benchmarks/web/SmartMail.WebBench/bin/Release/net10.0/SmartMail.Web
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 dotnet "$bench" seed "$work/data" "$model" "$count"
 dotnet "$bench" queries "$work/data" "$model"
-if [ ! -d "$repo/src/SmartMail.Worker/Web" ]; then
+if [ ! -d "$repo/src/SmartMail.Worker/WebHosting" ]; then
   echo "(the worker does not host the web app on this branch: pages not timed)"; exit 0
 fi
 dotnet build -c Release "$repo/src/SmartMail.Cli" -v q -nologo >/dev/null

@@ -16,6 +16,7 @@ namespace SmartMail.Worker.Tests.Oversight;
 public sealed class OversightQueriesTests(DefaultModelFixture model) : IClassFixture<DefaultModelFixture>, IDisposable
 {
     private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("smartmail-queries-");
+    private SmartMailOptions? _options;
 
     private async Task<(SqliteStateStore Store, ExampleStore Examples, OversightQueries Queries)> DecideAsync(params string[] mails)
     {
@@ -29,8 +30,11 @@ public sealed class OversightQueriesTests(DefaultModelFixture model) : IClassFix
         var store = new SqliteStateStore(path);
         var examples = new ExampleStore(path);
         var policy = new RoutingPolicy([], model.Bundle);
+        _options = options;
+        // The learning loop's counter, as the worker has it: automatic routes are counted when made.
+        var precision = new LabelPrecisionMonitor(examples, store, options, TimeProvider.System);
         await new MailProcessor(store, () => policy, new MailExtractor(), new FolderJournalSink(options.JournalPath), options, TimeProvider.System,
-            NullLogger.Instance, new WorkerMetrics(), examples).DrainAsync(new DropFolderSource("drop", options.InboxPath), TestContext.Current.CancellationToken);
+            NullLogger.Instance, new WorkerMetrics(), examples, precision: precision).DrainAsync(new DropFolderSource("drop", options.InboxPath), TestContext.Current.CancellationToken);
         return (store, examples, new OversightQueries(store, examples, options, () => model.Bundle, null, TimeProvider.System));
     }
 
@@ -65,8 +69,10 @@ public sealed class OversightQueriesTests(DefaultModelFixture model) : IClassFix
         var prefix = queries.FindMail(new MailQuery(["drop"], DecisionId: all.Items[0].DecisionId[..10]), 0, 50);
         var otherMailbox = queries.FindMail(new MailQuery(["elsewhere"]), 0, 50);
         var routed = queries.FindMail(new MailQuery(["drop"]), 0, 50).Items.First(m => m.Source == "model" && m.State == "routed");
-        examples.Correct(new Correction(DateTimeOffset.UtcNow, "drop", store.FindDecided("")
-            .First(d => d.DecisionId == routed.DecisionId).Fingerprint, routed.DecisionId, routed.Label, routed.Label, "other", "x", "someone", "imap", null), null);
+        // Every channel records a correction through CorrectionRecorder (which counts it against the label).
+        CorrectionRecorder.Record(store, examples, _options!, new Correction(DateTimeOffset.UtcNow, "drop", store.FindDecided("")
+            .First(d => d.DecisionId == routed.DecisionId).Fingerprint, routed.DecisionId, routed.Label, routed.Label, "other", "x", "someone", "imap", null),
+            null, "corrected in a test", "other");
 
         var precision = queries.LabelPrecisions().Single(l => l.Label == routed.Label);
 
