@@ -78,6 +78,9 @@ public static class ModelLab
                 "tol" => o with { Trainer = o.Trainer with { ConvergenceTolerance = float.Parse(v, CultureInfo.InvariantCulture) } },
                 "check" => o with { Trainer = o.Trainer with { ConvergenceCheckFrequency = int.Parse(v, CultureInfo.InvariantCulture) } },
                 "l2" => o with { Trainer = o.Trainer with { L2 = float.Parse(v, CultureInfo.InvariantCulture) } },
+                "maxent" => o with { Trainer = o.Trainer with { Trainer = TrainerSettings.SdcaMaximumEntropy } },
+                "svmit" => o with { Trainer = o.Trainer with { SvmIterations = int.Parse(v, CultureInfo.InvariantCulture) } },
+                "lambda" => o with { Trainer = o.Trainer with { SvmLambda = float.Parse(v, CultureInfo.InvariantCulture) } },
                 "maxfeat" => o with { Featurizer = o.Featurizer with { MaxFeatures = int.Parse(v, CultureInfo.InvariantCulture) } },
                 _ => throw new ArgumentException($"unknown flag {f}"),
             };

@@ -30,3 +30,19 @@ internal sealed class ScoreRow
 {
     public float[] Score { get; set; } = [];
 }
+
+/// <summary>The row one label's binary SVM trains on: whether the document has the label, and its vector.</summary>
+internal sealed class BinaryRow
+{
+    public bool Label { get; set; }
+
+    public VBuffer<float> Features { get; set; }
+
+    /// <summary>The schema with the vector length fixed at run time.</summary>
+    public static SchemaDefinition Schema(int dimension)
+    {
+        var schema = SchemaDefinition.Create(typeof(BinaryRow));
+        schema[nameof(Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, dimension);
+        return schema;
+    }
+}

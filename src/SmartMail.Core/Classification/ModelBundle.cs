@@ -5,7 +5,9 @@ using System.Text.Json.Serialization;
 namespace SmartMail.Core.Classification;
 
 /// <summary>
-/// A trained model in one zip: <c>manifest.json</c>, <c>featurizer.bin</c> and <c>model.mlnet</c> (the ML.NET model).
+/// A trained model in one zip: <c>manifest.json</c>, <c>featurizer.bin</c>, the linear member (<c>linear.bin</c>: the
+/// weights of the one-versus-rest SVMs; or <c>model.mlnet</c>: an ML.NET maximum-entropy model) and
+/// <c>naive-bayes.bin</c>.
 /// Loading checks the manifest and refuses a bundle it cannot serve with a <see cref="ModelBundleException"/>.
 /// </summary>
 public sealed class ModelBundle : IDisposable
@@ -13,6 +15,7 @@ public sealed class ModelBundle : IDisposable
     private const string ManifestEntry = "manifest.json";
     private const string FeaturizerEntry = "featurizer.bin";
     private const string ModelEntry = "model.mlnet";
+    private const string LinearEntry = "linear.bin";
     private const string NaiveBayesEntry = "naive-bayes.bin";
 
     /// <summary>JSON settings for manifests and reports: camelCase, indented.</summary>
@@ -65,9 +68,15 @@ public sealed class ModelBundle : IDisposable
             {
                 Model.Featurizer.Save(s);
             }
-            using (var s = zip.CreateEntry(ModelEntry, CompressionLevel.NoCompression).Open())
+            if (Model.IsMlNetModel)
             {
+                using var s = zip.CreateEntry(ModelEntry, CompressionLevel.NoCompression).Open();
                 Model.SaveMlModel(s); // already a zip
+            }
+            else
+            {
+                using var s = zip.CreateEntry(LinearEntry, CompressionLevel.Fastest).Open();
+                Model.SaveLinear(s);
             }
             if (Model.NaiveBayes is { } naiveBayes)
             {
@@ -122,18 +131,35 @@ public sealed class ModelBundle : IDisposable
                 throw new ModelBundleException(
                     $"Model bundle '{path}': the featurizer has {featurizer.Dimension} features, more than the manifest's maxFeatures {manifest.Featurizer.MaxFeatures}.");
             }
-            var mlModel = budget.Read(zip, ModelEntry);
-            using (var inner = new ZipArchive(new MemoryStream(mlModel, writable: false), ZipArchiveMode.Read))
+            if (manifest.Trainer.Trainer == TrainerSettings.SdcaMaximumEntropy)
             {
-                // ML.NET unpacks this zip itself: bound it (and read it through once) before handing it over.
-                budget.Inspect(inner, ModelEntry + "!");
-                foreach (var entry in inner.Entries)
+                var mlModel = budget.Read(zip, ModelEntry);
+                using (var inner = new ZipArchive(new MemoryStream(mlModel, writable: false), ZipArchiveMode.Read))
                 {
-                    budget.Drain(entry, ModelEntry + "!");
+                    // ML.NET unpacks this zip itself: bound it (and read it through once) before handing it over.
+                    budget.Inspect(inner, ModelEntry + "!");
+                    foreach (var entry in inner.Entries)
+                    {
+                        budget.Drain(entry, ModelEntry + "!");
+                    }
                 }
+                model = TextModel.Load(new MemoryStream(mlModel, writable: false), featurizer);
             }
-            model = TextModel.Load(new MemoryStream(mlModel, writable: false), featurizer);
+            else if (manifest.Trainer.Trainer == TrainerSettings.OneVersusRestSvm)
+            {
+                model = TextModel.LoadLinear(new MemoryStream(budget.Read(zip, LinearEntry), writable: false), featurizer);
+            }
+            else
+            {
+                throw new ModelBundleException(
+                    $"Model bundle '{path}' was trained with '{manifest.Trainer.Trainer}', which this SmartMail cannot serve. Retrain with 'smartmail train'.");
+            }
             model.FullEvidenceWords = manifest.Trainer.FullEvidenceWords;
+            model.ScoreScale = manifest.Trainer.ScoreScale;
+            if (!(model.ScoreScale > 0 && float.IsFinite(model.ScoreScale)))
+            {
+                throw new ModelBundleException($"Model bundle '{path}': the manifest's trainer.scoreScale {model.ScoreScale} is not a positive number.");
+            }
             if (manifest.Trainer.NaiveBayesWeight > 0)
             {
                 model.AttachNaiveBayes(ComplementNaiveBayes.Load(new MemoryStream(budget.Read(zip, NaiveBayesEntry)), model.Labels.Count, featurizer.Dimension),

@@ -4,7 +4,10 @@ using Microsoft.ML.Trainers;
 
 namespace SmartMail.Core.Classification;
 
-/// <summary>Trains a text model: fits the featurizer, then an ML.NET multiclass linear model over its vectors.</summary>
+/// <summary>
+/// Trains a text model: fits the featurizer, then an ML.NET linear member over its vectors (one linear SVM per label,
+/// or one multinomial logistic regression) and the naive Bayes member.
+/// </summary>
 public static class ModelTrainer
 {
     /// <summary>Trains on <paramref name="examples"/>.</summary>
@@ -75,14 +78,24 @@ public static class ModelTrainer
             counts[h] = sums;
         });
 
-        var ml = new MLContext(trainerSettings.Seed);
-        var maxentRows = rows;
-        var data = FeatureRow.ToDataView(ml, maxentRows, featurizer.Dimension);
-        var pipeline = ml.Transforms.Conversion.MapValueToKey(nameof(FeatureRow.Label), nameof(FeatureRow.Label))
-            .Append(CreateTrainer(ml, trainerSettings));
-
-        progress?.Report($"training {trainerSettings.Trainer} on {maxentRows.Sum(r => (long)r.Features.GetValues().Length)} non-zeros");
-        var model = TextModel.Create(ml, pipeline.Fit(data), featurizer, data.Schema);
+        var nonZeros = rows.Sum(r => (long)r.Features.GetValues().Length);
+        TextModel model;
+        if (trainerSettings.Trainer == TrainerSettings.OneVersusRestSvm)
+        {
+            progress?.Report($"training {labels.Count} linear SVMs (ML.NET LinearSvm, one per label against the rest) on {nonZeros} non-zeros");
+            var (weights, biases) = TrainOneVersusRest(rows, [.. examples.Select(e => labelIndex[e.Label])], labels.Count, featurizer.Dimension, trainerSettings);
+            model = TextModel.CreateLinear(featurizer, labels, weights, biases);
+        }
+        else
+        {
+            var ml = new MLContext(trainerSettings.Seed);
+            var data = FeatureRow.ToDataView(ml, rows, featurizer.Dimension);
+            var pipeline = ml.Transforms.Conversion.MapValueToKey(nameof(FeatureRow.Label), nameof(FeatureRow.Label))
+                .Append(CreateTrainer(ml, trainerSettings));
+            progress?.Report($"training {trainerSettings.Trainer} on {nonZeros} non-zeros");
+            model = TextModel.Create(ml, pipeline.Fit(data), featurizer, data.Schema);
+        }
+        model.ScoreScale = trainerSettings.ScoreScale;
         model.FullEvidenceWords = trainerSettings.FullEvidenceWords;
         if (trainerSettings.NaiveBayesWeight > 0)
         {
@@ -95,6 +108,55 @@ public static class ModelTrainer
             model.AttachNaiveBayes(counts[0]!.Fit(trainerSettings.NaiveBayesAlpha), trainerSettings.NaiveBayesWeight);
         }
         return model;
+    }
+
+    /// <summary>
+    /// One ML.NET <c>LinearSvm</c> (Pegasos) per label, that label against the rest, side by side. Each has its own
+    /// <see cref="MLContext"/> seeded with the settings' seed and reads the rows in one fixed order shuffled with that
+    /// seed (Pegasos needs the labels mixed: ML.NET shuffles only data it has cached, and a cache would copy every row
+    /// once per label), so the weights do not depend on the number of cores or on scheduling.
+    /// </summary>
+    /// <returns>Each label's weights (dense) and bias, in <paramref name="classes"/> order.</returns>
+    internal static (float[][] Weights, float[] Biases) TrainOneVersusRest(FeatureRow[] rows, int[] label, int classes, int dimension, TrainerSettings settings)
+    {
+        var order = ShuffledOrder(rows.Length, settings.Seed);
+        var weights = new float[classes][];
+        var biases = new float[classes];
+        Parallel.For(0, classes, c =>
+        {
+            var svm = TrainBinary(new MLContext(settings.Seed), rows, order, label, c, dimension, settings).Model;
+            weights[c] = [.. svm.Weights];
+            biases[c] = svm.Bias;
+        });
+        return (weights, biases);
+    }
+
+    /// <summary>0 … <paramref name="count"/> − 1 shuffled with <paramref name="seed"/>: the order every label's SVM reads the rows in.</summary>
+    internal static int[] ShuffledOrder(int count, int seed)
+    {
+        var order = new int[count];
+        for (var i = 0; i < order.Length; i++)
+        {
+            order[i] = i;
+        }
+        new Random(seed).Shuffle(order);
+        return order;
+    }
+
+    /// <summary>One label's SVM: rows in <paramref name="order"/>, positive where <paramref name="label"/> is <paramref name="positive"/>.</summary>
+    internal static BinaryPredictionTransformer<LinearBinaryModelParameters> TrainBinary(MLContext ml, FeatureRow[] rows, int[] order, int[] label,
+        int positive, int dimension, TrainerSettings settings)
+    {
+        var data = ml.Data.LoadFromEnumerable(order.Select(i => new BinaryRow { Label = label[i] == positive, Features = rows[i].Features }),
+            BinaryRow.Schema(dimension));
+        return ml.BinaryClassification.Trainers.LinearSvm(new LinearSvmTrainer.Options
+        {
+            LabelColumnName = nameof(BinaryRow.Label),
+            FeatureColumnName = nameof(BinaryRow.Features),
+            Lambda = settings.SvmLambda,
+            NumberOfIterations = settings.SvmIterations,
+            Shuffle = false,
+        }).Fit(data);
     }
 
     private static SparseVector Keep(FeatureScratch x, bool[] drop)
@@ -119,7 +181,7 @@ public static class ModelTrainer
 
     private static SdcaMaximumEntropyMulticlassTrainer CreateTrainer(MLContext ml, TrainerSettings s) => s.Trainer switch
     {
-        "sdca-maxent" => ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(new SdcaMaximumEntropyMulticlassTrainer.Options
+        TrainerSettings.SdcaMaximumEntropy => ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(new SdcaMaximumEntropyMulticlassTrainer.Options
         {
             LabelColumnName = nameof(FeatureRow.Label),
             FeatureColumnName = nameof(FeatureRow.Features),

@@ -121,6 +121,15 @@ public static class ModelTraining
         EvaluationReport? report = null;
         if (holdout.Count > 0)
         {
+            if (trainer.Trainer == TrainerSettings.OneVersusRestSvm)
+            {
+                // SVM margins are not probabilities: one temperature, fitted by the likelihood of the held-out
+                // documents, turns them into confidences (the top label does not change). The final model uses the same.
+                var scale = FitScoreScale(model, holdout);
+                model.ScoreScale = scale;
+                trainer = trainer with { ScoreScale = scale };
+                progress?.Report(FormattableString.Invariant($"score scale (temperature) fitted on the held-out documents: {scale:G4}"));
+            }
             progress?.Report("choosing thresholds on the held-out documents");
             var scored = Score(model, holdout);
             thresholds = Evaluator.ChooseThresholds(scored, model.Labels, options.TargetPrecision, options.Thresholds);
@@ -136,6 +145,7 @@ public static class ModelTraining
             progress?.Report("waiting for the model trained on all documents");
             model.Dispose();
             model = refit.GetAwaiter().GetResult();
+            model.ScoreScale = trainer.ScoreScale;
         }
 
         var fingerprint = set.Fingerprint();
@@ -180,6 +190,71 @@ public static class ModelTraining
         Parallel.For(0, documents.Count, i =>
             scored[i] = new ScoredExample(documents[i].Label, Prediction.FromScores(model.Labels, model.Score(documents[i].Text))));
         return scored;
+    }
+
+    /// <summary>
+    /// The <see cref="TextModel.ScoreScale"/> that maximises the likelihood of the held-out documents' true labels
+    /// (temperature scaling). With scale 1 the model's log-probabilities are u = s − log Σ exp s, and with scale t they are
+    /// those of softmax(t · u) (the naive Bayes member and the evidence guard scale with the linear member), so the fit is
+    /// a one-dimensional convex search over t on the scores at scale 1. Golden section over log t in [0.05, 500].
+    /// </summary>
+    internal static float FitScoreScale(TextModel model, IReadOnlyList<TrainingDocument> holdout)
+    {
+        var previous = model.ScoreScale;
+        model.ScoreScale = 1f;
+        var logs = new double[holdout.Count][];
+        var truth = new int[holdout.Count];
+        var index = model.Labels.Select((l, c) => (l, c)).ToDictionary(x => x.l, x => x.c, StringComparer.Ordinal);
+        Parallel.For(0, holdout.Count, i =>
+        {
+            var p = model.Score(holdout[i].Text);
+            logs[i] = [.. p.Select(v => Math.Log(Math.Max(v, 1e-30)))];
+            truth[i] = index.GetValueOrDefault(holdout[i].Label, -1);
+        });
+        model.ScoreScale = previous;
+        double Loss(double logT)
+        {
+            var t = Math.Exp(logT);
+            double loss = 0;
+            for (var i = 0; i < logs.Length; i++)
+            {
+                if (truth[i] < 0)
+                {
+                    continue;
+                }
+                var u = logs[i];
+                var max = u.Max() * t;
+                double sum = 0;
+                foreach (var v in u)
+                {
+                    sum += Math.Exp((v * t) - max);
+                }
+                loss += max + Math.Log(sum) - (u[truth[i]] * t);
+            }
+            return loss;
+        }
+        double lo = Math.Log(0.05), hi = Math.Log(500);
+        var golden = (Math.Sqrt(5) - 1) / 2;
+        double a = hi - (golden * (hi - lo)), b = lo + (golden * (hi - lo));
+        double fa = Loss(a), fb = Loss(b);
+        for (var step = 0; step < 60; step++)
+        {
+            if (fa <= fb)
+            {
+                hi = b;
+                (b, fb) = (a, fa);
+                a = hi - (golden * (hi - lo));
+                fa = Loss(a);
+            }
+            else
+            {
+                lo = a;
+                (a, fa) = (b, fb);
+                b = lo + (golden * (hi - lo));
+                fb = Loss(b);
+            }
+        }
+        return (float)Math.Exp((lo + hi) / 2);
     }
 
     // Stratified: each label contributes the same share to the holdout. When the documents are dated, the

@@ -13,10 +13,10 @@ internal static class SubwordChoice
     public const double MinGain = 0.002;
 
     /// <summary>Most training documents the choice is fitted on (an evenly spaced sample beyond it).</summary>
-    public const int MaxTrainingDocuments = 20_000;
+    public const int MaxTrainingDocuments = 10_000;
 
     /// <summary>Most validation documents the choice is measured on (an evenly spaced sample beyond it).</summary>
-    public const int MaxValidationDocuments = 5_000;
+    public const int MaxValidationDocuments = 2_500;
 
     /// <summary>At most <paramref name="max"/> documents, evenly spaced in input order (all of them when there are fewer).</summary>
     public static IReadOnlyList<TrainingDocument> Sample(IReadOnlyList<TrainingDocument> documents, int max) =>
@@ -67,14 +67,16 @@ internal static class SubwordChoice
         var all = halves[0].Counts.Weights(alpha);
         var wordsOnly = halves[0].Counts.Weights(alpha, j => !isChar[j]);
 
-        var right = new int[2];
-        foreach (var doc in validation)
+        // Validation documents are scored side by side; counting right answers does not depend on the order.
+        var wordsRight = 0;
+        var charsRight = 0;
+        Parallel.For(0, validation.Count, () => (Words: 0, Chars: 0), (v, _, right) =>
         {
-            if (!order.TryGetValue(doc.Label, out var truth))
+            if (!order.TryGetValue(validation[v].Label, out var truth))
             {
-                continue;
+                return right;
             }
-            var x = withChars.TransformScratch(doc.Text);
+            var x = withChars.TransformScratch(validation[v].Text);
             var bestAll = (Score: double.NegativeInfinity, Label: -1);
             var bestWords = (Score: double.NegativeInfinity, Label: -1);
             for (var c = 0; c < labels.Count; c++)
@@ -89,11 +91,14 @@ internal static class SubwordChoice
                 bestAll = sAll > bestAll.Score ? (sAll, c) : bestAll;
                 bestWords = sWords > bestWords.Score ? (sWords, c) : bestWords;
             }
-            right[0] += bestWords.Label == truth ? 1 : 0;
-            right[1] += bestAll.Label == truth ? 1 : 0;
-        }
+            return (right.Words + (bestWords.Label == truth ? 1 : 0), right.Chars + (bestAll.Label == truth ? 1 : 0));
+        }, right =>
+        {
+            Interlocked.Add(ref wordsRight, right.Words);
+            Interlocked.Add(ref charsRight, right.Chars);
+        });
         var n = Math.Max(1, validation.Count);
-        return new Outcome((double)right[0] / n, (double)right[1] / n, halves[0].Words + halves[1].Words, halves[0].Chars + halves[1].Chars, labels.Count);
+        return new Outcome((double)wordsRight / n, (double)charsRight / n, halves[0].Words + halves[1].Words, halves[0].Chars + halves[1].Chars, labels.Count);
     }
 
     /// <summary>What the validation showed.</summary>

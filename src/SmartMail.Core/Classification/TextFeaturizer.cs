@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace SmartMail.Core.Classification;
@@ -73,10 +74,12 @@ public sealed class TextFeaturizer
             position[chosen[i].Key] = i;
         }
         var texts = new string?[chosen.Length];
-        Parallel.For(0, (documents.Count + CountChunk - 1) / CountChunk, chunk =>
+        // Every chosen term is in at least one document; the pass stops as soon as each has been seen.
+        var missing = new StrongBox<int>(chosen.Length);
+        Parallel.For(0, (documents.Count + CountChunk - 1) / CountChunk, (chunk, state) =>
         {
-            var collect = new CollectTerms(position, texts);
-            for (var d = chunk * CountChunk; d < Math.Min(documents.Count, (chunk + 1) * CountChunk); d++)
+            var collect = new CollectTerms(position, texts, missing);
+            for (var d = chunk * CountChunk; d < Math.Min(documents.Count, (chunk + 1) * CountChunk) && Volatile.Read(ref missing.Value) > 0; d++)
             {
                 ForEachTerm(documents[d], settings, ref collect);
             }
@@ -340,13 +343,14 @@ public sealed class TextFeaturizer
     }
 
     // Fit: finds the text of each chosen term (terms were counted by hash).
-    private readonly struct CollectTerms(Dictionary<ulong, int> position, string?[] texts) : ITermSink
+    private readonly struct CollectTerms(Dictionary<ulong, int> position, string?[] texts, StrongBox<int> missing) : ITermSink
     {
         public void Add(ulong hash, ReadOnlySpan<char> first, ReadOnlySpan<char> second, float weight)
         {
-            if (position.TryGetValue(Key(hash, first, second), out var at) && texts[at] is null)
+            if (position.TryGetValue(Key(hash, first, second), out var at) && Volatile.Read(ref texts[at]) is null
+                && Interlocked.CompareExchange(ref texts[at], second.IsEmpty ? first.ToString() : string.Concat(first, " ", second), null) is null)
             {
-                texts[at] = second.IsEmpty ? first.ToString() : string.Concat(first, " ", second);
+                Interlocked.Decrement(ref missing.Value);
             }
         }
     }

@@ -5,19 +5,21 @@ using Microsoft.ML.Trainers;
 namespace SmartMail.Core.Classification;
 
 /// <summary>
-/// A trained text model: featurizer plus ML.NET multiclass model, optionally ensembled with complement naive Bayes.
-/// Training and the saved model are ML.NET's; scoring reads the maximum-entropy model's weights and biases once at
-/// load time and computes the logits as a sparse dot product and the softmax itself, as ML.NET's predictor does,
-/// without a <see cref="PredictionEngine{TSrc, TDst}"/> per call. The engine path stays as the reference the fast
-/// path is tested against. Both members' weights share one feature-major table whose rows are in the featurizer's
-/// row order (most frequent features first, see <see cref="FeatureRows"/>). Thread-safe.
+/// A trained text model: featurizer plus an ML.NET-trained linear member (one linear SVM per label, or one
+/// multinomial logistic regression), optionally ensembled with complement naive Bayes. Scoring reads the linear
+/// member's weights and biases once at load time and computes the scores as a sparse dot product, scales them
+/// (<see cref="ScoreScale"/>) and applies the softmax itself, as ML.NET's maximum-entropy predictor does, without a
+/// <see cref="PredictionEngine{TSrc, TDst}"/> per call. For a maximum-entropy model the engine path stays as the
+/// reference the fast path is tested against. Both members' weights share one feature-major table whose rows are in
+/// the featurizer's row order (most frequent features first, see <see cref="FeatureRows"/>). Thread-safe.
 /// </summary>
 public sealed class TextModel : IDisposable
 {
-    private readonly MLContext _ml;
-    private readonly ITransformer _model;
-    private readonly DataViewSchema _inputSchema;
-    private readonly ThreadLocal<PredictionEngine<FeatureRow, ScoreRow>> _engines;
+    private const string LinearFormatTag = "smartmail-linear/1";
+    private readonly MLContext? _ml;
+    private readonly ITransformer? _model;
+    private readonly DataViewSchema? _inputSchema;
+    private readonly ThreadLocal<PredictionEngine<FeatureRow, ScoreRow>>? _engines;
     private readonly VBuffer<float>[] _weights;
     private readonly float[] _biases;
     private float[] _table;
@@ -33,7 +35,7 @@ public sealed class TextModel : IDisposable
         Featurizer = featurizer;
         var schemaDefinition = FeatureRow.Schema(featurizer.Dimension);
         _engines = new ThreadLocal<PredictionEngine<FeatureRow, ScoreRow>>(
-            () => _ml.Model.CreatePredictionEngine<FeatureRow, ScoreRow>(_model, inputSchemaDefinition: schemaDefinition),
+            () => ml.Model.CreatePredictionEngine<FeatureRow, ScoreRow>(model, inputSchemaDefinition: schemaDefinition),
             trackAllValues: true);
 
         VBuffer<ReadOnlyMemory<char>> slotNames = default;
@@ -56,6 +58,19 @@ public sealed class TextModel : IDisposable
         (_table, _stride) = BuildTable(null);
     }
 
+    private TextModel(TextFeaturizer featurizer, IReadOnlyList<string> labels, float[][] weights, float[] biases)
+    {
+        if (labels.Count < 2 || weights.Length != labels.Count || biases.Length != labels.Count || weights.Any(w => w.Length != featurizer.Dimension))
+        {
+            throw new InvalidDataException("The linear model's weights do not match its labels or the featurizer's features.");
+        }
+        Featurizer = featurizer;
+        Labels = [.. labels];
+        _weights = [.. weights.Select(w => new VBuffer<float>(w.Length, w))];
+        _biases = biases;
+        (_table, _stride) = BuildTable(null);
+    }
+
     /// <summary>The labels, in score order.</summary>
     public IReadOnlyList<string> Labels { get; }
 
@@ -64,6 +79,19 @@ public sealed class TextModel : IDisposable
 
     internal static TextModel Create(MLContext ml, ITransformer model, TextFeaturizer featurizer, DataViewSchema inputSchema) =>
         new(ml, model, featurizer, inputSchema);
+
+    /// <summary>A model whose linear member is one weight vector and bias per label (one-versus-rest).</summary>
+    internal static TextModel CreateLinear(TextFeaturizer featurizer, IReadOnlyList<string> labels, float[][] weights, float[] biases) =>
+        new(featurizer, labels, weights, biases);
+
+    /// <summary>
+    /// What the linear member's scores are multiplied by before the softmax (<see cref="TrainerSettings.ScoreScale"/>):
+    /// 1 for a maximum-entropy model, the fitted temperature for one-versus-rest SVMs.
+    /// </summary>
+    internal float ScoreScale { get; set; } = 1f;
+
+    /// <summary>Whether the linear member is an ML.NET model saved by <see cref="SaveMlModel"/> (else by <see cref="SaveLinear"/>).</summary>
+    internal bool IsMlNetModel => _model is not null;
 
     /// <summary>Scores <paramref name="text"/>: one probability per label, in <see cref="Labels"/> order.</summary>
     /// <param name="text">Subject and body.</param>
@@ -139,7 +167,26 @@ public sealed class TextModel : IDisposable
     /// </summary>
     internal float[] ScoreReference(SparseVector features)
     {
-        var probabilities = _engines.Value!.Predict(FeatureRow.From(features)).Score;
+        float[] probabilities;
+        if (_engines is not null)
+        {
+            probabilities = _engines.Value!.Predict(FeatureRow.From(features)).Score;
+        }
+        else
+        {
+            // One-versus-rest: each label's score from its own weight vector, feature by feature in index order.
+            probabilities = new float[_biases.Length];
+            for (var c = 0; c < probabilities.Length; c++)
+            {
+                var score = _biases[c];
+                for (var k = 0; k < features.Indices.Length; k++)
+                {
+                    score += _weights[c].GetItemOrDefault(features.Indices[k]) * features.Values[k];
+                }
+                probabilities[c] = score * ScoreScale;
+            }
+            Softmax(probabilities);
+        }
         if (_naiveBayes is not null && _naiveBayesWeight > 0)
         {
             Span<double> nb = stackalloc double[probabilities.Length];
@@ -172,6 +219,13 @@ public sealed class TextModel : IDisposable
         Span<float> probabilities = stackalloc float[classes];
         _biases.CopyTo(probabilities);
         FeatureRows.Accumulate(_table, _stride, 0, rows, values, probabilities);
+        if (ScoreScale != 1f)
+        {
+            for (var c = 0; c < classes; c++)
+            {
+                probabilities[c] *= ScoreScale;
+            }
+        }
         Softmax(probabilities);
         if (_stride == classes)
         {
@@ -183,7 +237,7 @@ public sealed class TextModel : IDisposable
         return Ensemble(probabilities, nb);
     }
 
-    // ML.NET's MaximumEntropyModelParameters: the logits (bias + weights · x, single precision) to probabilities
+    // ML.NET's MaximumEntropyModelParameters: the logits (bias + weights · x, single precision, times ScoreScale) to probabilities
     // through the log of the normalising sum.
     private static void Softmax(Span<float> scores)
     {
@@ -220,7 +274,7 @@ public sealed class TextModel : IDisposable
         return (table, stride);
     }
 
-    /// <summary>The maximum-entropy member's weight of (<paramref name="label"/>, <paramref name="feature"/>).</summary>
+    /// <summary>The linear member's weight of (<paramref name="label"/>, <paramref name="feature"/>).</summary>
     internal float MaxEntWeight(int label, int feature) => _weights[label].GetItemOrDefault(feature);
 
     /// <summary>Whether a naive Bayes component is ensembled with the ML.NET model.</summary>
@@ -339,9 +393,94 @@ public sealed class TextModel : IDisposable
         return [.. words];
     }
 
-    /// <summary>Writes the ML.NET part of the model (the featurizer is saved separately).</summary>
+    /// <summary>Writes the ML.NET part of a maximum-entropy model (the featurizer is saved separately).</summary>
     /// <param name="stream">Destination.</param>
-    public void SaveMlModel(Stream stream) => _ml.Model.Save(_model, _inputSchema, stream);
+    /// <exception cref="InvalidOperationException">The model's linear member is not an ML.NET model (see <see cref="SaveLinear"/>).</exception>
+    public void SaveMlModel(Stream stream)
+    {
+        if (_ml is null || _model is null)
+        {
+            throw new InvalidOperationException("This model's linear member is saved with SaveLinear.");
+        }
+        _ml.Model.Save(_model, _inputSchema, stream);
+    }
+
+    /// <summary>
+    /// Writes the linear member as labels, biases and one dense weight vector per label (single precision, little
+    /// endian). The one-versus-rest SVMs are ML.NET models; their weights are kept this way because ML.NET has no model
+    /// type that holds several binary models for one feature vector without its own calibration and normalisation.
+    /// </summary>
+    /// <param name="stream">Destination.</param>
+    internal void SaveLinear(Stream stream)
+    {
+        using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        writer.Write(LinearFormatTag);
+        writer.Write(Labels.Count);
+        writer.Write(Featurizer.Dimension);
+        foreach (var label in Labels)
+        {
+            writer.Write(label);
+        }
+        foreach (var bias in _biases)
+        {
+            writer.Write(bias);
+        }
+        var row = new float[Featurizer.Dimension];
+        foreach (var weights in _weights)
+        {
+            weights.CopyTo(row);
+            writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(row.AsSpan()));
+        }
+    }
+
+    /// <summary>Reads a linear member written by <see cref="SaveLinear"/> together with its featurizer.</summary>
+    /// <param name="stream">The data.</param>
+    /// <param name="featurizer">The featurizer trained with it.</param>
+    /// <returns>The model.</returns>
+    /// <exception cref="InvalidDataException">The data is not a linear member for this featurizer.</exception>
+    internal static TextModel LoadLinear(Stream stream, TextFeaturizer featurizer)
+    {
+        using var reader = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        try
+        {
+            if (reader.ReadString() != LinearFormatTag)
+            {
+                throw new InvalidDataException("Not a SmartMail linear model (format tag mismatch).");
+            }
+            var classes = reader.ReadInt32();
+            var dimension = reader.ReadInt32();
+            if (classes is < 2 or > 100_000 || dimension != featurizer.Dimension)
+            {
+                throw new InvalidDataException(
+                    $"The linear model has {classes} labels over {dimension} features; the featurizer makes {featurizer.Dimension}.");
+            }
+            var labels = new string[classes];
+            for (var c = 0; c < classes; c++)
+            {
+                labels[c] = reader.ReadString();
+            }
+            var biases = new float[classes];
+            for (var c = 0; c < classes; c++)
+            {
+                biases[c] = reader.ReadSingle();
+            }
+            var weights = new float[classes][];
+            for (var c = 0; c < classes; c++)
+            {
+                weights[c] = new float[dimension];
+                reader.BaseStream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(weights[c].AsSpan()));
+            }
+            if (weights.Any(w => w.Any(v => !float.IsFinite(v))) || biases.Any(b => !float.IsFinite(b)))
+            {
+                throw new InvalidDataException("The linear model holds weights that are not finite numbers.");
+            }
+            return new TextModel(featurizer, labels, weights, biases);
+        }
+        catch (EndOfStreamException ex)
+        {
+            throw new InvalidDataException("The linear model data is truncated.", ex);
+        }
+    }
 
     /// <summary>Loads a model written by <see cref="SaveMlModel"/> together with its featurizer.</summary>
     /// <param name="mlModel">The ML.NET model stream.</param>
@@ -374,6 +513,10 @@ public sealed class TextModel : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        if (_engines is null)
+        {
+            return;
+        }
         foreach (var engine in _engines.Values)
         {
             engine.Dispose();

@@ -179,8 +179,9 @@ public sealed class ModelTrainingTests(TrainedModelFixture fixture) : IClassFixt
         File.Copy(fixture.BundlePath, path, overwrite: true);
         using (var zip = ZipFile.Open(path, ZipArchiveMode.Update))
         {
-            zip.GetEntry("model.mlnet")!.Delete();
-            zip.CreateEntry("model.mlnet").Open().Dispose();
+            var name = zip.GetEntry("linear.bin") is null ? "model.mlnet" : "linear.bin";
+            zip.GetEntry(name)!.Delete();
+            zip.CreateEntry(name).Open().Dispose();
         }
 
         Assert.Throws<ModelBundleException>(() => ModelBundle.Load(path));

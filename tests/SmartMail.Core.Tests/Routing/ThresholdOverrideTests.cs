@@ -12,9 +12,17 @@ public sealed class ThresholdOverrideTests(TrainedModelFixture fixture) : IClass
         public ThresholdOverride? Find(string modelVersion, string l) => modelVersion == version && l == label ? value : null;
     }
 
+    // The fixture's model separates its synthetic labels so well that its own thresholds sit at 1.0; the policy is
+    // tested against the same model with each routed label's threshold at 0.6, so there is room above it. (Not
+    // disposed: it shares the fixture's model.)
+    private ModelBundle Bundle => new(fixture.Bundle.Model, fixture.Bundle.Manifest with
+    {
+        Labels = [.. fixture.Bundle.Manifest.Labels.Select(l => l with { Threshold = l.Threshold is null ? null : 0.6f })],
+    });
+
     private (string Label, float Own) RoutedLabel()
     {
-        var (label, threshold) = fixture.Bundle.Thresholds.First(t => t.Value is not null);
+        var (label, threshold) = Bundle.Thresholds.First(t => t.Value is not null);
         return (label, threshold!.Value); // chosen because it has a threshold
     }
 
@@ -27,8 +35,8 @@ public sealed class ThresholdOverrideTests(TrainedModelFixture fixture) : IClass
         var confidence = Math.Min(1f, own + 0.001f);
         var raised = new Overrides(fixture.Bundle.Manifest.ModelVersion, label, new ThresholdOverride(Math.Min(1f, confidence + 0.0005f), "raised in service: 9 of 40 routes corrected"));
 
-        var without = RoutingPolicy.FromPrediction(Predict(label, confidence), fixture.Bundle);
-        var with = RoutingPolicy.FromPrediction(Predict(label, confidence), fixture.Bundle, raised);
+        var without = RoutingPolicy.FromPrediction(Predict(label, confidence), Bundle);
+        var with = RoutingPolicy.FromPrediction(Predict(label, confidence), Bundle, raised);
 
         Assert.Equal(DecisionSource.Model, without.Source);
         Assert.Equal(DecisionSource.Manual, with.Source);
@@ -42,7 +50,7 @@ public sealed class ThresholdOverrideTests(TrainedModelFixture fixture) : IClass
         var (label, own) = RoutedLabel();
         var lower = new Overrides(fixture.Bundle.Manifest.ModelVersion, label, new ThresholdOverride(own / 2, "lower"));
 
-        var decision = RoutingPolicy.FromPrediction(Predict(label, own * 0.75f), fixture.Bundle, lower);
+        var decision = RoutingPolicy.FromPrediction(Predict(label, own * 0.75f), Bundle, lower);
 
         Assert.Equal(DecisionSource.Manual, decision.Source);
         Assert.Equal(own, decision.Threshold);
@@ -55,7 +63,7 @@ public sealed class ThresholdOverrideTests(TrainedModelFixture fixture) : IClass
         var (label, _) = RoutedLabel();
         var other = new Overrides("some-older-model", label, new ThresholdOverride(null, "made manual-only"));
 
-        var decision = RoutingPolicy.FromPrediction(Predict(label, 1f), fixture.Bundle, other);
+        var decision = RoutingPolicy.FromPrediction(Predict(label, 1f), Bundle, other);
 
         Assert.Equal(DecisionSource.Model, decision.Source);
     }
@@ -66,7 +74,7 @@ public sealed class ThresholdOverrideTests(TrainedModelFixture fixture) : IClass
         var (label, _) = RoutedLabel();
         var manualOnly = new Overrides(fixture.Bundle.Manifest.ModelVersion, label, new ThresholdOverride(null, "12 of 30 routes corrected"));
 
-        var decision = RoutingPolicy.FromPrediction(Predict(label, 1f), fixture.Bundle, manualOnly);
+        var decision = RoutingPolicy.FromPrediction(Predict(label, 1f), Bundle, manualOnly);
 
         Assert.Equal(DecisionSource.Manual, decision.Source);
         Assert.Null(decision.Threshold);
@@ -77,12 +85,12 @@ public sealed class ThresholdOverrideTests(TrainedModelFixture fixture) : IClass
     [Fact]
     public void Decide_WithOverrides_AppliesThem()
     {
-        var plain = new RoutingPolicy([], fixture.Bundle);
+        var plain = new RoutingPolicy([], Bundle);
         var (document, baseline) = SyntheticCorpus.Make(5, seed: 99).Select(d => Doc(d.Text))
             .Select(d => (d, plain.Decide(d))).First(x => x.Item2.Source == DecisionSource.Model);
         var manualOnly = new Overrides(fixture.Bundle.Manifest.ModelVersion, baseline.Label!, new ThresholdOverride(null, "made manual-only"));
 
-        var decision = new RoutingPolicy([], fixture.Bundle, manualOnly).Decide(document);
+        var decision = new RoutingPolicy([], Bundle, manualOnly).Decide(document);
 
         Assert.Equal(DecisionSource.Manual, decision.Source);
         Assert.Contains("made manual-only", decision.Reason, StringComparison.Ordinal);
