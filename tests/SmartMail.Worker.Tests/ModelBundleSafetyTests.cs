@@ -19,7 +19,7 @@ public sealed class ModelBundleSafetyTests(DefaultModelFixture model) : IClassFi
 
     public void Dispose() => _dir.Delete(recursive: true);
 
-    public static TheoryData<string> BadBundles => ["zip-bomb", "lying-size", "schema-mismatch", "manifest-mismatch", "manifest-without-labels", "truncated", "path-traversal", "absolute-path"];
+    public static TheoryData<string> BadBundles => ["zip-bomb", "lying-size", "schema-mismatch", "linear-mismatch", "manifest-mismatch", "manifest-without-labels", "truncated", "path-traversal", "absolute-path"];
 
     [Theory]
     [MemberData(nameof(BadBundles))]
@@ -95,7 +95,13 @@ public sealed class ModelBundleSafetyTests(DefaultModelFixture model) : IClassFi
                 PatchUncompressedSize(path, "featurizer.bin", 100);
                 break;
             case "schema-mismatch":
-                Replace(path, "model.mlnet", ForeignMlModel(model.Bundle.Model.Featurizer.Dimension));
+                // A bundle that says it holds an ML.NET maximum-entropy model, whose model.mlnet is some other ML.NET model.
+                EditManifest(path, m => m["trainer"]!["trainer"] = TrainerSettings.SdcaMaximumEntropy);
+                AddEntry(path, "model.mlnet", ForeignMlModel(model.Bundle.Model.Featurizer.Dimension));
+                break;
+            case "linear-mismatch":
+                // The SVMs' weights of a model with another vocabulary.
+                Replace(path, "linear.bin", ForeignLinear(model.Bundle.Model.Featurizer.Dimension + 1));
                 break;
             case "manifest-mismatch":
                 EditManifest(path, m => m["featurizer"]!["maxFeatures"] = 1000);
@@ -150,6 +156,23 @@ public sealed class ModelBundleSafetyTests(DefaultModelFixture model) : IClassFi
     }
 
     // An ML.NET model with the right input column but no multiclass scores: "Score" is the features copied.
+    private static byte[] ForeignLinear(int dimension)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new BinaryWriter(buffer))
+        {
+            writer.Write("smartmail-linear/1");
+            writer.Write(2);
+            writer.Write(dimension);
+            writer.Write("a");
+            writer.Write("b");
+            writer.Write(0f);
+            writer.Write(0f);
+            writer.Write(new byte[2 * dimension * sizeof(float)]);
+        }
+        return buffer.ToArray();
+    }
+
     private static byte[] ForeignMlModel(int dimension)
     {
         var ml = new MLContext(seed: 1);
