@@ -59,12 +59,18 @@ public sealed class TextFeaturizer
             throw new ArgumentException("No training documents.", nameof(documents));
         }
 
-        var df = CountDocumentFrequencies(documents, settings);
+        // Character n-grams are counted on an evenly spaced sample of at most CharCountDocuments documents (their
+        // frequent n-grams, the ones the budget keeps, are the same on any large sample; counting them is most of the
+        // cost of fitting), words and word pairs on all. A sampled document frequency is scaled to the whole set.
+        var charSample = settings.CharNgramMin > 0 ? Math.Min(documents.Count, CharCountDocuments) : 0;
+        var df = CountDocumentFrequencies(documents, settings, charSample);
+        var charScale = charSample > 0 ? (double)documents.Count / charSample : 1;
+        double Frequency(KeyValuePair<ulong, int> kv) => IsCharKey(kv.Key) ? kv.Value * charScale : kv.Value;
         var maxDf = settings.MaxDocumentFrequencyRatio * documents.Count;
         // Words (and word pairs) and character n-grams have separate budgets, so character n-grams, frequent by
-        // nature, never push out the word pairs the maximum-entropy member relies on. Ties: by key (deterministic).
+        // nature, never push out the word pairs the linear member relies on. Ties: by key (deterministic).
         IEnumerable<KeyValuePair<ulong, int>> Top(bool charNgrams, int budget) => df
-            .Where(kv => IsCharKey(kv.Key) == charNgrams && kv.Value >= settings.MinDocumentFrequency && kv.Value <= maxDf)
+            .Where(kv => IsCharKey(kv.Key) == charNgrams && kv.Value >= settings.MinDocumentFrequency && Frequency(kv) <= maxDf)
             .OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key)
             .Take(budget);
         var chosen = Top(false, settings.MaxFeatures).Concat(settings.CharNgramMin > 0 ? Top(true, settings.MaxCharFeatures) : []).ToArray();
@@ -74,6 +80,7 @@ public sealed class TextFeaturizer
             position[chosen[i].Key] = i;
         }
         var texts = new string?[chosen.Length];
+        var wordSettings = settings with { CharNgramMin = 0, CharNgramMax = 0 };
         // Every chosen term is in at least one document; the pass stops as soon as each has been seen.
         var missing = new StrongBox<int>(chosen.Length);
         Parallel.For(0, (documents.Count + CountChunk - 1) / CountChunk, (chunk, state) =>
@@ -81,10 +88,10 @@ public sealed class TextFeaturizer
             var collect = new CollectTerms(position, texts, missing);
             for (var d = chunk * CountChunk; d < Math.Min(documents.Count, (chunk + 1) * CountChunk) && Volatile.Read(ref missing.Value) > 0; d++)
             {
-                ForEachTerm(documents[d], settings, ref collect);
+                ForEachTerm(documents[d], InSample(d, documents.Count, charSample) ? settings : wordSettings, ref collect);
             }
         });
-        var kept = chosen.Select((kv, i) => (Term: texts[i] ?? string.Empty, Df: kv.Value))
+        var kept = chosen.Select((kv, i) => (Term: texts[i] ?? string.Empty, Df: Frequency(kv)))
             .Where(t => t.Term.Length > 0)
             .OrderBy(t => t.Term, StringComparer.Ordinal)
             .ToArray();
@@ -118,6 +125,13 @@ public sealed class TextFeaturizer
         return new TextFeaturizer(Settings with { CharNgramMin = 0, CharNgramMax = 0 }, [.. keep.Select(i => _terms[i])], [.. keep.Select(i => _idf[i])]);
     }
 
+    /// <summary>The most documents character n-grams are counted on when a vocabulary is fitted (an evenly spaced sample beyond it).</summary>
+    internal const int CharCountDocuments = 4_000;
+
+    // Whether document d of count is in the evenly spaced sample of size sample (all of them when sample ≥ count).
+    private static bool InSample(int d, int count, int sample) =>
+        sample >= count || ((long)(d + 1) * sample / count) > ((long)d * sample / count);
+
     // Documents per counting chunk. Chunks are counted in parallel and merged in order, and the bound on the counted
     // terms is applied after each merge, so the result does not depend on the number of cores.
     private const int CountChunk = 1024;
@@ -126,8 +140,9 @@ public sealed class TextFeaturizer
     // string is made per distinct term. Bounded: when more than MaxCountedTerms terms are counted, the rarest are
     // dropped (lossy counting); a term that comes back later starts again from 0. The vocabulary keeps the most frequent
     // terms, which are far above the dropped counts, so this only bounds memory on very large training sets.
-    private static Dictionary<ulong, int> CountDocumentFrequencies(IReadOnlyList<TextInput> documents, FeaturizerSettings settings)
+    private static Dictionary<ulong, int> CountDocumentFrequencies(IReadOnlyList<TextInput> documents, FeaturizerSettings settings, int charSample)
     {
+        var wordSettings = settings with { CharNgramMin = 0, CharNgramMax = 0 };
         var df = new Dictionary<ulong, int>();
         var chunks = (documents.Count + CountChunk - 1) / CountChunk;
         var batch = Math.Max(1, Environment.ProcessorCount);
@@ -142,7 +157,7 @@ public sealed class TextFeaturizer
                 for (var d = start; d < Math.Min(documents.Count, start + CountChunk); d++)
                 {
                     var counter = new CountTerms(counts, d + 1);
-                    ForEachTerm(documents[d], settings, ref counter);
+                    ForEachTerm(documents[d], InSample(d, documents.Count, charSample) ? settings : wordSettings, ref counter);
                 }
                 parts[p] = counts;
             });

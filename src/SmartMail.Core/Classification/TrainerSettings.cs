@@ -69,10 +69,10 @@ public sealed record TrainerSettings
     /// <summary>
     /// When training chooses character n-grams, they feed the linear member too if the training rows'
     /// character n-gram non-zeros times the labels stay at or below this (the trainer's cost per pass grows with it:
-    /// 2 × 10⁸ is about 10 s of <c>ova-svm</c> on two cores); above it they feed naive Bayes only
-    /// (<see cref="CharNgramsNaiveBayesOnly"/>), so training time stays bounded.
+    /// 10⁹ is about 40 s of <c>ova-svm</c> per model on two cores, and 8 bytes per non-zero are held); above it they
+    /// feed naive Bayes only (<see cref="CharNgramsNaiveBayesOnly"/>), so training time and memory stay bounded.
     /// </summary>
-    public long MaxEntCharNgramWork { get; init; } = 200_000_000;
+    public long MaxEntCharNgramWork { get; init; } = 1_000_000_000;
 
     /// <summary>Seed for every random choice in training.</summary>
     public int Seed { get; init; } = 1;
