@@ -29,6 +29,30 @@ public sealed class SubwordFeatureTests
     }
 
     [Fact]
+    public void Fit_ManyDocuments_CountsCharNgramsOnASample_WithTheirFrequencyScaledToTheWholeSet()
+    {
+        // About 3 in 10 documents hold "zyxwv", 1 in 10 "qoppa", at random; words are counted on all 10,000 documents,
+        // character n-grams on an evenly spaced sample of 4,000.
+        var random = new Random(12);
+        var texts = Enumerable.Range(0, 10_000).Select(_ => random.NextDouble()).Select(r => new TextInput("ansøgning",
+            "hej med dig" + (r < 0.3 ? " zyxwv" : r < 0.4 ? " qoppa" : ""))).ToList();
+
+        var featurizer = TextFeaturizer.Fit(texts, new FeaturizerSettings { CharNgramMin = 2, CharNgramMax = 5 });
+        var index = Enumerable.Range(0, featurizer.Dimension).ToDictionary(featurizer.Term);
+
+        Assert.True(texts.Count > TextFeaturizer.CharCountDocuments);
+        // The n-gram " zyxw" is in exactly the documents that hold "zyxwv": the same document frequency, so the same
+        // IDF, although one was counted on all documents and the other on the sample.
+        // (Within the sampling error of 4,000 documents: a few per cent of the document frequency.)
+        Assert.InRange(featurizer.Idf(index["# zyxw"]) - featurizer.Idf(index["zyxwv"]), -0.05f, 0.05f);
+        Assert.InRange(featurizer.Idf(index["#qopp"]) - featurizer.Idf(index["qoppa"]), -0.08f, 0.08f);
+        Assert.True(featurizer.Idf(index["# zyxw"]) < featurizer.Idf(index["#qopp"]));
+        // The sampled counts are used the same way when featurizing every document.
+        var x = featurizer.Transform(texts.Last(t => t.Body.Contains("zyxwv", StringComparison.Ordinal)));
+        Assert.Contains(index["# zyxw"], x.Indices);
+    }
+
+    [Fact]
     public void Fit_MoreDistinctTermsThanTheCountingBound_StillKeepsTheFrequentTerms()
     {
         var random = new Random(3);
