@@ -4,6 +4,7 @@ using SmartMail.Core.Classification;
 using SmartMail.Core.Mime;
 using SmartMail.Worker.Options;
 using SmartMail.Worker.Processing;
+using SmartMail.Worker.State;
 
 namespace SmartMail.Worker.Learning;
 
@@ -54,17 +55,19 @@ public sealed class CorrectionWorker(CorrectionScanner scanner, string mailbox, 
 }
 
 /// <summary>
-/// Purges example text past <see cref="LearningOptions.RetentionDays"/> once a day, and, when
+/// Purges example text and the web app's mail rows (sender, subject) past <see cref="LearningOptions.RetentionDays"/>
+/// once a day (mail still waiting for a person stays), and, when
 /// <see cref="LearningOptions.RetrainEvery"/> is set, retrains from <see cref="LearningOptions.BaseTrainingData"/> plus the
 /// stored examples and promotes by the same rule as <c>smartmail retrain</c>; the model watchers swap the promoted model
 /// in. A failed retrain is logged and the model in force kept.
 /// </summary>
 /// <param name="examples">The stored examples.</param>
+/// <param name="state">The ledger (its web-app rows are purged too).</param>
 /// <param name="options">The worker's options.</param>
 /// <param name="models">The model provider, refreshed after a promotion.</param>
 /// <param name="time">The clock.</param>
 /// <param name="logger">The logger.</param>
-public sealed class RetrainWorker(ExampleStore examples, SmartMailOptions options, ModelProvider models, TimeProvider time,
+public sealed class RetrainWorker(ExampleStore examples, SqliteStateStore state, SmartMailOptions options, ModelProvider models, TimeProvider time,
     ILogger<RetrainWorker> logger) : BackgroundService
 {
     /// <inheritdoc />
@@ -75,7 +78,9 @@ public sealed class RetrainWorker(ExampleStore examples, SmartMailOptions option
         var nextRetrain = every is { } first ? time.GetUtcNow() + first : DateTimeOffset.MaxValue;
         while (!stoppingToken.IsCancellationRequested)
         {
-            examples.Purge(time.GetUtcNow().AddDays(-options.Learning.RetentionDays));
+            var cutoff = time.GetUtcNow().AddDays(-options.Learning.RetentionDays);
+            examples.Purge(cutoff);
+            state.PurgeSummaries(cutoff);
             await Task.Delay(tick, time, stoppingToken);
             if (time.GetUtcNow() < nextRetrain)
             {

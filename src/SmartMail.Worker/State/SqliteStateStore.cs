@@ -318,6 +318,26 @@ public sealed partial class SqliteStateStore : IDisposable
         cmd.ExecuteNonQuery();
     }
 
+    /// <summary>
+    /// Deletes the web app's rows (sender, masked subject) of mail last decided before <paramref name="cutoff"/>, except
+    /// mail still waiting for a person (<c>pending</c>, <c>triage</c>, <c>quarantined</c>): personal data is kept no
+    /// longer than <c>Learning:RetentionDays</c>, like example text. The ledger and the audit trail are not touched.
+    /// </summary>
+    /// <param name="cutoff">Rows decided before this go.</param>
+    /// <returns>How many rows were deleted.</returns>
+    /// <exception cref="StateStoreException">The store cannot record.</exception>
+    public int PurgeSummaries(DateTimeOffset cutoff)
+    {
+        var deleted = 0;
+        Transact((tx, _) =>
+        {
+            var cmd = Prepared("DELETE FROM mail_summary WHERE decided_utc < $t AND state NOT IN ('pending', 'triage', 'quarantined')", null, tx);
+            cmd.Parameters.AddWithValue("$t", Time(cutoff));
+            deleted = cmd.ExecuteNonQuery();
+        });
+        return deleted;
+    }
+
     // The delivery of the mail's current decision was recorded: its web-app row leaves "pending" (latency = delivered - seen).
     internal void SummaryDelivered(SqliteTransaction tx, MailKey key, DateTimeOffset now)
     {

@@ -86,6 +86,30 @@ public sealed class OversightQueriesTests(DefaultModelFixture model) : IClassFix
         Assert.Equal(1.0 - (1.0 / precision.Automated), precision.RealisedPrecision!.Value, 6);
     }
 
+    [Fact]
+    public async Task PurgeSummaries_PastRetention_DeletesHandledMailRows_KeepsMailWaitingForAPerson()
+    {
+        // Space and car questions (the model routes most), and three mails that say nothing it knows (manual triage).
+        var (store, examples, queries) = await DecideAsync([.. Enumerable.Range(0, 6).Select(i => i % 2 == 0 ? Mails.Space(i) : Mails.Car(i)),
+            .. Enumerable.Range(0, 3).Select(Mails.Danish)]);
+        using var _ = store;
+        using var __ = examples;
+        var before = queries.FindMail(new MailQuery(["drop"]), 0, 50).Items;
+        var waiting = before.Where(m => m.State is "pending" or "triage" or "quarantined").Select(m => m.DecisionId).Order().ToList();
+        Assert.NotEmpty(waiting);
+        Assert.Contains(before, m => m.State == "routed");
+
+        var none = store.PurgeSummaries(DateTimeOffset.UtcNow.AddDays(-1)); // nothing is that old
+        var deleted = store.PurgeSummaries(DateTimeOffset.UtcNow.AddMinutes(1));
+
+        var after = queries.FindMail(new MailQuery(["drop"]), 0, 50).Items;
+        Assert.Equal(0, none);
+        Assert.Equal(before.Count - waiting.Count, deleted);
+        Assert.Equal(waiting, after.Select(m => m.DecisionId).Order().ToList());
+        // The subject search (FTS5, kept in step by triggers) finds no purged mail either.
+        Assert.Empty(queries.FindMail(new MailQuery(["drop"], Subject: "Shuttle"), 0, 50).Items);
+    }
+
     public void Dispose()
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
