@@ -88,49 +88,20 @@ public sealed class CprExceptionLeakTests(DefaultModelFixture model) : Integrati
     }
 
     /// <summary>A loopback SMTP relay that accepts the session and refuses every recipient with a fixed reply.</summary>
-    private sealed class RefusingRelay : IDisposable
+    private sealed class RefusingRelay : LoopbackServer
     {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        private readonly CancellationTokenSource _stop = new();
         private readonly string _reply;
         private int _refused;
 
         public RefusingRelay(string reply)
         {
             _reply = reply;
-            _listener.Start();
-            _ = Task.Run(AcceptAsync);
+            StartAccepting();
         }
-
-        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
         public int Refused => Volatile.Read(ref _refused);
 
-        public void Dispose()
-        {
-            _stop.Cancel();
-            _listener.Stop();
-            _stop.Dispose();
-        }
-
-        private async Task AcceptAsync()
-        {
-            while (!_stop.IsCancellationRequested)
-            {
-                TcpClient client;
-                try
-                {
-                    client = await _listener.AcceptTcpClientAsync(_stop.Token);
-                }
-                catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-                {
-                    return;
-                }
-                _ = Task.Run(() => ServeAsync(client));
-            }
-        }
-
-        private async Task ServeAsync(TcpClient client)
+        protected override async Task ServeAsync(TcpClient client)
         {
             using (client)
             {
@@ -140,7 +111,7 @@ public sealed class CprExceptionLeakTests(DefaultModelFixture model) : Integrati
                     using var reader = new StreamReader(stream, Encoding.ASCII);
                     await using var writer = new StreamWriter(stream, new UTF8Encoding(false)) { NewLine = "\r\n", AutoFlush = true };
                     await writer.WriteLineAsync("220 relay.example ESMTP");
-                    while (await reader.ReadLineAsync(_stop.Token) is { } line)
+                    while (await reader.ReadLineAsync(Stopping) is { } line)
                     {
                         var verb = line.Split(' ', 2)[0].ToUpperInvariant();
                         if (verb == "RCPT")

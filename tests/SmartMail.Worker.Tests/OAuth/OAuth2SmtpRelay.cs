@@ -14,13 +14,10 @@ namespace SmartMail.Worker.Tests.OAuth;
 /// <c>535 5.7.3 Authentication unsuccessful</c>, and takes mail only after a successful sign-in (<c>530 5.7.57</c> before).
 /// The SmtpServer package offers only PLAIN and LOGIN, hence this one.
 /// </summary>
-internal sealed class OAuth2SmtpRelay : IAsyncDisposable
+internal sealed class OAuth2SmtpRelay : LoopbackServer
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly Uri _introspection;
     private readonly HttpClient _http = new();
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _accepting;
     private int _accepted;
     private int _refused;
     private int _connections;
@@ -28,11 +25,8 @@ internal sealed class OAuth2SmtpRelay : IAsyncDisposable
     private OAuth2SmtpRelay(Uri introspection)
     {
         _introspection = introspection;
-        _listener.Start();
-        _accepting = Task.Run(AcceptLoopAsync);
+        StartAccepting();
     }
-
-    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
     /// <summary>Mails received (after a successful sign-in).</summary>
     public ConcurrentQueue<ReceivedMail> Received { get; } = new();
@@ -48,40 +42,11 @@ internal sealed class OAuth2SmtpRelay : IAsyncDisposable
 
     public static OAuth2SmtpRelay Start(LocalOidcAuthority authority) => new(authority.BackChannelIntrospectionEndpoint);
 
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        _listener.Stop();
-        try
-        {
-            await _accepting.WaitAsync(TimeSpan.FromSeconds(2));
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or TimeoutException or SocketException or ObjectDisposedException)
-        {
-        }
-        _http.Dispose();
-        _stop.Dispose();
-    }
+    protected override void OnAccepted() => Interlocked.Increment(ref _connections);
 
-    private async Task AcceptLoopAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try
-            {
-                client = await _listener.AcceptTcpClientAsync(_stop.Token);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                return;
-            }
-            Interlocked.Increment(ref _connections);
-            _ = Task.Run(() => ServeAsync(client));
-        }
-    }
+    protected override void DisposeResources() => _http.Dispose();
 
-    private async Task ServeAsync(TcpClient tcp)
+    protected override async Task ServeAsync(TcpClient tcp)
     {
         using var client = tcp;
         try
@@ -93,7 +58,7 @@ internal sealed class OAuth2SmtpRelay : IAsyncDisposable
             string? user = null;
             string? from = null;
             var to = new List<string>();
-            while (await reader.ReadLineAsync(_stop.Token) is { } line)
+            while (await reader.ReadLineAsync(Stopping) is { } line)
             {
                 var verb = line.Split(' ', 2)[0].ToUpperInvariant();
                 var argument = line.Length > verb.Length ? line[(verb.Length + 1)..] : "";
@@ -111,7 +76,7 @@ internal sealed class OAuth2SmtpRelay : IAsyncDisposable
                         if (initial is null)
                         {
                             await writer.WriteLineAsync("334 ");
-                            initial = await reader.ReadLineAsync(_stop.Token) ?? "";
+                            initial = await reader.ReadLineAsync(Stopping) ?? "";
                         }
                         user = await SignInAsync(parts[0].ToUpperInvariant(), initial);
                         await writer.WriteLineAsync(user is null ? "535 5.7.3 Authentication unsuccessful [test relay]" : "235 2.7.0 Authentication successful");
@@ -133,7 +98,7 @@ internal sealed class OAuth2SmtpRelay : IAsyncDisposable
                     case "DATA":
                         await writer.WriteLineAsync("354 Start mail input; end with <CRLF>.<CRLF>");
                         var data = new StringBuilder();
-                        while (await reader.ReadLineAsync(_stop.Token) is { } dataLine && dataLine != ".")
+                        while (await reader.ReadLineAsync(Stopping) is { } dataLine && dataLine != ".")
                         {
                             data.Append(dataLine.StartsWith("..", StringComparison.Ordinal) ? dataLine[1..] : dataLine).Append("\r\n");
                         }
@@ -189,8 +154,8 @@ internal sealed class OAuth2SmtpRelay : IAsyncDisposable
 
     private async Task<string?> IntrospectAsync(string token)
     {
-        using var response = await _http.PostAsync(_introspection, new FormUrlEncodedContent([new("token", token)]), _stop.Token);
-        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(_stop.Token));
+        using var response = await _http.PostAsync(_introspection, new FormUrlEncodedContent([new("token", token)]), Stopping);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Stopping));
         return json.RootElement.GetProperty("active").GetBoolean() ? json.RootElement.GetProperty("username").GetString() : null;
     }
 

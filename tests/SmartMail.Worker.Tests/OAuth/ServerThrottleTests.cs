@@ -126,55 +126,25 @@ public sealed class ServerThrottleTests
     }
 
     /// <summary>An IMAP server on 127.0.0.1 that throttles every connection: a BYE greeting, or a refused LOGIN. It records when each connection came.</summary>
-    private sealed class ThrottlingImapServer : IAsyncDisposable
+    private sealed class ThrottlingImapServer : LoopbackServer
     {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        private readonly CancellationTokenSource _stop = new();
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private readonly string _greeting;
         private readonly string? _login;
-        private readonly Task _loop;
 
         private ThrottlingImapServer(string greeting, string? login)
         {
             (_greeting, _login) = (greeting, login);
-            _listener.Start();
-            _loop = Task.Run(LoopAsync);
+            StartAccepting();
         }
-
-        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
         public ConcurrentQueue<TimeSpan> Connections { get; } = new();
 
         public static ThrottlingImapServer Start(string greeting, string? login = null) => new(greeting, login);
 
-        public async ValueTask DisposeAsync()
-        {
-            await _stop.CancelAsync();
-            _listener.Stop();
-            await _loop.WaitAsync(TimeSpan.FromSeconds(2)).ContinueWith(_ => { }, TaskScheduler.Default);
-            _stop.Dispose();
-        }
+        protected override void OnAccepted() => Connections.Enqueue(_clock.Elapsed);
 
-        private async Task LoopAsync()
-        {
-            while (!_stop.IsCancellationRequested)
-            {
-                TcpClient client;
-                try
-                {
-                    client = await _listener.AcceptTcpClientAsync(_stop.Token);
-                }
-                catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-                {
-                    return;
-                }
-                Connections.Enqueue(_clock.Elapsed);
-                _ = Task.Run(() => ServeAsync(client));
-            }
-        }
-
-        private async Task ServeAsync(TcpClient tcp)
+        protected override async Task ServeAsync(TcpClient tcp)
         {
             using var client = tcp;
             try
@@ -187,7 +157,7 @@ public sealed class ServerThrottleTests
                 {
                     return;
                 }
-                while (await reader.ReadLineAsync(_stop.Token) is { } line)
+                while (await reader.ReadLineAsync(Stopping) is { } line)
                 {
                     var tag = line.Split(' ')[0];
                     var command = line.Split(' ').ElementAtOrDefault(1)?.ToUpperInvariant();
