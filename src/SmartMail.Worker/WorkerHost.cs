@@ -117,6 +117,7 @@ public static class WorkerHost
                 builder.Services.AddHostedService<DropFolderWorker>();
             }
             builder.Services.AddHostedService<Learning.RetrainWorker>();
+            builder.Services.AddHostedService<Processing.ExtractionWarmUp>();
             var learning = builder.Configuration.GetSection($"{SmartMailOptions.SectionName}:Learning");
             var watchCorrections = !bool.TryParse(learning["WatchCorrections"], out var w) || w;
             for (var i = 0; i < mailboxes.Count; i++)

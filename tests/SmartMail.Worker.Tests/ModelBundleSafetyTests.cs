@@ -51,11 +51,11 @@ public sealed class ModelBundleSafetyTests(DefaultModelFixture model) : IClassFi
     {
         var path = Path.Combine(_dir.FullName, "serving.zip");
         File.Copy(model.ModelPath, path);
-        var logger = new ListLogger();
+        var logger = new ListLogger<ModelProvider>();
         using var provider = new ModelProvider(new SmartMailOptions { ModelPath = path, DataDirectory = _dir.FullName }, logger);
         var version = provider.Policy.Model!.Manifest.ModelVersion;
         var before = provider.Policy.Model.Predict(new TextInput("Shuttle launch", "When does the shuttle launch to the space station?"));
-        logger.Lines.Clear();
+        logger.Clear();
 
         File.Copy(Make(kind), path, overwrite: true);
         File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddSeconds(5));
@@ -206,24 +206,5 @@ public sealed class ModelBundleSafetyTests(DefaultModelFixture model) : IClassFi
     private sealed class Row
     {
         public float[] Features { get; set; } = [];
-    }
-
-    private sealed class ListLogger : Microsoft.Extensions.Logging.ILogger<ModelProvider>
-    {
-        public List<string> Lines { get; } = [];
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
-
-        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception,
-            Func<TState, Exception?, string> formatter)
-        {
-            lock (Lines)
-            {
-                Lines.Add(formatter(state, exception) + (exception is null ? "" : "\n" + exception));
-            }
-        }
     }
 }

@@ -40,6 +40,13 @@ public sealed class AttachmentExtractionTests
     }
 
     [Fact]
+    public void WarmUp_ReadsItsOwnPdf_AndNotWhenReadingIsOff()
+    {
+        Assert.True(Make(new ExtractionOptions()).WarmUp());
+        Assert.False(Make(new ExtractionOptions { ReadAttachments = false }).WarmUp());
+    }
+
+    [Fact]
     public void Extract_ReadAttachmentsOff_KeepsOnlyTheBody()
     {
         var raw = Mail("Ansøgning", "Se vedhæftede.", ("ansoegning.pdf", "application/pdf", Load("ansoegning-boligstoette.pdf")));
