@@ -20,13 +20,9 @@ public static class ModelTrainer
     public static TextModel Train(IReadOnlyList<LabeledText> examples, FeaturizerSettings featurizerSettings,
         TrainerSettings trainerSettings, IProgress<string>? progress = null)
     {
-        ArgumentNullException.ThrowIfNull(examples);
         ArgumentNullException.ThrowIfNull(featurizerSettings);
         ArgumentNullException.ThrowIfNull(trainerSettings);
-        if (examples.Select(e => e.Label).Distinct(StringComparer.Ordinal).Count() < 2)
-        {
-            throw new ArgumentException("Training needs at least two labels.", nameof(examples));
-        }
+        RequireTwoLabels(examples);
 
         progress?.Report("learning vocabulary");
         var featurizer = TextFeaturizer.Fit([.. examples.Select(e => e.Text)], featurizerSettings);
@@ -43,16 +39,12 @@ public static class ModelTrainer
     public static TextModel Train(IReadOnlyList<LabeledText> examples, TextFeaturizer featurizer,
         TrainerSettings trainerSettings, IProgress<string>? progress = null)
     {
-        ArgumentNullException.ThrowIfNull(examples);
         ArgumentNullException.ThrowIfNull(featurizer);
         ArgumentNullException.ThrowIfNull(trainerSettings);
-        if (examples.Select(e => e.Label).Distinct(StringComparer.Ordinal).Count() < 2)
-        {
-            throw new ArgumentException("Training needs at least two labels.", nameof(examples));
-        }
+        RequireTwoLabels(examples);
 
         progress?.Report($"featurizing {examples.Count} documents ({featurizer.Dimension} features)");
-        // One pass: each document is featurized once, its naive Bayes sums added, and the maximum-entropy row kept
+        // One pass: each document is featurized once, its naive Bayes sums added, and the linear member's row kept
         // (without character n-grams when they feed naive Bayes only, so the rows held stay small on large data).
         // Two fixed interleaved halves side by side, their sums merged in order: the same model on any number of cores.
         // Labels in order of first occurrence: the order ML.NET's MapValueToKey gives the model's classes.
@@ -129,6 +121,15 @@ public static class ModelTrainer
             biases[c] = svm.Bias;
         });
         return (weights, biases);
+    }
+
+    private static void RequireTwoLabels(IReadOnlyList<LabeledText> examples)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        if (examples.Select(e => e.Label).Distinct(StringComparer.Ordinal).Count() < 2)
+        {
+            throw new ArgumentException("Training needs at least two labels.", nameof(examples));
+        }
     }
 
     /// <summary>0 … <paramref name="count"/> − 1 shuffled with <paramref name="seed"/>: the order every label's SVM reads the rows in.</summary>
