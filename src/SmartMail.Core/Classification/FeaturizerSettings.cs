@@ -34,6 +34,10 @@ public sealed record FeaturizerSettings
             ? this with { CharNgramMin = 2, CharNgramMax = 5, CharNgramsBelowCharacters = 0 }
             : this with { CharNgramsBelowCharacters = 0 };
 
+    /// <summary>These settings without character n-grams (words and word pairs only).</summary>
+    /// <returns>The settings.</returns>
+    internal FeaturizerSettings WithoutCharNgrams() => this with { CharNgramMin = 0, CharNgramMax = 0 };
+
     /// <summary>Fewest training documents a term must occur in.</summary>
     public int MinDocumentFrequency { get; init; } = 2;
 

@@ -63,7 +63,9 @@ public sealed class TextFeaturizer
         // frequent n-grams, the ones the budget keeps, are the same on any large sample; counting them is most of the
         // cost of fitting), words and word pairs on all. A sampled document frequency is scaled to the whole set.
         var charSample = settings.CharNgramMin > 0 ? Math.Min(documents.Count, CharCountDocuments) : 0;
-        var df = CountDocumentFrequencies(documents, settings, charSample);
+        var wordSettings = settings.WithoutCharNgrams();
+        FeaturizerSettings SettingsOf(int d) => InSample(d, documents.Count, charSample) ? settings : wordSettings;
+        var df = CountDocumentFrequencies(documents, settings.MaxCountedTerms, SettingsOf);
         var charScale = charSample > 0 ? (double)documents.Count / charSample : 1;
         double Frequency(KeyValuePair<ulong, int> kv) => IsCharKey(kv.Key) ? kv.Value * charScale : kv.Value;
         var maxDf = settings.MaxDocumentFrequencyRatio * documents.Count;
@@ -80,15 +82,14 @@ public sealed class TextFeaturizer
             position[chosen[i].Key] = i;
         }
         var texts = new string?[chosen.Length];
-        var wordSettings = settings with { CharNgramMin = 0, CharNgramMax = 0 };
         // Every chosen term is in at least one document; the pass stops as soon as each has been seen.
         var missing = new StrongBox<int>(chosen.Length);
-        Parallel.For(0, (documents.Count + CountChunk - 1) / CountChunk, (chunk, state) =>
+        Parallel.For(0, (documents.Count + CountChunk - 1) / CountChunk, chunk =>
         {
             var collect = new CollectTerms(position, texts, missing);
             for (var d = chunk * CountChunk; d < Math.Min(documents.Count, (chunk + 1) * CountChunk) && Volatile.Read(ref missing.Value) > 0; d++)
             {
-                ForEachTerm(documents[d], InSample(d, documents.Count, charSample) ? settings : wordSettings, ref collect);
+                ForEachTerm(documents[d], SettingsOf(d), ref collect);
             }
         });
         var kept = chosen.Select((kv, i) => (Term: texts[i] ?? string.Empty, Df: Frequency(kv)))
@@ -122,7 +123,7 @@ public sealed class TextFeaturizer
             return this;
         }
         var keep = Enumerable.Range(0, _terms.Length).Where(i => !IsCharNgram(i)).ToArray();
-        return new TextFeaturizer(Settings with { CharNgramMin = 0, CharNgramMax = 0 }, [.. keep.Select(i => _terms[i])], [.. keep.Select(i => _idf[i])]);
+        return new TextFeaturizer(Settings.WithoutCharNgrams(), [.. keep.Select(i => _terms[i])], [.. keep.Select(i => _idf[i])]);
     }
 
     /// <summary>The most documents character n-grams are counted on when a vocabulary is fitted (an evenly spaced sample beyond it).</summary>
@@ -140,9 +141,10 @@ public sealed class TextFeaturizer
     // string is made per distinct term. Bounded: when more than MaxCountedTerms terms are counted, the rarest are
     // dropped (lossy counting); a term that comes back later starts again from 0. The vocabulary keeps the most frequent
     // terms, which are far above the dropped counts, so this only bounds memory on very large training sets.
-    private static Dictionary<ulong, int> CountDocumentFrequencies(IReadOnlyList<TextInput> documents, FeaturizerSettings settings, int charSample)
+    // settingsOf(d) is how document d is read (with or without character n-grams).
+    private static Dictionary<ulong, int> CountDocumentFrequencies(IReadOnlyList<TextInput> documents, int maxCountedTerms,
+        Func<int, FeaturizerSettings> settingsOf)
     {
-        var wordSettings = settings with { CharNgramMin = 0, CharNgramMax = 0 };
         var df = new Dictionary<ulong, int>();
         var chunks = (documents.Count + CountChunk - 1) / CountChunk;
         var batch = Math.Max(1, Environment.ProcessorCount);
@@ -157,7 +159,7 @@ public sealed class TextFeaturizer
                 for (var d = start; d < Math.Min(documents.Count, start + CountChunk); d++)
                 {
                     var counter = new CountTerms(counts, d + 1);
-                    ForEachTerm(documents[d], InSample(d, documents.Count, charSample) ? settings : wordSettings, ref counter);
+                    ForEachTerm(documents[d], settingsOf(d), ref counter);
                 }
                 parts[p] = counts;
             });
@@ -167,7 +169,7 @@ public sealed class TextFeaturizer
                 {
                     System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(df, key, out _) += count.Documents;
                 }
-                while (df.Count > settings.MaxCountedTerms)
+                while (df.Count > maxCountedTerms)
                 {
                     floor++;
                     foreach (var (key, count) in df)

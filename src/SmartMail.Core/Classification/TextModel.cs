@@ -237,7 +237,7 @@ public sealed class TextModel : IDisposable
         return Ensemble(probabilities, nb);
     }
 
-    // ML.NET's MaximumEntropyModelParameters: the logits (bias + weights · x, single precision, times ScoreScale) to probabilities
+    // ML.NET's MaximumEntropyModelParameters: the logits (bias + weights · x, single precision; already times ScoreScale) to probabilities
     // through the log of the normalising sum.
     private static void Softmax(Span<float> scores)
     {
@@ -275,7 +275,7 @@ public sealed class TextModel : IDisposable
     }
 
     /// <summary>The linear member's weight of (<paramref name="label"/>, <paramref name="feature"/>).</summary>
-    internal float MaxEntWeight(int label, int feature) => _weights[label].GetItemOrDefault(feature);
+    internal float LinearWeight(int label, int feature) => _weights[label].GetItemOrDefault(feature);
 
     /// <summary>Whether a naive Bayes component is ensembled with the ML.NET model.</summary>
     internal ComplementNaiveBayes? NaiveBayes => _naiveBayes;

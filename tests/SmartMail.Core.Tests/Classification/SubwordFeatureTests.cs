@@ -122,8 +122,8 @@ public sealed class SubwordFeatureTests
         Assert.Null(bundle.Manifest.Training.CharNgramChoice); // set by hand, not chosen
         var words = Enumerable.Range(0, model.Featurizer.Dimension).Where(j => !model.Featurizer.IsCharNgram(j)).ToList();
         var labels = Enumerable.Range(0, model.Labels.Count).ToList();
-        Assert.All(chars, j => Assert.All(labels, c => Assert.Equal(0f, model.MaxEntWeight(c, j))));
-        Assert.Contains(words, j => labels.Any(c => model.MaxEntWeight(c, j) != 0));
+        Assert.All(chars, j => Assert.All(labels, c => Assert.Equal(0f, model.LinearWeight(c, j))));
+        Assert.Contains(words, j => labels.Any(c => model.LinearWeight(c, j) != 0));
     }
 
     [Fact]
