@@ -6,47 +6,23 @@
 # /usr/bin/smartmail -> /opt/smartmail/smartmail, /etc/smartmail/appsettings.json (a conffile),
 # /lib/systemd/system/smartmail.service (deploy/systemd/smartmail.service), /usr/share/smartmail/monitoring.
 # The maintainer scripts make the system user `smartmail` and /var/lib/smartmail (0700); see docs/operations.md.
-# Set SMARTMAIL_PUBLISHED=DIR to package an existing linux-x64 self-contained publish instead of publishing again.
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../publish.sh
+. "$(dirname "$0")/../publish.sh"
+smartmail_build_args "$(cd "$(dirname "$0")/../.." && pwd)/artifacts/debian" "$@"
 here="$repo/deploy/debian"
-out="$repo/artifacts/debian"
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --out) out=$2; shift 2 ;;
-    *) echo "usage: $0 [--out DIR]" >&2; exit 2 ;;
-  esac
-done
 command -v dpkg-deb >/dev/null || { echo "dpkg-deb is missing: apt-get install dpkg" >&2; exit 1; }
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-
-version=$(dotnet msbuild "$repo/src/SmartMail.Cli/SmartMail.Cli.csproj" -getProperty:Version | tr -d '[:space:]')
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 root="$stage/smartmail_${version}_amd64"
 mkdir -p "$root/opt/smartmail" "$root/DEBIAN"
 
-# 1. The program: worker and CLI published into one folder (they share the runtime and every assembly).
-if [ -n "${SMARTMAIL_PUBLISHED:-}" ]; then
-  cp -a "$SMARTMAIL_PUBLISHED/." "$root/opt/smartmail/"
-else
-  for project in SmartMail.Cli SmartMail.Worker; do
-    dotnet publish "$repo/src/$project/$project.csproj" -c Release -r linux-x64 --self-contained \
-      -p:DebugType=none -o "$root/opt/smartmail" -v q -nologo
-  done
-fi
-[ -x "$root/opt/smartmail/smartmail" ] && [ -x "$root/opt/smartmail/SmartMail.Worker" ] \
-  || { echo "the publish lacks smartmail or SmartMail.Worker" >&2; exit 1; }
-rm -f "$root/opt/smartmail/appsettings.json" # the configuration lives in /etc/smartmail
-mkdir -p "$root/opt/smartmail/models"
-cp -a "$repo/models/default" "$root/opt/smartmail/models/"
+# 1. The program: worker and CLI published into one folder, the shipped model, the command on the PATH.
+smartmail_publish linux-x64 "$root/opt/smartmail"
 mkdir -p "$root/usr/bin"
 ln -s /opt/smartmail/smartmail "$root/usr/bin/smartmail"
 
 # 2. Configuration, unit, monitoring files, documentation.
-# The shipped default model, as the CLI names it (src/SmartMail.Cli/DefaultPaths.cs).
-model=$(sed -n 's/.*ModelFile = "\([^"]*\)".*/\1/p' "$repo/src/SmartMail.Cli/DefaultPaths.cs")
-[ -f "$repo/$model" ] || { echo "the default model $model is missing" >&2; exit 1; }
 install -d -m 0750 "$root/etc/smartmail"
 sed "s|@MODEL@|/opt/smartmail/$model|" "$here/appsettings.json" > "$root/etc/smartmail/appsettings.json"
 chmod 0640 "$root/etc/smartmail/appsettings.json"

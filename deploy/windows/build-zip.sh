@@ -5,34 +5,15 @@
 # needed on the server), install.ps1 (creates the service and the data directory with inheritance removed),
 # appsettings.json (the template install.ps1 fills in) and README.txt. Built here; run install.ps1 on Windows.
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../publish.sh
+. "$(dirname "$0")/../publish.sh"
+smartmail_build_args "$(cd "$(dirname "$0")/../.." && pwd)/artifacts/windows" "$@"
 here="$repo/deploy/windows"
-out="$repo/artifacts/windows"
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --out) out=$2; shift 2 ;;
-    *) echo "usage: $0 [--out DIR]" >&2; exit 2 ;;
-  esac
-done
 command -v zip >/dev/null || { echo "zip is missing: apt-get install zip" >&2; exit 1; }
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-
-version=$(dotnet msbuild "$repo/src/SmartMail.Cli/SmartMail.Cli.csproj" -getProperty:Version | tr -d '[:space:]')
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 top="$stage/smartmail-$version-win-x64"
-mkdir -p "$top/program"
-for project in SmartMail.Cli SmartMail.Worker; do
-  dotnet publish "$repo/src/$project/$project.csproj" -c Release -r win-x64 --self-contained \
-    -p:DebugType=none -o "$top/program" -v q -nologo
-done
-[ -f "$top/program/smartmail.exe" ] && [ -f "$top/program/SmartMail.Worker.exe" ] \
-  || { echo "the publish lacks smartmail.exe or SmartMail.Worker.exe" >&2; exit 1; }
-rm -f "$top/program/appsettings.json" # install.ps1 writes it from the template, and never over an existing one
-mkdir -p "$top/program/models"
-cp -a "$repo/models/default" "$top/program/models/"
-model=$(sed -n 's/.*ModelFile = "\([^"]*\)".*/\1/p' "$repo/src/SmartMail.Cli/DefaultPaths.cs")
-[ -f "$repo/$model" ] || { echo "the default model $model is missing" >&2; exit 1; }
+smartmail_publish win-x64 "$top/program"
 sed "s|@MODEL_FILE@|$model|" "$here/appsettings.json" > "$top/appsettings.json" # Windows takes '/' in paths too
 cp "$here/install.ps1" "$top/install.ps1"
 sed "s/@VERSION@/$version/" "$here/README.txt" > "$top/README.txt"

@@ -64,6 +64,7 @@ internal static class CheckCommand
         {
             await CheckMailboxAsync(report, options, index, labels, cancellationToken);
         }
+        CheckInbox(report, options);
         CheckJournal(report, options, labels);
         await CheckSmtpAsync(report, options, cancellationToken);
         await CheckWebhooksAsync(report, options, cancellationToken);
@@ -183,6 +184,19 @@ internal static class CheckCommand
         {
             report.Fail(CheckReport.Kind.MailServer, item, line);
         }
+    }
+
+    // The drop-folder inbox (without mailboxes): the worker takes mail out of it, so it must be writable.
+    private static void CheckInbox(CheckReport report, SmartMailOptions options)
+    {
+        if (options.Mailboxes.Count > 0)
+        {
+            return;
+        }
+        var inbox = Path.GetFullPath(options.InboxPath);
+        WritableOrFail(report, "inbox", inbox, "SmartMail:Inbox", Directory.Exists(inbox)
+            ? string.Create(CultureInfo.InvariantCulture, $"{inbox}: writable, {Directory.GetFiles(inbox, "*.eml").Length} mails waiting")
+            : $"{inbox} does not exist yet; the first run creates it");
     }
 
     // The journal drop folder: written through a probe file that is removed again (nothing is created when it is missing).
