@@ -121,8 +121,11 @@ internal static class DataDirectoryBackup
         var manifest = ReadManifest(from);
         Verify(from, manifest, "the backup");
 
-        // Copied beside the target and moved into place at the end: an interrupted restore leaves no half data directory.
-        var staging = $"{target}.restoring-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
+        // Copied into a staging folder and moved into place at the end: an interrupted restore leaves no half data directory.
+        // Inside an existing (empty) target, so that its owner needs no right on the parent (the service user, /var/lib).
+        var existed = Directory.Exists(target);
+        var suffix = $"restoring-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
+        var staging = existed ? Path.Combine(target, "." + suffix) : $"{target}.{suffix}";
         CreatePrivateDirectory(staging);
         try
         {
@@ -131,11 +134,24 @@ internal static class DataDirectoryBackup
                 CopyFile(Path.Combine(from, file.Path), Path.Combine(staging, file.Path));
             }
             Verify(staging, manifest, "the restored copy");
-            if (Directory.Exists(target))
+            if (!existed)
             {
-                Directory.Delete(target); // empty, checked above
+                Directory.Move(staging, target);
+                return manifest;
             }
-            Directory.Move(staging, target);
+            foreach (var entry in new DirectoryInfo(staging).EnumerateFileSystemInfos())
+            {
+                var destination = Path.Combine(target, entry.Name);
+                if (entry is DirectoryInfo directory)
+                {
+                    directory.MoveTo(destination);
+                }
+                else
+                {
+                    ((FileInfo)entry).MoveTo(destination);
+                }
+            }
+            Directory.Delete(staging);
         }
         catch
         {
@@ -303,8 +319,15 @@ internal static class DataDirectoryBackup
     private static bool IsSqlite(string path)
     {
         Span<byte> header = stackalloc byte[16];
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        return stream.ReadAtLeast(header, 16, throwOnEndOfStream: false) == 16 && header.SequenceEqual(SqliteHeader);
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            return stream.ReadAtLeast(header, 16, throwOnEndOfStream: false) == 16 && header.SequenceEqual(SqliteHeader);
+        }
+        catch (FileNotFoundException)
+        {
+            return false; // removed since the listing: CopyFile skips it too
+        }
     }
 
     // The lock file and SQLite's side files (the backup API reads through them) are not state of their own.

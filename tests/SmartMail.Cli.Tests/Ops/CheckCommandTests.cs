@@ -105,6 +105,24 @@ public sealed class CheckCommandTests
     }
 
     [Fact]
+    public async Task Check_ModelPathOnlyInAppsettingsJson_ThatModelIsChecked_NotTheShippedOne()
+    {
+        // Before the fix the CLI put the shipped model on its command line whenever the command line named none, which
+        // beat appsettings.json: check (and run) served the shipped model instead of the configured one.
+        var dir = CliProcess.TempDirectory();
+        var model = Path.Combine(dir, "ours.zip");
+        await File.WriteAllTextAsync(model, "not a model bundle", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(dir, "appsettings.json"),
+            $$"""{ "SmartMail": { "DataDirectory": "{{Path.Combine(dir, "data").Replace("\\", "/", StringComparison.Ordinal)}}", "ModelPath": "{{model.Replace("\\", "/", StringComparison.Ordinal)}}" } }""",
+            TestContext.Current.CancellationToken);
+
+        var result = await CliProcess.RunAsync(dir, "check");
+
+        Assert.True(result.ExitCode == 1, result.ToString());
+        Assert.Contains($"fail  model: SmartMail:ModelPath: '{model}'", result.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Check_SettingOfTheWrongType_FailLineNamesTheSetting_Exit3()
     {
         var result = await CliProcess.RunAsync(CliProcess.TempDirectory(), "check", "--SmartMail:MaxAttempts=many");
