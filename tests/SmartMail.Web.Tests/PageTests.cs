@@ -70,6 +70,19 @@ public sealed class PageTests
     }
 
     [Fact]
+    public async Task Counts_OfOne_AreSingular()
+    {
+        await using var server = await WebServer.StartAsync();
+        using var admin = await server.LocalAdminAsync();
+
+        var (_, triage, _) = await admin.PageAsync("/triage/B");
+        var (_, search, _) = await admin.PageAsync("/search?sender=borger10");
+
+        Assert.Equal("1 mail venter.", triage.TestIds("triage-count").Single().ParentElement!.TextContent.Split(" Taster")[0].Trim());
+        Assert.StartsWith("1 mail fundet", search.TestIds("search-count").Single().ParentElement!.TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Overview_Labels_Models_RenderTheirCharts()
     {
         await using var server = await WebServer.StartAsync();
