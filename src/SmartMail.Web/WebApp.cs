@@ -82,6 +82,7 @@ public static class WebApp
         services.AddSingleton(context.Queries);
         services.AddSingleton(context.Actions);
         services.AddSingleton(context.Time);
+        services.AddSingleton(new Format(TimeZoneInfo.FindSystemTimeZoneById(options.TimeZone))); // validated above
         // Danish letters as themselves, not &#xF8;: every character is still HTML-encoded where it must be.
         services.Configure<Microsoft.Extensions.WebEncoders.WebEncoderOptions>(o => o.TextEncoderSettings = new System.Text.Encodings.Web.TextEncoderSettings(System.Text.Unicode.UnicodeRanges.All));
         if (signIn is not null)
@@ -193,6 +194,7 @@ public static class WebApp
             app.UseHsts();
         }
         app.Use(SecurityHeaders);
+        app.UseRequestLocalization(Format.Localization(options.Language));
         app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();
@@ -282,7 +284,7 @@ public static class WebApp
     private static Task SecurityHeaders(HttpContext http, Func<Task> next)
     {
         var headers = http.Response.Headers;
-        headers.ContentSecurityPolicy = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+        headers.ContentSecurityPolicy = "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
         headers.XContentTypeOptions = "nosniff";
         headers.XFrameOptions = "DENY";
         headers["Referrer-Policy"] = "no-referrer";

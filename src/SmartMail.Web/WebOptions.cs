@@ -33,6 +33,28 @@ public sealed class WebOptions
     /// <summary>Sign-in by OpenID Connect (Entra ID or any provider); without it, only the one-time link on loopback.</summary>
     public WebOidcOptions Oidc { get; set; } = new();
 
+    /// <summary>
+    /// The pages' language when the browser asks for neither Danish nor English (<c>da</c> or <c>en</c>); a browser whose
+    /// Accept-Language names one of them, or the language switch in the navigation, picks that one.
+    /// </summary>
+    /// <value>The default is <c>da</c>.</value>
+    public string Language { get; set; } = "da";
+
+    /// <summary>The time zone the pages show times in (an IANA id such as <c>Europe/Copenhagen</c>).</summary>
+    /// <value>The default is <c>Europe/Copenhagen</c>.</value>
+    public string TimeZone { get; set; } = "Europe/Copenhagen";
+
+    /// <summary>How long after a route from manual triage the caseworker can undo it (0 turns undo off).</summary>
+    /// <value>The default is 5 minutes.</value>
+    public TimeSpan UndoWindow { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How often an open page asks for the number of mails waiting in manual triage.</summary>
+    /// <value>The default is 15 seconds.</value>
+    public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>The languages the pages speak: Danish first.</summary>
+    public static IReadOnlyList<string> Languages { get; } = ["da", "en"];
+
     /// <summary>Whether OpenID Connect sign-in is configured (an authority is set).</summary>
     public bool UsesOidc => Oidc.Authority is not null;
 
@@ -47,6 +69,22 @@ public sealed class WebOptions
         if (!Enabled)
         {
             yield break;
+        }
+        if (!Languages.Contains(Language, StringComparer.Ordinal))
+        {
+            yield return $"{prefix}:Language: '{Language}' is not a language the pages speak; use da or en.";
+        }
+        if (!TimeZoneInfo.TryFindSystemTimeZoneById(TimeZone ?? string.Empty, out _))
+        {
+            yield return $"{prefix}:TimeZone: '{TimeZone}' is not a time zone this machine knows; use an IANA id such as Europe/Copenhagen.";
+        }
+        if (UndoWindow < TimeSpan.Zero || UndoWindow > TimeSpan.FromHours(1))
+        {
+            yield return $"{prefix}:UndoWindow: '{UndoWindow}' must be between 00:00:00 (no undo) and 01:00:00.";
+        }
+        if (RefreshInterval < TimeSpan.FromSeconds(1) || RefreshInterval > TimeSpan.FromHours(1))
+        {
+            yield return $"{prefix}:RefreshInterval: '{RefreshInterval}' must be between 00:00:01 and 01:00:00.";
         }
         if (!TryParseUrl(Url, out var uri))
         {

@@ -108,6 +108,23 @@ internal static class Html
 
     public static IReadOnlyList<IElement> TestIds(this IParentNode page, string testId) => [.. page.QuerySelectorAll($"[data-testid=\"{testId}\"]")];
 
+    /// <summary>
+    /// Posts the form that is (or holds) the element with <paramref name="testId"/>, with its anti-forgery token and hidden
+    /// fields plus <paramref name="values"/> (repeatable names, as ticked checkboxes send them); <paramref name="replace"/> drops
+    /// the form's own fields of the same names.
+    /// </summary>
+    public static async Task<HttpResponseMessage> PostFormAsync(this HttpClient client, IParentNode page, string testId, IReadOnlyList<(string Name, string Value)> values, bool replace = false)
+    {
+        var element = page.QuerySelector($"[data-testid=\"{testId}\"]") ?? throw new InvalidOperationException($"no {testId}");
+        var form = element.LocalName == "form" ? element : element.Closest("form") ?? throw new InvalidOperationException($"{testId} is in no form");
+        var fields = form.QuerySelectorAll("input[type=hidden][name]")
+            .Select(f => KeyValuePair.Create(f.GetAttribute("name")!, f.GetAttribute("value") ?? string.Empty))
+            .Where(f => !replace || values.All(v => v.Name != f.Key))
+            .Concat(values.Select(v => KeyValuePair.Create(v.Name, v.Value))).ToList();
+        using var content = new FormUrlEncodedContent(fields);
+        return await client.PostAsync(form.GetAttribute("action") ?? throw new InvalidOperationException("a form without action"), content, TestContext.Current.CancellationToken);
+    }
+
     /// <summary>Posts the form around the element with <paramref name="testId"/> (its fields, the anti-forgery token included).</summary>
     public static async Task<HttpResponseMessage> SubmitAsync(this HttpClient client, IElement within, string testId, IDictionary<string, string>? values = null)
     {
