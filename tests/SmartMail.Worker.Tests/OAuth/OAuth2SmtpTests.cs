@@ -124,7 +124,7 @@ public sealed class OAuth2SmtpTests
     private static SmtpForwardSink Sink(SmtpForwardOptions options, ILogger? logger = null, TimeProvider? time = null) =>
         new(options, _ => "byg@kommune.example", time, logger);
 
-    private static Delivery Delivery(string decisionId) => new(new MailKey("inbox", "INBOX", 1, decisionId), decisionId, "byg",
+    internal static Delivery Delivery(string decisionId) => new(new MailKey("inbox", "INBOX", 1, decisionId), decisionId, "byg",
         System.Text.Encoding.UTF8.GetBytes("From: a@example.org\r\nTo: post@kommune.example\r\nSubject: Byggetilladelse\r\nMessage-ID: <" + decisionId + "@example.org>\r\n\r\nHej\r\n"),
         "{\"label\":\"byg\",\"confidence\":0.9}");
 
