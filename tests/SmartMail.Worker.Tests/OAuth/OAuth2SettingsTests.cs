@@ -62,4 +62,16 @@ public sealed class OAuth2SettingsTests
         var only = Assert.Single(uses);
         Assert.Equal(LogLevel.Critical, only!.Level);
     }
+
+    [Fact]
+    public void RefusalHints_NameExchangePowerShell_OnlyForEntraId()
+    {
+        var entra = Auth.MailSignIn.ImapRefusal("OAuth2", "post@kommune.dk", "XOAUTH2", entraId: true);
+        var other = Auth.MailSignIn.SmtpRefusal("SmartMail:Smtp:OAuth2", "post@kommune.dk", "XOAUTH2", entraId: false);
+
+        Assert.Contains("New-ServicePrincipal", entra, StringComparison.Ordinal);
+        Assert.DoesNotContain("New-ServicePrincipal", other, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exchange", other, StringComparison.Ordinal);
+        Assert.Contains("Username", other, StringComparison.Ordinal);
+    }
 }
