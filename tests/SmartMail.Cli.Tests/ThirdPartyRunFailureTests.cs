@@ -15,10 +15,8 @@ public sealed class ThirdPartyRunFailureTests
     [Fact]
     public async Task Run_ProviderCaNotTrusted_OneLineNamingTheChainErrorAndCaCertificateFile_Exit4()
     {
-        await using var shim = await IntrospectionShim.StartAsync();
-        await using var dovecot = await Dovecot.StartAsync(profile: DovecotProfile.ExchangeOnline, oauth2IntrospectionUrl: shim.Endpoint);
-        await using var provider = await ThirdPartyOidcProvider.StartAsync(TimeSpan.FromMinutes(10), dovecot.User);
-        shim.Use(provider);
+        await using var rig = await ThirdPartyRig.StartAsync(TimeSpan.FromMinutes(10));
+        var (dovecot, provider) = (rig.Dovecot, rig.Provider);
         var data = CliProcess.TempDirectory();
 
         var result = await CliProcess.RunAsync(data, Run(dovecot, provider, data, provider.ClientsFor[dovecot.User].SecretFile, trustCa: false));
@@ -31,9 +29,8 @@ public sealed class ThirdPartyRunFailureTests
     [Fact]
     public async Task Run_ProviderDown_OneLineNamingTheAuthority_NotTheImapHost_Exit4()
     {
-        await using var shim = await IntrospectionShim.StartAsync();
-        await using var dovecot = await Dovecot.StartAsync(profile: DovecotProfile.ExchangeOnline, oauth2IntrospectionUrl: shim.Endpoint);
-        await using var provider = await ThirdPartyOidcProvider.StartAsync(TimeSpan.FromMinutes(10), dovecot.User);
+        await using var rig = await ThirdPartyRig.StartAsync(TimeSpan.FromMinutes(10));
+        var (dovecot, provider) = (rig.Dovecot, rig.Provider);
         await provider.StopAsync();
         var data = CliProcess.TempDirectory();
 
@@ -49,10 +46,8 @@ public sealed class ThirdPartyRunFailureTests
     [Fact]
     public async Task Run_WrongSecret_OneLineNamingTheMailboxOnceAndTheSecretSetting_Exit4()
     {
-        await using var shim = await IntrospectionShim.StartAsync();
-        await using var dovecot = await Dovecot.StartAsync(profile: DovecotProfile.ExchangeOnline, oauth2IntrospectionUrl: shim.Endpoint);
-        await using var provider = await ThirdPartyOidcProvider.StartAsync(TimeSpan.FromMinutes(10), dovecot.User);
-        shim.Use(provider);
+        await using var rig = await ThirdPartyRig.StartAsync(TimeSpan.FromMinutes(10));
+        var (dovecot, provider) = (rig.Dovecot, rig.Provider);
         var data = CliProcess.TempDirectory();
         var wrong = Path.Combine(data, "wrong.secret");
         await File.WriteAllTextAsync(wrong, "not-the-secret", TestContext.Current.CancellationToken);

@@ -104,7 +104,11 @@ public sealed class OAuth2SmtpTests
         Assert.Equal([OAuth2Options.ExchangeOnlineScope], smtp.OAuth2.EffectiveScopes());
     }
 
-    private static SmtpForwardOptions Options(OAuth2SmtpRelay relay, LocalOidcAuthority authority, string clientId, Action<OAuth2Options> credential)
+    private static SmtpForwardOptions Options(OAuth2SmtpRelay relay, LocalOidcAuthority authority, string clientId, Action<OAuth2Options> credential) =>
+        Options(relay, authority.Issuer, authority.CaFile, clientId, credential);
+
+    /// <summary>The relay's settings for sending as <see cref="Sender"/> with OAuth2 at <paramref name="issuer"/>.</summary>
+    internal static SmtpForwardOptions Options(OAuth2SmtpRelay relay, Uri issuer, string caFile, string clientId, Action<OAuth2Options> credential)
     {
         var options = new SmtpForwardOptions
         {
@@ -116,7 +120,7 @@ public sealed class OAuth2SmtpTests
             Username = Sender,
             Timeout = TimeSpan.FromSeconds(10),
             Authentication = "OAuth2",
-            OAuth2 = new OAuth2Options { Authority = authority.Issuer, ClientId = clientId, CaCertificateFile = authority.CaFile, Scopes = ["smtp"] },
+            OAuth2 = new OAuth2Options { Authority = issuer, ClientId = clientId, CaCertificateFile = caFile, Scopes = ["smtp"] },
         };
         credential(options.OAuth2);
         return options;

@@ -165,17 +165,7 @@ public sealed class ThirdPartyOidcProvider : IAsyncDisposable
 
     /// <summary>An HTTP client that trusts the per-run CA and nothing else.</summary>
     /// <returns>The client.</returns>
-    public HttpClient NewTrustingClient()
-    {
-        var handler = new SocketsHttpHandler();
-        handler.SslOptions.CertificateChainPolicy = new X509ChainPolicy
-        {
-            TrustMode = X509ChainTrustMode.CustomRootTrust,
-            RevocationMode = X509RevocationMode.NoCheck,
-        };
-        handler.SslOptions.CertificateChainPolicy.CustomTrustStore.Add(X509CertificateLoader.LoadCertificateFromFile(CaFile));
-        return new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(15) };
-    }
+    public HttpClient NewTrustingClient() => LocalOidcAuthority.TrustingClient(CaFile);
 
     /// <summary>The provider's RFC 7662 introspection of <paramref name="token"/>, as the IMAP server's client.</summary>
     /// <param name="http">A client from <see cref="NewTrustingClient"/>.</param>
@@ -239,22 +229,15 @@ public sealed class ThirdPartyOidcProvider : IAsyncDisposable
     /// <summary>A per-run CA and a TLS certificate for 127.0.0.1 it signed, as PEM files node's https server reads.</summary>
     private static void WriteTls(string directory)
     {
-        using var caKey = RSA.Create(2048);
-        var caRequest = new CertificateRequest("CN=SmartMail test third-party OP CA", caKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
-        var now = DateTimeOffset.UtcNow;
-        using var ca = caRequest.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(2));
-        File.WriteAllText(Path.Combine(directory, "ca.pem"), ca.ExportCertificatePem());
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddIpAddress(IPAddress.Loopback);
-        request.CertificateExtensions.Add(names.Build());
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        using var issued = request.Create(ca, now.AddMinutes(-5), now.AddDays(1), RandomNumberGenerator.GetBytes(8));
-        File.WriteAllText(Path.Combine(directory, "server.pem"), issued.ExportCertificatePem());
-        File.WriteAllText(Path.Combine(directory, "server.key"), key.ExportPkcs8PrivateKeyPem());
+        var (ca, server) = LocalOidcAuthority.IssueTls("CN=SmartMail test third-party OP CA");
+        using (ca)
+        using (server)
+        using (var key = server.GetRSAPrivateKey())
+        {
+            File.WriteAllText(Path.Combine(directory, "ca.pem"), ca.ExportCertificatePem());
+            File.WriteAllText(Path.Combine(directory, "server.pem"), server.ExportCertificatePem());
+            File.WriteAllText(Path.Combine(directory, "server.key"), key!.ExportPkcs8PrivateKeyPem()); // the server certificate is issued with its key
+        }
     }
 
     /// <summary>A client certificate in a password-protected .pfx (and the password file), and its public key as a JWK.</summary>
