@@ -43,7 +43,8 @@ public sealed partial class SmartMailOptionsValidator : IValidateOptions<SmartMa
             var prefix = $"{SmartMailOptions.SectionName}:Mailboxes:{i}";
             if (mailbox.Security == "None" && !mailbox.AllowPlaintext)
             {
-                failures.Add($"{prefix}:Security: None sends the password in clear text; set AllowPlaintext=true only for a test server.");
+                var secret = mailbox.UsesOAuth2 ? "the access token" : "the password";
+                failures.Add($"{prefix}:Security: None sends {secret} in clear text; set AllowPlaintext=true only for a test server.");
             }
             if (mailbox.UsesOAuth2)
             {
