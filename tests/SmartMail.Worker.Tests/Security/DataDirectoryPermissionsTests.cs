@@ -26,6 +26,7 @@ public sealed class DataDirectoryPermissionsTests(DefaultModelFixture model) : I
         var data = Path.Combine(_root.FullName, ".smartmail");
         using var host = WorkerHost.CreateBuilder([$"--SmartMail:ModelPath={model.ModelPath}", $"--SmartMail:DataDirectory={data}",
             "--SmartMail:Web:Url=http://127.0.0.1:0"], watch: true).Build();
+        _ = host.Services.GetRequiredService<SmartMailOptions>(); // as `smartmail run` does before it seeds the inbox
         Directory.CreateDirectory(Path.Combine(data, "inbox"));
         await File.WriteAllTextAsync(Path.Combine(data, "inbox", "one.eml"), Mails.Space(1), TestContext.Current.CancellationToken);
 
