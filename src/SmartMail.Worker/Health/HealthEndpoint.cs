@@ -10,6 +10,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SmartMail.Web;
 using SmartMail.Worker.Options;
+using SmartMail.Worker.WebHosting;
 
 namespace SmartMail.Worker.Health;
 
@@ -22,10 +23,9 @@ namespace SmartMail.Worker.Health;
 /// <param name="checks">The worker's health checks.</param>
 /// <param name="options">The settings.</param>
 /// <param name="loggerFactory">The worker's (redacting) logger factory: Kestrel's warnings and errors go there.</param>
-public sealed class HealthEndpoint(HealthCheckService checks, SmartMailOptions options, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
+public sealed class HealthEndpoint(HealthCheckService checks, SmartMailOptions options, ILoggerFactory loggerFactory) : HostedWebApp
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
-    private WebApplication? _app;
 
     /// <summary>The address the endpoint listens on once started (the bound port when <c>HealthUrl</c> names port 0).</summary>
     public string? Address { get; private set; }
@@ -34,7 +34,7 @@ public sealed class HealthEndpoint(HealthCheckService checks, SmartMailOptions o
     /// <param name="cancellationToken">Cancels the start.</param>
     /// <returns>A task.</returns>
     /// <exception cref="InvalidOperationException">The address cannot be bound; the message names <c>SmartMail:HealthUrl</c>.</exception>
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public override async Task StartAsync(CancellationToken cancellationToken)
     {
         var (listen, path) = Split(options.HealthUrl!); // validated: an http:// prefix ending in '/'
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
@@ -77,27 +77,8 @@ public sealed class HealthEndpoint(HealthCheckService checks, SmartMailOptions o
             await app.DisposeAsync();
             throw new InvalidOperationException($"{SmartMailOptions.SectionName}:HealthUrl: cannot listen on '{options.HealthUrl}' ({ex.Message}).", ex);
         }
-        _app = app;
+        App = app;
         Address = app.Urls.FirstOrDefault();
-    }
-
-    /// <inheritdoc />
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        if (_app is { } app)
-        {
-            await app.StopAsync(cancellationToken);
-        }
-    }
-
-    /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        if (_app is { } app)
-        {
-            _app = null;
-            await app.DisposeAsync();
-        }
     }
 
     /// <summary>Splits an HttpListener-style prefix (<c>http://host:port/path/</c>, <c>+</c> and <c>*</c> hosts too) into Kestrel's address and the path.</summary>

@@ -21,7 +21,7 @@ namespace SmartMail.Worker.WebHosting;
 /// <param name="time">The clock.</param>
 /// <param name="loggerFactory">The worker's logger factory.</param>
 public sealed partial class WebHostService(SmartMailOptions options, IServiceProvider services, OneTimeSignIn signIn, TimeProvider time, ILoggerFactory loggerFactory)
-    : IHostedService, IAsyncDisposable
+    : HostedWebApp
 {
     /// <summary>The file (in the data directory, 0600) that holds the one-time link when no console shows it.</summary>
     public const string SignInLinkFile = "web-signin-link.txt";
@@ -30,7 +30,6 @@ public sealed partial class WebHostService(SmartMailOptions options, IServicePro
     private const int NextPorts = 20;
 
     private readonly ILogger _logger = loggerFactory.CreateLogger<WebHostService>();
-    private WebApplication? _app;
 
     /// <summary>The address the app listens on once started (the bound port when <c>Url</c> names port 0).</summary>
     public string? Address { get; private set; }
@@ -39,7 +38,7 @@ public sealed partial class WebHostService(SmartMailOptions options, IServicePro
     public string? SignInLink => Address is { } address && !options.Web.UsesOidc ? signIn.Link(address) : null;
 
     /// <inheritdoc />
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public override async Task StartAsync(CancellationToken cancellationToken)
     {
         var web = options.Web;
         if (!web.Enabled)
@@ -69,7 +68,7 @@ public sealed partial class WebHostService(SmartMailOptions options, IServicePro
             try
             {
                 await app.StartAsync(cancellationToken);
-                _app = app;
+                App = app;
                 break;
             }
             catch (IOException ex)
@@ -83,7 +82,7 @@ public sealed partial class WebHostService(SmartMailOptions options, IServicePro
                 }
             }
         }
-        Address = _app!.Urls.FirstOrDefault() ?? web.Url; // set: the loop breaks only once started
+        Address = App!.Urls.FirstOrDefault() ?? web.Url; // set: the loop breaks only once started
         if (web.UsesOidc)
         {
             Listening(_logger, Address);
@@ -97,25 +96,6 @@ public sealed partial class WebHostService(SmartMailOptions options, IServicePro
             var file = Path.GetFullPath(Path.Combine(options.DataDirectory, SignInLinkFile));
             DataDirectoryPermissions.WritePrivateFile(file, signIn.Link(Address) + Environment.NewLine);
             ListeningWithLinkFile(_logger, Address, file, (int)OneTimeSignIn.Lifetime.TotalMinutes);
-        }
-    }
-
-    /// <inheritdoc />
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        if (_app is { } app)
-        {
-            await app.StopAsync(cancellationToken);
-        }
-    }
-
-    /// <inheritdoc />
-    public async ValueTask DisposeAsync()
-    {
-        if (_app is { } app)
-        {
-            _app = null;
-            await app.DisposeAsync();
         }
     }
 
