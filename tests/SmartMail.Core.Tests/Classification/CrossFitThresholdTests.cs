@@ -40,7 +40,7 @@ public sealed class CrossFitThresholdTests
 
         var choice = Evaluator.Choose(scored, ["a", "b", "c"], 0.95, new ThresholdOptions { Shared = true });
 
-        Assert.InRange(choice.Shared!.Value, 0.6f, 0.99f);
+        Assert.InRange(choice.Shared!.Value, 0.59f, 0.99f); // the lowest cut the pooled routes keep the target at
         Assert.Equal(choice.Shared, choice.Thresholds["c"]);
         Assert.Contains("too little evidence", choice.Notes["c"], StringComparison.Ordinal);
         Assert.StartsWith("shared threshold", choice.Notes["a"], StringComparison.Ordinal);
