@@ -40,6 +40,7 @@ public sealed class PagesTests(WebWorld world)
 
         await Visit(page, "/labels", "label-list", "labels");
         await Expect(page.GetByTestId("curve-chart")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("curve-chart").Locator("circle")).Not.ToHaveCountAsync(0); // the shipped model's curve, not empty axes
 
         await Visit(page, "/models", "model-list", "models");
         await Visit(page, "/quarantine", "quarantine-empty", "quarantine"); // nothing is quarantined: a sentence, not bare headers

@@ -16,7 +16,16 @@ internal static class ReportWriter
     {
         var s = report.Summary;
         AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture,
-            $"Held-out: accuracy [bold]{P(s.Accuracy)}[/], macro-F1 {P(s.MacroF1)}, automation rate [bold]{P(s.AutomationRate)}[/] at precision {P(s.AutomatedPrecision)} (target {P(s.TargetPrecision ?? 0)}) over {s.Documents} documents.");
+            $"Validation: accuracy [bold]{P(s.Accuracy)}[/], macro-F1 {P(s.MacroF1)}, automation rate [bold]{P(s.AutomationRate)}[/] at precision {P(s.AutomatedPrecision)} {Interval(report)} (target {P(s.TargetPrecision ?? 0)}) over {s.Documents} documents.");
+    }
+
+    /// <summary>The 95 % Clopper–Pearson interval of the realised precision of the automatic routes, e.g. <c>(95 % CI 0.951–0.972, 812 routed)</c>.</summary>
+    public static string Interval(EvaluationReport report)
+    {
+        var routed = report.PerLabel.Sum(l => l.Automated);
+        var right = report.PerLabel.Sum(l => (int)Math.Round(l.Automated * l.AutomatedPrecision));
+        var (lower, upper) = Precision.ClopperPearson(right, routed, 0.95);
+        return routed == 0 ? "(nothing routed)" : string.Create(CultureInfo.InvariantCulture, $"(95 % CI {P(lower)}–{P(upper)}, {routed} routed)");
     }
 
     public static void WriteConsole(EvaluationReport report, ModelManifest manifest)
@@ -52,7 +61,7 @@ internal static class ReportWriter
             AnsiConsole.Write(points);
         }
         AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"Model {manifest.ModelVersion}: accuracy [bold]{P(s.Accuracy)}[/], macro-F1 [bold]{P(s.MacroF1)}[/] over {s.Documents} documents.");
-        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"At the model's own thresholds: automation rate [bold]{P(s.AutomationRate)}[/], realised precision [bold]{P(s.AutomatedPrecision)}[/]") +
+        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"At the model's own thresholds: automation rate [bold]{P(s.AutomationRate)}[/], realised precision [bold]{P(s.AutomatedPrecision)}[/] {Interval(report)}") +
             (s.TargetPrecision is { } target ? $", target {P(target)}: {Verdict(s.AutomatedPrecision, target)}." : "."));
     }
 
@@ -68,9 +77,9 @@ internal static class ReportWriter
         var sb = new StringBuilder();
         sb.AppendLine(CultureInfo.InvariantCulture, $"# Evaluation of model `{manifest.ModelVersion}` on `{dataName}`");
         sb.AppendLine();
-        sb.AppendLine("| documents | accuracy | macro-F1 | automation rate | automated precision | target precision |");
-        sb.AppendLine("|---:|---:|---:|---:|---:|---:|");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"| {s.Documents} | {P(s.Accuracy)} | {P(s.MacroF1)} | {P(s.AutomationRate)} | {P(s.AutomatedPrecision)} | {P(s.TargetPrecision ?? 0)} |");
+        sb.AppendLine("| documents | accuracy | macro-F1 | automation rate | automated precision | its 95 % CI | target precision |");
+        sb.AppendLine("|---:|---:|---:|---:|---:|---|---:|");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"| {s.Documents} | {P(s.Accuracy)} | {P(s.MacroF1)} | {P(s.AutomationRate)} | {P(s.AutomatedPrecision)} | {Interval(report).Trim('(', ')')} | {P(s.TargetPrecision ?? 0)} |");
         sb.AppendLine();
         if (s.Curve is { Count: > 0 } curve)
         {

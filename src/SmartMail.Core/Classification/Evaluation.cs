@@ -28,7 +28,7 @@ public sealed record EvaluationSummary(int Documents, double Accuracy, double Ma
 {
     /// <summary>
     /// The precision–automation curve of the scores (see <see cref="Evaluator.PrecisionAutomationCurve"/>);
-    /// <see langword="null"/> where only the headline numbers are kept (a manifest's held-out metrics).
+    /// <see langword="null"/> in manifests written before it was kept there.
     /// </summary>
     public IReadOnlyList<CurvePoint>? Curve { get; init; }
 }
@@ -87,6 +87,23 @@ public sealed record ThresholdOptions
     /// </summary>
     public bool PooledFallback { get; init; }
 
+    /// <summary>
+    /// Whether the evidence of all labels is pooled (see <see cref="Evaluator.Choose"/>): one shared threshold passes the
+    /// test on every label's validation routes together, and a label gets its own only where its own routes pass the
+    /// test at a lower cut, or show it below target at the shared one. On 16–20 validation mails per label a label's
+    /// own bound is mostly noise; the pooled one is not. The default for training.
+    /// </summary>
+    public bool Shared { get; init; }
+
+    /// <summary>
+    /// Confidence of the Clopper–Pearson bound the shared threshold is tested with on the pooled evidence (see
+    /// <see cref="Shared"/>). 0.5 is the exact binomial median: on hundreds of pooled routes it is close to the point
+    /// estimate, and out-of-fold models, trained on less, are less sure than the final one, which keeps the margin
+    /// (measured in docs/model.md: the 95 % bound gave up a quarter of the safe automation). Own thresholds keep
+    /// <see cref="Confidence"/>.
+    /// </summary>
+    public double SharedConfidence { get; init; } = 0.5;
+
     /// <summary>A short name of the rule for manifests and reports, e.g. <c>wilson-0.9</c>.</summary>
     public string Name => Method switch
     {
@@ -94,7 +111,7 @@ public sealed record ThresholdOptions
         ThresholdMethod.ClopperPearson => $"clopper-pearson-{Confidence.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}",
         ThresholdMethod.Wilson => $"wilson-{Confidence.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}",
         _ => $"learn-then-test-{(1 - Confidence).ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}",
-    } + (Margin > 0 ? $"+{Margin.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}" : "") + (PooledFallback ? "+pooled" : "");
+    } + (Margin > 0 ? $"+{Margin.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}" : "") + (PooledFallback ? "+pooled" : "") + (Shared ? $"+shared-{SharedConfidence.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}" : "");
 }
 
 /// <summary>Quality for one label.</summary>
@@ -297,6 +314,96 @@ public static class Evaluator
         return result;
     }
 
+    /// <summary>
+    /// Chooses thresholds, and says per label in plain words why. With <see cref="ThresholdOptions.Shared"/>: the shared
+    /// threshold is the lowest cut whose routes, all labels pooled, pass the test; a label's own threshold is the lowest
+    /// cut its own routes pass the test at (the bound only: no point estimate on few mails). A label uses its own where it
+    /// is lower than the shared one (its evidence supports more automation), else the shared one, unless its own routes at
+    /// the shared cut are below target with the test's confidence: then its own (higher) threshold, or none.
+    /// Without <see cref="ThresholdOptions.Shared"/> it is <see cref="ChooseThresholds(IReadOnlyList{ScoredExample}, IReadOnlyList{string}, double, ThresholdOptions)"/>.
+    /// </summary>
+    /// <param name="scored">Validation truth and predictions.</param>
+    /// <param name="labels">The model's labels.</param>
+    /// <param name="targetPrecision">The precision to keep, e.g. 0.95.</param>
+    /// <param name="options">The rule.</param>
+    /// <returns>The thresholds, the shared one and a note per label.</returns>
+    public static ThresholdChoice Choose(IReadOnlyList<ScoredExample> scored, IReadOnlyList<string> labels, double targetPrecision, ThresholdOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(scored);
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(options);
+        var target = Math.Min(targetPrecision + options.Margin, 1.0);
+        var culture = System.Globalization.CultureInfo.InvariantCulture;
+        var notes = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (!options.Shared)
+        {
+            var plain = ChooseThresholds(scored, labels, targetPrecision, options);
+            var alone = options.PooledFallback ? ChooseThresholds(scored, labels, targetPrecision, options with { PooledFallback = false }) : plain;
+            foreach (var label in labels)
+            {
+                var mine = scored.Where(s => s.Predicted.Label == label).ToList();
+                var at = plain[label] is { } t ? mine.Where(s => s.Predicted.Confidence >= t).ToList() : mine;
+                var (k, n) = (at.Count(s => s.Actual == label), at.Count);
+                notes[label] = plain[label] is { } cut
+                    ? alone[label] is null
+                        ? string.Create(culture, $"pooled threshold {cut:F3} (its own evidence does not pass the bound alone): {k} of {n} of its validation mail right at or above it")
+                        : string.Create(culture, $"own threshold {cut:F3}: {k} of {n} of its validation mail right at or above it")
+                    : string.Create(culture, $"manual only: no confidence level keeps {target:P0} on its validation mail with {options.Confidence:P0} confidence ({k} of {n} predicted as this label were right)");
+            }
+            return new ThresholdChoice(plain, null, notes);
+        }
+        var strict = options with { Shared = false, PooledFallback = false, PointEstimateBelowBoundSupport = false };
+        var shared = ChooseThresholds(
+            [.. scored.Select(s => new ScoredExample(s.Actual == s.Predicted.Label ? "*" : "-", s.Predicted with { Label = "*" }))],
+            ["*"], targetPrecision, strict with { Confidence = options.SharedConfidence })["*"];
+        var own = ChooseThresholds(scored, labels, targetPrecision, strict);
+        var result = new Dictionary<string, float?>(StringComparer.Ordinal);
+        foreach (var label in labels)
+        {
+            var mine = scored.Where(s => s.Predicted.Label == label).ToList();
+            (int Right, int Routes) At(float cut)
+            {
+                var routes = mine.Where(s => s.Predicted.Confidence >= cut).ToList();
+                return (routes.Count(s => s.Actual == label), routes.Count);
+            }
+            if (own[label] is { } o && (shared is not { } g0 || o < g0))
+            {
+                var (k, n) = At(o);
+                result[label] = o;
+                notes[label] = string.Create(culture, $"own threshold {o:F3}: {k} of {n} of its validation mail right at or above it");
+                continue;
+            }
+            if (shared is { } g)
+            {
+                var (k, n) = At(g);
+                // Below target with the test's confidence: the upper bound of its precision at the shared cut is under it.
+                var below = n > 0 && 1 - Precision.BinomialUpperTail(k + 1, n, target) <= 1 - options.Confidence;
+                if (!below)
+                {
+                    result[label] = g;
+                    notes[label] = n < options.MinSupport
+                        ? string.Create(culture, $"shared threshold {g:F3}: too little evidence of its own ({n} validation mail at or above it), it follows all labels' evidence")
+                        : string.Create(culture, $"shared threshold {g:F3}: {k} of {n} of its validation mail right at or above it");
+                    continue;
+                }
+                // Raised: the lowest cut above the shared one where its own routes reach the target by the rule the
+                // shared threshold passed (its bound on the pooled routes).
+                var raised = ChooseThresholds(mine.Where(s => s.Predicted.Confidence >= g).ToList(), [label], targetPrecision,
+                    strict with { Confidence = options.SharedConfidence })[label];
+                result[label] = raised;
+                notes[label] = raised is { } higher
+                    ? string.Create(culture, $"raised threshold {higher:F3}: at the shared threshold {g:F3} only {k} of {n} of its validation mail were right")
+                    : string.Create(culture, $"manual only: at the shared threshold {g:F3} only {k} of {n} of its validation mail were right, and no higher confidence keeps {target:P0}");
+                continue;
+            }
+            result[label] = null;
+            var right = mine.Count(s => s.Actual == label);
+            notes[label] = string.Create(culture,
+                $"manual only: the target {target:P0} is not reachable on the validation mail ({right} of {mine.Count} predicted as this label were right, no confidence level keeps the target)");
+        }
+        return new ThresholdChoice(result, shared, notes);
+    }
+
     private static bool Passes(ThresholdMethod method, int correct, int n, double target, double confidence) => method switch
     {
         ThresholdMethod.PointEstimate => (double)correct / n >= target,
@@ -374,6 +481,12 @@ public static class Evaluator
     private static double Ratio(int a, int b) => b == 0 ? 0 : (double)a / b;
 }
 
+/// <summary>Thresholds chosen on validation mail, with why.</summary>
+/// <param name="Thresholds">Threshold per label; <see langword="null"/> for manual only.</param>
+/// <param name="Shared">The threshold all labels' pooled evidence supports, if any.</param>
+/// <param name="Notes">Per label, in plain words, which threshold it got and on what evidence.</param>
+public sealed record ThresholdChoice(Dictionary<string, float?> Thresholds, float? Shared, IReadOnlyDictionary<string, string> Notes);
+
 /// <summary>Bounds on a precision estimated from <c>k</c> right out of <c>n</c>.</summary>
 public static class Precision
 {
@@ -416,6 +529,39 @@ public static class Precision
             sum += Math.Exp(t - max);
         }
         return Math.Min(1, Math.Exp(max + Math.Log(sum)));
+    }
+
+    /// <summary>The two-sided Clopper–Pearson (exact binomial) confidence interval of a proportion.</summary>
+    /// <param name="k">Right.</param>
+    /// <param name="n">Trials.</param>
+    /// <param name="confidence">Two-sided confidence, e.g. 0.95.</param>
+    /// <returns>The lower and upper bound; (0, 1) when <paramref name="n"/> is 0.</returns>
+    public static (double Lower, double Upper) ClopperPearson(int k, int n, double confidence)
+    {
+        var alpha = (1 - confidence) / 2;
+        // P(X ≥ k | p) grows with p: the lower bound is where it reaches α/2, the upper where P(X ≤ k | p) falls to α/2.
+        var lower = k == 0 ? 0 : Bisect(p => BinomialUpperTail(k, n, p) >= alpha);
+        var upper = k >= n ? 1 : Bisect(p => 1 - BinomialUpperTail(k + 1, n, p) <= alpha);
+        return (lower, upper);
+    }
+
+    // The smallest p in [0, 1] at which the monotone condition holds, to 1e-7.
+    private static double Bisect(Func<double, bool> holds)
+    {
+        double lo = 0, hi = 1;
+        while (hi - lo > 1e-7)
+        {
+            var mid = (lo + hi) / 2;
+            if (holds(mid))
+            {
+                hi = mid;
+            }
+            else
+            {
+                lo = mid;
+            }
+        }
+        return hi;
     }
 
     /// <summary>The one-sided Wilson score lower bound of a proportion.</summary>

@@ -31,7 +31,7 @@ internal sealed class FeatureScratch
     /// <summary>The features' rows in the scoring tables, at the positions of <see cref="Indices"/> (after <see cref="Normalise"/>).</summary>
     public ReadOnlySpan<int> Rows => _sortedRows.AsSpan(0, _count);
 
-    /// <summary>How many distinct single words of the document are in the vocabulary (word pairs and character n-grams not counted).</summary>
+    /// <summary>How many distinct known words the document has (see <see cref="TextFeaturizer.IsEvidence"/>).</summary>
     public int KnownWords => _knownWords;
 
     /// <summary>Empties the buffers for the next document.</summary>
@@ -51,7 +51,7 @@ internal sealed class FeatureScratch
     /// <param name="idf">Its IDF weight.</param>
     /// <param name="row">Its row in the scoring tables.</param>
     /// <param name="weight">The weight of this occurrence.</param>
-    /// <param name="isWord">Whether the feature is a single word (counted once in <see cref="KnownWords"/>).</param>
+    /// <param name="isWord">Whether the feature counts as a known word (once, in <see cref="KnownWords"/>).</param>
     public void Add(int index, float idf, int row, float weight, bool isWord = false)
     {
         var mask = _slots.Length - 1;

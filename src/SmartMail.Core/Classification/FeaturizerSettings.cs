@@ -3,7 +3,10 @@ namespace SmartMail.Core.Classification;
 /// <summary>How text becomes a feature vector. Stored in the model manifest so serving matches training.</summary>
 public sealed record FeaturizerSettings
 {
-    /// <summary>Longest word n-gram (1 = unigrams only).</summary>
+    /// <summary>
+    /// Longest word n-gram (1 = unigrams only); 0 = no word features at all, character n-grams alone (scikit-learn's
+    /// <c>char_wb</c>), which serve short text best where compounds carry the meaning ("byggetilladelse").
+    /// </summary>
     public int WordNgrams { get; init; } = 2;
 
     /// <summary>Shortest character n-gram over word boundaries; 0 disables them (unless <see cref="CharNgramsByValidation"/> turns them on).</summary>
@@ -13,10 +16,11 @@ public sealed record FeaturizerSettings
     public int CharNgramMax { get; init; }
 
     /// <summary>
-    /// Whether training decides on its validation split (each label's last or newest 20 %, where thresholds are chosen)
-    /// if character 2-5-grams are added, whatever the size of the data: they are when they raise validation accuracy
-    /// (see <see cref="SubwordChoice"/>). They recover Danish and Finnish compounds and inflections ("ejendomsskat",
-    /// "ministeriölle") that word features see too rarely. The manifest records the outcome (and <c>false</c> here).
+    /// Whether training chooses the features on its validation split by the model it ships (see <see cref="FeatureChoice"/>):
+    /// words and word pairs, character 2-5-grams alone, or both, whichever gives the trained ensemble the best validation
+    /// accuracy (character candidates only where their training cost stays in budget). Character n-grams recover Danish
+    /// and Finnish compounds and inflections ("ejendomsskat", "ministeriölle") that word features see too rarely. The
+    /// manifest records the outcome (and <c>false</c> here).
     /// </summary>
     public bool CharNgramsByValidation { get; init; } = true;
 
@@ -37,6 +41,13 @@ public sealed record FeaturizerSettings
     /// <summary>These settings without character n-grams (words and word pairs only).</summary>
     /// <returns>The settings.</returns>
     internal FeaturizerSettings WithoutCharNgrams() => this with { CharNgramMin = 0, CharNgramMax = 0 };
+
+    /// <summary>Whether word features are used (not character n-grams alone).</summary>
+    internal bool HasWords => WordNgrams > 0;
+
+    /// <summary>A short name of the feature set, e.g. <c>words 1-2 + char 2-5</c>.</summary>
+    public string FeatureName =>
+        string.Join(" + ", new[] { HasWords ? $"words 1-{WordNgrams}" : null, CharNgramMin > 0 ? $"char {CharNgramMin}-{CharNgramMax}" : null }.OfType<string>());
 
     /// <summary>Fewest training documents a term must occur in.</summary>
     public int MinDocumentFrequency { get; init; } = 2;

@@ -41,7 +41,11 @@ public sealed record ModelManifest
 /// <param name="Name">The label.</param>
 /// <param name="Count">Training examples.</param>
 /// <param name="Threshold">Confidence needed to route automatically; <see langword="null"/> when the label never routes automatically.</param>
-public sealed record LabelInfo(string Name, int Count, float? Threshold);
+public sealed record LabelInfo(string Name, int Count, float? Threshold)
+{
+    /// <summary>In plain words, which threshold the label got and on what evidence (or why it is manual only); <see langword="null"/> in older manifests.</summary>
+    public string? Note { get; init; }
+}
 
 /// <summary>A label with too few examples to learn.</summary>
 /// <param name="Name">The label.</param>
@@ -82,6 +86,9 @@ public sealed record TrainingDataInfo
     /// <summary>Training wall time in seconds.</summary>
     public double TrainingSeconds { get; init; }
 
-    /// <summary>How training decided on character n-grams (validation accuracy with and without), or <see langword="null"/> when they were set by hand.</summary>
+    /// <summary>How training chose the features (validation accuracy of each candidate), or <see langword="null"/> when they were set by hand.</summary>
     public string? CharNgramChoice { get; init; }
+
+    /// <summary>The threshold all labels' pooled validation evidence supports (labels without their own use it), if any.</summary>
+    public float? SharedThreshold { get; init; }
 }

@@ -155,7 +155,7 @@ public static class ModelTrainer
             LabelColumnName = nameof(BinaryRow.Label),
             FeatureColumnName = nameof(BinaryRow.Features),
             Lambda = settings.SvmLambda,
-            NumberOfIterations = settings.SvmIterations,
+            NumberOfIterations = settings.SvmPasses(rows.Length),
             Shuffle = false,
         }).Fit(data);
     }

@@ -112,6 +112,18 @@ public sealed class TextFeaturizer
     public bool IsCharNgram(int index) => _terms[index].StartsWith('#');
 
     /// <summary>
+    /// Whether feature <paramref name="index"/> counts as a known word for the evidence guard
+    /// (<see cref="TrainerSettings.FullEvidenceWords"/>): a single word, or with character n-grams alone a word's
+    /// beginning (its longest n-gram after the leading space, or a whole short word), one per word.
+    /// </summary>
+    internal bool IsEvidence(int index) => IsEvidenceTerm(_terms[index], Settings);
+
+    private static bool IsEvidenceTerm(ReadOnlySpan<char> term, FeaturizerSettings s) =>
+        s.HasWords
+            ? term[0] != '#' && !term.Contains(' ')
+            : term.Length > 2 && term[0] == '#' && term[1] == ' ' && (term.Length == s.CharNgramMax + 1 || term[^1] == ' ');
+
+    /// <summary>
     /// This featurizer without its character n-grams: the same words and word pairs with the same IDF weights (their
     /// budget is separate, so they do not depend on whether character n-grams were counted), renumbered.
     /// </summary>
@@ -209,7 +221,7 @@ public sealed class TextFeaturizer
     {
         var scratch = t_scratch ??= new FeatureScratch();
         scratch.Clear();
-        var sink = new Accumulate(_table, scratch);
+        var sink = new Accumulate(_table, scratch, Settings);
         ForEachTerm(document, Settings, ref sink);
         scratch.Normalise(Settings.SublinearTf);
         return scratch;
@@ -302,7 +314,10 @@ public sealed class TextFeaturizer
                 continue;
             }
             var hash = TermTable.Hash(TermTable.Seed, token);
-            sink.Add(hash, token, default, weight);
+            if (s.HasWords)
+            {
+                sink.Add(hash, token, default, weight);
+            }
             if (s.WordNgrams >= 2 && prevLength > 0)
             {
                 sink.Add(TermTable.Hash(prevHash, token), prev[..prevLength], token, weight);
@@ -373,13 +388,13 @@ public sealed class TextFeaturizer
     }
 
     // Transform: adds each known term's weight to its feature.
-    private readonly struct Accumulate(TermTable table, FeatureScratch scratch) : ITermSink
+    private readonly struct Accumulate(TermTable table, FeatureScratch scratch, FeaturizerSettings settings) : ITermSink
     {
         public void Add(ulong hash, ReadOnlySpan<char> first, ReadOnlySpan<char> second, float weight)
         {
             if (table.TryGet(hash, first, second, out var index, out var idf, out var row))
             {
-                scratch.Add(index, idf, row, weight, second.IsEmpty && first[0] != '#');
+                scratch.Add(index, idf, row, weight, second.IsEmpty && (settings.HasWords ? first[0] != '#' : IsEvidenceTerm(first, settings)));
             }
         }
     }

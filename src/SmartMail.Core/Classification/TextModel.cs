@@ -197,14 +197,13 @@ public sealed class TextModel : IDisposable
         return probabilities;
     }
 
-    // Single words among the vector's features (word pairs hold a space, character n-grams start with '#').
+    // Known words among the vector's features (see TextFeaturizer.IsEvidence).
     private int KnownWords(SparseVector features)
     {
         var knownWords = 0;
         foreach (var index in features.Indices)
         {
-            var term = Featurizer.Term(index);
-            if (!term.StartsWith('#') && !term.Contains(' ', StringComparison.Ordinal))
+            if (Featurizer.IsEvidence(index))
             {
                 knownWords++;
             }

@@ -20,8 +20,23 @@ public sealed record TrainerSettings
     /// <summary>The SVMs' regularisation (Pegasos' λ) for <c>ova-svm</c>.</summary>
     public float SvmLambda { get; init; } = 3e-5f;
 
-    /// <summary>Passes over the data per SVM for <c>ova-svm</c>.</summary>
+    /// <summary>Passes over the data per SVM for <c>ova-svm</c> (at least; see <see cref="SvmMinUpdates"/>).</summary>
     public int SvmIterations { get; init; } = 20;
+
+    /// <summary>
+    /// Fewest Pegasos updates per SVM for <c>ova-svm</c>: on small data the passes are raised to reach it, so a
+    /// thousand short Danish titles get as many steps toward the optimum as large data does (20 passes over 1,400
+    /// documents leave the SVMs far from it; cheap, since each pass is small), up to ten times <see cref="SvmIterations"/>.
+    /// 0 = exactly <see cref="SvmIterations"/>.
+    /// </summary>
+    public int SvmMinUpdates { get; init; } = 200_000;
+
+    /// <summary>The passes over <paramref name="documents"/> documents per SVM.</summary>
+    internal int SvmPasses(int documents) =>
+        Math.Max(SvmIterations, Math.Min(MaxSvmPassesFactor * SvmIterations, SvmMinUpdates <= 0 ? 0 : (int)Math.Ceiling((double)SvmMinUpdates / Math.Max(1, documents))));
+
+    // At most this many times SvmIterations passes, however small the data.
+    private const int MaxSvmPassesFactor = 10;
 
     /// <summary>
     /// The factor the linear member's scores are multiplied by before the softmax (temperature scaling, Guo et al.

@@ -1,0 +1,101 @@
+using SmartMail.Core.Classification;
+
+namespace SmartMail.Core.Tests.Classification;
+
+/// <summary>
+/// Thresholds that hold on data in any order: cross-fitted out-of-fold scores for small undated data, one threshold
+/// shared by all labels' pooled evidence, a label's own only where its evidence supports one, and every label that
+/// does not route told why.
+/// </summary>
+public sealed class CrossFitThresholdTests
+{
+    [Fact]
+    public void Train_ShuffledSmallSet_CrossFitsAndKeepsPrecisionOnNewMail()
+    {
+        // A quarter of each label's mail is ambiguous (another label's words mixed in), in random order: no label's
+        // last share is special, and only out-of-fold scores give every label enough validation mail.
+        var docs = Noisy(80, seed: 21);
+        new Random(5).Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(docs));
+
+        var result = ModelTraining.Train(SyntheticCorpus.Set(docs), SyntheticCorpus.FastOptions);
+        using var bundle = result.Bundle;
+        var fresh = Noisy(150, seed: 99);
+        var scored = fresh.Select(d => new ScoredExample(d.Label, bundle.Predict(d.Text))).ToList();
+        var report = Evaluator.Evaluate(scored, bundle.Model.Labels, bundle.Thresholds, 0.95);
+
+        Assert.Equal("cross-fit-5", bundle.Manifest.Training.HoldoutSplit);
+        Assert.Equal(docs.Count, result.Holdout!.Summary.Documents); // every training mail scored out of fold
+        Assert.NotNull(bundle.Manifest.Training.SharedThreshold);
+        Assert.InRange(report.Summary.AutomationRate, 0.2, 1.0);
+        Assert.True(report.Summary.AutomatedPrecision >= 0.94, $"realised precision {report.Summary.AutomatedPrecision:F3} at automation {report.Summary.AutomationRate:F3}");
+        Assert.All(bundle.Manifest.Labels, l => Assert.False(string.IsNullOrEmpty(l.Note)));
+    }
+
+    [Fact]
+    public void Choose_LabelWithTooLittleEvidence_FollowsTheSharedThreshold_AndSaysSo()
+    {
+        // 200 confident right routes of a and b; c is predicted twice (right both times).
+        var scored = Routes("a", "a", 0.99f, 100).Concat(Routes("b", "b", 0.98f, 100)).Concat(Routes("c", "c", 0.99f, 2))
+            .Concat(Routes("a", "b", 0.6f, 20)).ToList();
+
+        var choice = Evaluator.Choose(scored, ["a", "b", "c"], 0.95, new ThresholdOptions { Shared = true });
+
+        Assert.InRange(choice.Shared!.Value, 0.59f, 0.99f); // the lowest cut the pooled routes keep the target at
+        Assert.Equal(choice.Shared, choice.Thresholds["c"]);
+        Assert.Contains("too little evidence", choice.Notes["c"], StringComparison.Ordinal);
+        Assert.StartsWith("shared threshold", choice.Notes["a"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Choose_LabelBelowTargetAtTheSharedThreshold_IsManualOnly_AndSaysWhy()
+    {
+        // a and b are reliable; d's confident routes are half wrong, so it must not ride on the others' evidence.
+        var scored = Routes("a", "a", 0.99f, 400).Concat(Routes("b", "b", 0.99f, 400))
+            .Concat(Routes("d", "d", 0.99f, 10)).Concat(Routes("a", "d", 0.99f, 10)).ToList();
+
+        var choice = Evaluator.Choose(scored, ["a", "b", "d"], 0.95, new ThresholdOptions { Shared = true });
+
+        Assert.NotNull(choice.Shared);
+        Assert.NotNull(choice.Thresholds["a"]);
+        Assert.Null(choice.Thresholds["d"]);
+        Assert.StartsWith("manual only: at the shared threshold", choice.Notes["d"], StringComparison.Ordinal);
+        Assert.Contains("10 of 20", choice.Notes["d"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Choose_TargetUnreachable_EveryLabelManualWithItsReason()
+    {
+        var scored = Routes("a", "a", 0.9f, 10).Concat(Routes("b", "a", 0.9f, 10)).Concat(Routes("b", "b", 0.8f, 10)).Concat(Routes("a", "b", 0.8f, 10)).ToList();
+
+        var choice = Evaluator.Choose(scored, ["a", "b"], 0.95, new ThresholdOptions { Shared = true });
+
+        Assert.Null(choice.Shared);
+        Assert.All(choice.Thresholds.Values, t => Assert.Null(t));
+        Assert.All(choice.Notes.Values, n => Assert.StartsWith("manual only: the target 95 % is not reachable", n, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ClopperPearson_BracketsTheEstimate_AndNarrowsWithMoreEvidence()
+    {
+        var small = Precision.ClopperPearson(19, 20, 0.95);
+        var large = Precision.ClopperPearson(950, 1000, 0.95);
+
+        Assert.InRange(small.Lower, 0.75, 0.76); // exact: 0.7513
+        Assert.InRange(small.Upper, 0.998, 0.999); // exact: 0.9987
+        Assert.True(large.Lower > small.Lower && large.Upper < small.Upper);
+        Assert.Equal((0.0, 1.0), Precision.ClopperPearson(0, 0, 0.95));
+    }
+
+    private static IEnumerable<ScoredExample> Routes(string actual, string predicted, float confidence, int count) =>
+        Enumerable.Range(0, count).Select(i => new ScoredExample(actual, new Prediction(predicted, confidence - (i * 1e-5f), [])));
+
+    private static List<TrainingDocument> Noisy(int perLabel, int seed)
+    {
+        var random = new Random(seed);
+        var labels = SyntheticCorpus.Labels;
+        var docs = SyntheticCorpus.Make(perLabel, seed);
+        return [.. docs.Select((d, i) => random.NextDouble() < 0.25
+            ? d with { Text = new TextInput(d.Text.Subject, d.Text.Body + " " + SyntheticCorpus.TextFor(labels[random.Next(labels.Count)], seed + i).Body) }
+            : d)];
+    }
+}
