@@ -42,6 +42,9 @@ public sealed class ModelRegistry
     public static ModelRegistry For(SmartMailOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        // The registry may be the first to write into a new data directory (`smartmail models` before any run): it is
+        // created private, as the worker would, or the worker would refuse it at start as readable by others.
+        DataDirectoryPermissions.Prepare(options.DataDirectory);
         return new ModelRegistry(Path.Combine(options.DataDirectory, "models"), options.ModelPath);
     }
 
