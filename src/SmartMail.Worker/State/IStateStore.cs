@@ -94,34 +94,12 @@ public interface IAuditTrail
     IReadOnlyList<AuditEntry> ReadAudit();
 }
 
-/// <summary>The web app's actions on a mail (route, correct, send back to triage), recorded before they are performed.</summary>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1716", Justification = "C# only; the parameter names are the store's established ones.")]
+/// <summary>
+/// The web app's actions on a mail (route, correct, release), recorded before they are performed. They are written by the
+/// ledger's transitions (<see cref="MailLedger.RequestAction"/> and on); this is their read.
+/// </summary>
 public interface IWebActionStore
 {
-    /// <summary>Records the intent of a web action before anything is done (idempotent while the same action is open).</summary>
-    /// <param name="action">The action.</param>
-    /// <param name="now">The time.</param>
-    /// <returns>The action's row as it is now.</returns>
-    /// <exception cref="StateStoreException">The store cannot record.</exception>
-    WebActionRecord BeginAction(WebActionRecord action, DateTimeOffset now);
-
-    /// <summary>Records the step a web action reached (<c>moved</c>, <c>failed</c>).</summary>
-    /// <param name="action">The action.</param>
-    /// <param name="step">The step.</param>
-    /// <param name="error">Why it failed (no personal data).</param>
-    /// <param name="now">The time.</param>
-    /// <exception cref="StateStoreException">The store cannot record.</exception>
-    void SetActionStep(WebActionRecord action, string step, string? error, DateTimeOffset now);
-
-    /// <summary>Completes a web action in one transaction with the mail's web-app row and the audit rows.</summary>
-    /// <param name="action">The action.</param>
-    /// <param name="state">The mail's state now (<c>routed</c>, <c>corrected</c>, <c>triage</c>).</param>
-    /// <param name="label">Its label now.</param>
-    /// <param name="audit">The audit rows.</param>
-    /// <param name="now">The time.</param>
-    /// <exception cref="StateStoreException">The store cannot record.</exception>
-    void CompleteAction(WebActionRecord action, string state, string? label, IReadOnlyList<AuditEntry> audit, DateTimeOffset now);
-
     /// <summary>Web actions recorded but not finished: the recovery finishes them.</summary>
     /// <returns>The actions, oldest first.</returns>
     IReadOnlyList<WebActionRecord> OpenActions();

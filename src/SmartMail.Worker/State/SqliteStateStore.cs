@@ -371,87 +371,57 @@ public sealed partial class SqliteStateStore : IStateStore
         cmd.ExecuteNonQuery();
     }
 
-    /// <summary>
-    /// Records the intent of a web action before anything is done (idempotent by decision id, kind and label): while an action
-    /// with the same three is open (<c>intent</c>, <c>moved</c>), a second call returns that row unchanged, so the action is
-    /// performed once. A finished one (<c>done</c>, <c>failed</c>) is asked again: the caller checks first, by where the mail
-    /// is, that it is not a repeat of what was done.
-    /// </summary>
-    /// <param name="action">The action (step <c>intent</c>).</param>
-    /// <param name="now">The time.</param>
-    /// <returns>The action's row as it is now.</returns>
-    /// <exception cref="StateStoreException">The store cannot record.</exception>
-    public WebActionRecord BeginAction(WebActionRecord action, DateTimeOffset now)
+    // RequestAction: the action's row at its intent (new, or asked again after it finished).
+    internal void RequestAction(SqliteTransaction tx, WebActionRecord action, DateTimeOffset now)
     {
-        ArgumentNullException.ThrowIfNull(action);
-        lock (_gate)
-        {
-            try
-            {
-                using var cmd = _connection.CreateCommand();
-                cmd.CommandText = """
-                    INSERT INTO web_action (decision_id, kind, label, user_name, mailbox, from_destination, to_destination, step, requested_utc, updated_utc)
-                    VALUES ($d, $k, $l, $user, $m, $from, $to, 'intent', $t, $t)
-                    ON CONFLICT (decision_id, kind, label) DO UPDATE SET step = 'intent', error = NULL, user_name = $user,
-                        from_destination = $from, to_destination = $to, requested_utc = $t, updated_utc = $t
-                        WHERE step IN ('failed', 'done')
-                    """;
-                cmd.Parameters.AddWithValue("$d", action.DecisionId);
-                cmd.Parameters.AddWithValue("$k", action.Kind);
-                cmd.Parameters.AddWithValue("$l", action.Label);
-                cmd.Parameters.AddWithValue("$user", action.User);
-                cmd.Parameters.AddWithValue("$m", action.Mailbox);
-                cmd.Parameters.AddWithValue("$from", action.FromDestination);
-                cmd.Parameters.AddWithValue("$to", action.ToDestination);
-                cmd.Parameters.AddWithValue("$t", Time(now));
-                cmd.ExecuteNonQuery();
-            }
-            catch (SqliteException ex)
-            {
-                throw new StateStoreException($"The state store '{Path}' cannot record: {ex.Message}", ex);
-            }
-            return ReadActions("decision_id = $d AND kind = $k AND label = $l",
-                ("$d", action.DecisionId), ("$k", action.Kind), ("$l", action.Label))[0];
-        }
+        var cmd = Prepared("""
+            INSERT INTO web_action (decision_id, kind, label, user_name, mailbox, from_destination, to_destination, step, requested_utc, updated_utc)
+            VALUES ($d, $k, $l, $user, $m, $from, $to, 'intent', $t, $t)
+            ON CONFLICT (decision_id, kind, label) DO UPDATE SET step = 'intent', error = NULL, user_name = $user,
+                from_destination = $from, to_destination = $to, requested_utc = $t, updated_utc = $t
+            """, null, tx);
+        cmd.Parameters.AddWithValue("$d", action.DecisionId);
+        cmd.Parameters.AddWithValue("$k", action.Kind);
+        cmd.Parameters.AddWithValue("$l", action.Label);
+        cmd.Parameters.AddWithValue("$user", action.User);
+        cmd.Parameters.AddWithValue("$m", action.Mailbox);
+        cmd.Parameters.AddWithValue("$from", action.FromDestination);
+        cmd.Parameters.AddWithValue("$to", action.ToDestination);
+        cmd.Parameters.AddWithValue("$t", Time(now));
+        cmd.ExecuteNonQuery();
     }
 
-    /// <summary>Records the step a web action reached (<c>moved</c>, <c>failed</c>).</summary>
-    /// <param name="action">The action.</param>
-    /// <param name="step">The step.</param>
-    /// <param name="error">Why it failed (no personal data).</param>
-    /// <param name="now">The time.</param>
-    /// <exception cref="StateStoreException">The store cannot record.</exception>
-    public void SetActionStep(WebActionRecord action, string step, string? error, DateTimeOffset now)
+    // The step of the action's row; null when there is none.
+    internal WebActionStep? ActionStepOf(SqliteTransaction tx, WebActionRecord action)
     {
-        ArgumentNullException.ThrowIfNull(action);
-        Transact((tx, _) => UpdateAction(tx, action, step, error, now));
+        var cmd = Prepared("SELECT step FROM web_action WHERE decision_id = $d AND kind = $k AND label = $l", null, tx);
+        return Bind(cmd, action).ExecuteScalar() is string step ? ParseStep(step) : null;
     }
 
-    /// <summary>
-    /// Completes a web action in one transaction: the action is done, the mail's web-app row shows where it is now, and the
-    /// audit rows (naming the user) are written.
-    /// </summary>
-    /// <param name="action">The action.</param>
-    /// <param name="state">The mail's state now (<c>routed</c>, <c>corrected</c>, <c>triage</c>).</param>
-    /// <param name="label">Its label now.</param>
-    /// <param name="audit">The audit rows.</param>
-    /// <param name="now">The time.</param>
-    /// <exception cref="StateStoreException">The store cannot record.</exception>
-    public void CompleteAction(WebActionRecord action, string state, string? label, IReadOnlyList<AuditEntry> audit, DateTimeOffset now)
+    internal WebActionRecord ReadAction(SqliteTransaction tx, WebActionRecord action) =>
+        ReadActions(tx, "decision_id = $d AND kind = $k AND label = $l", ("$d", action.DecisionId), ("$k", action.Kind), ("$l", action.Label))[0];
+
+    // The web-app row of the action's mail, once the action is done.
+    internal void SummaryAfterAction(SqliteTransaction tx, WebActionRecord action, string state, string? label)
     {
-        ArgumentNullException.ThrowIfNull(action);
-        ArgumentNullException.ThrowIfNull(audit);
-        Transact((tx, rows) =>
-        {
-            UpdateAction(tx, action, "done", null, now);
-            var cmd = Prepared("UPDATE mail_summary SET state = $s, label = $l, destination = $dest WHERE decision_id = $d", null, tx);
-            cmd.Parameters.AddWithValue("$s", state);
-            cmd.Parameters.AddWithValue("$l", (object?)label ?? DBNull.Value);
-            cmd.Parameters.AddWithValue("$dest", action.ToDestination);
-            cmd.Parameters.AddWithValue("$d", action.DecisionId);
-            cmd.ExecuteNonQuery();
-            rows.AddRange(audit);
-        });
+        var cmd = Prepared("UPDATE mail_summary SET state = $s, label = $l, destination = $dest WHERE decision_id = $d", null, tx);
+        cmd.Parameters.AddWithValue("$s", state);
+        cmd.Parameters.AddWithValue("$l", (object?)label ?? DBNull.Value);
+        cmd.Parameters.AddWithValue("$dest", action.ToDestination);
+        cmd.Parameters.AddWithValue("$d", action.DecisionId);
+        cmd.ExecuteNonQuery();
+    }
+
+    // The furthest state any row of this mail (by fingerprint) reached: what a correction of it is checked against.
+    internal MailState? FurthestStateOf(SqliteTransaction tx, string mailbox, string fingerprint)
+    {
+        var cmd = Prepared("SELECT MAX(CASE WHEN state IN ($delivered, $acknowledged) THEN state + 10 ELSE state END) FROM mail WHERE mailbox = $m AND fingerprint = $fp",
+            null, tx);
+        cmd.Parameters.AddWithValue("$m", mailbox);
+        cmd.Parameters.AddWithValue("$fp", fingerprint);
+        cmd.Parameters.AddWithValue("$delivered", (int)MailState.Delivered);
+        cmd.Parameters.AddWithValue("$acknowledged", (int)MailState.Acknowledged);
+        return cmd.ExecuteScalar() is long state ? (MailState)(state >= 10 ? state - 10 : state) : null;
     }
 
     /// <summary>Web actions recorded but not finished (a crash, a mailbox that was down): the recovery finishes them.</summary>
@@ -460,25 +430,36 @@ public sealed partial class SqliteStateStore : IStateStore
     {
         lock (_gate)
         {
-            return ReadActions("step IN ('intent', 'moved') ORDER BY requested_utc");
+            return ReadActions(null, "step IN ('intent', 'moved') ORDER BY requested_utc");
         }
     }
 
-    private void UpdateAction(SqliteTransaction tx, WebActionRecord action, string step, string? error, DateTimeOffset now)
+    internal void UpdateAction(SqliteTransaction tx, WebActionRecord action, WebActionStep step, string? error, DateTimeOffset now)
     {
         var cmd = Prepared("UPDATE web_action SET step = $s, error = $e, updated_utc = $t WHERE decision_id = $d AND kind = $k AND label = $l", null, tx);
-        cmd.Parameters.AddWithValue("$s", step);
+        cmd.Parameters.AddWithValue("$s", StepName(step));
         cmd.Parameters.AddWithValue("$e", (object?)error ?? DBNull.Value);
         cmd.Parameters.AddWithValue("$t", Time(now));
+        Bind(cmd, action).ExecuteNonQuery();
+    }
+
+    private static SqliteCommand Bind(SqliteCommand cmd, WebActionRecord action)
+    {
         cmd.Parameters.AddWithValue("$d", action.DecisionId);
         cmd.Parameters.AddWithValue("$k", action.Kind);
         cmd.Parameters.AddWithValue("$l", action.Label);
-        cmd.ExecuteNonQuery();
+        return cmd;
     }
 
-    private List<WebActionRecord> ReadActions(string where, params (string Name, object Value)[] parameters)
+    // A web action's step as stored: its lower-case name.
+    internal static string StepName(WebActionStep step) => step.ToString().ToLowerInvariant();
+
+    internal static WebActionStep ParseStep(string step) => Enum.Parse<WebActionStep>(step, ignoreCase: true);
+
+    private List<WebActionRecord> ReadActions(SqliteTransaction? tx, string where, params (string Name, object Value)[] parameters)
     {
         using var cmd = _connection.CreateCommand();
+        cmd.Transaction = tx;
         cmd.CommandText = "SELECT decision_id, kind, label, user_name, mailbox, from_destination, to_destination, step, error FROM web_action WHERE " + where;
         foreach (var (name, value) in parameters)
         {
@@ -489,7 +470,7 @@ public sealed partial class SqliteStateStore : IStateStore
         while (r.Read())
         {
             result.Add(new WebActionRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5),
-                r.GetString(6), r.GetString(7), r.IsDBNull(8) ? null : r.GetString(8)));
+                r.GetString(6), ParseStep(r.GetString(7)), r.IsDBNull(8) ? null : r.GetString(8)));
         }
         return result;
     }
@@ -524,10 +505,8 @@ public sealed partial class SqliteStateStore : IStateStore
     /// <param name="audit">The row.</param>
     public void AppendAudit(AuditEntry audit)
     {
-        lock (_gate)
-        {
-            InsertAudit(audit, null);
-        }
+        ArgumentNullException.ThrowIfNull(audit);
+        Transact((_, rows) => rows.Add(audit)); // committed, then mirrored to audit.jsonl like every other row
     }
 
     /// <summary>All audit rows, oldest first.</summary>
