@@ -66,15 +66,15 @@ public sealed partial class ExampleStore
                 insert.Transaction = tx;
                 insert.CommandText = """
                     INSERT INTO label_route (mailbox, fingerprint, decision_id, model_version, label, confidence, decided_utc)
-                    VALUES ($m, $fp, $d, $mv, $l, $c, $t) ON CONFLICT (mailbox, fingerprint) DO NOTHING
+                    VALUES (@m, @fp, @d, @mv, @l, @c, @t) ON CONFLICT (mailbox, fingerprint) DO NOTHING
                     """;
-                insert.Bind("$m", route.Mailbox);
-                insert.Bind("$fp", route.Fingerprint);
-                insert.Bind("$d", (object?)route.DecisionId ?? DBNull.Value);
-                insert.Bind("$mv", route.ModelVersion);
-                insert.Bind("$l", route.Label);
-                insert.Bind("$c", route.Confidence);
-                insert.Bind("$t", Time(now));
+                insert.Bind("@m", route.Mailbox);
+                insert.Bind("@fp", route.Fingerprint);
+                insert.Bind("@d", (object?)route.DecisionId ?? DBNull.Value);
+                insert.Bind("@mv", route.ModelVersion);
+                insert.Bind("@l", route.Label);
+                insert.Bind("@c", route.Confidence);
+                insert.Bind("@t", Time(now));
                 if (insert.ExecuteNonQuery() == 0)
                 {
                     continue;
@@ -125,9 +125,9 @@ public sealed partial class ExampleStore
         using (var find = tx.Connection!.CreateCommand())
         {
             find.Transaction = tx;
-            find.CommandText = "SELECT model_version, label FROM label_route WHERE mailbox = $m AND fingerprint = $fp AND corrected_utc IS NULL";
-            find.Bind("$m", mailbox);
-            find.Bind("$fp", fingerprint);
+            find.CommandText = "SELECT model_version, label FROM label_route WHERE mailbox = @m AND fingerprint = @fp AND corrected_utc IS NULL";
+            find.Bind("@m", mailbox);
+            find.Bind("@fp", fingerprint);
             using var r = find.ExecuteReader();
             if (!r.Read())
             {
@@ -142,11 +142,11 @@ public sealed partial class ExampleStore
         using (var mark = tx.Connection!.CreateCommand())
         {
             mark.Transaction = tx;
-            mark.CommandText = "UPDATE label_route SET corrected_utc = $t, corrected_to = $to WHERE mailbox = $m AND fingerprint = $fp";
-            mark.Bind("$t", Time(now));
-            mark.Bind("$to", toLabel);
-            mark.Bind("$m", mailbox);
-            mark.Bind("$fp", fingerprint);
+            mark.CommandText = "UPDATE label_route SET corrected_utc = @t, corrected_to = @to WHERE mailbox = @m AND fingerprint = @fp";
+            mark.Bind("@t", Time(now));
+            mark.Bind("@to", toLabel);
+            mark.Bind("@m", mailbox);
+            mark.Bind("@fp", fingerprint);
             mark.ExecuteNonQuery();
         }
         ThresholdChangeRecord? record = null;
@@ -171,8 +171,8 @@ public sealed partial class ExampleStore
         {
             using var cmd = _connection.CreateCommand();
             cmd.CommandText = "SELECT model_version, label, model_threshold, tracked, threshold, automated, wrong FROM label_threshold " +
-                "WHERE $mv IS NULL OR model_version = $mv ORDER BY model_version, label";
-            cmd.Bind("$mv", (object?)modelVersion ?? DBNull.Value);
+                "WHERE @mv IS NULL OR model_version = @mv ORDER BY model_version, label";
+            cmd.Bind("@mv", (object?)modelVersion ?? DBNull.Value);
             using var r = cmd.ExecuteReader();
             var result = new List<LabelThresholdState>();
             while (r.Read())
@@ -211,8 +211,8 @@ public sealed partial class ExampleStore
         {
             using var cmd = _connection.CreateCommand();
             cmd.CommandText = "SELECT seq, time_utc, model_version, label, from_threshold, to_threshold, outcome, automated, wrong, reason " +
-                "FROM threshold_change ORDER BY seq DESC LIMIT $n";
-            cmd.Bind("$n", take);
+                "FROM threshold_change ORDER BY seq DESC LIMIT @n";
+            cmd.Bind("@n", take);
             using var r = cmd.ExecuteReader();
             var result = new List<ThresholdChangeRecord>();
             while (r.Read())
@@ -242,9 +242,9 @@ public sealed partial class ExampleStore
         using var cmd = tx.Connection!.CreateCommand();
         cmd.Transaction = tx;
         cmd.CommandText = "SELECT model_version, label, model_threshold, tracked, threshold, automated, wrong FROM label_threshold " +
-            "WHERE model_version = $mv AND label = $l";
-        cmd.Bind("$mv", version);
-        cmd.Bind("$l", label);
+            "WHERE model_version = @mv AND label = @l";
+        cmd.Bind("@mv", version);
+        cmd.Bind("@l", label);
         using var r = cmd.ExecuteReader();
         return r.Read() ? ReadState(r) : null;
     }
@@ -258,18 +258,18 @@ public sealed partial class ExampleStore
         cmd.Transaction = tx;
         cmd.CommandText = """
             INSERT INTO label_threshold (model_version, label, model_threshold, tracked, threshold, automated, wrong, reason, updated_utc)
-            VALUES ($mv, $l, $own, $tracked, $th, $n, $k, $why, $t)
-            ON CONFLICT (model_version, label) DO UPDATE SET tracked = $tracked, threshold = $th, automated = $n, wrong = $k, reason = $why, updated_utc = $t
+            VALUES (@mv, @l, @own, @tracked, @th, @n, @k, @why, @t)
+            ON CONFLICT (model_version, label) DO UPDATE SET tracked = @tracked, threshold = @th, automated = @n, wrong = @k, reason = @why, updated_utc = @t
             """;
-        cmd.Bind("$mv", s.ModelVersion);
-        cmd.Bind("$l", s.Label);
-        cmd.Bind("$own", s.ModelThreshold);
-        cmd.Bind("$tracked", s.Tracked);
-        cmd.Bind("$th", s.Threshold is { } th ? th : DBNull.Value);
-        cmd.Bind("$n", s.Automated);
-        cmd.Bind("$k", s.Wrong);
-        cmd.Bind("$why", s.Overridden ? tracker.Describe(s) : DBNull.Value);
-        cmd.Bind("$t", Time(now));
+        cmd.Bind("@mv", s.ModelVersion);
+        cmd.Bind("@l", s.Label);
+        cmd.Bind("@own", s.ModelThreshold);
+        cmd.Bind("@tracked", s.Tracked);
+        cmd.Bind("@th", s.Threshold is { } th ? th : DBNull.Value);
+        cmd.Bind("@n", s.Automated);
+        cmd.Bind("@k", s.Wrong);
+        cmd.Bind("@why", s.Overridden ? tracker.Describe(s) : DBNull.Value);
+        cmd.Bind("@t", Time(now));
         cmd.ExecuteNonQuery();
     }
 
@@ -279,18 +279,18 @@ public sealed partial class ExampleStore
         cmd.Transaction = tx;
         cmd.CommandText = """
             INSERT INTO threshold_change (time_utc, model_version, label, from_threshold, to_threshold, outcome, automated, wrong, reason)
-            VALUES ($t, $mv, $l, $from, $to, $o, $n, $k, $why) RETURNING seq
+            VALUES (@t, @mv, @l, @from, @to, @o, @n, @k, @why) RETURNING seq
             """;
         var outcome = ThresholdChangeRecord.OutcomeName(change.Outcome);
-        cmd.Bind("$t", Time(now));
-        cmd.Bind("$mv", s.ModelVersion);
-        cmd.Bind("$l", s.Label);
-        cmd.Bind("$from", change.From is { } from ? from : DBNull.Value);
-        cmd.Bind("$to", change.To is { } to ? to : DBNull.Value);
-        cmd.Bind("$o", outcome);
-        cmd.Bind("$n", s.Automated);
-        cmd.Bind("$k", s.Wrong);
-        cmd.Bind("$why", change.Reason);
+        cmd.Bind("@t", Time(now));
+        cmd.Bind("@mv", s.ModelVersion);
+        cmd.Bind("@l", s.Label);
+        cmd.Bind("@from", change.From is { } from ? from : DBNull.Value);
+        cmd.Bind("@to", change.To is { } to ? to : DBNull.Value);
+        cmd.Bind("@o", outcome);
+        cmd.Bind("@n", s.Automated);
+        cmd.Bind("@k", s.Wrong);
+        cmd.Bind("@why", change.Reason);
         var seq = Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture);
         return new ThresholdChangeRecord(seq, now, s.ModelVersion, s.Label, change.From, change.To, outcome, s.Automated, s.Wrong, change.Reason);
     }

@@ -109,27 +109,27 @@ public sealed partial class ExampleStore : IDisposable
         if (text is not null)
         {
             InsertExample(tx, text with { Label = correction.ToLabel }, ExampleOrigin.Correction, correction.FromLabel, correction.Time,
-                "DO UPDATE SET label = $l, origin = $o, subject = $s, body = $b, updated_utc = $t");
+                "DO UPDATE SET label = @l, origin = @o, subject = @s, body = @b, updated_utc = @t");
         }
         else
         {
             using var update = tx.Connection!.CreateCommand();
             update.Transaction = tx;
-            update.CommandText = "UPDATE example SET label = $l, origin = $o, updated_utc = $t WHERE mailbox = $m AND fingerprint = $fp";
-            update.Bind("$l", correction.ToLabel);
-            update.Bind("$o", ExampleOrigin.Correction);
-            update.Bind("$t", Time(correction.Time));
-            update.Bind("$m", correction.Mailbox);
-            update.Bind("$fp", correction.Fingerprint);
+            update.CommandText = "UPDATE example SET label = @l, origin = @o, updated_utc = @t WHERE mailbox = @m AND fingerprint = @fp";
+            update.Bind("@l", correction.ToLabel);
+            update.Bind("@o", ExampleOrigin.Correction);
+            update.Bind("@t", Time(correction.Time));
+            update.Bind("@m", correction.Mailbox);
+            update.Bind("@fp", correction.Fingerprint);
             update.ExecuteNonQuery();
         }
         bool hasText;
         using (var check = tx.Connection!.CreateCommand())
         {
             check.Transaction = tx;
-            check.CommandText = "SELECT COUNT(*) FROM example WHERE mailbox = $m AND fingerprint = $fp";
-            check.Bind("$m", correction.Mailbox);
-            check.Bind("$fp", correction.Fingerprint);
+            check.CommandText = "SELECT COUNT(*) FROM example WHERE mailbox = @m AND fingerprint = @fp";
+            check.Bind("@m", correction.Mailbox);
+            check.Bind("@fp", correction.Fingerprint);
             hasText = Convert.ToInt64(check.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
         }
         using (var insert = tx.Connection!.CreateCommand())
@@ -138,22 +138,22 @@ public sealed partial class ExampleStore : IDisposable
             insert.CommandText = """
                 INSERT INTO correction (time_utc, mailbox, fingerprint, decision_id, from_label, from_destination, to_label, location,
                                         by_whom, via, model_version, has_text)
-                VALUES ($t, $m, $fp, $d, $from, $fromDest, $to, $loc, $by, $via, $mv, $has)
+                VALUES (@t, @m, @fp, @d, @from, @fromDest, @to, @loc, @by, @via, @mv, @has)
                 """;
-            insert.Bind("$t", Time(correction.Time));
-            insert.Bind("$m", correction.Mailbox);
-            insert.Bind("$fp", correction.Fingerprint);
-            insert.Bind("$d", (object?)correction.DecisionId ?? DBNull.Value);
-            insert.Bind("$from", (object?)correction.FromLabel ?? DBNull.Value);
-            insert.Bind("$fromDest", (object?)correction.FromDestination ?? DBNull.Value);
-            insert.Bind("$to", correction.ToLabel);
+            insert.Bind("@t", Time(correction.Time));
+            insert.Bind("@m", correction.Mailbox);
+            insert.Bind("@fp", correction.Fingerprint);
+            insert.Bind("@d", (object?)correction.DecisionId ?? DBNull.Value);
+            insert.Bind("@from", (object?)correction.FromLabel ?? DBNull.Value);
+            insert.Bind("@fromDest", (object?)correction.FromDestination ?? DBNull.Value);
+            insert.Bind("@to", correction.ToLabel);
             // A caseworker's folder name or address is free text: the same redaction as the audit row.
-            insert.Bind("$loc", Redactor.Redact(correction.Location));
+            insert.Bind("@loc", Redactor.Redact(correction.Location));
             // Who corrected it is what the row is for (the web app's signed-in name is often an address): only CPR numbers go.
-            insert.Bind("$by", Cpr.Redact(correction.By));
-            insert.Bind("$via", correction.Via);
-            insert.Bind("$mv", (object?)correction.ModelVersion ?? DBNull.Value);
-            insert.Bind("$has", hasText ? 1 : 0);
+            insert.Bind("@by", Cpr.Redact(correction.By));
+            insert.Bind("@via", correction.Via);
+            insert.Bind("@mv", (object?)correction.ModelVersion ?? DBNull.Value);
+            insert.Bind("@has", hasText ? 1 : 0);
             insert.ExecuteNonQuery();
         }
         return hasText;
@@ -168,9 +168,9 @@ public sealed partial class ExampleStore : IDisposable
         lock (_gate)
         {
             using var cmd = _connection.CreateCommand();
-            cmd.CommandText = "SELECT label FROM example WHERE mailbox = $m AND fingerprint = $fp";
-            cmd.Bind("$m", mailbox);
-            cmd.Bind("$fp", fingerprint);
+            cmd.CommandText = "SELECT label FROM example WHERE mailbox = @m AND fingerprint = @fp";
+            cmd.Bind("@m", mailbox);
+            cmd.Bind("@fp", fingerprint);
             return cmd.ExecuteScalar() as string;
         }
     }
@@ -188,11 +188,11 @@ public sealed partial class ExampleStore : IDisposable
             using var cmd = _connection.CreateCommand();
             cmd.CommandText = """
                 SELECT mailbox, fingerprint, label, origin, subject, body, created_utc FROM example
-                WHERE label IS NOT NULL AND (origin <> $routed OR created_utc <= $t)
+                WHERE label IS NOT NULL AND (origin <> @routed OR created_utc <= @t)
                 ORDER BY created_utc, mailbox, fingerprint
                 """;
-            cmd.Bind("$routed", ExampleOrigin.Routed);
-            cmd.Bind("$t", Time(confirmedBefore));
+            cmd.Bind("@routed", ExampleOrigin.Routed);
+            cmd.Bind("@t", Time(confirmedBefore));
             using var r = cmd.ExecuteReader();
             var result = new List<StoredExample>();
             while (r.Read())
@@ -232,8 +232,8 @@ public sealed partial class ExampleStore : IDisposable
         lock (_gate)
         {
             using var cmd = _connection.CreateCommand();
-            cmd.CommandText = "DELETE FROM example WHERE created_utc < $t";
-            cmd.Bind("$t", Time(cutoff));
+            cmd.CommandText = "DELETE FROM example WHERE created_utc < @t";
+            cmd.Bind("@t", Time(cutoff));
             return cmd.ExecuteNonQuery();
         }
     }
@@ -265,9 +265,9 @@ public sealed partial class ExampleStore : IDisposable
         lock (_gate)
         {
             using var cmd = _connection.CreateCommand();
-            cmd.CommandText = "SELECT uidvalidity, last_uid FROM feedback_cursor WHERE mailbox = $m AND folder = $f";
-            cmd.Bind("$m", mailbox);
-            cmd.Bind("$f", folder);
+            cmd.CommandText = "SELECT uidvalidity, last_uid FROM feedback_cursor WHERE mailbox = @m AND folder = @f";
+            cmd.Bind("@m", mailbox);
+            cmd.Bind("@f", folder);
             using var r = cmd.ExecuteReader();
             return r.Read() ? (r.GetInt64(0), r.GetInt64(1)) : null;
         }
@@ -284,13 +284,13 @@ public sealed partial class ExampleStore : IDisposable
         {
             using var cmd = _connection.CreateCommand();
             cmd.CommandText = """
-                INSERT INTO feedback_cursor (mailbox, folder, uidvalidity, last_uid) VALUES ($m, $f, $v, $u)
-                ON CONFLICT (mailbox, folder) DO UPDATE SET uidvalidity = $v, last_uid = $u
+                INSERT INTO feedback_cursor (mailbox, folder, uidvalidity, last_uid) VALUES (@m, @f, @v, @u)
+                ON CONFLICT (mailbox, folder) DO UPDATE SET uidvalidity = @v, last_uid = @u
                 """;
-            cmd.Bind("$m", mailbox);
-            cmd.Bind("$f", folder);
-            cmd.Bind("$v", uidValidity);
-            cmd.Bind("$u", lastUid);
+            cmd.Bind("@m", mailbox);
+            cmd.Bind("@f", folder);
+            cmd.Bind("@v", uidValidity);
+            cmd.Bind("@u", lastUid);
             cmd.ExecuteNonQuery();
         }
     }
@@ -306,31 +306,31 @@ public sealed partial class ExampleStore : IDisposable
         cmd.CommandText = $"""
             INSERT INTO example (mailbox, fingerprint, decision_id, label, origin, decided_label, model_version, subject, body,
                                  mail_date, created_utc, updated_utc)
-            VALUES ($m, $fp, $d, $l, $o, $decided, $mv, $s, $b, $date, $t, $t)
+            VALUES (@m, @fp, @d, @l, @o, @decided, @mv, @s, @b, @date, @t, @t)
             ON CONFLICT (mailbox, fingerprint) {onConflict}
             """;
-        cmd.Bind("$o", origin);
-        cmd.Bind("$decided", (object?)decidedLabel ?? DBNull.Value);
+        cmd.Bind("@o", origin);
+        cmd.Bind("@decided", (object?)decidedLabel ?? DBNull.Value);
         BindExample(cmd, e, now);
         cmd.ExecuteNonQuery();
     }
 
     private static void BindExample(DbCommand cmd, NewExample e, DateTimeOffset now)
     {
-        cmd.Bind("$m", e.Mailbox);
-        cmd.Bind("$fp", e.Fingerprint);
-        cmd.Bind("$d", (object?)e.DecisionId ?? DBNull.Value);
-        cmd.Bind("$l", (object?)e.Label ?? DBNull.Value);
-        cmd.Bind("$mv", (object?)e.ModelVersion ?? DBNull.Value);
+        cmd.Bind("@m", e.Mailbox);
+        cmd.Bind("@fp", e.Fingerprint);
+        cmd.Bind("@d", (object?)e.DecisionId ?? DBNull.Value);
+        cmd.Bind("@l", (object?)e.Label ?? DBNull.Value);
+        cmd.Bind("@mv", (object?)e.ModelVersion ?? DBNull.Value);
         // Personal data never reaches the store: the same redaction as logs and the audit trail.
-        cmd.Bind("$s", Redactor.Redact(e.Text.Subject));
+        cmd.Bind("@s", Redactor.Redact(e.Text.Subject));
         // Redacted before it is cut: a number across the limit would otherwise be kept in part (its date and two digits).
         // The margin holds the longest spelling, and an address.
         var body = e.Text.Body.Length > MaxBodyLength + RedactionMargin ? e.Text.Body[..(MaxBodyLength + RedactionMargin)] : e.Text.Body;
         var redacted = Redactor.Redact(body);
-        cmd.Bind("$b", redacted.Length > MaxBodyLength ? redacted[..MaxBodyLength] : redacted);
-        cmd.Bind("$date", e.MailDate is { } date ? Time(date) : DBNull.Value);
-        cmd.Bind("$t", Time(now));
+        cmd.Bind("@b", redacted.Length > MaxBodyLength ? redacted[..MaxBodyLength] : redacted);
+        cmd.Bind("@date", e.MailDate is { } date ? Time(date) : DBNull.Value);
+        cmd.Bind("@t", Time(now));
     }
 
     private static string? Nullable(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);

@@ -4,7 +4,7 @@ namespace SmartMail.Worker.State;
 
 /// <summary>
 /// The mail's life as one state machine: every legal <see cref="MailTransition"/>, the states it leaves and enters, what it
-/// records and what it audits. Each call checks the current state of every mail it touches inside the SQLite transaction
+/// records and what it audits. Each call checks the current state of every mail it touches inside the database transaction
 /// that writes the step and its audit rows (so a step and its audit commit together or not at all), and then appends the
 /// same audit rows to <c>audit.jsonl</c> when the store mirrors its audit trail there. An illegal step throws
 /// <see cref="IllegalTransitionException"/> and writes nothing. The single-mail path, the batch path, the IMAP claims and
@@ -39,9 +39,9 @@ public sealed class MailLedger
             [MailTransition.CompleteAction] = ([WebActionStep.Moved], WebActionStep.Done),
         }.ToFrozenDictionary();
 
-    private readonly SqliteStateStore _store;
+    private readonly StateStore _store;
 
-    internal MailLedger(SqliteStateStore store) => _store = store;
+    internal MailLedger(StateStore store) => _store = store;
 
     /// <summary>Whether <paramref name="transition"/> may start from <paramref name="from"/>.</summary>
     /// <param name="transition">The transition.</param>
@@ -75,8 +75,8 @@ public sealed class MailLedger
                 if (from is MailState.Gone or MailState.ClaimedElsewhere)
                 {
                     Check(MailTransition.Reopen, key, from);
-                    _store.Update(tx, key, "state=0, attempts=1, fingerprint=$fp, decision_id=$d, destination=NULL, decision_json=NULL, " +
-                        "error=NULL, marker=NULL, retry_utc=NULL, updated_utc=$t", ("$fp", fingerprint), ("$d", decisionId), ("$t", Time(now)));
+                    _store.Update(tx, key, "state=0, attempts=1, fingerprint=@fp, decision_id=@d, destination=NULL, decision_json=NULL, " +
+                        "error=NULL, marker=NULL, retry_utc=NULL, updated_utc=@t", ("@fp", fingerprint), ("@d", decisionId), ("@t", Time(now)));
                     audit.Add(Row(key, fingerprint, decisionId, now, "reopened", string.Empty,
                         $"back in the source after it left undelivered ({from})", "reopened"));
                     continue;
@@ -99,8 +99,8 @@ public sealed class MailLedger
             foreach (var d in decisions)
             {
                 Check(MailTransition.Decide, d.Key, _store.StateOf(tx, d.Key));
-                _store.Update(tx, d.Key, "state=1, destination=$dest, decision_json=$j, error=NULL, updated_utc=$t",
-                    ("$dest", d.Destination), ("$j", d.DecisionJson), ("$t", Time(d.Audit.Time)));
+                _store.Update(tx, d.Key, "state=1, destination=@dest, decision_json=@j, error=NULL, updated_utc=@t",
+                    ("@dest", d.Destination), ("@j", d.DecisionJson), ("@t", Time(d.Audit.Time)));
                 if (d.Summary is { } summary)
                 {
                     _store.WriteSummary(tx, d.Key, d.Audit.DecisionId, d.Audit.Fingerprint, d.Destination, summary, d.Audit.Time);
@@ -131,7 +131,7 @@ public sealed class MailLedger
             foreach (var (key, marker) in list)
             {
                 Check(MailTransition.Claim, key, _store.StateOf(tx, key));
-                _store.Update(tx, key, "marker=$k", ("$k", marker));
+                _store.Update(tx, key, "marker=@k", ("@k", marker));
             }
         });
     }
@@ -150,8 +150,8 @@ public sealed class MailLedger
         _store.Transact((tx, _) =>
         {
             Check(MailTransition.Defer, key, _store.StateOf(tx, key));
-            _store.Update(tx, key, "error=$e, retry_utc=$r, attempts=MAX(attempts - 1, 0), updated_utc=$t",
-                ("$e", error), ("$r", Time(retryAt)), ("$t", Time(now)));
+            _store.Update(tx, key, "error=@e, retry_utc=@r, attempts=CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_utc=@t",
+                ("@e", error), ("@r", Time(retryAt)), ("@t", Time(now)));
         });
 
     /// <summary><see cref="MailTransition.Fail"/>: a delivery of this mail failed; records the error (no personal data).</summary>
@@ -164,7 +164,7 @@ public sealed class MailLedger
         _store.Transact((tx, _) =>
         {
             Check(MailTransition.Fail, key, _store.StateOf(tx, key));
-            _store.Update(tx, key, "error=$e, updated_utc=$t", ("$e", error), ("$t", Time(now)));
+            _store.Update(tx, key, "error=@e, updated_utc=@t", ("@e", error), ("@t", Time(now)));
         });
 
     /// <summary><see cref="MailTransition.Deliver"/>: the sink confirmed each delivery (one transaction).</summary>
@@ -204,8 +204,8 @@ public sealed class MailLedger
             }
             Check(MailTransition.Duplicate, key, _store.StateOf(tx, key));
             _store.Insert(tx, key, fingerprint, decisionId, MailState.Seen, audit.Time);
-            _store.Update(tx, key, "state=2, destination=$dest, decision_json=$j, updated_utc=$t",
-                ("$dest", earlier.Destination), ("$j", earlier.DecisionJson ?? "{}"), ("$t", Time(audit.Time)));
+            _store.Update(tx, key, "state=2, destination=@dest, decision_json=@j, updated_utc=@t",
+                ("@dest", earlier.Destination), ("@j", earlier.DecisionJson ?? "{}"), ("@t", Time(audit.Time)));
             rows.Add(audit);
         });
     }
@@ -238,7 +238,7 @@ public sealed class MailLedger
         {
             var from = _store.StateOf(tx, key);
             Check(transition, key, from);
-            _store.Update(tx, key, "state=$s, updated_utc=$t", ("$s", Convert.ToInt32(Table[transition].To!, System.Globalization.CultureInfo.InvariantCulture)), ("$t", Time(audit.Time)));
+            _store.Update(tx, key, "state=@s, updated_utc=@t", ("@s", Convert.ToInt32(Table[transition].To!, System.Globalization.CultureInfo.InvariantCulture)), ("@t", Time(audit.Time)));
             if (transition == MailTransition.Recover && from == MailState.Decided)
             {
                 _store.SummaryDelivered(tx, key, audit.Time);
@@ -260,7 +260,7 @@ public sealed class MailLedger
             foreach (var key in list)
             {
                 Check(transition, key, _store.StateOf(tx, key));
-                _store.Update(tx, key, "state=$s, updated_utc=$t", ("$s", Convert.ToInt32(Table[transition].To!, System.Globalization.CultureInfo.InvariantCulture)), ("$t", Time(now)));
+                _store.Update(tx, key, "state=@s, updated_utc=@t", ("@s", Convert.ToInt32(Table[transition].To!, System.Globalization.CultureInfo.InvariantCulture)), ("@t", Time(now)));
                 if (transition == MailTransition.Deliver)
                 {
                     _store.SummaryDelivered(tx, key, now);
@@ -409,7 +409,7 @@ public sealed class MailLedger
         return action with { Step = to, Error = error };
     }
 
-    private (bool HasText, Learning.ThresholdChangeRecord? Change) Correct(Microsoft.Data.Sqlite.SqliteTransaction tx, List<AuditEntry> rows,
+    private (bool HasText, Learning.ThresholdChangeRecord? Change) Correct(System.Data.Common.DbTransaction tx, List<AuditEntry> rows,
         Learning.Correction correction, Learning.NewExample? text, AuditEntry audit, Learning.ThresholdTracker tracker, bool adjust)
     {
         var from = _store.FurthestStateOf(tx, correction.Mailbox, correction.Fingerprint);
@@ -475,5 +475,5 @@ public sealed class MailLedger
             Outcome = outcome,
         };
 
-    private static string Time(DateTimeOffset t) => SqliteStateStore.Time(t);
+    private static string Time(DateTimeOffset t) => StateTime.Format(t);
 }
