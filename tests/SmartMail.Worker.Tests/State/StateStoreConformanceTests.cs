@@ -59,117 +59,98 @@ public abstract class StateStoreConformanceTests : IAsyncLifetime
 
     private static MailKey Key(int n) => new("box", "INBOX", 7, n.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
-    public static TheoryData<MailTransition, string> MailRows()
-    {
-        var data = new TheoryData<MailTransition, string>();
-        foreach (var t in new[] { MailTransition.Begin, MailTransition.Decide, MailTransition.Claim, MailTransition.Defer, MailTransition.Fail,
-            MailTransition.Deliver, MailTransition.Acknowledge, MailTransition.Duplicate, MailTransition.Leave, MailTransition.LoseClaim,
-            MailTransition.Recover, MailTransition.Reopen, MailTransition.Correct })
-        {
-            foreach (var from in MailStarts)
-            {
-                data.Add(t, from);
-            }
-        }
-        return data;
-    }
+    public static TheoryData<MailTransition> MailTransitions() =>
+    [
+        MailTransition.Begin, MailTransition.Reopen, MailTransition.Decide, MailTransition.Claim, MailTransition.Defer, MailTransition.Fail,
+        MailTransition.Deliver, MailTransition.Acknowledge, MailTransition.Duplicate, MailTransition.Leave, MailTransition.LoseClaim,
+        MailTransition.Recover, MailTransition.Correct,
+    ];
 
-    private static readonly string[] MailStarts = ["none", .. Enum.GetNames<MailState>()];
-    private static readonly string[] ActionStarts = ["none", .. Enum.GetNames<WebActionStep>()];
-
+    // Every row of the table: the transition from every state (none, and each MailState), one mail per state in one database.
     [Theory]
-    [MemberData(nameof(MailRows))]
-    public void MailTransition_FromEveryState_DoesWhatTheTableSays(MailTransition transition, string start)
+    [MemberData(nameof(MailTransitions))]
+    public void MailTransition_FromEveryState_DoesWhatTheTableSays(MailTransition transition)
     {
         var store = Open();
-        MailState? from = start == "none" ? null : Enum.Parse<MailState>(start);
-        Bring(store, Key(1), from);
         if (transition == MailTransition.Duplicate)
         {
             Bring(store, Earlier, MailState.Delivered);
         }
-        var auditBefore = store.ReadAudit().Count;
-        // Begin takes Reopen from Gone and ClaimedElsewhere (one call, two rows of the table).
-        var legal = transition switch
+        MailState?[] starts = [null, .. Enum.GetValues<MailState>()];
+        for (var n = 0; n < starts.Length; n++)
         {
-            MailTransition.Reopen => from is MailState.Gone or MailState.ClaimedElsewhere,
-            MailTransition.Begin => MailLedger.IsLegal(MailTransition.Begin, from) || MailLedger.IsLegal(MailTransition.Reopen, from),
-            _ => MailLedger.IsLegal(transition, from),
-        };
-        if (transition == MailTransition.Reopen && !legal)
-        {
-            return; // no call reaches Reopen from elsewhere: Begin's rows cover those states
-        }
-
-        var act = () => Apply(store, transition, Key(1));
-
-        if (legal)
-        {
+            var (key, from) = (Key(n), starts[n]);
+            Bring(store, key, from);
+            var auditBefore = store.ReadAudit().Count;
+            // Begin takes Reopen from Gone and ClaimedElsewhere (one call, two rows of the table).
+            var legal = transition switch
+            {
+                MailTransition.Reopen => from is MailState.Gone or MailState.ClaimedElsewhere,
+                MailTransition.Begin => MailLedger.IsLegal(MailTransition.Begin, from) || MailLedger.IsLegal(MailTransition.Reopen, from),
+                _ => MailLedger.IsLegal(transition, from),
+            };
+            if (transition == MailTransition.Reopen && !legal)
+            {
+                continue; // no call reaches Reopen from elsewhere: Begin's rows cover those states
+            }
+            var act = () => Apply(store, transition, key);
+            if (!legal)
+            {
+                Assert.Throws<IllegalTransitionException>(act);
+                Assert.Equal(from, store.Get(key)?.State);
+                Assert.Equal(auditBefore, store.ReadAudit().Count);
+                continue;
+            }
             act();
+            if (transition == MailTransition.Correct)
+            {
+                Assert.Equal(from, store.Get(key)?.State);
+                Assert.Single(store.ReadAudit().Skip(auditBefore), a => a.Outcome == "corrected");
+                continue;
+            }
             var expected = transition == MailTransition.Begin && from is MailState.Gone or MailState.ClaimedElsewhere
                 ? MailState.Seen
                 : (MailState?)MailLedger.Table[transition].To ?? from ?? MailState.Seen;
-            if (transition == MailTransition.Correct)
+            Assert.Equal(expected, store.Get(key)!.State);
+        }
+    }
+
+    public static TheoryData<MailTransition> ActionTransitions() =>
+        [MailTransition.RequestAction, MailTransition.MoveAction, MailTransition.FailAction, MailTransition.CompleteAction];
+
+    [Theory]
+    [MemberData(nameof(ActionTransitions))]
+    public void ActionTransition_FromEveryStep_DoesWhatTheTableSays(MailTransition transition)
+    {
+        var store = Open();
+        WebActionStep?[] starts = [null, .. Enum.GetValues<WebActionStep>()];
+        for (var n = 0; n < starts.Length; n++)
+        {
+            var from = starts[n];
+            Bring(store, Key(n), MailState.Delivered);
+            var action = BringAction(store, n, from);
+            var act = () => transition switch
             {
-                Assert.Equal(from, store.Get(Key(1))?.State);
-                Assert.Single(store.ReadAudit().Skip(auditBefore), a => a.Outcome == "corrected");
+                MailTransition.RequestAction => store.Ledger.RequestAction(action, Now),
+                MailTransition.MoveAction => store.Ledger.MoveAction(action, Now),
+                MailTransition.FailAction => store.Ledger.FailAction(action, "refused", Now),
+                _ => Complete(store, action),
+            };
+            // RequestAction of an open action returns it unchanged (the same action asked twice is performed once).
+            if (transition == MailTransition.RequestAction && from is WebActionStep.Intent or WebActionStep.Moved)
+            {
+                Assert.Equal(from, act().Step);
+            }
+            else if (MailLedger.IsLegal(transition, from))
+            {
+                act();
+                Assert.Equal((WebActionStep)MailLedger.Table[transition].To!, store.ActionStep(action));
             }
             else
             {
-                Assert.Equal(expected, store.Get(Key(1))!.State);
+                Assert.Throws<IllegalTransitionException>(() => act());
+                Assert.Equal(from, store.ActionStep(action));
             }
-        }
-        else
-        {
-            Assert.Throws<IllegalTransitionException>(act);
-            Assert.Equal(from, store.Get(Key(1))?.State);
-            Assert.Equal(auditBefore, store.ReadAudit().Count);
-        }
-    }
-
-    public static TheoryData<MailTransition, string> ActionRows()
-    {
-        var data = new TheoryData<MailTransition, string>();
-        foreach (var t in new[] { MailTransition.RequestAction, MailTransition.MoveAction, MailTransition.FailAction, MailTransition.CompleteAction })
-        {
-            foreach (var from in ActionStarts)
-            {
-                data.Add(t, from);
-            }
-        }
-        return data;
-    }
-
-    [Theory]
-    [MemberData(nameof(ActionRows))]
-    public void ActionTransition_FromEveryStep_DoesWhatTheTableSays(MailTransition transition, string start)
-    {
-        var store = Open();
-        Bring(store, Key(1), MailState.Delivered);
-        WebActionStep? from = start == "none" ? null : Enum.Parse<WebActionStep>(start);
-        var action = BringAction(store, from);
-        var act = () => transition switch
-        {
-            MailTransition.RequestAction => store.Ledger.RequestAction(action, Now),
-            MailTransition.MoveAction => store.Ledger.MoveAction(action, Now),
-            MailTransition.FailAction => store.Ledger.FailAction(action, "refused", Now),
-            _ => Complete(store, action),
-        };
-
-        // RequestAction of an open action returns it unchanged (the same action asked twice is performed once).
-        if (transition == MailTransition.RequestAction && from is WebActionStep.Intent or WebActionStep.Moved)
-        {
-            Assert.Equal(from, act().Step);
-        }
-        else if (MailLedger.IsLegal(transition, from))
-        {
-            act();
-            Assert.Equal((WebActionStep)MailLedger.Table[transition].To!, Step(store, action));
-        }
-        else
-        {
-            Assert.Throws<IllegalTransitionException>(() => act());
-            Assert.Equal(from, Step(store, action));
         }
     }
 
@@ -285,7 +266,7 @@ public abstract class StateStoreConformanceTests : IAsyncLifetime
         {
             return;
         }
-        store.Ledger.Begin([(key, "fp1", "sm-1")], Now);
+        store.Ledger.Begin([(key, Fp(key), Id(key))], Now);
         switch (state)
         {
             case MailState.Gone:
@@ -297,7 +278,7 @@ public abstract class StateStoreConformanceTests : IAsyncLifetime
             case MailState.Seen:
                 return;
         }
-        store.Ledger.Decide([Decision(key, "fp1", "sm-1")]);
+        store.Ledger.Decide([Decision(key, Fp(key), Id(key))]);
         if (state == MailState.Decided)
         {
             return;
@@ -314,13 +295,13 @@ public abstract class StateStoreConformanceTests : IAsyncLifetime
         switch (transition)
         {
             case MailTransition.Begin or MailTransition.Reopen:
-                store.Ledger.Begin([(key, "fp1", "sm-1")], Now);
+                store.Ledger.Begin([(key, Fp(key), Id(key))], Now);
                 break;
             case MailTransition.Decide:
-                store.Ledger.Decide([Decision(key, "fp1", "sm-1")]);
+                store.Ledger.Decide([Decision(key, Fp(key), Id(key))]);
                 break;
             case MailTransition.Claim:
-                store.Ledger.Claim([(key, "$SM_x_sm-1")]);
+                store.Ledger.Claim([(key, "$SM_x_" + Id(key))]);
                 break;
             case MailTransition.Defer:
                 store.Ledger.Defer(key, "down", Now.AddMinutes(5), Now);
@@ -335,7 +316,7 @@ public abstract class StateStoreConformanceTests : IAsyncLifetime
                 store.Ledger.Acknowledge([key], Now);
                 break;
             case MailTransition.Duplicate:
-                store.Ledger.Duplicate(key, "fp1", "sm-1", store.Get(Earlier)!, Audit("duplicate"));
+                store.Ledger.Duplicate(key, Fp(key), Id(key), store.Get(Earlier)!, Audit("duplicate"));
                 break;
             case MailTransition.Leave:
                 store.Ledger.Leave(key, Audit("gone"));
@@ -347,8 +328,8 @@ public abstract class StateStoreConformanceTests : IAsyncLifetime
                 store.Ledger.Recover(key, Audit("delivered"));
                 break;
             case MailTransition.Correct:
-                var c = new Correction(Now, "box", "fp1", "sm-1", "Housing", "sci_space", "Tax", "Tax", "alice", "web", "v1");
-                store.Ledger.Correct(c, new NewExample("box", "fp1", "sm-1", "Housing", "v1", new TextInput("s", "b"), Now),
+                var c = Correction(key);
+                store.Ledger.Correct(c, new NewExample("box", Fp(key), Id(key), "Housing", "v1", new TextInput("s", "b"), Now),
                     CorrectionRecorder.Audit(c, "test", "Tax"), Tracker, adjust: true);
                 break;
             default:
@@ -356,9 +337,9 @@ public abstract class StateStoreConformanceTests : IAsyncLifetime
         }
     }
 
-    private static WebActionRecord BringAction(StateStore store, WebActionStep? step)
+    private static WebActionRecord BringAction(StateStore store, int n, WebActionStep? step)
     {
-        var action = new WebActionRecord("sm-1", "correct", "Tax", "alice", "box", "sci_space", "Tax", WebActionStep.Intent, null);
+        var action = new WebActionRecord(Id(Key(n)), "correct", "Tax", "alice", "box", "sci_space", "Tax", WebActionStep.Intent, null);
         if (step is null)
         {
             return action;
@@ -375,12 +356,16 @@ public abstract class StateStoreConformanceTests : IAsyncLifetime
 
     private static WebActionRecord Complete(StateStore store, WebActionRecord action)
     {
-        var c = new Correction(Now, "box", "fp1", "sm-1", "Housing", "sci_space", "Tax", "Tax", "alice", "web", "v1");
+        var c = Correction(Key(int.Parse(action.DecisionId[3..], System.Globalization.CultureInfo.InvariantCulture)));
         store.Ledger.CompleteAction(action, "corrected", "Tax", (c, CorrectionRecorder.Audit(c, "web", "Tax"), Tracker, true), [], Now);
         return action with { Step = WebActionStep.Done };
     }
 
-    private static WebActionStep? Step(StateStore store, WebActionRecord action) => store.ActionStep(action);
+    private static string Fp(MailKey key) => "fp" + key.Uid;
+
+    private static string Id(MailKey key) => "sm-" + key.Uid;
+
+    private static Correction Correction(MailKey key) => new(Now, "box", Fp(key), Id(key), "Housing", "sci_space", "Tax", "Tax", "alice", "web", "v1");
 
     private static DecisionToRecord Decision(MailKey key, string fingerprint, string decisionId) =>
         new(key, "sci_space", "{}", new AuditEntry
