@@ -644,24 +644,11 @@ public abstract partial class StateStore : IStateStore
     /// <param name="key">The key.</param>
     /// <returns>The value, or <see langword="null"/>.</returns>
     /// <exception cref="StateStoreException">The store cannot be read.</exception>
-    public string? GetMeta(string key)
+    public string? GetMeta(string key) => WithConnection("cannot be read", connection =>
     {
-        lock (_gate)
-        {
-            EnsureOpen();
-            try
-            {
-                using var cmd = _connection.CreateCommand();
-                cmd.CommandText = "SELECT value FROM meta WHERE key = @key";
-                cmd.Bind("@key", _metaScope + key);
-                return cmd.ExecuteScalar() as string;
-            }
-            catch (DbException ex)
-            {
-                throw new StateStoreException($"The state store '{Location}' cannot be read: {ex.Message}", ex);
-            }
-        }
-    }
+        using var cmd = connection.Command("SELECT value FROM meta WHERE key = @key", ("@key", _metaScope + key));
+        return cmd.ExecuteScalar() as string;
+    });
 
     // A value of the database itself (not of this instance): the schema version.
     internal string? GetMetaRaw(string key)
@@ -688,22 +675,26 @@ public abstract partial class StateStore : IStateStore
     /// <param name="key">The key.</param>
     /// <param name="value">The value.</param>
     /// <exception cref="StateStoreException">The store cannot record.</exception>
-    public void SetMeta(string key, string value)
+    public void SetMeta(string key, string value) => WithConnection("cannot record", connection =>
+    {
+        using var cmd = connection.Command("INSERT INTO meta (key, value) VALUES (@key, @value) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            ("@key", _metaScope + key), ("@value", value));
+        return cmd.ExecuteNonQuery();
+    });
+
+    // One statement outside a transaction on the writer's connection; a database failure is a StateStoreException ('what' failed).
+    private T WithConnection<T>(string what, Func<DbConnection, T> body)
     {
         lock (_gate)
         {
             EnsureOpen();
             try
             {
-                using var cmd = _connection.CreateCommand();
-                cmd.CommandText = "INSERT INTO meta (key, value) VALUES (@key, @value) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
-                cmd.Bind("@key", _metaScope + key);
-                cmd.Bind("@value", value);
-                cmd.ExecuteNonQuery();
+                return body(_connection);
             }
             catch (DbException ex)
             {
-                throw new StateStoreException($"The state store '{Location}' cannot record: {ex.Message}", ex);
+                throw new StateStoreException($"The state store '{Location}' {what}: {ex.Message}", ex);
             }
         }
     }
