@@ -3,7 +3,10 @@ using SmartMail.Worker.State;
 
 namespace SmartMail.Worker.Learning;
 
-/// <summary>Records a correction, however it was reported: the correction and its example, then its audit row in the ledger and audit.jsonl.</summary>
+/// <summary>
+/// Records a correction, however it was reported: the ledger's <see cref="MailTransition.Correct"/> writes the correction, its example,
+/// its count against the label's precision and its audit rows in one transaction; the audit rows reach audit.jsonl through the store's one writer.
+/// </summary>
 public static class CorrectionRecorder
 {
     /// <summary>
@@ -35,15 +38,32 @@ public static class CorrectionRecorder
     /// <param name="reason">The audit row's reason (no personal data).</param>
     /// <param name="destination">The audit row's destination.</param>
     /// <returns>Whether the example has text, i.e. whether the correction can train a model.</returns>
-    public static bool Record(SqliteStateStore store, ExampleStore examples, SmartMailOptions options, Correction correction, NewExample? text,
+    public static bool Record(IStateStore store, ExampleStore examples, SmartMailOptions options, Correction correction, NewExample? text,
         string reason, string destination)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(examples);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(correction);
-        var hasText = examples.Correct(correction, text);
-        var audit = new AuditEntry
+        var audit = Audit(correction, reason, destination);
+        if (options.AuditJsonLines)
+        {
+            store.MirrorAuditTo(Path.Combine(options.DataDirectory, "audit.jsonl"));
+        }
+        // A corrected automatic route counts against its label's realised precision (and may raise its threshold).
+        var (hasText, _) = store.Ledger.Correct(correction, text, audit, ThresholdTracker.From(options.Learning), options.Learning.AdjustThresholds);
+        return hasText;
+    }
+
+    /// <summary>The <c>corrected</c> audit row of <paramref name="correction"/>.</summary>
+    /// <param name="correction">The correction.</param>
+    /// <param name="reason">Why (no personal data).</param>
+    /// <param name="destination">Where the mail is now.</param>
+    /// <returns>The row.</returns>
+    public static AuditEntry Audit(Correction correction, string reason, string destination)
+    {
+        ArgumentNullException.ThrowIfNull(correction);
+        return new AuditEntry
         {
             Time = correction.Time,
             DecisionId = correction.DecisionId ?? "",
@@ -57,13 +77,5 @@ public static class CorrectionRecorder
             Destination = destination,
             Outcome = "corrected",
         };
-        store.AppendAudit(audit);
-        if (options.AuditJsonLines)
-        {
-            new AuditJsonLinesWriter(Path.Combine(options.DataDirectory, "audit.jsonl")).Append(audit);
-        }
-        // A corrected automatic route counts against its label's realised precision (and may raise its threshold).
-        LabelPrecisionMonitor.Corrected(store, examples, options, correction);
-        return hasText;
     }
 }

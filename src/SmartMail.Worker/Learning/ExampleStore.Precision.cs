@@ -1,5 +1,7 @@
+using System.Data.Common;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
+using SmartMail.Worker.State;
 
 namespace SmartMail.Worker.Learning;
 
@@ -39,45 +41,53 @@ public sealed partial class ExampleStore
     {
         ArgumentNullException.ThrowIfNull(routes);
         ArgumentNullException.ThrowIfNull(tracker);
-        var changes = new List<ThresholdChangeRecord>();
         if (routes.Count == 0)
         {
-            return changes;
+            return [];
         }
         lock (_gate)
         {
             using var tx = _connection.BeginTransaction();
-            foreach (var route in routes)
+            var changes = CountAutomaticRoutes(tx, routes, tracker, adjust, now);
+            tx.Commit();
+            return changes;
+        }
+    }
+
+    // CountAutomaticRoutes in the caller's transaction (the ledger's, so the threshold changes' audit rows commit with them).
+    internal static List<ThresholdChangeRecord> CountAutomaticRoutes(DbTransaction tx, IReadOnlyCollection<AutomaticRoute> routes,
+        ThresholdTracker tracker, bool adjust, DateTimeOffset now)
+    {
+        var changes = new List<ThresholdChangeRecord>();
+        foreach (var route in routes)
+        {
+            using (var insert = tx.Connection!.CreateCommand())
             {
-                using (var insert = _connection.CreateCommand())
+                insert.Transaction = tx;
+                insert.CommandText = """
+                    INSERT INTO label_route (mailbox, fingerprint, decision_id, model_version, label, confidence, decided_utc)
+                    VALUES (@m, @fp, @d, @mv, @l, @c, @t) ON CONFLICT (mailbox, fingerprint) DO NOTHING
+                    """;
+                insert.Bind("@m", route.Mailbox);
+                insert.Bind("@fp", route.Fingerprint);
+                insert.Bind("@d", (object?)route.DecisionId ?? DBNull.Value);
+                insert.Bind("@mv", route.ModelVersion);
+                insert.Bind("@l", route.Label);
+                insert.Bind("@c", route.Confidence);
+                insert.Bind("@t", Time(now));
+                if (insert.ExecuteNonQuery() == 0)
                 {
-                    insert.Transaction = tx;
-                    insert.CommandText = """
-                        INSERT INTO label_route (mailbox, fingerprint, decision_id, model_version, label, confidence, decided_utc)
-                        VALUES ($m, $fp, $d, $mv, $l, $c, $t) ON CONFLICT (mailbox, fingerprint) DO NOTHING
-                        """;
-                    insert.Parameters.AddWithValue("$m", route.Mailbox);
-                    insert.Parameters.AddWithValue("$fp", route.Fingerprint);
-                    insert.Parameters.AddWithValue("$d", (object?)route.DecisionId ?? DBNull.Value);
-                    insert.Parameters.AddWithValue("$mv", route.ModelVersion);
-                    insert.Parameters.AddWithValue("$l", route.Label);
-                    insert.Parameters.AddWithValue("$c", route.Confidence);
-                    insert.Parameters.AddWithValue("$t", Time(now));
-                    if (insert.ExecuteNonQuery() == 0)
-                    {
-                        continue;
-                    }
-                }
-                // No state yet means no override was in force: the route's threshold is the model's own.
-                var state = ReadThreshold(tx, route.ModelVersion, route.Label) ?? ThresholdTracker.Start(route.ModelVersion, route.Label, route.Threshold);
-                var (next, change) = tracker.Routed(state, adjust);
-                SaveThreshold(tx, next, tracker, now);
-                if (change is not null)
-                {
-                    changes.Add(InsertChange(tx, next, change, now));
+                    continue;
                 }
             }
-            tx.Commit();
+            // No state yet means no override was in force: the route's threshold is the model's own.
+            var state = ReadThreshold(tx, route.ModelVersion, route.Label) ?? ThresholdTracker.Start(route.ModelVersion, route.Label, route.Threshold);
+            var (next, change) = tracker.Routed(state, adjust);
+            SaveThreshold(tx, next, tracker, now);
+            if (change is not null)
+            {
+                changes.Add(InsertChange(tx, next, change, now));
+            }
         }
         return changes;
     }
@@ -101,47 +111,55 @@ public sealed partial class ExampleStore
         lock (_gate)
         {
             using var tx = _connection.BeginTransaction();
-            string version, label;
-            using (var find = _connection.CreateCommand())
-            {
-                find.Transaction = tx;
-                find.CommandText = "SELECT model_version, label FROM label_route WHERE mailbox = $m AND fingerprint = $fp AND corrected_utc IS NULL";
-                find.Parameters.AddWithValue("$m", mailbox);
-                find.Parameters.AddWithValue("$fp", fingerprint);
-                using var r = find.ExecuteReader();
-                if (!r.Read())
-                {
-                    return (false, null);
-                }
-                (version, label) = (r.GetString(0), r.GetString(1));
-            }
-            if (label == toLabel)
+            var result = CountCorrectedRoute(tx, mailbox, fingerprint, toLabel, tracker, adjust, now);
+            tx.Commit();
+            return result;
+        }
+    }
+
+    // CountCorrectedRoute in the caller's transaction (the ledger's Correct transition).
+    internal static (bool Counted, ThresholdChangeRecord? Change) CountCorrectedRoute(DbTransaction tx, string mailbox, string fingerprint,
+        string toLabel, ThresholdTracker tracker, bool adjust, DateTimeOffset now)
+    {
+        string version, label;
+        using (var find = tx.Connection!.CreateCommand())
+        {
+            find.Transaction = tx;
+            find.CommandText = "SELECT model_version, label FROM label_route WHERE mailbox = @m AND fingerprint = @fp AND corrected_utc IS NULL";
+            find.Bind("@m", mailbox);
+            find.Bind("@fp", fingerprint);
+            using var r = find.ExecuteReader();
+            if (!r.Read())
             {
                 return (false, null);
             }
-            using (var mark = _connection.CreateCommand())
-            {
-                mark.Transaction = tx;
-                mark.CommandText = "UPDATE label_route SET corrected_utc = $t, corrected_to = $to WHERE mailbox = $m AND fingerprint = $fp";
-                mark.Parameters.AddWithValue("$t", Time(now));
-                mark.Parameters.AddWithValue("$to", toLabel);
-                mark.Parameters.AddWithValue("$m", mailbox);
-                mark.Parameters.AddWithValue("$fp", fingerprint);
-                mark.ExecuteNonQuery();
-            }
-            ThresholdChangeRecord? record = null;
-            if (ReadThreshold(tx, version, label) is { } state)
-            {
-                var (next, change) = tracker.Corrected(state, adjust);
-                SaveThreshold(tx, next, tracker, now);
-                if (change is not null)
-                {
-                    record = InsertChange(tx, next, change, now);
-                }
-            }
-            tx.Commit();
-            return (true, record);
+            (version, label) = (r.GetString(0), r.GetString(1));
         }
+        if (label == toLabel)
+        {
+            return (false, null);
+        }
+        using (var mark = tx.Connection!.CreateCommand())
+        {
+            mark.Transaction = tx;
+            mark.CommandText = "UPDATE label_route SET corrected_utc = @t, corrected_to = @to WHERE mailbox = @m AND fingerprint = @fp";
+            mark.Bind("@t", Time(now));
+            mark.Bind("@to", toLabel);
+            mark.Bind("@m", mailbox);
+            mark.Bind("@fp", fingerprint);
+            mark.ExecuteNonQuery();
+        }
+        ThresholdChangeRecord? record = null;
+        if (ReadThreshold(tx, version, label) is { } state)
+        {
+            var (next, change) = tracker.Corrected(state, adjust);
+            SaveThreshold(tx, next, tracker, now);
+            if (change is not null)
+            {
+                record = InsertChange(tx, next, change, now);
+            }
+        }
+        return (true, record);
     }
 
     /// <summary>Each label's threshold state in service.</summary>
@@ -153,8 +171,8 @@ public sealed partial class ExampleStore
         {
             using var cmd = _connection.CreateCommand();
             cmd.CommandText = "SELECT model_version, label, model_threshold, tracked, threshold, automated, wrong FROM label_threshold " +
-                "WHERE $mv IS NULL OR model_version = $mv ORDER BY model_version, label";
-            cmd.Parameters.AddWithValue("$mv", (object?)modelVersion ?? DBNull.Value);
+                "WHERE @mv IS NULL OR model_version = @mv ORDER BY model_version, label";
+            cmd.Bind("@mv", (object?)modelVersion ?? DBNull.Value);
             using var r = cmd.ExecuteReader();
             var result = new List<LabelThresholdState>();
             while (r.Read())
@@ -193,8 +211,8 @@ public sealed partial class ExampleStore
         {
             using var cmd = _connection.CreateCommand();
             cmd.CommandText = "SELECT seq, time_utc, model_version, label, from_threshold, to_threshold, outcome, automated, wrong, reason " +
-                "FROM threshold_change ORDER BY seq DESC LIMIT $n";
-            cmd.Parameters.AddWithValue("$n", take);
+                "FROM threshold_change ORDER BY seq DESC LIMIT @n";
+            cmd.Bind("@n", take);
             using var r = cmd.ExecuteReader();
             var result = new List<ThresholdChangeRecord>();
             while (r.Read())
@@ -219,60 +237,60 @@ public sealed partial class ExampleStore
         }
     }
 
-    private LabelThresholdState? ReadThreshold(SqliteTransaction tx, string version, string label)
+    private static LabelThresholdState? ReadThreshold(DbTransaction tx, string version, string label)
     {
-        using var cmd = _connection.CreateCommand();
+        using var cmd = tx.Connection!.CreateCommand();
         cmd.Transaction = tx;
         cmd.CommandText = "SELECT model_version, label, model_threshold, tracked, threshold, automated, wrong FROM label_threshold " +
-            "WHERE model_version = $mv AND label = $l";
-        cmd.Parameters.AddWithValue("$mv", version);
-        cmd.Parameters.AddWithValue("$l", label);
+            "WHERE model_version = @mv AND label = @l";
+        cmd.Bind("@mv", version);
+        cmd.Bind("@l", label);
         using var r = cmd.ExecuteReader();
         return r.Read() ? ReadState(r) : null;
     }
 
-    private static LabelThresholdState ReadState(SqliteDataReader r) =>
+    private static LabelThresholdState ReadState(DbDataReader r) =>
         new(r.GetString(0), r.GetString(1), r.GetFloat(2), r.GetDouble(3), r.IsDBNull(4) ? null : r.GetFloat(4), r.GetInt32(5), r.GetInt32(6));
 
-    private void SaveThreshold(SqliteTransaction tx, LabelThresholdState s, ThresholdTracker tracker, DateTimeOffset now)
+    private static void SaveThreshold(DbTransaction tx, LabelThresholdState s, ThresholdTracker tracker, DateTimeOffset now)
     {
-        using var cmd = _connection.CreateCommand();
+        using var cmd = tx.Connection!.CreateCommand();
         cmd.Transaction = tx;
         cmd.CommandText = """
             INSERT INTO label_threshold (model_version, label, model_threshold, tracked, threshold, automated, wrong, reason, updated_utc)
-            VALUES ($mv, $l, $own, $tracked, $th, $n, $k, $why, $t)
-            ON CONFLICT (model_version, label) DO UPDATE SET tracked = $tracked, threshold = $th, automated = $n, wrong = $k, reason = $why, updated_utc = $t
+            VALUES (@mv, @l, @own, @tracked, @th, @n, @k, @why, @t)
+            ON CONFLICT (model_version, label) DO UPDATE SET tracked = @tracked, threshold = @th, automated = @n, wrong = @k, reason = @why, updated_utc = @t
             """;
-        cmd.Parameters.AddWithValue("$mv", s.ModelVersion);
-        cmd.Parameters.AddWithValue("$l", s.Label);
-        cmd.Parameters.AddWithValue("$own", s.ModelThreshold);
-        cmd.Parameters.AddWithValue("$tracked", s.Tracked);
-        cmd.Parameters.AddWithValue("$th", s.Threshold is { } th ? th : DBNull.Value);
-        cmd.Parameters.AddWithValue("$n", s.Automated);
-        cmd.Parameters.AddWithValue("$k", s.Wrong);
-        cmd.Parameters.AddWithValue("$why", s.Overridden ? tracker.Describe(s) : DBNull.Value);
-        cmd.Parameters.AddWithValue("$t", Time(now));
+        cmd.Bind("@mv", s.ModelVersion);
+        cmd.Bind("@l", s.Label);
+        cmd.Bind("@own", s.ModelThreshold);
+        cmd.Bind("@tracked", s.Tracked);
+        cmd.Bind("@th", s.Threshold is { } th ? th : DBNull.Value);
+        cmd.Bind("@n", s.Automated);
+        cmd.Bind("@k", s.Wrong);
+        cmd.Bind("@why", s.Overridden ? tracker.Describe(s) : DBNull.Value);
+        cmd.Bind("@t", Time(now));
         cmd.ExecuteNonQuery();
     }
 
-    private ThresholdChangeRecord InsertChange(SqliteTransaction tx, LabelThresholdState s, ThresholdStep change, DateTimeOffset now)
+    private static ThresholdChangeRecord InsertChange(DbTransaction tx, LabelThresholdState s, ThresholdStep change, DateTimeOffset now)
     {
-        using var cmd = _connection.CreateCommand();
+        using var cmd = tx.Connection!.CreateCommand();
         cmd.Transaction = tx;
         cmd.CommandText = """
             INSERT INTO threshold_change (time_utc, model_version, label, from_threshold, to_threshold, outcome, automated, wrong, reason)
-            VALUES ($t, $mv, $l, $from, $to, $o, $n, $k, $why) RETURNING seq
+            VALUES (@t, @mv, @l, @from, @to, @o, @n, @k, @why) RETURNING seq
             """;
         var outcome = ThresholdChangeRecord.OutcomeName(change.Outcome);
-        cmd.Parameters.AddWithValue("$t", Time(now));
-        cmd.Parameters.AddWithValue("$mv", s.ModelVersion);
-        cmd.Parameters.AddWithValue("$l", s.Label);
-        cmd.Parameters.AddWithValue("$from", change.From is { } from ? from : DBNull.Value);
-        cmd.Parameters.AddWithValue("$to", change.To is { } to ? to : DBNull.Value);
-        cmd.Parameters.AddWithValue("$o", outcome);
-        cmd.Parameters.AddWithValue("$n", s.Automated);
-        cmd.Parameters.AddWithValue("$k", s.Wrong);
-        cmd.Parameters.AddWithValue("$why", change.Reason);
+        cmd.Bind("@t", Time(now));
+        cmd.Bind("@mv", s.ModelVersion);
+        cmd.Bind("@l", s.Label);
+        cmd.Bind("@from", change.From is { } from ? from : DBNull.Value);
+        cmd.Bind("@to", change.To is { } to ? to : DBNull.Value);
+        cmd.Bind("@o", outcome);
+        cmd.Bind("@n", s.Automated);
+        cmd.Bind("@k", s.Wrong);
+        cmd.Bind("@why", change.Reason);
         var seq = Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture);
         return new ThresholdChangeRecord(seq, now, s.ModelVersion, s.Label, change.From, change.To, outcome, s.Automated, s.Wrong, change.Reason);
     }

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 using SmartMail.Core.Classification;
@@ -95,59 +96,67 @@ public sealed partial class ExampleStore : IDisposable
         lock (_gate)
         {
             using var tx = _connection.BeginTransaction();
-            if (text is not null)
-            {
-                InsertExample(tx, text with { Label = correction.ToLabel }, ExampleOrigin.Correction, correction.FromLabel, correction.Time,
-                    "DO UPDATE SET label = $l, origin = $o, subject = $s, body = $b, updated_utc = $t");
-            }
-            else
-            {
-                using var update = _connection.CreateCommand();
-                update.Transaction = tx;
-                update.CommandText = "UPDATE example SET label = $l, origin = $o, updated_utc = $t WHERE mailbox = $m AND fingerprint = $fp";
-                update.Parameters.AddWithValue("$l", correction.ToLabel);
-                update.Parameters.AddWithValue("$o", ExampleOrigin.Correction);
-                update.Parameters.AddWithValue("$t", Time(correction.Time));
-                update.Parameters.AddWithValue("$m", correction.Mailbox);
-                update.Parameters.AddWithValue("$fp", correction.Fingerprint);
-                update.ExecuteNonQuery();
-            }
-            bool hasText;
-            using (var check = _connection.CreateCommand())
-            {
-                check.Transaction = tx;
-                check.CommandText = "SELECT COUNT(*) FROM example WHERE mailbox = $m AND fingerprint = $fp";
-                check.Parameters.AddWithValue("$m", correction.Mailbox);
-                check.Parameters.AddWithValue("$fp", correction.Fingerprint);
-                hasText = Convert.ToInt64(check.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
-            }
-            using (var insert = _connection.CreateCommand())
-            {
-                insert.Transaction = tx;
-                insert.CommandText = """
-                    INSERT INTO correction (time_utc, mailbox, fingerprint, decision_id, from_label, from_destination, to_label, location,
-                                            by_whom, via, model_version, has_text)
-                    VALUES ($t, $m, $fp, $d, $from, $fromDest, $to, $loc, $by, $via, $mv, $has)
-                    """;
-                insert.Parameters.AddWithValue("$t", Time(correction.Time));
-                insert.Parameters.AddWithValue("$m", correction.Mailbox);
-                insert.Parameters.AddWithValue("$fp", correction.Fingerprint);
-                insert.Parameters.AddWithValue("$d", (object?)correction.DecisionId ?? DBNull.Value);
-                insert.Parameters.AddWithValue("$from", (object?)correction.FromLabel ?? DBNull.Value);
-                insert.Parameters.AddWithValue("$fromDest", (object?)correction.FromDestination ?? DBNull.Value);
-                insert.Parameters.AddWithValue("$to", correction.ToLabel);
-                // A caseworker's folder name or address is free text: the same redaction as the audit row.
-                insert.Parameters.AddWithValue("$loc", Redactor.Redact(correction.Location));
-                // Who corrected it is what the row is for (the web app's signed-in name is often an address): only CPR numbers go.
-                insert.Parameters.AddWithValue("$by", Cpr.Redact(correction.By));
-                insert.Parameters.AddWithValue("$via", correction.Via);
-                insert.Parameters.AddWithValue("$mv", (object?)correction.ModelVersion ?? DBNull.Value);
-                insert.Parameters.AddWithValue("$has", hasText ? 1 : 0);
-                insert.ExecuteNonQuery();
-            }
+            var hasText = WriteCorrection(tx, correction, text);
             tx.Commit();
             return hasText;
         }
+    }
+
+    // The correction's rows (its example takes the right label, the correction row) in the caller's transaction: the ledger's
+    // Correct transition writes them with their audit rows.
+    internal static bool WriteCorrection(DbTransaction tx, Correction correction, NewExample? text)
+    {
+        if (text is not null)
+        {
+            InsertExample(tx, text with { Label = correction.ToLabel }, ExampleOrigin.Correction, correction.FromLabel, correction.Time,
+                "DO UPDATE SET label = @l, origin = @o, subject = @s, body = @b, updated_utc = @t");
+        }
+        else
+        {
+            using var update = tx.Connection!.CreateCommand();
+            update.Transaction = tx;
+            update.CommandText = "UPDATE example SET label = @l, origin = @o, updated_utc = @t WHERE mailbox = @m AND fingerprint = @fp";
+            update.Bind("@l", correction.ToLabel);
+            update.Bind("@o", ExampleOrigin.Correction);
+            update.Bind("@t", Time(correction.Time));
+            update.Bind("@m", correction.Mailbox);
+            update.Bind("@fp", correction.Fingerprint);
+            update.ExecuteNonQuery();
+        }
+        bool hasText;
+        using (var check = tx.Connection!.CreateCommand())
+        {
+            check.Transaction = tx;
+            check.CommandText = "SELECT COUNT(*) FROM example WHERE mailbox = @m AND fingerprint = @fp";
+            check.Bind("@m", correction.Mailbox);
+            check.Bind("@fp", correction.Fingerprint);
+            hasText = Convert.ToInt64(check.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
+        }
+        using (var insert = tx.Connection!.CreateCommand())
+        {
+            insert.Transaction = tx;
+            insert.CommandText = """
+                INSERT INTO correction (time_utc, mailbox, fingerprint, decision_id, from_label, from_destination, to_label, location,
+                                        by_whom, via, model_version, has_text)
+                VALUES (@t, @m, @fp, @d, @from, @fromDest, @to, @loc, @by, @via, @mv, @has)
+                """;
+            insert.Bind("@t", Time(correction.Time));
+            insert.Bind("@m", correction.Mailbox);
+            insert.Bind("@fp", correction.Fingerprint);
+            insert.Bind("@d", (object?)correction.DecisionId ?? DBNull.Value);
+            insert.Bind("@from", (object?)correction.FromLabel ?? DBNull.Value);
+            insert.Bind("@fromDest", (object?)correction.FromDestination ?? DBNull.Value);
+            insert.Bind("@to", correction.ToLabel);
+            // A caseworker's folder name or address is free text: the same redaction as the audit row.
+            insert.Bind("@loc", Redactor.Redact(correction.Location));
+            // Who corrected it is what the row is for (the web app's signed-in name is often an address): only CPR numbers go.
+            insert.Bind("@by", Cpr.Redact(correction.By));
+            insert.Bind("@via", correction.Via);
+            insert.Bind("@mv", (object?)correction.ModelVersion ?? DBNull.Value);
+            insert.Bind("@has", hasText ? 1 : 0);
+            insert.ExecuteNonQuery();
+        }
+        return hasText;
     }
 
     /// <summary>The label a mail has now: its correction, else its automatic route; <see langword="null"/> when unknown.</summary>
@@ -159,9 +168,9 @@ public sealed partial class ExampleStore : IDisposable
         lock (_gate)
         {
             using var cmd = _connection.CreateCommand();
-            cmd.CommandText = "SELECT label FROM example WHERE mailbox = $m AND fingerprint = $fp";
-            cmd.Parameters.AddWithValue("$m", mailbox);
-            cmd.Parameters.AddWithValue("$fp", fingerprint);
+            cmd.CommandText = "SELECT label FROM example WHERE mailbox = @m AND fingerprint = @fp";
+            cmd.Bind("@m", mailbox);
+            cmd.Bind("@fp", fingerprint);
             return cmd.ExecuteScalar() as string;
         }
     }
@@ -179,11 +188,11 @@ public sealed partial class ExampleStore : IDisposable
             using var cmd = _connection.CreateCommand();
             cmd.CommandText = """
                 SELECT mailbox, fingerprint, label, origin, subject, body, created_utc FROM example
-                WHERE label IS NOT NULL AND (origin <> $routed OR created_utc <= $t)
+                WHERE label IS NOT NULL AND (origin <> @routed OR created_utc <= @t)
                 ORDER BY created_utc, mailbox, fingerprint
                 """;
-            cmd.Parameters.AddWithValue("$routed", ExampleOrigin.Routed);
-            cmd.Parameters.AddWithValue("$t", Time(confirmedBefore));
+            cmd.Bind("@routed", ExampleOrigin.Routed);
+            cmd.Bind("@t", Time(confirmedBefore));
             using var r = cmd.ExecuteReader();
             var result = new List<StoredExample>();
             while (r.Read())
@@ -223,8 +232,8 @@ public sealed partial class ExampleStore : IDisposable
         lock (_gate)
         {
             using var cmd = _connection.CreateCommand();
-            cmd.CommandText = "DELETE FROM example WHERE created_utc < $t";
-            cmd.Parameters.AddWithValue("$t", Time(cutoff));
+            cmd.CommandText = "DELETE FROM example WHERE created_utc < @t";
+            cmd.Bind("@t", Time(cutoff));
             return cmd.ExecuteNonQuery();
         }
     }
@@ -256,9 +265,9 @@ public sealed partial class ExampleStore : IDisposable
         lock (_gate)
         {
             using var cmd = _connection.CreateCommand();
-            cmd.CommandText = "SELECT uidvalidity, last_uid FROM feedback_cursor WHERE mailbox = $m AND folder = $f";
-            cmd.Parameters.AddWithValue("$m", mailbox);
-            cmd.Parameters.AddWithValue("$f", folder);
+            cmd.CommandText = "SELECT uidvalidity, last_uid FROM feedback_cursor WHERE mailbox = @m AND folder = @f";
+            cmd.Bind("@m", mailbox);
+            cmd.Bind("@f", folder);
             using var r = cmd.ExecuteReader();
             return r.Read() ? (r.GetInt64(0), r.GetInt64(1)) : null;
         }
@@ -275,13 +284,13 @@ public sealed partial class ExampleStore : IDisposable
         {
             using var cmd = _connection.CreateCommand();
             cmd.CommandText = """
-                INSERT INTO feedback_cursor (mailbox, folder, uidvalidity, last_uid) VALUES ($m, $f, $v, $u)
-                ON CONFLICT (mailbox, folder) DO UPDATE SET uidvalidity = $v, last_uid = $u
+                INSERT INTO feedback_cursor (mailbox, folder, uidvalidity, last_uid) VALUES (@m, @f, @v, @u)
+                ON CONFLICT (mailbox, folder) DO UPDATE SET uidvalidity = @v, last_uid = @u
                 """;
-            cmd.Parameters.AddWithValue("$m", mailbox);
-            cmd.Parameters.AddWithValue("$f", folder);
-            cmd.Parameters.AddWithValue("$v", uidValidity);
-            cmd.Parameters.AddWithValue("$u", lastUid);
+            cmd.Bind("@m", mailbox);
+            cmd.Bind("@f", folder);
+            cmd.Bind("@v", uidValidity);
+            cmd.Bind("@u", lastUid);
             cmd.ExecuteNonQuery();
         }
     }
@@ -290,41 +299,41 @@ public sealed partial class ExampleStore : IDisposable
     public void Dispose() => _connection.Dispose();
 
     // One example row; what happens when the mail already has one is the caller's (keep it, or take the correction).
-    private void InsertExample(SqliteTransaction tx, NewExample e, string origin, string? decidedLabel, DateTimeOffset now, string onConflict)
+    private static void InsertExample(DbTransaction tx, NewExample e, string origin, string? decidedLabel, DateTimeOffset now, string onConflict)
     {
-        using var cmd = _connection.CreateCommand();
+        using var cmd = tx.Connection!.CreateCommand();
         cmd.Transaction = tx;
         cmd.CommandText = $"""
             INSERT INTO example (mailbox, fingerprint, decision_id, label, origin, decided_label, model_version, subject, body,
                                  mail_date, created_utc, updated_utc)
-            VALUES ($m, $fp, $d, $l, $o, $decided, $mv, $s, $b, $date, $t, $t)
+            VALUES (@m, @fp, @d, @l, @o, @decided, @mv, @s, @b, @date, @t, @t)
             ON CONFLICT (mailbox, fingerprint) {onConflict}
             """;
-        cmd.Parameters.AddWithValue("$o", origin);
-        cmd.Parameters.AddWithValue("$decided", (object?)decidedLabel ?? DBNull.Value);
+        cmd.Bind("@o", origin);
+        cmd.Bind("@decided", (object?)decidedLabel ?? DBNull.Value);
         BindExample(cmd, e, now);
         cmd.ExecuteNonQuery();
     }
 
-    private static void BindExample(SqliteCommand cmd, NewExample e, DateTimeOffset now)
+    private static void BindExample(DbCommand cmd, NewExample e, DateTimeOffset now)
     {
-        cmd.Parameters.AddWithValue("$m", e.Mailbox);
-        cmd.Parameters.AddWithValue("$fp", e.Fingerprint);
-        cmd.Parameters.AddWithValue("$d", (object?)e.DecisionId ?? DBNull.Value);
-        cmd.Parameters.AddWithValue("$l", (object?)e.Label ?? DBNull.Value);
-        cmd.Parameters.AddWithValue("$mv", (object?)e.ModelVersion ?? DBNull.Value);
+        cmd.Bind("@m", e.Mailbox);
+        cmd.Bind("@fp", e.Fingerprint);
+        cmd.Bind("@d", (object?)e.DecisionId ?? DBNull.Value);
+        cmd.Bind("@l", (object?)e.Label ?? DBNull.Value);
+        cmd.Bind("@mv", (object?)e.ModelVersion ?? DBNull.Value);
         // Personal data never reaches the store: the same redaction as logs and the audit trail.
-        cmd.Parameters.AddWithValue("$s", Redactor.Redact(e.Text.Subject));
+        cmd.Bind("@s", Redactor.Redact(e.Text.Subject));
         // Redacted before it is cut: a number across the limit would otherwise be kept in part (its date and two digits).
         // The margin holds the longest spelling, and an address.
         var body = e.Text.Body.Length > MaxBodyLength + RedactionMargin ? e.Text.Body[..(MaxBodyLength + RedactionMargin)] : e.Text.Body;
         var redacted = Redactor.Redact(body);
-        cmd.Parameters.AddWithValue("$b", redacted.Length > MaxBodyLength ? redacted[..MaxBodyLength] : redacted);
-        cmd.Parameters.AddWithValue("$date", e.MailDate is { } date ? Time(date) : DBNull.Value);
-        cmd.Parameters.AddWithValue("$t", Time(now));
+        cmd.Bind("@b", redacted.Length > MaxBodyLength ? redacted[..MaxBodyLength] : redacted);
+        cmd.Bind("@date", e.MailDate is { } date ? Time(date) : DBNull.Value);
+        cmd.Bind("@t", Time(now));
     }
 
-    private static string? Nullable(SqliteDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+    private static string? Nullable(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
 
     private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
 

@@ -21,7 +21,7 @@ public sealed class LabelPrecisionMonitor : IThresholdOverrides
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
 
     private readonly ExampleStore _examples;
-    private readonly SqliteStateStore _store;
+    private readonly IStateStore _store;
     private readonly SmartMailOptions _options;
     private readonly TimeProvider _time;
     private readonly ThresholdTracker _tracker;
@@ -33,7 +33,7 @@ public sealed class LabelPrecisionMonitor : IThresholdOverrides
     /// <param name="store">The ledger and audit trail.</param>
     /// <param name="options">The worker's options (<see cref="SmartMailOptions.Learning"/>, audit.jsonl).</param>
     /// <param name="time">The clock.</param>
-    public LabelPrecisionMonitor(ExampleStore examples, SqliteStateStore store, SmartMailOptions options, TimeProvider time)
+    public LabelPrecisionMonitor(ExampleStore examples, IStateStore store, SmartMailOptions options, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(examples);
         ArgumentNullException.ThrowIfNull(store);
@@ -68,34 +68,17 @@ public sealed class LabelPrecisionMonitor : IThresholdOverrides
     public IReadOnlyList<ThresholdChangeRecord> Routed(IReadOnlyCollection<AutomaticRoute> routes)
     {
         ArgumentNullException.ThrowIfNull(routes);
-        var changes = _examples.CountAutomaticRoutes(routes, _tracker, _options.Learning.AdjustThresholds, _time.GetUtcNow());
-        Audit(_store, _options, changes, routes.FirstOrDefault()?.Mailbox ?? "");
+        if (_options.AuditJsonLines)
+        {
+            _store.MirrorAuditTo(Path.Combine(_options.DataDirectory, "audit.jsonl"));
+        }
+        // The threshold changes' audit rows commit with the counts, and reach audit.jsonl through the store's one writer.
+        var changes = _store.Ledger.CountAutomaticRoutes(routes, _tracker, _options.Learning.AdjustThresholds, _time.GetUtcNow());
         if (changes.Count > 0)
         {
             Refresh(force: true);
         }
         return changes;
-    }
-
-    /// <summary>Counts a correction (called by <see cref="CorrectionRecorder.Record"/>, in whatever process recorded it).</summary>
-    /// <param name="store">The ledger and audit trail.</param>
-    /// <param name="examples">The example store.</param>
-    /// <param name="options">The worker's options.</param>
-    /// <param name="correction">The correction.</param>
-    /// <returns>The change of the threshold in force it caused, if any (already audited).</returns>
-    public static ThresholdChangeRecord? Corrected(SqliteStateStore store, ExampleStore examples, SmartMailOptions options, Correction correction)
-    {
-        ArgumentNullException.ThrowIfNull(store);
-        ArgumentNullException.ThrowIfNull(examples);
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(correction);
-        var (_, change) = examples.CountCorrectedRoute(correction.Mailbox, correction.Fingerprint, correction.ToLabel,
-            ThresholdTracker.From(options.Learning), options.Learning.AdjustThresholds, correction.Time);
-        if (change is not null)
-        {
-            Audit(store, options, [change], correction.Mailbox);
-        }
-        return change;
     }
 
     /// <inheritdoc />
@@ -156,36 +139,6 @@ public sealed class LabelPrecisionMonitor : IThresholdOverrides
             }
         }
         return lo;
-    }
-
-    private static void Audit(SqliteStateStore store, SmartMailOptions options, IReadOnlyList<ThresholdChangeRecord> changes, string mailbox)
-    {
-        if (changes.Count == 0)
-        {
-            return;
-        }
-        var rows = changes.Select(c => new AuditEntry
-        {
-            Time = c.Time,
-            DecisionId = "",
-            Fingerprint = "",
-            Mailbox = mailbox,
-            Source = "threshold",
-            Label = c.Label,
-            Threshold = c.To,
-            ModelVersion = c.ModelVersion,
-            Reason = c.Reason,
-            Destination = "",
-            Outcome = c.Outcome,
-        }).ToList();
-        foreach (var row in rows)
-        {
-            store.AppendAudit(row);
-        }
-        if (options.AuditJsonLines)
-        {
-            new AuditJsonLinesWriter(Path.Combine(options.DataDirectory, "audit.jsonl")).AppendAll(rows);
-        }
     }
 
     private Snapshot Refresh(bool force)

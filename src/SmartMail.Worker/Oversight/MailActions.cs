@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
+using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using SmartMail.Web;
 using SmartMail.Worker.Learning;
@@ -25,15 +25,13 @@ namespace SmartMail.Worker.Oversight;
 /// </summary>
 public sealed class MailActions : IMailActions
 {
-    private readonly SqliteStateStore _store;
-    private readonly ExampleStore _examples;
+    private readonly IStateStore _store;
     private readonly SmartMailOptions _options;
     private readonly MailPlaces _places;
     private readonly Func<IReadOnlyList<string>> _labels;
     private readonly IJournalSink _routes;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly string _connectionString;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
 
     /// <summary>Creates the actions.</summary>
@@ -45,13 +43,13 @@ public sealed class MailActions : IMailActions
     /// <param name="time">The clock.</param>
     /// <param name="logger">The logger (decision ids only: never subjects, senders or text).</param>
     /// <param name="registry">The model registry; the installation's when <see langword="null"/>.</param>
-    public MailActions(SqliteStateStore store, ExampleStore examples, SmartMailOptions options, Func<IReadOnlyList<string>> labels,
+    public MailActions(IStateStore store, ExampleStore examples, SmartMailOptions options, Func<IReadOnlyList<string>> labels,
         IJournalSink routes, TimeProvider time, ILogger logger, ModelRegistry? registry = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(options);
         _store = store;
-        _examples = examples;
+        ArgumentNullException.ThrowIfNull(examples); // opened: its tables take the corrections the ledger writes
         _options = options;
         _places = new MailPlaces(options);
         _labels = labels;
@@ -59,7 +57,11 @@ public sealed class MailActions : IMailActions
         _time = time;
         _logger = logger;
         Registry = registry ?? ModelRegistry.For(options);
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = store.Path, Pooling = true }.ToString();
+        if (options.AuditJsonLines)
+        {
+            // Corrections and model changes reach audit.jsonl through the store's one writer.
+            store.MirrorAuditTo(Path.Combine(options.DataDirectory, "audit.jsonl"));
+        }
     }
 
     /// <summary>The model registry promotions and rollbacks go through.</summary>
@@ -205,20 +207,21 @@ public sealed class MailActions : IMailActions
                     : new ActionOutcome(false, $"The mail is not in quarantine (it is {mail.State}).");
         }
         var to = kind is "release" or "undo" ? _options.ManualTriageDestination : _places.DestinationOf(label);
-        var action = _store.BeginAction(new WebActionRecord(decisionId, kind, label, user, mail.Mailbox, mail.Destination, to, "intent", null),
-            _time.GetUtcNow());
+        var action = _store.Ledger.RequestAction(
+            new WebActionRecord(decisionId, kind, label, user, mail.Mailbox, mail.Destination, to, WebActionStep.Intent, null), _time.GetUtcNow());
         return await PerformAsync(action).ConfigureAwait(false);
     }
 
-    // intent → (move) → moved → (correction) → done, each step checked against where the mail is.
+    // RequestAction → (move) → MoveAction → CompleteAction (with the correction), each a ledger transition checked against the
+    // action's step, and each step of the move checked against where the mail is.
     private async Task<ActionOutcome> PerformAsync(WebActionRecord action)
     {
         if (Summary(action.DecisionId) is not { } mail)
         {
-            _store.SetActionStep(action, "failed", "the decision is unknown", _time.GetUtcNow());
+            _store.Ledger.FailAction(action, "the decision is unknown", _time.GetUtcNow());
             return new ActionOutcome(false, $"No mail with decision id {action.DecisionId}.");
         }
-        if (action.Step == "intent")
+        if (action.Step == WebActionStep.Intent)
         {
             try
             {
@@ -227,7 +230,7 @@ public sealed class MailActions : IMailActions
             }
             catch (ActionRefusedException ex)
             {
-                _store.SetActionStep(action, "failed", ex.Message, _time.GetUtcNow());
+                _store.Ledger.FailAction(action, ex.Message, _time.GetUtcNow());
                 OversightLog.ActionFailed(_logger, action.Kind, action.DecisionId, ex.Message);
                 return new ActionOutcome(false, ex.Message);
             }
@@ -239,11 +242,12 @@ public sealed class MailActions : IMailActions
                 OversightLog.ActionWaits(_logger, action.Kind, action.DecisionId, ex.GetType().Name);
                 return new ActionOutcome(false, $"The mail could not be moved now ({ex.GetType().Name}); it will be moved as soon as {mail.Mailbox} can be reached.");
             }
-            _store.SetActionStep(action, "moved", null, _time.GetUtcNow());
+            action = _store.Ledger.MoveAction(action, _time.GetUtcNow());
         }
         var now = _time.GetUtcNow();
         var place = _places.PlaceOf(action.Mailbox, action.ToDestination);
         var audit = new List<AuditEntry>();
+        (Correction, AuditEntry, ThresholdTracker, bool)? correction = null;
         if (action.Kind is "release" or "undo")
         {
             audit.Add(new AuditEntry
@@ -264,18 +268,15 @@ public sealed class MailActions : IMailActions
         else
         {
             BeforeStep?.Invoke("correct");
-            if (!HasWebCorrection(action))
-            {
-                // The correction writes its own audit row ("corrected", naming the user), and teaches the model.
-                var correction = new Correction(now, action.Mailbox, mail.Fingerprint, action.DecisionId, mail.Label, action.FromDestination,
-                    action.Label, "web", action.User, "web", mail.ModelVersion);
-                CorrectionRecorder.Record(_store, _examples, _options, correction, null,
-                    $"{(action.Kind == "route" ? "routed from manual triage" : "corrected")} to '{action.Label}' in the web app", place);
-            }
+            // The correction (its audit row "corrected", naming the user; it teaches the model) commits with the action's completion.
+            var c = new Correction(now, action.Mailbox, mail.Fingerprint, action.DecisionId, mail.Label, action.FromDestination,
+                action.Label, "web", action.User, "web", mail.ModelVersion);
+            correction = (c, CorrectionRecorder.Audit(c, $"{(action.Kind == "route" ? "routed from manual triage" : "corrected")} to '{action.Label}' in the web app", place),
+                ThresholdTracker.From(_options.Learning), _options.Learning.AdjustThresholds);
         }
         BeforeStep?.Invoke("complete");
-        _store.CompleteAction(action, action.Kind switch { "route" => "routed", "correct" => "corrected", _ => "triage" },
-            action.Kind is "release" or "undo" ? null : action.Label, audit, now);
+        _store.Ledger.CompleteAction(action, action.Kind switch { "route" => "routed", "correct" => "corrected", _ => "triage" },
+            action.Kind is "release" or "undo" ? null : action.Label, correction, audit, now);
         OversightLog.ActionDone(_logger, action.Kind, action.DecisionId);
         return new ActionOutcome(true, action.Kind switch
         {
@@ -354,9 +355,8 @@ public sealed class MailActions : IMailActions
     private string Marker(string decisionId)
     {
         using var connection = Open();
-        using var cmd = connection.CreateCommand();
-        cmd.CommandText = "SELECT marker FROM mail WHERE decision_id = $d AND marker IS NOT NULL ORDER BY updated_utc DESC LIMIT 1";
-        cmd.Parameters.AddWithValue("$d", decisionId);
+        using var cmd = connection.Command("SELECT marker FROM mail WHERE decision_id = $d AND marker IS NOT NULL ORDER BY updated_utc DESC LIMIT 1",
+            ("$d", decisionId));
         return cmd.ExecuteScalar() as string ?? $"{Imap.ImapMailbox.MarkerPrefix}{_store.InstanceId}_{decisionId}";
     }
 
@@ -364,33 +364,16 @@ public sealed class MailActions : IMailActions
     private DateTimeOffset? RoutedFromTriageAt(string decisionId, string? label)
     {
         using var connection = Open();
-        using var cmd = connection.CreateCommand();
-        cmd.CommandText = "SELECT updated_utc FROM web_action WHERE decision_id = $d AND kind = 'route' AND label = $l AND step = 'done'";
-        cmd.Parameters.AddWithValue("$d", decisionId);
-        cmd.Parameters.AddWithValue("$l", label ?? "");
+        using var cmd = connection.Command("SELECT updated_utc FROM web_action WHERE decision_id = @d AND kind = 'route' AND label = @l AND step = 'done'",
+            ("@d", decisionId), ("@l", label ?? ""));
         return cmd.ExecuteScalar() is string time ? DateTimeOffset.Parse(time, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal) : null;
-    }
-
-    private bool HasWebCorrection(WebActionRecord action)
-    {
-        using var connection = Open();
-        using var cmd = connection.CreateCommand();
-        cmd.CommandText = """
-            SELECT COUNT(*) FROM correction WHERE decision_id = $d AND via = 'web' AND to_label = $l
-                AND time_utc >= (SELECT requested_utc FROM web_action WHERE decision_id = $d AND kind = $k AND label = $l)
-            """;
-        cmd.Parameters.AddWithValue("$d", action.DecisionId);
-        cmd.Parameters.AddWithValue("$l", action.Label);
-        cmd.Parameters.AddWithValue("$k", action.Kind);
-        return Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
     }
 
     private MailRow? Summary(string decisionId)
     {
         using var connection = Open();
-        using var cmd = connection.CreateCommand();
-        cmd.CommandText = "SELECT mailbox, fingerprint, state, destination, label, model_version FROM mail_summary WHERE decision_id = $d";
-        cmd.Parameters.AddWithValue("$d", decisionId);
+        using var cmd = connection.Command("SELECT mailbox, fingerprint, state, destination, label, model_version FROM mail_summary WHERE decision_id = $d",
+            ("$d", decisionId));
         using var r = cmd.ExecuteReader();
         return r.Read()
             ? new MailRow(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5))
@@ -412,12 +395,7 @@ public sealed class MailActions : IMailActions
             By = user,
         });
 
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        return connection;
-    }
+    private DbConnection Open() => _store.OpenConnection();
 
     private sealed record MailRow(string Mailbox, string Fingerprint, string State, string Destination, string? Label, string? ModelVersion);
 }

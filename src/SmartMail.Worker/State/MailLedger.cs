@@ -4,7 +4,7 @@ namespace SmartMail.Worker.State;
 
 /// <summary>
 /// The mail's life as one state machine: every legal <see cref="MailTransition"/>, the states it leaves and enters, what it
-/// records and what it audits. Each call checks the current state of every mail it touches inside the SQLite transaction
+/// records and what it audits. Each call checks the current state of every mail it touches inside the database transaction
 /// that writes the step and its audit rows (so a step and its audit commit together or not at all), and then appends the
 /// same audit rows to <c>audit.jsonl</c> when the store mirrors its audit trail there. An illegal step throws
 /// <see cref="IllegalTransitionException"/> and writes nothing. The single-mail path, the batch path, the IMAP claims and
@@ -12,9 +12,13 @@ namespace SmartMail.Worker.State;
 /// </summary>
 public sealed class MailLedger
 {
-    /// <summary>For each transition: the states it may start from (<see langword="null"/>: no row yet) and the state it ends in.</summary>
-    public static readonly FrozenDictionary<MailTransition, (MailState?[] From, MailState? To)> Table =
-        new Dictionary<MailTransition, (MailState?[] From, MailState? To)>
+    /// <summary>
+    /// For each transition: the states it may start from (<see langword="null"/>: no row yet) and the state it ends in
+    /// (<see langword="null"/>: unchanged). A mail's transitions go between <see cref="MailState"/>s, a web action's between
+    /// <see cref="WebActionStep"/>s.
+    /// </summary>
+    public static readonly FrozenDictionary<MailTransition, (Enum?[] From, Enum? To)> Table =
+        new Dictionary<MailTransition, (Enum?[] From, Enum? To)>
         {
             [MailTransition.Begin] = ([null, MailState.Seen, MailState.Decided], null), // keeps the step (Seen when new)
             [MailTransition.Reopen] = ([MailState.Gone, MailState.ClaimedElsewhere], MailState.Seen),
@@ -28,17 +32,28 @@ public sealed class MailLedger
             [MailTransition.Leave] = ([MailState.Seen, MailState.Decided], MailState.Gone),
             [MailTransition.LoseClaim] = ([MailState.Seen, MailState.Decided], MailState.ClaimedElsewhere),
             [MailTransition.Recover] = ([MailState.Decided, MailState.Delivered], MailState.Acknowledged),
+            [MailTransition.Correct] = ([null, MailState.Decided, MailState.Delivered, MailState.Acknowledged], null),
+            [MailTransition.RequestAction] = ([null, WebActionStep.Done, WebActionStep.Failed], WebActionStep.Intent),
+            [MailTransition.MoveAction] = ([WebActionStep.Intent], WebActionStep.Moved),
+            [MailTransition.FailAction] = ([WebActionStep.Intent, WebActionStep.Moved], WebActionStep.Failed),
+            [MailTransition.CompleteAction] = ([WebActionStep.Moved], WebActionStep.Done),
         }.ToFrozenDictionary();
 
-    private readonly SqliteStateStore _store;
+    private readonly StateStore _store;
 
-    internal MailLedger(SqliteStateStore store) => _store = store;
+    internal MailLedger(StateStore store) => _store = store;
 
     /// <summary>Whether <paramref name="transition"/> may start from <paramref name="from"/>.</summary>
     /// <param name="transition">The transition.</param>
     /// <param name="from">The current state; <see langword="null"/> when the mail has no row.</param>
     /// <returns><see langword="true"/> when legal.</returns>
     public static bool IsLegal(MailTransition transition, MailState? from) => Table[transition].From.Contains(from);
+
+    /// <summary>Whether the web-action <paramref name="transition"/> may start from <paramref name="from"/>.</summary>
+    /// <param name="transition">The transition.</param>
+    /// <param name="from">The action's current step; <see langword="null"/> when it has no row.</param>
+    /// <returns><see langword="true"/> when legal.</returns>
+    public static bool IsLegal(MailTransition transition, WebActionStep? from) => Table[transition].From.Contains(from);
 
     /// <summary>
     /// <see cref="MailTransition.Begin"/> for each mail (one transaction): inserted as seen, or one more attempt counted. A mail
@@ -60,8 +75,8 @@ public sealed class MailLedger
                 if (from is MailState.Gone or MailState.ClaimedElsewhere)
                 {
                     Check(MailTransition.Reopen, key, from);
-                    _store.Update(tx, key, "state=0, attempts=1, fingerprint=$fp, decision_id=$d, destination=NULL, decision_json=NULL, " +
-                        "error=NULL, marker=NULL, retry_utc=NULL, updated_utc=$t", ("$fp", fingerprint), ("$d", decisionId), ("$t", Time(now)));
+                    _store.Update(tx, key, "state=0, attempts=1, fingerprint=@fp, decision_id=@d, destination=NULL, decision_json=NULL, " +
+                        "error=NULL, marker=NULL, retry_utc=NULL, updated_utc=@t", ("@fp", fingerprint), ("@d", decisionId), ("@t", Time(now)));
                     audit.Add(Row(key, fingerprint, decisionId, now, "reopened", string.Empty,
                         $"back in the source after it left undelivered ({from})", "reopened"));
                     continue;
@@ -84,8 +99,8 @@ public sealed class MailLedger
             foreach (var d in decisions)
             {
                 Check(MailTransition.Decide, d.Key, _store.StateOf(tx, d.Key));
-                _store.Update(tx, d.Key, "state=1, destination=$dest, decision_json=$j, error=NULL, updated_utc=$t",
-                    ("$dest", d.Destination), ("$j", d.DecisionJson), ("$t", Time(d.Audit.Time)));
+                _store.Update(tx, d.Key, "state=1, destination=@dest, decision_json=@j, error=NULL, updated_utc=@t",
+                    ("@dest", d.Destination), ("@j", d.DecisionJson), ("@t", Time(d.Audit.Time)));
                 if (d.Summary is { } summary)
                 {
                     _store.WriteSummary(tx, d.Key, d.Audit.DecisionId, d.Audit.Fingerprint, d.Destination, summary, d.Audit.Time);
@@ -116,7 +131,7 @@ public sealed class MailLedger
             foreach (var (key, marker) in list)
             {
                 Check(MailTransition.Claim, key, _store.StateOf(tx, key));
-                _store.Update(tx, key, "marker=$k", ("$k", marker));
+                _store.Update(tx, key, "marker=@k", ("@k", marker));
             }
         });
     }
@@ -135,8 +150,8 @@ public sealed class MailLedger
         _store.Transact((tx, _) =>
         {
             Check(MailTransition.Defer, key, _store.StateOf(tx, key));
-            _store.Update(tx, key, "error=$e, retry_utc=$r, attempts=MAX(attempts - 1, 0), updated_utc=$t",
-                ("$e", error), ("$r", Time(retryAt)), ("$t", Time(now)));
+            _store.Update(tx, key, "error=@e, retry_utc=@r, attempts=CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_utc=@t",
+                ("@e", error), ("@r", Time(retryAt)), ("@t", Time(now)));
         });
 
     /// <summary><see cref="MailTransition.Fail"/>: a delivery of this mail failed; records the error (no personal data).</summary>
@@ -149,7 +164,7 @@ public sealed class MailLedger
         _store.Transact((tx, _) =>
         {
             Check(MailTransition.Fail, key, _store.StateOf(tx, key));
-            _store.Update(tx, key, "error=$e, updated_utc=$t", ("$e", error), ("$t", Time(now)));
+            _store.Update(tx, key, "error=@e, updated_utc=@t", ("@e", error), ("@t", Time(now)));
         });
 
     /// <summary><see cref="MailTransition.Deliver"/>: the sink confirmed each delivery (one transaction).</summary>
@@ -189,8 +204,8 @@ public sealed class MailLedger
             }
             Check(MailTransition.Duplicate, key, _store.StateOf(tx, key));
             _store.Insert(tx, key, fingerprint, decisionId, MailState.Seen, audit.Time);
-            _store.Update(tx, key, "state=2, destination=$dest, decision_json=$j, updated_utc=$t",
-                ("$dest", earlier.Destination), ("$j", earlier.DecisionJson ?? "{}"), ("$t", Time(audit.Time)));
+            _store.Update(tx, key, "state=2, destination=@dest, decision_json=@j, updated_utc=@t",
+                ("@dest", earlier.Destination), ("@j", earlier.DecisionJson ?? "{}"), ("@t", Time(audit.Time)));
             rows.Add(audit);
         });
     }
@@ -223,7 +238,7 @@ public sealed class MailLedger
         {
             var from = _store.StateOf(tx, key);
             Check(transition, key, from);
-            _store.Update(tx, key, "state=$s, updated_utc=$t", ("$s", (int)Table[transition].To!), ("$t", Time(audit.Time)));
+            _store.Update(tx, key, "state=@s, updated_utc=@t", ("@s", Convert.ToInt32(Table[transition].To!, System.Globalization.CultureInfo.InvariantCulture)), ("@t", Time(audit.Time)));
             if (transition == MailTransition.Recover && from == MailState.Decided)
             {
                 _store.SummaryDelivered(tx, key, audit.Time);
@@ -245,13 +260,197 @@ public sealed class MailLedger
             foreach (var key in list)
             {
                 Check(transition, key, _store.StateOf(tx, key));
-                _store.Update(tx, key, "state=$s, updated_utc=$t", ("$s", (int)Table[transition].To!), ("$t", Time(now)));
+                _store.Update(tx, key, "state=@s, updated_utc=@t", ("@s", Convert.ToInt32(Table[transition].To!, System.Globalization.CultureInfo.InvariantCulture)), ("@t", Time(now)));
                 if (transition == MailTransition.Deliver)
                 {
                     _store.SummaryDelivered(tx, key, now);
                 }
             }
         });
+    }
+
+    /// <summary>
+    /// <see cref="MailTransition.Correct"/>: a person's correction, in one transaction: the example takes the right label, the
+    /// correction row, its count against the label's realised precision (which may change the label's threshold), and the audit
+    /// rows (<c>corrected</c>, naming who; and the threshold change).
+    /// </summary>
+    /// <param name="correction">The correction.</param>
+    /// <param name="text">The mail's text when the caller has it; otherwise the text kept at decision time is used.</param>
+    /// <param name="audit">The <c>corrected</c> audit row.</param>
+    /// <param name="tracker">The threshold rule.</param>
+    /// <param name="adjust">Whether thresholds in force may change.</param>
+    /// <returns>Whether the example has text, and the threshold change it caused.</returns>
+    /// <exception cref="IllegalTransitionException">The mail is in the ledger but was never decided.</exception>
+    /// <exception cref="StateStoreException">The ledger cannot record.</exception>
+    public (bool HasText, Learning.ThresholdChangeRecord? Change) Correct(Learning.Correction correction, Learning.NewExample? text, AuditEntry audit,
+        Learning.ThresholdTracker tracker, bool adjust)
+    {
+        ArgumentNullException.ThrowIfNull(correction);
+        ArgumentNullException.ThrowIfNull(audit);
+        ArgumentNullException.ThrowIfNull(tracker);
+        (bool, Learning.ThresholdChangeRecord?) result = default;
+        _store.Transact((tx, rows) => result = Correct(tx, rows, correction, text, audit, tracker, adjust));
+        return result;
+    }
+
+    /// <summary>
+    /// Counts automatic routes against their labels' realised precision, with the audit rows of the threshold changes this
+    /// causes, in one transaction.
+    /// </summary>
+    /// <param name="routes">The routes.</param>
+    /// <param name="tracker">The threshold rule.</param>
+    /// <param name="adjust">Whether thresholds in force may change.</param>
+    /// <param name="now">The time.</param>
+    /// <returns>The threshold changes (audited).</returns>
+    /// <exception cref="StateStoreException">The ledger cannot record.</exception>
+    public IReadOnlyList<Learning.ThresholdChangeRecord> CountAutomaticRoutes(IReadOnlyCollection<Learning.AutomaticRoute> routes,
+        Learning.ThresholdTracker tracker, bool adjust, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(routes);
+        ArgumentNullException.ThrowIfNull(tracker);
+        if (routes.Count == 0)
+        {
+            return [];
+        }
+        IReadOnlyList<Learning.ThresholdChangeRecord> changes = [];
+        _store.Transact((tx, rows) =>
+        {
+            changes = Learning.ExampleStore.CountAutomaticRoutes(tx, routes, tracker, adjust, now);
+            rows.AddRange(changes.Select(c => ThresholdRow(c, routes.First().Mailbox)));
+        });
+        return changes;
+    }
+
+    /// <summary>
+    /// <see cref="MailTransition.RequestAction"/>: records a web action before anything is done. While the same action (decision,
+    /// kind, label) is open, its row is returned unchanged, so the action is performed once.
+    /// </summary>
+    /// <param name="action">The action.</param>
+    /// <param name="now">The time.</param>
+    /// <returns>The action's row as it is now.</returns>
+    /// <exception cref="StateStoreException">The ledger cannot record.</exception>
+    public WebActionRecord RequestAction(WebActionRecord action, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        WebActionRecord? result = null;
+        _store.Transact((tx, _) =>
+        {
+            var from = _store.ActionStepOf(tx, action);
+            if (from is WebActionStep.Intent or WebActionStep.Moved)
+            {
+                result = _store.ReadAction(tx, action);
+                return;
+            }
+            CheckAction(MailTransition.RequestAction, action, from);
+            _store.RequestAction(tx, action, now);
+            result = _store.ReadAction(tx, action);
+        });
+        return result!;
+    }
+
+    /// <summary><see cref="MailTransition.MoveAction"/>: the mail is in its new place.</summary>
+    /// <param name="action">The action.</param>
+    /// <param name="now">The time.</param>
+    /// <returns>The action at its new step.</returns>
+    /// <exception cref="IllegalTransitionException">The action is not at its intent.</exception>
+    /// <exception cref="StateStoreException">The ledger cannot record.</exception>
+    public WebActionRecord MoveAction(WebActionRecord action, DateTimeOffset now) => StepAction(MailTransition.MoveAction, action, null, now);
+
+    /// <summary><see cref="MailTransition.FailAction"/>: the action is refused; nothing was moved.</summary>
+    /// <param name="action">The action.</param>
+    /// <param name="error">Why (no personal data).</param>
+    /// <param name="now">The time.</param>
+    /// <returns>The action at its new step.</returns>
+    /// <exception cref="IllegalTransitionException">The action is not open.</exception>
+    /// <exception cref="StateStoreException">The ledger cannot record.</exception>
+    public WebActionRecord FailAction(WebActionRecord action, string error, DateTimeOffset now) => StepAction(MailTransition.FailAction, action, error, now);
+
+    /// <summary>
+    /// <see cref="MailTransition.CompleteAction"/>: in one transaction, the action is done, the mail's web-app row shows where it
+    /// is now, the correction (route, correct) is recorded as <see cref="Correct(Learning.Correction, Learning.NewExample?, AuditEntry, Learning.ThresholdTracker, bool)"/>
+    /// does, and the audit rows (naming the user) are written.
+    /// </summary>
+    /// <param name="action">The action.</param>
+    /// <param name="state">The mail's web-app state now (<c>routed</c>, <c>corrected</c>, <c>triage</c>).</param>
+    /// <param name="label">Its label now.</param>
+    /// <param name="correction">The correction, with its audit row and threshold rule; none for a release.</param>
+    /// <param name="audit">Further audit rows (<c>released</c>).</param>
+    /// <param name="now">The time.</param>
+    /// <exception cref="IllegalTransitionException">The action was not moved.</exception>
+    /// <exception cref="StateStoreException">The ledger cannot record.</exception>
+    public void CompleteAction(WebActionRecord action, string state, string? label,
+        (Learning.Correction Correction, AuditEntry Audit, Learning.ThresholdTracker Tracker, bool Adjust)? correction,
+        IReadOnlyList<AuditEntry> audit, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        ArgumentNullException.ThrowIfNull(audit);
+        _store.Transact((tx, rows) =>
+        {
+            CheckAction(MailTransition.CompleteAction, action, _store.ActionStepOf(tx, action));
+            _store.UpdateAction(tx, action, WebActionStep.Done, null, now);
+            _store.SummaryAfterAction(tx, action, state, label);
+            if (correction is { } c)
+            {
+                Correct(tx, rows, c.Correction, null, c.Audit, c.Tracker, c.Adjust);
+            }
+            rows.AddRange(audit);
+        });
+    }
+
+    private WebActionRecord StepAction(MailTransition transition, WebActionRecord action, string? error, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        var to = (WebActionStep)Table[transition].To!;
+        _store.Transact((tx, _) =>
+        {
+            CheckAction(transition, action, _store.ActionStepOf(tx, action));
+            _store.UpdateAction(tx, action, to, error, now);
+        });
+        return action with { Step = to, Error = error };
+    }
+
+    private (bool HasText, Learning.ThresholdChangeRecord? Change) Correct(System.Data.Common.DbTransaction tx, List<AuditEntry> rows,
+        Learning.Correction correction, Learning.NewExample? text, AuditEntry audit, Learning.ThresholdTracker tracker, bool adjust)
+    {
+        var from = _store.FurthestStateOf(tx, correction.Mailbox, correction.Fingerprint);
+        if (!IsLegal(MailTransition.Correct, from))
+        {
+            throw new IllegalTransitionException(
+                $"Correct is not allowed for mail {correction.Fingerprint} of {correction.Mailbox}: it is {from}.");
+        }
+        var hasText = Learning.ExampleStore.WriteCorrection(tx, correction, text);
+        var (_, change) = Learning.ExampleStore.CountCorrectedRoute(tx, correction.Mailbox, correction.Fingerprint, correction.ToLabel, tracker,
+            adjust, correction.Time);
+        rows.Add(audit);
+        if (change is not null)
+        {
+            rows.Add(ThresholdRow(change, correction.Mailbox));
+        }
+        return (hasText, change);
+    }
+
+    private static AuditEntry ThresholdRow(Learning.ThresholdChangeRecord c, string mailbox) => new()
+    {
+        Time = c.Time,
+        DecisionId = "",
+        Fingerprint = "",
+        Mailbox = mailbox,
+        Source = "threshold",
+        Label = c.Label,
+        Threshold = c.To,
+        ModelVersion = c.ModelVersion,
+        Reason = c.Reason,
+        Destination = "",
+        Outcome = c.Outcome,
+    };
+
+    private static void CheckAction(MailTransition transition, WebActionRecord action, WebActionStep? from)
+    {
+        if (!IsLegal(transition, from))
+        {
+            throw new IllegalTransitionException(
+                $"{transition} is not allowed for the web action {action.Kind} on {action.DecisionId}: it is {(from is null ? "not recorded" : from.ToString())}.");
+        }
     }
 
     private static void Check(MailTransition transition, MailKey key, MailState? from)
@@ -276,5 +475,5 @@ public sealed class MailLedger
             Outcome = outcome,
         };
 
-    private static string Time(DateTimeOffset t) => SqliteStateStore.Time(t);
+    private static string Time(DateTimeOffset t) => StateTime.Format(t);
 }

@@ -80,7 +80,24 @@ public sealed record SummaryToRecord(string Subject, string Sender, DateTimeOffs
 /// <param name="Mailbox">The mail's mailbox.</param>
 /// <param name="FromDestination">Where the mail was when the action was asked.</param>
 /// <param name="ToDestination">Where it goes.</param>
-/// <param name="Step"><c>intent</c>, <c>moved</c>, <c>done</c> or <c>failed</c>.</param>
+/// <param name="Step">How far it got.</param>
 /// <param name="Error">Why it failed, if it did (no personal data).</param>
 public sealed record WebActionRecord(string DecisionId, string Kind, string Label, string User, string Mailbox, string FromDestination,
-    string ToDestination, string Step, string? Error);
+    string ToDestination, WebActionStep Step, string? Error);
+
+/// <summary>
+/// The steps of a web action's life (stored as their lower-case names). <see cref="MailLedger"/> writes each, by the
+/// transitions <see cref="MailTransition.RequestAction"/>, <see cref="MailTransition.MoveAction"/>,
+/// <see cref="MailTransition.FailAction"/> and <see cref="MailTransition.CompleteAction"/>.
+/// </summary>
+public enum WebActionStep
+{
+    /// <summary>Recorded, nothing done yet.</summary>
+    Intent,
+    /// <summary>The mail was moved to its new place.</summary>
+    Moved,
+    /// <summary>Completed with its audit rows (and correction).</summary>
+    Done,
+    /// <summary>Refused; nothing was moved.</summary>
+    Failed,
+}

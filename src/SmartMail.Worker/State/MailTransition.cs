@@ -27,6 +27,22 @@ public enum MailTransition
     LoseClaim,
     /// <summary>Decided | Delivered → Acknowledged: after a crash, the sink showed the decision delivered and the source no longer holds the mail; audited <c>delivered</c>.</summary>
     Recover,
+    /// <summary>
+    /// (new) | Decided | Delivered | Acknowledged → the same state: a person's correction, recorded with its example, its count
+    /// against the label's realised precision, and its audit rows (<c>corrected</c>, and any threshold change) in one transaction.
+    /// </summary>
+    Correct,
+    /// <summary>Web action (none) | Done | Failed → Intent: the action is recorded before anything is done.</summary>
+    RequestAction,
+    /// <summary>Web action Intent → Moved: the mail is in its new place.</summary>
+    MoveAction,
+    /// <summary>Web action Intent | Moved → Failed: refused, the error recorded; nothing was moved.</summary>
+    FailAction,
+    /// <summary>
+    /// Web action Moved → Done: the web-app row shows where the mail is, with the correction (route, correct) or the
+    /// <c>released</c> audit row, in one transaction.
+    /// </summary>
+    CompleteAction,
 }
 
 /// <summary>A transition that the mail's current state does not allow: a bug, never a condition to handle.</summary>
