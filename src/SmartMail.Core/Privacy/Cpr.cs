@@ -18,7 +18,7 @@ namespace SmartMail.Core.Privacy;
 /// <list type="bullet">
 /// <item><c>311275-4321</c>, <c>3112754321</c>, <c>311275 4321</c>, <c>311275 - 4321</c>, <c>311275_4321</c>;</item>
 /// <item>the date with separators, the same one twice: <c>31.12.75-4321</c>, <c>31-12-75-4321</c>, <c>31/12/75 4321</c>,
-/// <c>31 12 75 4321</c>, <c>31.12.75.4321</c>; with a four-digit year only before a dash (<c>31.12.1975-4321</c>), and
+/// <c>31 12 75 4321</c>, <c>31.12.75.4321</c>, and the serial straight after the year, <c>31.12.754321</c>; with a four-digit year only before a dash (<c>31.12.1975-4321</c>), and
 /// only when the year's century agrees with the seventh digit;</item>
 /// <item>any dash (Unicode category Pd, the minus sign) and any space (category Zs, tab) where a hyphen or space stands;
 /// full-width dots and slashes;</item>
@@ -158,21 +158,30 @@ public static class Cpr
         {
             return false;
         }
-        int? century = null;
         if (dateSeparator != Separator.None && DigitAt(s, k) >= 0)
         {
-            // A four-digit year: 31.12.1975-4321.
-            century = yy * 100;
-            if (!Two(s, ref k, out yy))
+            // A four-digit year (31.12.1975-4321), else the serial straight after a two-digit year (31.12.754321).
+            var afterYear = k;
+            if (Two(s, ref k, out var low) && TrySerialAt(s, k, start, day, month, low, yy * 100, dateSeparator, out length))
             {
-                return false;
+                return true;
             }
+            k = afterYear;
         }
+        return TrySerialAt(s, k, start, day, month, yy, null, dateSeparator, out length);
+    }
+
+    // Reads the serial (with its separator) at `k`, after the date DD MM [CC]YY, and validates the whole number.
+    private static bool TrySerialAt(ReadOnlySpan<char> s, int k, int start, int day, int month, int yy, int? century,
+        Separator dateSeparator, out int length)
+    {
+        length = 0;
         var beforeSerial = k;
         var serialSeparator = SerialSeparatorAt(s, ref k);
         var separatorFits = serialSeparator switch
         {
-            Separator.None => dateSeparator == Separator.None && k == beforeSerial,
+            // Nothing between year and serial: 3112754321, and with a separated two-digit year 31.12.754321.
+            Separator.None => k == beforeSerial && century is null,
             Separator.Dash => true,
             Separator.Space or Separator.Underscore => century is null,
             _ => century is null && serialSeparator == dateSeparator,
