@@ -82,6 +82,7 @@ public static class WebApp
         services.AddSingleton(context.Queries);
         services.AddSingleton(context.Actions);
         services.AddSingleton(context.Time);
+        services.AddSingleton(context.AccessAudit ?? NoAccessAudit.Instance);
         // Danish letters as themselves, not &#xF8;: every character is still HTML-encoded where it must be.
         services.Configure<Microsoft.Extensions.WebEncoders.WebEncoderOptions>(o => o.TextEncoderSettings = new System.Text.Encodings.Web.TextEncoderSettings(System.Text.Unicode.UnicodeRanges.All));
         if (signIn is not null)

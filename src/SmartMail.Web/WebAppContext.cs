@@ -18,6 +18,9 @@ public sealed record WebAppContext(IOversightQueries Queries, IMailActions Actio
     /// <summary>How the OpenID Connect authority's TLS certificate is checked, when not by the system store alone.</summary>
     public RemoteCertificateValidationCallback? OidcCertificateValidation { get; init; }
 
+    /// <summary>Audits showing a mail's full text; without it the full text is never shown.</summary>
+    public IAccessAudit? AccessAudit { get; init; }
+
     /// <summary>The clock.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 }

@@ -106,6 +106,29 @@ public static class Cpr
         return digits.Length > 0 && IsDigit(digits[0]) && TryMatchAt(digits, 0, out var length) && length == digits.Length;
     }
 
+    /// <summary>The ten digits <c>DDMMYYSSSS</c> (ASCII) that a CPR number in any recognised spelling stands for.</summary>
+    /// <param name="spelling">For example <c>31.12.1975-4321</c> or <c>31.12.754321</c>.</param>
+    /// <returns>The digits, or <see langword="null"/> when <paramref name="spelling"/> is not exactly one CPR number.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="spelling"/> is <see langword="null"/>.</exception>
+    public static string? TenDigits(string spelling)
+    {
+        ArgumentNullException.ThrowIfNull(spelling);
+        if (!IsCpr(spelling))
+        {
+            return null;
+        }
+        var digits = new StringBuilder(12);
+        for (var k = 0; k < spelling.Length; k++)
+        {
+            if (DigitAt(spelling, k) is var d and >= 0)
+            {
+                digits.Append((char)('0' + d));
+            }
+        }
+        // A four-digit year: drop the century (it follows from the seventh digit).
+        return digits.Length == 12 ? digits.Remove(4, 2).ToString() : digits.ToString();
+    }
+
     // The first CPR number at or after `from`.
     private static bool Next(ReadOnlySpan<char> text, int from, out CprMatch match)
     {
