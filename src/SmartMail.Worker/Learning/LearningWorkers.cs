@@ -68,7 +68,7 @@ public sealed class CorrectionWorker(CorrectionScanner scanner, string mailbox, 
 /// <param name="time">The clock.</param>
 /// <param name="logger">The logger.</param>
 /// <param name="privacy">Where each purge is recorded (the retention report) and what each model learned from.</param>
-public sealed class RetrainWorker(ExampleStore examples, SqliteStateStore state, SmartMailOptions options, ModelProvider models, TimeProvider time,
+public sealed class RetrainWorker(ExampleStore examples, IStateStore state, SmartMailOptions options, ModelProvider models, TimeProvider time,
     ILogger<RetrainWorker> logger, Privacy.IPrivacyStore? privacy = null) : BackgroundService
 {
     /// <inheritdoc />

@@ -19,7 +19,7 @@ namespace SmartMail.Worker.Privacy;
 /// <param name="state">The ledger (for the audit rows).</param>
 /// <param name="hash">The installation's keyed hash.</param>
 /// <param name="time">The clock.</param>
-public sealed class PrivacyService(SmartMailOptions options, IPrivacyStore store, SqliteStateStore state, KeyedHash hash, TimeProvider time)
+public sealed class PrivacyService(SmartMailOptions options, IPrivacyStore store, IStateStore state, KeyedHash hash, TimeProvider time)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 

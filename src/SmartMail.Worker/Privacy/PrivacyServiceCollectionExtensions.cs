@@ -18,7 +18,7 @@ public static class PrivacyServiceCollectionExtensions
         services.AddSingleton(sp => new PrivacyStore(Path.Combine(sp.GetRequiredService<SmartMailOptions>().DataDirectory, "state.db")));
         services.AddSingleton<IPrivacyStore>(sp => sp.GetRequiredService<PrivacyStore>());
         services.AddSingleton(sp => new PrivacyService(sp.GetRequiredService<SmartMailOptions>(), sp.GetRequiredService<IPrivacyStore>(),
-            sp.GetRequiredService<SqliteStateStore>(), PrivacyKeyFile.Load(sp.GetRequiredService<SmartMailOptions>().DataDirectory),
+            sp.GetRequiredService<IStateStore>(), PrivacyKeyFile.Load(sp.GetRequiredService<SmartMailOptions>().DataDirectory),
             sp.GetRequiredService<TimeProvider>()));
         if (watch)
         {
