@@ -37,6 +37,11 @@ public interface IPrivacyStore
     /// <returns>The places.</returns>
     IReadOnlyList<StorePlace> PlacesOf(MailRef mail, string exampleHash);
 
+    /// <summary>The mail a decision id names, if the ledger has it.</summary>
+    /// <param name="decisionId">The decision id.</param>
+    /// <returns>The mail, or <see langword="null"/>.</returns>
+    MailRef? MailOf(string decisionId);
+
     /// <summary>The mail's ledger rows (one per place it was seen: mailbox folder and UID).</summary>
     /// <param name="mail">The mail.</param>
     /// <returns>The rows.</returns>

@@ -20,6 +20,10 @@ public static class PrivacyServiceCollectionExtensions
         services.AddSingleton(sp => new PrivacyService(sp.GetRequiredService<SmartMailOptions>(), sp.GetRequiredService<IPrivacyStore>(),
             sp.GetRequiredService<IStateStore>(), PrivacyKeyFile.Load(sp.GetRequiredService<SmartMailOptions>().DataDirectory),
             sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<SmartMail.Web.IAccessAudit>(sp => new PrivacyAccessAudit(sp.GetRequiredService<IStateStore>(),
+            sp.GetRequiredService<IPrivacyStore>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<SmartMail.Web.IPrivacyRequests>(sp => new WebPrivacyRequests(sp.GetRequiredService<PrivacyService>(),
+            sp.GetRequiredService<IPrivacyStore>(), sp.GetRequiredService<SmartMailOptions>(), sp.GetRequiredService<TimeProvider>()));
         if (watch)
         {
             services.AddHostedService<PendingErasureWorker>();

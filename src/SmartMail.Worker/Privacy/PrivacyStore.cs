@@ -222,6 +222,19 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
     ];
 
     /// <inheritdoc />
+    public MailRef? MailOf(string decisionId)
+    {
+        ArgumentNullException.ThrowIfNull(decisionId);
+        lock (_gate)
+        {
+            using var cmd = Command(null, "SELECT mailbox, fingerprint FROM mail WHERE decision_id = $d LIMIT 1");
+            Bind(cmd, ("$d", decisionId));
+            using var r = cmd.ExecuteReader();
+            return r.Read() ? new MailRef(r.GetString(0), r.GetString(1), decisionId) : null;
+        }
+    }
+
+    /// <inheritdoc />
     public IReadOnlyList<LedgerRow> LedgerOf(MailRef mail)
     {
         ArgumentNullException.ThrowIfNull(mail);
@@ -287,17 +300,14 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
         lock (_gate)
         {
             var changed = 0;
+            var tables = Tables.Where(t => t.Table is not ("mail" or "audit" or "correction") && TableExists(t.Table)).ToList();
             using (var tx = _connection.BeginTransaction())
             {
                 foreach (var mail in mails)
                 {
                     changed += PseudonymiseLedger(tx, mail, now);
-                    foreach (var (_, table, where, _) in Tables)
+                    foreach (var (_, table, where, _) in tables)
                     {
-                        if (table is "mail" or "audit" or "correction" || !TableExists(table))
-                        {
-                            continue;
-                        }
                         using var cmd = Command(tx, $"DELETE FROM {table} WHERE {where}");
                         Bind(cmd, ("$d", mail.DecisionId), ("$m", mail.Mailbox), ("$fp", mail.Fingerprint));
                         changed += cmd.ExecuteNonQuery();
@@ -469,7 +479,7 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
         {
             Execute("INSERT INTO summary_text (summary_text) VALUES ('optimize')");
         }
-        for (var attempt = 0; attempt < 50; attempt++)
+        for (var attempt = 0; attempt < 300; attempt++)
         {
             using var cmd = Command(null, "PRAGMA wal_checkpoint(TRUNCATE)");
             using var r = cmd.ExecuteReader();

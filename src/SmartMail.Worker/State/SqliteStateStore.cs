@@ -36,7 +36,8 @@ public sealed partial class SqliteStateStore : IStateStore
             _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path, Pooling = false }.ToString());
             _connection.Open();
             var timeout = (int)(busyTimeout ?? TimeSpan.FromSeconds(10)).TotalMilliseconds;
-            Execute($"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout={timeout};");
+            // secure_delete: a deleted or rewritten row is overwritten, so an erasure (docs/privacy.md) leaves no copy in free space.
+            Execute($"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout={timeout}; PRAGMA secure_delete=ON;");
             Execute(Schema);
             AddColumnIfMissing("mail", "marker", "TEXT");
             AddColumnIfMissing("mail", "retry_utc", "TEXT");
@@ -65,7 +66,7 @@ public sealed partial class SqliteStateStore : IStateStore
         {
             connection.Open();
             using var cmd = connection.CreateCommand();
-            cmd.CommandText = "PRAGMA busy_timeout=5000";
+            cmd.CommandText = "PRAGMA busy_timeout=5000; PRAGMA secure_delete=ON;";
             cmd.ExecuteNonQuery();
             return connection;
         }
