@@ -34,7 +34,7 @@ internal sealed class FakeBackend : IOversightQueries, IMailActions, IAccessAudi
         {
             Add($"r{i:D7}-0000-0000", "A", $"Henvendelse {i}", $"borger{i}@example.dk", start.AddSeconds(-i), "model", "Byg", "routed", "Tekst.");
         }
-        _texts["a01-0000-0000"] = _texts["a01-0000-0000"] with { Attachments = [$"attest_{CprNumber}.pdf", "skema fra borger1@example.dk.pdf"] };
+        _texts["a01-0000-0000"] = _texts["a01-0000-0000"] with { Attachments = [$"attest_{CprNumber}.pdf", "skema fra borger1@example.dk (kopi).pdf"] };
     }
 
     /// <summary>Every full text shown, with who saw it (the audit rows the worker writes).</summary>
