@@ -47,9 +47,18 @@ public sealed class PrivacyPageTests(WebWorld world)
         var refused = await annaContext.APIRequest.GetAsync("/privacy", new() { MaxRedirects = 0 });
         Assert.Equal(403, refused.Status);
         _ = anna;
-        var audit = File.ReadAllText(Path.Combine(world.DataDirectory, "audit.jsonl"));
-        Assert.Contains("web: " + WebWorld.Dorte, audit, StringComparison.Ordinal);
-        Assert.Contains("privacy-erase", audit, StringComparison.Ordinal);
-        Assert.DoesNotContain(address, audit, StringComparison.Ordinal);
+        using var state = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={world.StateDb};Mode=ReadOnly;Pooling=false");
+        state.Open();
+        using var audit = state.CreateCommand();
+        audit.CommandText = "SELECT by_whom || ' ' || reason FROM audit WHERE outcome IN ('privacy-find', 'privacy-erase') ORDER BY seq";
+        using var rows = audit.ExecuteReader();
+        var lines = new List<string>();
+        while (rows.Read())
+        {
+            lines.Add(rows.GetString(0));
+        }
+        Assert.Equal(3, lines.Count); // find, erase, find
+        Assert.All(lines, l => Assert.StartsWith("web: " + WebWorld.Dorte, l, StringComparison.Ordinal));
+        Assert.All(lines, l => Assert.DoesNotContain(address, l, StringComparison.Ordinal));
     }
 }

@@ -64,9 +64,14 @@ public sealed class PrivacyCommandTests
         Assert.Contains("RetentionDays = 365", retention.Stdout, StringComparison.Ordinal);
         Assert.Contains("Record of processing (GDPR art. 30)", File.ReadAllText(Path.Combine(dir, "report", "compliance-report.md")), StringComparison.Ordinal);
         Assert.Contains("<table>", File.ReadAllText(Path.Combine(dir, "report", "compliance-report.html")), StringComparison.Ordinal);
-        var audit = File.ReadAllText(Path.Combine(dir, "data", "audit.jsonl"));
-        Assert.Contains("privacy-erase", audit, StringComparison.Ordinal);
-        Assert.DoesNotContain("4321", audit, StringComparison.Ordinal);
+        using var state = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(dir, "data", "state.db")};Pooling=false");
+        state.Open();
+        using var audit = state.CreateCommand();
+        audit.CommandText = "SELECT by_whom || ': ' || reason FROM audit WHERE outcome = 'privacy-erase'";
+        var row = Assert.IsType<string>(audit.ExecuteScalar());
+        Assert.StartsWith("dpo: privacy erasure ", row, StringComparison.Ordinal);
+        Assert.Contains("1 mails", row, StringComparison.Ordinal);
+        Assert.DoesNotContain("4321", row, StringComparison.Ordinal);
     }
 
     [Theory]
