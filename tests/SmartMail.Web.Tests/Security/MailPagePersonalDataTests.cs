@@ -15,7 +15,7 @@ public sealed class MailPagePersonalDataTests
         var (_, page, body) = await admin.PageAsync("/mail/a01-0000-0000");
 
         Assert.DoesNotContain(FakeBackend.CprNumber, body, StringComparison.Ordinal);
-        Assert.Equal("Attachments: attest_[CPR].pdf, skema fra [EMAIL] (kopi).pdf", page.TestIds("attachments").Single().TextContent);
+        Assert.EndsWith(": attest_[CPR].pdf, skema fra [EMAIL] (kopi).pdf", page.TestIds("attachments").Single().TextContent, StringComparison.Ordinal);
     }
 
     [Fact]
