@@ -5,6 +5,7 @@ namespace SmartMail.Benchmarks;
 /// <summary>
 /// Entry point: <c>dotnet run -c Release --project benchmarks/SmartMail.Benchmarks -- --filter '*Extraction*'</c>, or
 /// <c>-- stages</c> for the Stopwatch stage breakdown over the whole 20news test set (<see cref="StageTimer"/>), or
+/// <c>-- privacy-find [N]</c> for <c>privacy find</c> over N decisions (<see cref="PrivacyFindBenchmark"/>), or
 /// <c>-- attachments</c> for the attachment-text experiment on SIB-200 Danish (<see cref="AttachmentExperiment"/>).
 /// </summary>
 public static class Program
@@ -21,6 +22,10 @@ public static class Program
         if (args.Length > 0 && args[0] == "lab")
         {
             return ModelLab.Run(args[1..]);
+        }
+        if (args.Length > 0 && args[0] == "privacy-find")
+        {
+            return PrivacyFindBenchmark.Run(args[1..]);
         }
         if (args.Length > 0 && args[0] == "attachments")
         {

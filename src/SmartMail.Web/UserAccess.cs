@@ -11,6 +11,9 @@ internal sealed class UserAccess
     /// <summary>The role claim value of an administrator.</summary>
     public const string AdminRole = "smartmail:admin";
 
+    /// <summary>The role claim value of whoever answers citizens' privacy requests (find, export, erase).</summary>
+    public const string PrivacyRole = "smartmail:privacy";
+
     private readonly HashSet<string> _mailboxes;
 
     private UserAccess(string name, bool isAdmin, HashSet<string> mailboxes)
@@ -66,6 +69,10 @@ internal sealed class UserAccess
             {
                 identity.AddClaim(new Claim(ClaimTypes.Role, AdminRole));
             }
+            if (!string.IsNullOrEmpty(options.PrivacyRole) && role == options.PrivacyRole && !identity.HasClaim(ClaimTypes.Role, PrivacyRole))
+            {
+                identity.AddClaim(new Claim(ClaimTypes.Role, PrivacyRole));
+            }
             if (options.MailboxRoles.TryGetValue(role, out var entitled))
             {
                 mailboxes.UnionWith(entitled);
@@ -85,6 +92,7 @@ internal sealed class UserAccess
         var identity = new ClaimsIdentity("signin-link", ClaimTypes.Name, ClaimTypes.Role);
         identity.AddClaim(new Claim(ClaimTypes.Name, "local"));
         identity.AddClaim(new Claim(ClaimTypes.Role, AdminRole));
+        identity.AddClaim(new Claim(ClaimTypes.Role, PrivacyRole)); // the one local user of the embedded default answers requests too
         return new ClaimsPrincipal(identity);
     }
 }

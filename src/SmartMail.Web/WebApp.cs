@@ -92,6 +92,8 @@ public static class WebApp
         services.AddSingleton(context.Actions);
         services.AddSingleton(context.Time);
         services.AddSingleton(new Format(TimeZoneInfo.FindSystemTimeZoneById(options.TimeZone))); // validated above
+        services.AddSingleton(context.AccessAudit ?? NoAccessAudit.Instance);
+        services.AddSingleton(context.Privacy ?? NoPrivacyRequests.Instance);
         // Danish letters as themselves, not &#xF8;: every character is still HTML-encoded where it must be.
         services.Configure<Microsoft.Extensions.WebEncoders.WebEncoderOptions>(o => o.TextEncoderSettings = new System.Text.Encodings.Web.TextEncoderSettings(System.Text.Unicode.UnicodeRanges.All));
         if (signIn is not null)
@@ -122,6 +124,7 @@ public static class WebApp
             o.Conventions.AuthorizeFolder("/");
             o.Conventions.AllowAnonymousToPage("/Login");
             o.Conventions.AuthorizeFolder("/Models", "admin");
+            o.Conventions.AuthorizeFolder("/Privacy", "privacy");
         }).AddCookieTempDataProvider(o =>
         {
             o.Cookie.Name = "SmartMail.Flash";
@@ -167,7 +170,8 @@ public static class WebApp
         }
         services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
-            .AddPolicy("admin", p => p.RequireRole(UserAccess.AdminRole));
+            .AddPolicy("admin", p => p.RequireRole(UserAccess.AdminRole))
+            .AddPolicy("privacy", p => p.RequireRole(UserAccess.PrivacyRole));
         if (options.BehindProxy)
         {
             services.Configure<ForwardedHeadersOptions>(o =>

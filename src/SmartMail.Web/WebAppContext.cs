@@ -18,6 +18,12 @@ public sealed record WebAppContext(IOversightQueries Queries, IMailActions Actio
     /// <summary>How the OpenID Connect authority's TLS certificate is checked, when not by the system store alone.</summary>
     public RemoteCertificateValidationCallback? OidcCertificateValidation { get; init; }
 
+    /// <summary>Audits showing a mail's full text; without it the full text is never shown.</summary>
+    public IAccessAudit? AccessAudit { get; init; }
+
+    /// <summary>Citizens' requests for access and erasure (the privacy page); the page says so when absent.</summary>
+    public IPrivacyRequests? Privacy { get; init; }
+
     /// <summary>The clock.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 }

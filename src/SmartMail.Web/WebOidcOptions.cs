@@ -44,6 +44,10 @@ public sealed class WebOidcOptions
     /// <value>The default is 5 minutes.</value>
     public TimeSpan RolesRecheckedAfter { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>The role (or group) of whoever answers citizens' requests for access and erasure (the privacy page).</summary>
+    /// <value>The default is <c>SmartMail.Privacy</c>; empty for nobody.</value>
+    public string PrivacyRole { get; set; } = "SmartMail.Privacy";
+
     /// <summary>Role or group → the mailboxes (by configured name) its members work as caseworkers.</summary>
     public Dictionary<string, string[]> MailboxRoles { get; set; } = new(StringComparer.Ordinal);
 

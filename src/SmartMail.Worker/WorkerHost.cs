@@ -52,6 +52,7 @@ public static class WorkerHost
             return new SqliteStateStore(Path.Combine(o.DataDirectory, "state.db"), auditFile: o.AuditJsonLines ? Path.Combine(o.DataDirectory, "audit.jsonl") : null);
         });
         builder.Services.AddSingleton(sp => new Learning.ExampleStore(Path.Combine(sp.GetRequiredService<SmartMailOptions>().DataDirectory, "state.db")));
+        Privacy.PrivacyServiceCollectionExtensions.AddSmartMailPrivacy(builder.Services, watch); // a person's data: find, export, erase (issue 25)
         builder.Services.AddSingleton(sp => new Learning.LabelPrecisionMonitor(sp.GetRequiredService<Learning.ExampleStore>(),
             sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<SmartMailOptions>(), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<SmartMail.Core.Routing.IThresholdOverrides>(sp => sp.GetRequiredService<Learning.LabelPrecisionMonitor>());
@@ -97,7 +98,8 @@ public static class WorkerHost
                 sp.GetRequiredService<WorkerMetrics>(),
                 sp.GetRequiredService<Learning.ExampleStore>(),
                 sp.GetRequiredService<Health.WorkerHealth>(),
-                sp.GetRequiredService<Learning.LabelPrecisionMonitor>());
+                sp.GetRequiredService<Learning.LabelPrecisionMonitor>(),
+                sp.GetRequiredService<Privacy.IPrivacyStore>());
         });
         builder.Services.AddSingleton(sp => sp.GetRequiredService<Func<IJournalSink, MailProcessor>>()(sp.GetRequiredService<FolderJournalSink>()));
         builder.Services.AddSingleton<Func<Imap.ImapMailbox, MailProcessor>>(sp =>

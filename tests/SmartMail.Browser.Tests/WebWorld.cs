@@ -50,6 +50,9 @@ public sealed class WebWorld : IAsyncLifetime
     /// <summary>Administrator.</summary>
     public const string Ida = "ida@kommune.test";
 
+    /// <summary>The data protection officer: the privacy role only (no mailbox, not an administrator).</summary>
+    public const string Dorte = "dorte@kommune.test";
+
     private IPlaywright? _playwright;
     private string? _whyNot;
     private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("smartmail-web-");
@@ -92,6 +95,7 @@ public sealed class WebWorld : IAsyncLifetime
         Authority.AddUser(Anna, "Anna Andersen", roles: [RoleA]);
         Authority.AddUser(Bo, "Bo Berg", groups: [GroupB]);
         Authority.AddUser(Ida, "Ida Iversen", roles: ["SmartMail.Admin"]);
+        Authority.AddUser(Dorte, "Dorte Dahl", roles: ["SmartMail.Privacy"]);
         Servers = new Dictionary<string, Dovecot>
         {
             [MailboxA] = await Dovecot.StartAsync(),

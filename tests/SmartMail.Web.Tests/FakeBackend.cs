@@ -7,7 +7,7 @@ namespace SmartMail.Web.Tests;
 /// An in-memory stand-in for the worker's queries and actions: mailboxes A (25 mails in triage, one routed) and B (one in
 /// triage), a quarantined mail in A, two models. It records every action with who asked and the largest page asked for.
 /// </summary>
-internal sealed class FakeBackend : IOversightQueries, IMailActions
+internal sealed class FakeBackend : IOversightQueries, IMailActions, IAccessAudit
 {
     public const string CprNumber = "010190-1234";
     public const string SecretOfB = "Bevilling til Bodil";
@@ -34,6 +34,22 @@ internal sealed class FakeBackend : IOversightQueries, IMailActions
         {
             Add($"r{i:D7}-0000-0000", "A", $"Henvendelse {i}", $"borger{i}@example.dk", start.AddSeconds(-i), "model", "Byg", "routed", "Tekst.");
         }
+        _texts["a01-0000-0000"] = _texts["a01-0000-0000"] with { Attachments = [$"attest_{CprNumber}.pdf", "skema fra borger1@example.dk (kopi).pdf"] };
+    }
+
+    /// <summary>Every full text shown, with who saw it (the audit rows the worker writes).</summary>
+    public ConcurrentQueue<(string DecisionId, string User)> FullTextsShown { get; } = new();
+
+    /// <summary>Whether the audit row can be written (when not, the full text must not be shown).</summary>
+    public bool AuditWorks { get; set; } = true;
+
+    public bool FullTextShown(string decisionId, string user)
+    {
+        if (AuditWorks)
+        {
+            FullTextsShown.Enqueue((decisionId, user));
+        }
+        return AuditWorks;
     }
 
     public ConcurrentQueue<(string Action, string Target, string? Label, string User)> Calls { get; } = new();

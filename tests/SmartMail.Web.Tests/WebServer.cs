@@ -45,7 +45,7 @@ internal sealed class WebServer : IAsyncDisposable
         var loggers = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
         var backend = new FakeBackend(routedInA);
         var signIn = new OneTimeSignIn();
-        var app = WebApp.Create(options, new WebAppContext(backend, backend, loggers) { SignIn = signIn, OidcCertificateValidation = oidcTrust, Time = time ?? TimeProvider.System });
+        var app = WebApp.Create(options, new WebAppContext(backend, backend, loggers) { SignIn = signIn, OidcCertificateValidation = oidcTrust, Time = time ?? TimeProvider.System, AccessAudit = backend });
         await app.StartAsync(TestContext.Current.CancellationToken);
         return new WebServer(app, loggers, logs, backend, signIn, options);
     }

@@ -122,6 +122,8 @@ internal static class RetrainCommand
                 DryRun = parse.GetValue(dryRun),
                 ShuffleLabels = parse.GetValue(shuffle),
                 AllowDroppingLabels = parse.GetValue(allowDropping),
+                TrainedOn = SmartMail.Worker.Privacy.PrivacyTraining.Recorder(host.Services.GetRequiredService<SmartMail.Worker.Privacy.IPrivacyStore>(),
+                    SmartMail.Worker.Privacy.PrivacyKeyFile.Load(options.DataDirectory)),
             };
             var history = data.HasSource(parse) ? await data.LoadAsync(parse, settings, cancellationToken) : null;
             return Run(host, options, retrain, history);
@@ -133,7 +135,8 @@ internal static class RetrainCommand
     {
         var examples = host.Services.GetRequiredService<ExampleStore>();
         _ = host.Services.GetRequiredService<IStateStore>();
-        examples.Purge(DateTimeOffset.UtcNow.AddDays(-options.Learning.RetentionDays));
+        var cutoff = DateTimeOffset.UtcNow.AddDays(-options.Learning.RetentionDays);
+        host.Services.GetRequiredService<SmartMail.Worker.Privacy.IPrivacyStore>().RecordPurge(DateTimeOffset.UtcNow, cutoff, examples.Purge(cutoff), 0);
         var report = Retrainer.Run(examples, history, ModelRegistry.For(options), retrain, TimeProvider.System,
             new Progress<string>(line => AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"[grey]{DateTime.Now:HH:mm:ss}[/] {line}")));
         var color = report.Decision == RetrainDecision.Promoted ? "green" : "yellow";

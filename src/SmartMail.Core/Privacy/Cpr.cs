@@ -18,7 +18,7 @@ namespace SmartMail.Core.Privacy;
 /// <list type="bullet">
 /// <item><c>311275-4321</c>, <c>3112754321</c>, <c>311275 4321</c>, <c>311275 - 4321</c>, <c>311275_4321</c>;</item>
 /// <item>the date with separators, the same one twice: <c>31.12.75-4321</c>, <c>31-12-75-4321</c>, <c>31/12/75 4321</c>,
-/// <c>31 12 75 4321</c>, <c>31.12.75.4321</c>; with a four-digit year only before a dash (<c>31.12.1975-4321</c>), and
+/// <c>31 12 75 4321</c>, <c>31.12.75.4321</c>, and the serial straight after the year, <c>31.12.754321</c>; with a four-digit year only before a dash (<c>31.12.1975-4321</c>), and
 /// only when the year's century agrees with the seventh digit;</item>
 /// <item>any dash (Unicode category Pd, the minus sign) and any space (category Zs, tab) where a hyphen or space stands;
 /// full-width dots and slashes;</item>
@@ -106,6 +106,29 @@ public static class Cpr
         return digits.Length > 0 && IsDigit(digits[0]) && TryMatchAt(digits, 0, out var length) && length == digits.Length;
     }
 
+    /// <summary>The ten digits <c>DDMMYYSSSS</c> (ASCII) that a CPR number in any recognised spelling stands for.</summary>
+    /// <param name="spelling">For example <c>31.12.1975-4321</c> or <c>31.12.754321</c>.</param>
+    /// <returns>The digits, or <see langword="null"/> when <paramref name="spelling"/> is not exactly one CPR number.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="spelling"/> is <see langword="null"/>.</exception>
+    public static string? TenDigits(string spelling)
+    {
+        ArgumentNullException.ThrowIfNull(spelling);
+        if (!IsCpr(spelling))
+        {
+            return null;
+        }
+        var digits = new StringBuilder(12);
+        for (var k = 0; k < spelling.Length; k++)
+        {
+            if (DigitAt(spelling, k) is var d and >= 0)
+            {
+                digits.Append((char)('0' + d));
+            }
+        }
+        // A four-digit year: drop the century (it follows from the seventh digit).
+        return digits.Length == 12 ? digits.Remove(4, 2).ToString() : digits.ToString();
+    }
+
     // The first CPR number at or after `from`.
     private static bool Next(ReadOnlySpan<char> text, int from, out CprMatch match)
     {
@@ -158,21 +181,30 @@ public static class Cpr
         {
             return false;
         }
-        int? century = null;
         if (dateSeparator != Separator.None && DigitAt(s, k) >= 0)
         {
-            // A four-digit year: 31.12.1975-4321.
-            century = yy * 100;
-            if (!Two(s, ref k, out yy))
+            // A four-digit year (31.12.1975-4321), else the serial straight after a two-digit year (31.12.754321).
+            var afterYear = k;
+            if (Two(s, ref k, out var low) && TrySerialAt(s, k, start, day, month, low, yy * 100, dateSeparator, out length))
             {
-                return false;
+                return true;
             }
+            k = afterYear;
         }
+        return TrySerialAt(s, k, start, day, month, yy, null, dateSeparator, out length);
+    }
+
+    // Reads the serial (with its separator) at `k`, after the date DD MM [CC]YY, and validates the whole number.
+    private static bool TrySerialAt(ReadOnlySpan<char> s, int k, int start, int day, int month, int yy, int? century,
+        Separator dateSeparator, out int length)
+    {
+        length = 0;
         var beforeSerial = k;
         var serialSeparator = SerialSeparatorAt(s, ref k);
         var separatorFits = serialSeparator switch
         {
-            Separator.None => dateSeparator == Separator.None && k == beforeSerial,
+            // Nothing between year and serial: 3112754321, and with a separated two-digit year 31.12.754321.
+            Separator.None => k == beforeSerial && century is null,
             Separator.Dash => true,
             Separator.Space or Separator.Underscore => century is null,
             _ => century is null && serialSeparator == dateSeparator,

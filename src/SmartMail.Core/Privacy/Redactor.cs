@@ -33,6 +33,26 @@ public static class Redactor
         return RedactEmails(Cpr.Redact(text));
     }
 
+    /// <summary>
+    /// An e-mail address as lists show it without keeping it: the first letter of the local part and the domain,
+    /// <c>b…@example.dk</c>. Anything that is not one address is redacted whole.
+    /// </summary>
+    /// <param name="address">The address; <see langword="null"/> or empty gives an empty string.</param>
+    /// <returns>The masked address.</returns>
+    public static string MaskAddress(string? address)
+    {
+        if (string.IsNullOrEmpty(address))
+        {
+            return string.Empty;
+        }
+        var at = address.LastIndexOf('@');
+        if (at <= 0 || FindAddress(address, at, 0) is not (0, var end) || end != address.Length)
+        {
+            return Redact(address);
+        }
+        return string.Concat(address.AsSpan(0, 1), "\u2026", Cpr.Redact(address[at..]));
+    }
+
     private static string RedactEmails(string text)
     {
         StringBuilder? result = null;

@@ -5,7 +5,7 @@ using SmartMail.Web.Resources;
 namespace SmartMail.Web.Pages;
 
 /// <summary><c>/mail/{decisionId}</c>: the decision, corrections, history, "this was wrong", the text.</summary>
-public sealed class MailModel(IOversightQueries queries, IMailActions actions) : AppPage(queries)
+public sealed class MailModel(IOversightQueries queries, IMailActions actions, IAccessAudit audit) : AppPage(queries)
 {
     public MailDetail Detail { get; private set; } = null!; // set by OnGet before the page renders
 
@@ -14,6 +14,9 @@ public sealed class MailModel(IOversightQueries queries, IMailActions actions) :
     public string? Body { get; private set; }
 
     public bool Full { get; private set; }
+
+    /// <summary>The attachments' file names: CPR numbers and addresses masked unless the full text is shown.</summary>
+    public IReadOnlyList<string> Attachments { get; private set; } = [];
 
     public bool HasCpr { get; private set; }
 
@@ -33,8 +36,10 @@ public sealed class MailModel(IOversightQueries queries, IMailActions actions) :
         if (Text is not null)
         {
             HasCpr = Cpr.ContainsAny(Text.Body) || Cpr.ContainsAny(Text.Subject);
-            Full = full;
-            Body = full ? Text.Body : Cpr.Redact(Text.Body);
+            // The full text (CPR numbers unmasked) only with an audit row naming who saw it.
+            Full = full && audit.FullTextShown(detail.Summary.DecisionId, Access.Name);
+            Body = Full ? Text.Body : Cpr.Redact(Text.Body);
+            Attachments = Full ? Text.Attachments : [.. Text.Attachments.Select(Redactor.Redact)];
         }
         return Page();
     }

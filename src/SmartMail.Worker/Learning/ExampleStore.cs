@@ -36,7 +36,8 @@ public sealed partial class ExampleStore : IDisposable
             _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = full, Pooling = false }.ToString());
             _connection.Open();
             // Examples are derived data: a lost last commit costs a training example, never a mail.
-            Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;" + Schema);
+            // secure_delete: a purged, corrected or erased example is overwritten, not left in free space (docs/privacy.md).
+            Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000; PRAGMA secure_delete=ON;" + Schema);
             Execute(PrecisionSchema);
         }
         catch (SqliteException ex)

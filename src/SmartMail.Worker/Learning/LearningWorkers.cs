@@ -67,8 +67,9 @@ public sealed class CorrectionWorker(CorrectionScanner scanner, string mailbox, 
 /// <param name="models">The model provider, refreshed after a promotion.</param>
 /// <param name="time">The clock.</param>
 /// <param name="logger">The logger.</param>
+/// <param name="privacy">Where each purge is recorded (the retention report) and what each model learned from.</param>
 public sealed class RetrainWorker(ExampleStore examples, IStateStore state, SmartMailOptions options, ModelProvider models, TimeProvider time,
-    ILogger<RetrainWorker> logger) : BackgroundService
+    ILogger<RetrainWorker> logger, Privacy.IPrivacyStore? privacy = null) : BackgroundService
 {
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -79,8 +80,9 @@ public sealed class RetrainWorker(ExampleStore examples, IStateStore state, Smar
         while (!stoppingToken.IsCancellationRequested)
         {
             var cutoff = time.GetUtcNow().AddDays(-options.Learning.RetentionDays);
-            examples.Purge(cutoff);
-            state.PurgeSummaries(cutoff);
+            var purgedExamples = examples.Purge(cutoff);
+            var purgedSummaries = state.PurgeSummaries(cutoff);
+            privacy?.RecordPurge(time.GetUtcNow(), cutoff, purgedExamples, purgedSummaries);
             await Task.Delay(tick, time, stoppingToken);
             if (time.GetUtcNow() < nextRetrain)
             {
@@ -89,7 +91,7 @@ public sealed class RetrainWorker(ExampleStore examples, IStateStore state, Smar
             nextRetrain = time.GetUtcNow() + every!.Value;
             try
             {
-                var report = await Task.Run(() => Retrain(examples, options, time, null), stoppingToken);
+                var report = await Task.Run(() => Retrain(examples, options, time, null, privacy), stoppingToken);
                 LearningLog.Retrained(logger, report.Decision, report.Reason, report.ReportFile ?? "");
                 models.RefreshIfChanged();
             }
@@ -106,7 +108,9 @@ public sealed class RetrainWorker(ExampleStore examples, IStateStore state, Smar
     /// <param name="time">The clock.</param>
     /// <param name="progress">Receives a line per stage.</param>
     /// <returns>The report.</returns>
-    public static RetrainReport Retrain(ExampleStore examples, SmartMailOptions options, TimeProvider time, IProgress<string>? progress)
+    /// <param name="privacy">Records what the candidate learned from; none when <see langword="null"/>.</param>
+    public static RetrainReport Retrain(ExampleStore examples, SmartMailOptions options, TimeProvider time, IProgress<string>? progress,
+        Privacy.IPrivacyStore? privacy = null)
     {
         ArgumentNullException.ThrowIfNull(examples);
         ArgumentNullException.ThrowIfNull(options);
@@ -117,6 +121,7 @@ public sealed class RetrainWorker(ExampleStore examples, IStateStore state, Smar
             TargetPrecision = options.Learning.TargetPrecision,
             MinComparisonExamples = options.Learning.MinComparisonExamples,
             ConfirmAfter = options.Learning.ConfirmAfter,
+            TrainedOn = privacy is null ? null : Privacy.PrivacyTraining.Recorder(privacy, Privacy.PrivacyKeyFile.Load(options.DataDirectory)),
         }, time, progress);
     }
 }

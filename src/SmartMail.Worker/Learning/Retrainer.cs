@@ -37,6 +37,9 @@ public sealed record RetrainOptions
 
     /// <summary>Compares and reports, but never promotes.</summary>
     public bool DryRun { get; init; }
+
+    /// <summary>Told the candidate's version and the stored examples it learned from (the privacy index records them).</summary>
+    public Action<string, IReadOnlyList<StoredExample>>? TrainedOn { get; init; }
 }
 
 /// <summary>
@@ -107,6 +110,8 @@ public static class Retrainer
             new TrainingOptions { TargetPrecision = options.TargetPrecision, Seed = options.Seed, MinExamplesPerLabel = options.MinExamplesPerLabel },
             progress, time);
         using var candidate = trained.Bundle;
+        var learned = train.ToHashSet(ReferenceEqualityComparer.Instance);
+        options.TrainedOn?.Invoke(candidate.Manifest.ModelVersion, [.. stored.Where(s => learned.Contains(s.Document))]);
 
         progress?.Report("scoring both models on the held-out new mail");
         var currentScore = Score(current, comparison, options.TargetPrecision);

@@ -46,6 +46,8 @@ public sealed class MailProcessor
     private readonly Health.WorkerHealth? _health;
     private readonly LabelPrecisionMonitor? _precision;
     private readonly Threads.ThreadMemory? _threads;
+    private readonly Privacy.IPrivacyStore? _privacy;
+    private readonly Core.Privacy.KeyedHash? _privacyHash;
     // Per destination: failures in a row and the time before which it is not tried again (a circuit breaker).
     private readonly ConcurrentDictionary<string, (int Failures, DateTimeOffset RetryAt)> _unavailable = new(StringComparer.Ordinal);
 
@@ -61,10 +63,12 @@ public sealed class MailProcessor
     /// <param name="examples">Where the text of decided mail is kept for the learning loop; none when <see langword="null"/>.</param>
     /// <param name="health">Told when deliveries to a destination wait and when they go through again; none when <see langword="null"/>.</param>
     /// <param name="precision">Counts automatic routes for each label's realised precision (and thresholds raised in service); none when <see langword="null"/>.</param>
+    /// <param name="privacy">Where each decided mail's keyed hashes (CPR numbers, addresses, thread) are indexed for a person's requests; none when <see langword="null"/>.</param>
     public MailProcessor(IStateStore store, Func<RoutingPolicy> policy, MailExtractor extractor, IJournalSink sink,
         SmartMailOptions options, TimeProvider time, ILogger logger, WorkerMetrics metrics, ExampleStore? examples = null,
-        Health.WorkerHealth? health = null, LabelPrecisionMonitor? precision = null)
+        Health.WorkerHealth? health = null, LabelPrecisionMonitor? precision = null, Privacy.IPrivacyStore? privacy = null)
     {
+        _privacy = privacy;
         _precision = precision;
         _health = health;
         _examples = options.Learning.StoreExamples ? examples : null;
@@ -80,6 +84,7 @@ public sealed class MailProcessor
         _logger = logger;
         _metrics = metrics;
         _threads = options.FollowThreads ? store.Threads : null;
+        _privacyHash = privacy is null ? null : Privacy.PrivacyKeyFile.Load(options.DataDirectory);
         if (options.AuditJsonLines)
         {
             // The ledger writes every audit row it commits to the file too, recovery rows included.
@@ -568,14 +573,18 @@ public sealed class MailProcessor
             new DecisionToRecord(record.Key, destination, DecisionJson(record, decision, destination, kle, document),
                 Audit(record, decision.Source.ToString().ToLowerInvariant(), decision, Place(destination), decision.Reason, outcome))
             {
-                Summary = new SummaryToRecord(document.Subject, document.From.Count > 0 ? document.From[0] : "", document.Date,
+                // The sender as lists show it (b…@example.dk): the address itself is in the mail, and in the privacy index as a keyed hash.
+                Summary = new SummaryToRecord(document.Subject, document.From.Count > 0 ? Redactor.MaskAddress(document.From[0]) : "", document.Date,
                     decision.Source.ToString().ToLowerInvariant(), decision.Label, decision.Top.Count > 0 ? decision.Confidence : null,
                     decision.ModelVersion, SummaryOutcome(destination)),
                 Thread = thread,
             },
             decision.Top.Count > 0 ? decision.Confidence : null,
             new NewExample(record.Key.Mailbox, record.Fingerprint, record.DecisionId, decision.Label, decision.ModelVersion,
-                new TextInput(document.Subject, document.Body), document.Date));
+                new TextInput(document.Subject, document.Body), document.Date))
+        {
+            Keys = _privacyHash is null ? null : Privacy.MailKeys.Of(_privacyHash, document),
+        };
     }
 
     private Evaluated QuarantineDecision(MailRecord record, string reason) =>
@@ -616,6 +625,7 @@ public sealed class MailProcessor
     {
         _ledger.Decide([.. decisions.Select(d => d.Evaluated.Decision)]);
         SaveExamples([.. decisions.Select(d => d.Evaluated.Example).OfType<NewExample>()]);
+        IndexForPrivacy(decisions);
         CountRoutes([.. decisions.Select(d => d.Evaluated.Decision.Audit)]);
         foreach (var (record, evaluated) in decisions)
         {
@@ -627,7 +637,33 @@ public sealed class MailProcessor
         }
     }
 
-    private sealed record Evaluated(DecisionToRecord Decision, float? Confidence, NewExample? Example);
+    private sealed record Evaluated(DecisionToRecord Decision, float? Confidence, NewExample? Example)
+    {
+        // What a person's request finds the mail by (keyed hashes), when the privacy index is on.
+        public IReadOnlyList<Privacy.PersonKey>? Keys { get; init; }
+    }
+
+    // The privacy index is derived data too: failing to write it is logged; a later find reads the journal instead.
+    private void IndexForPrivacy(IReadOnlyList<(MailRecord Record, Evaluated Evaluated)> decisions)
+    {
+        if (_privacy is null)
+        {
+            return;
+        }
+        try
+        {
+            _privacy.Index([.. decisions.Where(d => d.Evaluated.Keys is not null).Select(d => new Privacy.IndexedMail(
+                new Privacy.MailRef(d.Record.Key.Mailbox, d.Record.Fingerprint, d.Record.DecisionId), d.Evaluated.Keys!, _time.GetUtcNow()))]);
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        {
+            NotIndexed(_logger, decisions.Count, ex.SqliteErrorCode, null);
+        }
+    }
+
+    private static readonly Action<ILogger, int, int, Exception?> NotIndexed = LoggerMessage.Define<int, int>(
+        LogLevel.Warning, new EventId(2162, nameof(NotIndexed)),
+        "{Count} decided mails were not indexed for privacy requests (SQLite error {Code}); routing goes on, a find reads the journal");
 
     // Training text is derived data: failing to keep it is logged, never a reason to stop routing.
     private void SaveExamples(IReadOnlyCollection<NewExample> examples)

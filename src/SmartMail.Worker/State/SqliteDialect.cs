@@ -15,8 +15,8 @@ internal sealed class SqliteDialect(TimeSpan busyTimeout) : StateDialect
     /// <inheritdoc />
     public override void Opened(DbConnection connection, bool writer) =>
         connection.Execute(writer
-            ? $"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout={(int)busyTimeout.TotalMilliseconds};"
-            : "PRAGMA busy_timeout=5000");
+            ? $"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout={(int)busyTimeout.TotalMilliseconds}; PRAGMA secure_delete=ON;"
+            : "PRAGMA busy_timeout=5000; PRAGMA secure_delete=ON;");
 
     /// <inheritdoc />
     public override string MillisBetween(string from, string to) => $"CAST((julianday({to}) - julianday({from})) * 86400000.0 AS INTEGER)";

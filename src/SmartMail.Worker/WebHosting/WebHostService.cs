@@ -53,6 +53,8 @@ public sealed partial class WebHostService(SmartMailOptions options, IServicePro
         var context = new WebAppContext(queries, actions, loggerFactory)
         {
             SignIn = signIn,
+            AccessAudit = services.GetService<IAccessAudit>(),
+            Privacy = services.GetService<IPrivacyRequests>(),
             KeysDirectory = Path.Combine(options.DataDirectory, "web-keys"),
             OidcCertificateValidation = web.Oidc.CaCertificateFile is { Length: > 0 } ca ? TrustedCa.Validator(X509CertificateLoader.LoadCertificateFromFile(ca)) : null,
             Time = time,

@@ -22,7 +22,7 @@ public sealed class JournalActionsTests : IDisposable
         var one = Assert.Single(triage.Items);
         Assert.Equal(1, triage.Total);
         Assert.Equal("Sag om [CPR] 1", one.Subject);
-        Assert.Equal("borger1@example.dk", one.Sender);
+        Assert.Equal("b\u2026@example.dk", one.Sender); // masked (issue 24, finding 7)
         Assert.Equal("manual", one.Source);
         Assert.Equal(new DateTimeOffset(2026, 12, 1, 9, 1, 0, TimeSpan.Zero), one.Received);
         var routed = Assert.Single(_world.Queries.FindMail(new Web.MailQuery(["drop"], Subject: "skat"), 0, 10).Items);
