@@ -62,6 +62,14 @@ internal static class BackupCommand
     private static SmartMailOptions Options(string[] settings)
     {
         using var host = WorkerConfig.Build(settings);
-        return host.Options();
+        return OptionsWithoutSideEffects(host);
     }
+
+    /// <summary>
+    /// The validated options, read without the host's <see cref="SmartMailOptions"/> singleton, whose creation prepares the
+    /// data directory (creates it with state.db, smartmail.lock and audit.jsonl): check, backup and restore write nothing there.
+    /// </summary>
+    public static SmartMailOptions OptionsWithoutSideEffects(Microsoft.Extensions.Hosting.IHost host) =>
+        Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions
+            .GetRequiredService<Microsoft.Extensions.Options.IOptions<SmartMailOptions>>(host.Services).Value;
 }

@@ -45,7 +45,7 @@ internal static class CheckCommand
         try
         {
             using var host = WorkerConfig.Build(settings);
-            options = host.Options();
+            options = BackupCommand.OptionsWithoutSideEffects(host);
         }
         catch (ConfigurationException ex)
         {

@@ -211,7 +211,7 @@ internal static class DataDirectoryBackup
     // The online backup API copies every page of one consistent read snapshot (in WAL mode the writer goes on meanwhile).
     private static void SnapshotDatabase(string source, string target)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        CreatePrivateDirectory(Path.GetDirectoryName(target)!);
         using var from = Open(source, SqliteOpenMode.ReadWrite);
         using var to = Open(target, SqliteOpenMode.ReadWriteCreate);
         using (var busy = from.CreateCommand())
@@ -292,7 +292,7 @@ internal static class DataDirectoryBackup
 
     private static void CopyFile(string source, string target)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        CreatePrivateDirectory(Path.GetDirectoryName(target)!);
         try
         {
             File.Copy(source, target, overwrite: false);

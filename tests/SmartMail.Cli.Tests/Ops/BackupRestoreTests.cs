@@ -53,7 +53,7 @@ public sealed class BackupRestoreTests
         Assert.Contains(await watch.StopAsync(), new[] { 0, 130 }); // Ctrl+C: a clean stop, or "cancelled" when it came mid-wait
         var live = AuditRows(data);
 
-        var restored = Directory.CreateDirectory(Path.Combine(root, "restored")).FullName; // empty, as an administrator prepares it
+        var restored = PrivateDirectory(Path.Combine(root, "restored")); // empty and 0700, as an administrator prepares it
         var restore = await CliProcess.RunAsync(root, ["restore", "--from", backup, .. Settings(restored, inbox, journal)]);
 
         Assert.True(restore.ExitCode == 0, restore.ToString());
@@ -85,7 +85,7 @@ public sealed class BackupRestoreTests
     {
         var root = CliProcess.TempDirectory();
         var backup = await SmallBackupAsync(root);
-        var data = Directory.CreateDirectory(Path.Combine(root, "in-use")).FullName;
+        var data = PrivateDirectory(Path.Combine(root, "in-use"));
         await File.WriteAllTextAsync(Path.Combine(data, "state.db"), "the ledger of a running instance", TestContext.Current.CancellationToken);
         var before = CheckCommandTests.Snapshot(data);
 
@@ -147,7 +147,7 @@ public sealed class BackupRestoreTests
 
     private static async Task<string> LedgerAsync(string root)
     {
-        var data = Path.Combine(root, "data");
+        var data = PrivateDirectory(Path.Combine(root, "data"));
         using (var store = new SqliteStateStore(Path.Combine(data, "state.db")))
         {
             for (var i = 0; i < 3; i++)
@@ -167,6 +167,11 @@ public sealed class BackupRestoreTests
         await File.WriteAllTextAsync(Path.Combine(data, "smartmail.lock"), "", TestContext.Current.CancellationToken);
         return data;
     }
+
+    // A data directory only its owner may enter: SmartMail refuses any other (SmartMail:DataDirectory, docs/operations.md).
+    private static string PrivateDirectory(string path) => OperatingSystem.IsWindows()
+        ? Directory.CreateDirectory(path).FullName
+        : Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute).FullName;
 
     private static void Drop(string inbox, int count)
     {
