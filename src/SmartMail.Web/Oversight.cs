@@ -40,6 +40,14 @@ public interface IOversightQueries
     /// <returns>The text, or <see langword="null"/> when no text was kept.</returns>
     MailText? GetText(string decisionId);
 
+    /// <summary>
+    /// The mail's text as stored at decision time, for a list of previews (the triage page): reading it costs a row, not a
+    /// parse of the mail and its attachments. By default <see cref="GetText"/>.
+    /// </summary>
+    /// <param name="decisionId">The decision id.</param>
+    /// <returns>The text, or <see langword="null"/> when no text was kept.</returns>
+    MailText? GetStoredText(string decisionId) => GetText(decisionId);
+
     /// <summary>How a mailbox is doing.</summary>
     /// <param name="mailbox">The mailbox.</param>
     /// <param name="since">Start of the volume series (hourly buckets).</param>

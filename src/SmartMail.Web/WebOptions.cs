@@ -30,6 +30,16 @@ public sealed class WebOptions
     /// <summary>Kestrel's own TLS certificate, for an https <see cref="Url"/> without a reverse proxy.</summary>
     public WebHttpsOptions Https { get; set; } = new();
 
+    /// <summary>
+    /// A PKCS#12 (.pfx) certificate with its private key that encrypts the web app's cookie-protection keys at rest
+    /// (<c>DataDirectory/web-keys</c>). Without it the keys are encrypted with DPAPI on Windows and kept in 0600 files of the
+    /// service user on Linux. Whoever reads the keys can forge any user's sign-in cookie.
+    /// </summary>
+    public string? KeysCertificateFile { get; set; }
+
+    /// <summary>A file holding the password of <see cref="KeysCertificateFile"/>, when it has one.</summary>
+    public string? KeysCertificatePasswordFile { get; set; }
+
     /// <summary>Sign-in by OpenID Connect (Entra ID or any provider); without it, only the one-time link on loopback.</summary>
     public WebOidcOptions Oidc { get; set; } = new();
 
@@ -102,12 +112,18 @@ public sealed class WebOptions
             yield return $"{prefix}:Url: beyond loopback the app speaks https only: use an https:// Url with {prefix}:Https:CertificateFile, "
                 + $"or set {prefix}:BehindProxy=true behind a reverse proxy that terminates TLS.";
         }
+        if (BehindProxy && !UsesOidc)
+        {
+            yield return $"{prefix}:BehindProxy: the one-time sign-in link is for the local user only and is never served through a proxy: "
+                + $"configure {prefix}:Oidc (Authority, ClientId) to serve the app behind a reverse proxy, or set BehindProxy=false.";
+        }
         if (uri.Scheme == Uri.UriSchemeHttps && string.IsNullOrEmpty(Https.CertificateFile))
         {
             yield return $"{prefix}:Https:CertificateFile: an https:// Url needs Kestrel's certificate (a PKCS#12 .pfx file).";
         }
         foreach (var (name, file) in new[] { ("Https:CertificateFile", Https.CertificateFile), ("Https:CertificatePasswordFile", Https.CertificatePasswordFile),
-                     ("Oidc:ClientSecretFile", Oidc.ClientSecretFile), ("Oidc:CaCertificateFile", Oidc.CaCertificateFile) })
+                     ("Oidc:ClientSecretFile", Oidc.ClientSecretFile), ("Oidc:CaCertificateFile", Oidc.CaCertificateFile),
+                     ("KeysCertificateFile", KeysCertificateFile), ("KeysCertificatePasswordFile", KeysCertificatePasswordFile) })
         {
             if (!string.IsNullOrEmpty(file) && !File.Exists(file))
             {
@@ -138,7 +154,7 @@ public sealed class WebOptions
     /// <param name="url">The URL.</param>
     /// <param name="uri">The parsed URL.</param>
     /// <returns>Whether it is one.</returns>
-    internal static bool TryParseUrl(string? url, out Uri uri)
+    public static bool TryParseUrl(string? url, out Uri uri)
     {
         // Kestrel's wildcard hosts (http://*:80, http://+:80) are not URIs: read them as "every address".
         var normalised = url?.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal);

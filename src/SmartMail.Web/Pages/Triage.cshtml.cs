@@ -100,7 +100,7 @@ public sealed class TriageModel(IOversightQueries queries, IMailActions actions,
         Redirect($"/triage/{Uri.EscapeDataString(mailbox)}{(PageNumber > 1 ? $"?p={PageNumber}" : string.Empty)}");
 
     // Plain text, CPR numbers masked (the mail page shows them to whoever opens the mail); HTML-encoded by Razor.
-    private string? Preview(string decisionId) => Queries.GetText(decisionId) is { } text ? Format.Preview(Cpr.Redact(text.Body)) : null;
+    private string? Preview(string decisionId) => Queries.GetStoredText(decisionId) is { } text ? Format.Preview(Cpr.Redact(text.Body)) : null;
 }
 
 /// <summary>One mail of the queue.</summary>
