@@ -98,7 +98,10 @@ public sealed class WebWorld : IAsyncLifetime
             [MailboxB] = await Dovecot.StartAsync(),
         };
         // The worker refuses a data directory others can read (it holds raw mail, the ledger, the web keys).
-        Directory.CreateDirectory(DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        if (!OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
         CandidateVersion = AddCandidateModel();
 
         var secretFile = Path.Combine(_directory.FullName, "oidc-client-secret");
