@@ -101,6 +101,11 @@ public sealed class WebWorld : IAsyncLifetime
             [MailboxA] = await Dovecot.StartAsync(),
             [MailboxB] = await Dovecot.StartAsync(),
         };
+        // The worker refuses a data directory others can read (it holds raw mail, the ledger, the web keys).
+        if (!OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
         CandidateVersion = AddCandidateModel();
 
         var secretFile = Path.Combine(_directory.FullName, "oidc-client-secret");
