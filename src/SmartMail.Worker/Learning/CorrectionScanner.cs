@@ -3,6 +3,7 @@ using MailKit;
 using MailKit.Net.Imap;
 using MailKit.Search;
 using Microsoft.Extensions.Logging;
+using SmartMail.Core;
 using SmartMail.Core.Classification;
 using SmartMail.Core.Mime;
 using SmartMail.Worker.Imap;
@@ -184,19 +185,19 @@ public sealed class CorrectionScan
 
 internal static partial class LearningLog
 {
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Mailbox {Mailbox}: correction {Fingerprint}: '{From}' -> '{To}'")]
+    [LoggerMessage(EventId = SmartMailEventId.CorrectionSeen, Level = LogLevel.Information, Message = "Mailbox {Mailbox}: correction {Fingerprint}: '{From}' -> '{To}'")]
     public static partial void CorrectionSeen(ILogger logger, string mailbox, string fingerprint, string from, string to);
 
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning,
+    [LoggerMessage(EventId = SmartMailEventId.CorrectionFolderReset, Level = LogLevel.Warning,
         Message = "Mailbox {Mailbox}: folder {Folder} has a new UIDVALIDITY; corrections are looked for from its current end")]
     public static partial void FolderReset(ILogger logger, string mailbox, string folder);
 
-    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Mailbox {Mailbox}: looking for corrections failed; trying again in {Delay}")]
+    [LoggerMessage(EventId = SmartMailEventId.CorrectionScanFailed, Level = LogLevel.Warning, Message = "Mailbox {Mailbox}: looking for corrections failed; trying again in {Delay}")]
     public static partial void ScanFailed(ILogger logger, string mailbox, TimeSpan delay, Exception exception);
 
-    [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Retrain {Decision}: {Reason} (report {Report})")]
+    [LoggerMessage(EventId = SmartMailEventId.Retrained, Level = LogLevel.Information, Message = "Retrain {Decision}: {Reason} (report {Report})")]
     public static partial void Retrained(ILogger logger, string decision, string reason, string report);
 
-    [LoggerMessage(EventId = 3005, Level = LogLevel.Error, Message = "Scheduled retrain failed; the model in force is kept")]
+    [LoggerMessage(EventId = SmartMailEventId.RetrainFailed, Level = LogLevel.Error, Message = "Scheduled retrain failed; the model in force is kept")]
     public static partial void RetrainFailed(ILogger logger, Exception exception);
 }

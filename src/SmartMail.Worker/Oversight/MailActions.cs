@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
+using SmartMail.Core;
 using SmartMail.Web;
 using SmartMail.Worker.Learning;
 using SmartMail.Worker.Options;
@@ -425,18 +426,18 @@ public sealed class ActionRefusedException : InvalidOperationException
 
 internal static partial class OversightLog
 {
-    [LoggerMessage(EventId = 2801, Level = LogLevel.Information, Message = "Web action {Kind} on {DecisionId} done")]
+    [LoggerMessage(EventId = SmartMailEventId.ActionDone, Level = LogLevel.Information, Message = "Web action {Kind} on {DecisionId} done")]
     public static partial void ActionDone(ILogger logger, string kind, string decisionId);
 
-    [LoggerMessage(EventId = 2802, Level = LogLevel.Warning, Message = "Web action {Kind} on {DecisionId} refused: {Reason}")]
+    [LoggerMessage(EventId = SmartMailEventId.ActionFailed, Level = LogLevel.Warning, Message = "Web action {Kind} on {DecisionId} refused: {Reason}")]
     public static partial void ActionFailed(ILogger logger, string kind, string decisionId, string reason);
 
-    [LoggerMessage(EventId = 2803, Level = LogLevel.Warning, Message = "Web action {Kind} on {DecisionId} waits: the mail could not be moved now ({Error}); it is retried")]
+    [LoggerMessage(EventId = SmartMailEventId.ActionWaits, Level = LogLevel.Warning, Message = "Web action {Kind} on {DecisionId} waits: the mail could not be moved now ({Error}); it is retried")]
     public static partial void ActionWaits(ILogger logger, string kind, string decisionId, string error);
 
-    [LoggerMessage(EventId = 2804, Level = LogLevel.Information, Message = "Model {Action} to {Version} from the web app")]
+    [LoggerMessage(EventId = SmartMailEventId.ActionModelChanged, Level = LogLevel.Information, Message = "Model {Action} to {Version} from the web app")]
     public static partial void ModelChanged(ILogger logger, string action, string version);
 
-    [LoggerMessage(EventId = 2805, Level = LogLevel.Information, Message = "Finished {Count} web actions left open")]
+    [LoggerMessage(EventId = SmartMailEventId.ActionRecovered, Level = LogLevel.Information, Message = "Finished {Count} web actions left open")]
     public static partial void Recovered(ILogger logger, int count);
 }

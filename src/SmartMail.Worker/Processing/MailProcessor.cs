@@ -642,7 +642,7 @@ public sealed class MailProcessor
         }
         catch (Microsoft.Data.Sqlite.SqliteException ex)
         {
-            ExamplesNotKept(_logger, examples.Count, ex.SqliteErrorCode, null);
+            Log.ExamplesNotKept(_logger, examples.Count, ex.SqliteErrorCode);
         }
     }
 
@@ -655,17 +655,9 @@ public sealed class MailProcessor
         }
         catch (Microsoft.Data.Sqlite.SqliteException ex)
         {
-            RoutesNotCounted(_logger, decisions.Count, ex.SqliteErrorCode, null);
+            Log.RoutesNotCounted(_logger, decisions.Count, ex.SqliteErrorCode);
         }
     }
-
-    private static readonly Action<ILogger, int, int, Exception?> RoutesNotCounted = LoggerMessage.Define<int, int>(
-        LogLevel.Warning, new EventId(2161, nameof(RoutesNotCounted)),
-        "{Count} decisions were not counted for realised precision (SQLite error {Code}); routing goes on");
-
-    private static readonly Action<ILogger, int, int, Exception?> ExamplesNotKept = LoggerMessage.Define<int, int>(
-        LogLevel.Warning, new EventId(2030, nameof(ExamplesNotKept)),
-        "The text of {Count} decided mails was not kept for training (SQLite error {Code}); routing goes on");
 
     private async Task<ProcessOutcome> AcknowledgeAsync(IMailSource source, MailRecord record, ProcessOutcome outcome,
         CancellationToken cancellationToken)

@@ -11,6 +11,7 @@ using MailKit.Net.Smtp;
 using MailKit.Security;
 using Microsoft.Extensions.Logging;
 using MimeKit;
+using SmartMail.Core;
 using SmartMail.Core.Privacy;
 using SmartMail.Worker.Auth;
 
@@ -380,6 +381,6 @@ public sealed class SmtpForwardSink : IJournalSink
 
 internal static partial class SmtpLog
 {
-    [LoggerMessage(EventId = 2121, Level = LogLevel.Critical, Message = "SMTP relay {Host}: sign-in refused; SMTP routes wait (their mails stay in the source) until it is fixed: {Problem}")]
+    [LoggerMessage(EventId = SmartMailEventId.SmtpSignInRefused, Level = LogLevel.Critical, Message = "SMTP relay {Host}: sign-in refused; SMTP routes wait (their mails stay in the source) until it is fixed: {Problem}")]
     public static partial void SignInRefused(ILogger logger, string host, string problem);
 }

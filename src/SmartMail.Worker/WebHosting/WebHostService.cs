@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SmartMail.Core;
 using SmartMail.Web;
 using SmartMail.Worker.Options;
 using SmartMail.Worker.Security;
@@ -99,19 +100,19 @@ public sealed partial class WebHostService(SmartMailOptions options, IServicePro
         }
     }
 
-    [LoggerMessage(EventId = 2701, Level = LogLevel.Information, Message = "Web app on {Address} (sign-in by OpenID Connect)")]
+    [LoggerMessage(EventId = SmartMailEventId.WebListening, Level = LogLevel.Information, Message = "Web app on {Address} (sign-in by OpenID Connect)")]
     private static partial void Listening(ILogger logger, string address);
 
     // The token is letters only: the redacting logger leaves it whole. This is the one log line that holds it.
-    [LoggerMessage(EventId = 2702, Level = LogLevel.Information, Message = "Web app on {Address}; sign in once with {Link}")]
+    [LoggerMessage(EventId = SmartMailEventId.WebListeningWithLink, Level = LogLevel.Information, Message = "Web app on {Address}; sign in once with {Link}")]
     private static partial void ListeningWithLink(ILogger logger, string address, string link);
 
-    [LoggerMessage(EventId = 2703, Level = LogLevel.Information, Message = "Web app on {Address}; its one-time sign-in link is printed on the console")]
+    [LoggerMessage(EventId = SmartMailEventId.WebListeningLinkPrinted, Level = LogLevel.Information, Message = "Web app on {Address}; its one-time sign-in link is printed on the console")]
     private static partial void ListeningLinkPrinted(ILogger logger, string address);
 
-    [LoggerMessage(EventId = 2704, Level = LogLevel.Error, Message = "SmartMail:Web:Url: the web app cannot listen on {Url} ({Reason}); mail is routed without it")]
+    [LoggerMessage(EventId = SmartMailEventId.WebCannotListen, Level = LogLevel.Error, Message = "SmartMail:Web:Url: the web app cannot listen on {Url} ({Reason}); mail is routed without it")]
     private static partial void CannotListen(ILogger logger, string url, string reason);
 
-    [LoggerMessage(EventId = 2705, Level = LogLevel.Warning, Message = "The web app is not started: the worker has no oversight queries registered")]
+    [LoggerMessage(EventId = SmartMailEventId.WebNoBackend, Level = LogLevel.Warning, Message = "The web app is not started: the worker has no oversight queries registered")]
     private static partial void NoBackend(ILogger logger);
 }
