@@ -50,4 +50,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = SmartMailEventId.InvariantBroken, Level = LogLevel.Critical, Message = "Mailbox {Mailbox}: a ledger invariant broke; the worker stops instead of reconnecting (a bug: report it with this log)")]
     public static partial void InvariantBroken(ILogger logger, string mailbox, Exception exception);
+
+    [LoggerMessage(EventId = SmartMailEventId.CrashSuspects, Level = LogLevel.Information, Message = "Mailbox {Mailbox}: {Count} mails were in flight when the worker stopped before; they are retried first, in groups of at most {Group}, so that a mail that crashes the worker ends up alone")]
+    public static partial void CrashSuspects(ILogger logger, string mailbox, int count, int group);
+
+    [LoggerMessage(EventId = SmartMailEventId.SymlinkIgnored, Level = LogLevel.Warning, Message = "Drop inbox {Mailbox}: a symbolic link named *.eml was ignored (links are never followed; drop the file itself)")]
+    public static partial void SymlinkIgnored(ILogger logger, string mailbox);
+
+    [LoggerMessage(EventId = SmartMailEventId.TooLargeUnfetched, Level = LogLevel.Warning, Message = "{Fingerprint} is {Size} bytes by its listed size, over MaxMessageMegabytes: to quarantine without fetching its body")]
+    public static partial void TooLargeUnfetched(ILogger logger, string fingerprint, long size);
 }

@@ -102,10 +102,11 @@ public sealed class CorrectionScanner
             {
                 var uids = await folder.SearchAsync(SearchQuery.Uids(new UniqueIdRange(new UniqueId((uint)start + 1), UniqueId.MaxValue)),
                     cancellationToken).ConfigureAwait(false);
-                foreach (var chunk in uids.Where(u => u.Id > start).Chunk(FetchChunk))
+                foreach (var chunk in await ByBytesAsync(folder, [.. uids.Where(u => u.Id > start)], cancellationToken).ConfigureAwait(false))
                 {
-                    var bodies = await ImapMailbox.FetchBodiesAsync(folder, chunk, cancellationToken).ConfigureAwait(false);
-                    foreach (var uid in chunk)
+                    List<UniqueId> wanted = [.. chunk.Where(u => u.Fetch).Select(u => u.Uid)];
+                    var bodies = wanted.Count == 0 ? new Dictionary<uint, byte[]>() : await ImapMailbox.FetchBodiesAsync(folder, wanted, cancellationToken).ConfigureAwait(false);
+                    foreach (var (uid, _) in chunk)
                     {
                         if (bodies.TryGetValue(uid.Id, out var raw))
                         {
@@ -122,6 +123,39 @@ public sealed class CorrectionScanner
             await folder.CloseAsync(false, cancellationToken).ConfigureAwait(false);
         }
         _scannedBefore = true;
+        return result;
+    }
+
+    // Chunks of at most FetchChunk mails and BatchMegabytes by the listed sizes (issue 24, finding 4: the scanner fetched 200
+    // whole mails at once); mail over MaxMessageMegabytes is not fetched (it never becomes an example), only stepped over.
+    private async Task<IReadOnlyList<(UniqueId Uid, bool Fetch)[]>> ByBytesAsync(IMailFolder folder, IList<UniqueId> uids, CancellationToken cancellationToken)
+    {
+        var result = new List<(UniqueId Uid, bool Fetch)[]>();
+        var budget = _mailbox.BatchMegabytes * 1024L * 1024L;
+        var limit = _options.MaxMessageMegabytes * 1024L * 1024L;
+        foreach (var chunk in uids.Chunk(FetchChunk))
+        {
+            var sizes = (await folder.FetchAsync(chunk, MessageSummaryItems.UniqueId | MessageSummaryItems.Size, cancellationToken).ConfigureAwait(false))
+                .ToDictionary(s => s.UniqueId.Id, s => (long)(s.Size ?? 0));
+            var current = new List<(UniqueId, bool)>();
+            long bytes = 0;
+            foreach (var uid in chunk)
+            {
+                var size = sizes.GetValueOrDefault(uid.Id);
+                var fetch = size <= limit;
+                if (fetch && current.Count > 0 && bytes + size > budget)
+                {
+                    result.Add([.. current]);
+                    (current, bytes) = ([], 0);
+                }
+                current.Add((uid, fetch));
+                bytes += fetch ? size : 0;
+            }
+            if (current.Count > 0)
+            {
+                result.Add([.. current]);
+            }
+        }
         return result;
     }
 

@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using SmartMail.Core;
@@ -323,21 +321,22 @@ public sealed class MailActions : IMailActions
     // The decision record that travels with the mail to its new place: the same decision, with the person's label.
     private static string Rewrite(string? json, WebActionRecord action, MailRow mail)
     {
-        var node = (json is null ? null : JsonNode.Parse(json) as JsonObject) ?? new JsonObject { ["decisionId"] = action.DecisionId, ["mailbox"] = action.Mailbox };
-        node["destination"] = action.ToDestination;
-        if (action.Kind != "release")
+        var decision = Processing.DecisionRecord.Parse(json) ?? new Processing.DecisionRecord
         {
-            node["label"] = action.Label;
-            node["source"] = "manual";
-            node["decidedLabel"] = mail.Label;
-        }
-        node["webAction"] = new JsonObject
-        {
-            ["kind"] = action.Kind,
-            ["by"] = action.User,
-            ["from"] = action.FromDestination,
+            DecisionId = action.DecisionId,
+            Mailbox = action.Mailbox,
+            Fingerprint = mail.Fingerprint,
+            Source = "manual",
+            Reason = "the decision record was missing; rewritten by a web action",
+            Destination = action.ToDestination,
+            DecidedUtc = DateTimeOffset.UtcNow,
         };
-        return node.ToJsonString(new JsonSerializerOptions(JsonSerializerDefaults.Web));
+        var chosen = action.Kind == "release" ? decision : decision with { Label = action.Label, Source = "manual", DecidedLabel = mail.Label };
+        return (chosen with
+        {
+            Destination = action.ToDestination,
+            WebAction = new Processing.WebActionDone(action.Kind, action.User, action.FromDestination),
+        }).ToJson();
     }
 
     private string Marker(string decisionId)
