@@ -39,7 +39,7 @@ public static class WorkerHost
         builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<SmartMailOptions>>().Value);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(sp => new DataDirectoryLock(sp.GetRequiredService<SmartMailOptions>().DataDirectory));
-        builder.Services.AddSingleton(sp =>
+        builder.Services.AddSingleton<IStateStore>(sp =>
         {
             // The ledger mirrors every audit row it writes (recovery rows included) to audit.jsonl.
             var o = sp.GetRequiredService<SmartMailOptions>();
@@ -47,7 +47,7 @@ public static class WorkerHost
         });
         builder.Services.AddSingleton(sp => new Learning.ExampleStore(Path.Combine(sp.GetRequiredService<SmartMailOptions>().DataDirectory, "state.db")));
         builder.Services.AddSingleton(sp => new Learning.LabelPrecisionMonitor(sp.GetRequiredService<Learning.ExampleStore>(),
-            sp.GetRequiredService<SqliteStateStore>(), sp.GetRequiredService<SmartMailOptions>(), sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<SmartMailOptions>(), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<SmartMail.Core.Routing.IThresholdOverrides>(sp => sp.GetRequiredService<Learning.LabelPrecisionMonitor>());
         builder.Services.AddSingleton<ModelProvider>();
         builder.Services.AddSingleton(sp => new WorkerMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
@@ -82,7 +82,7 @@ public static class WorkerHost
         {
             var models = sp.GetRequiredService<ModelProvider>();
             return new MailProcessor(
-                sp.GetRequiredService<SqliteStateStore>(),
+                sp.GetRequiredService<IStateStore>(),
                 () => models.Policy,
                 new MailExtractor(sp.GetRequiredService<SmartMailOptions>().Extraction),
                 sp.GetRequiredService<Func<IJournalSink, RoutingSink>>()(defaultSink),
@@ -131,7 +131,7 @@ public static class WorkerHost
                 builder.Services.AddSingleton<IHostedService>(sp => new Imap.ImapWorker(
                     sp.GetRequiredService<SmartMailOptions>().Mailboxes[index],
                     sp.GetRequiredService<Func<Imap.ImapMailbox, MailProcessor>>(),
-                    sp.GetRequiredService<SqliteStateStore>(),
+                    sp.GetRequiredService<IStateStore>(),
                     sp.GetRequiredService<TimeProvider>(),
                     sp.GetRequiredService<IHostApplicationLifetime>(),
                     sp.GetRequiredService<ILoggerFactory>().CreateLogger<Imap.ImapWorker>(),
@@ -150,7 +150,7 @@ public static class WorkerHost
     {
         var options = services.GetRequiredService<SmartMailOptions>();
         var models = services.GetRequiredService<ModelProvider>();
-        return new Learning.CorrectionScanner(options.Mailboxes[index], options, services.GetRequiredService<SqliteStateStore>(),
+        return new Learning.CorrectionScanner(options.Mailboxes[index], options, services.GetRequiredService<IStateStore>(),
             services.GetRequiredService<Learning.ExampleStore>(), () => models.Policy.Model?.Model.Labels ?? [],
             services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILoggerFactory>().CreateLogger<Learning.CorrectionScanner>());
     }

@@ -45,7 +45,7 @@ internal static class CorrectCommand
     private static int Run(string[] settings, string prefix, string label, string by, bool isNew)
     {
         using var host = WorkerConfig.Build(settings);
-        var store = host.Services.GetRequiredService<SqliteStateStore>();
+        var store = host.Services.GetRequiredService<IStateStore>();
         var examples = host.Services.GetRequiredService<ExampleStore>();
         var matches = store.FindDecided(prefix);
         if (matches.Select(m => (m.Mailbox, m.Fingerprint)).Distinct().Count() != 1)
@@ -132,7 +132,7 @@ internal static class RetrainCommand
     private static int Run(Microsoft.Extensions.Hosting.IHost host, SmartMailOptions options, RetrainOptions retrain, TrainingSet? history)
     {
         var examples = host.Services.GetRequiredService<ExampleStore>();
-        _ = host.Services.GetRequiredService<SqliteStateStore>();
+        _ = host.Services.GetRequiredService<IStateStore>();
         examples.Purge(DateTimeOffset.UtcNow.AddDays(-options.Learning.RetentionDays));
         var report = Retrainer.Run(examples, history, ModelRegistry.For(options), retrain, TimeProvider.System,
             new Progress<string>(line => AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"[grey]{DateTime.Now:HH:mm:ss}[/] {line}")));

@@ -80,7 +80,7 @@ internal static class RunCommand
             var mailboxOptions = options.Mailboxes[index];
             // One pass over each IMAP mailbox: reconcile what a crash left, then drain what is waiting.
             // A watching instance on this mailbox holds its lease: then it routes the mail, and this pass leaves it alone.
-            var store = host.Services.GetRequiredService<SqliteStateStore>();
+            var store = host.Services.GetRequiredService<IStateStore>();
             using var lease = mailboxOptions.UseLease
                 ? new ImapLease(mailboxOptions, store, TimeProvider.System, host.Services.GetRequiredService<ILoggerFactory>().CreateLogger<ImapLease>())
                 : null;
@@ -131,7 +131,7 @@ internal static class RunCommand
                 $"Mailbox [bold]{mailboxOptions.Name}[/]: {drained.Count} mails in {stopwatch.Elapsed.TotalSeconds:F2} s ({drained.Count / Math.Max(stopwatch.Elapsed.TotalSeconds, 1e-9):F0} mails/s).");
             await MailServerErrors.GuardAsync(mailboxOptions, index, () => mailbox.DisconnectAsync(cancellationToken), cancellationToken);
         }
-        RunSummary.Print(options, outcomes, host.Services.GetRequiredService<SqliteStateStore>().ReadAudit().Where(a => a.Time >= started).ToList());
+        RunSummary.Print(options, outcomes, host.Services.GetRequiredService<IStateStore>().ReadAudit().Where(a => a.Time >= started).ToList());
         return ExitCodes.Ok;
     }
 

@@ -20,7 +20,7 @@ public static class ImapBatchDrainer
     /// <param name="cancellationToken">Stops between batches and mails.</param>
     /// <returns>The outcome per mail.</returns>
     /// <exception cref="StateStoreException">The ledger cannot record: stop taking mail.</exception>
-    public static async Task<IReadOnlyList<ProcessOutcome>> DrainAsync(ImapMailbox mailbox, MailProcessor processor, SqliteStateStore store,
+    public static async Task<IReadOnlyList<ProcessOutcome>> DrainAsync(ImapMailbox mailbox, MailProcessor processor, IStateStore store,
         int batchSize, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(mailbox);

@@ -73,7 +73,7 @@ internal sealed class ImapClaims(ImapSession session, string instanceId)
     /// Per delivery, <see langword="null"/> when this instance holds the claim, else a <see cref="MailClaimedException"/>,
     /// a <see cref="MailGoneException"/> or (a mail that kept changing) an <see cref="IOException"/>.
     /// </returns>
-    public async Task<IReadOnlyList<Exception?>> ClaimBatchAsync(IReadOnlyList<Delivery> deliveries, SqliteStateStore store,
+    public async Task<IReadOnlyList<Exception?>> ClaimBatchAsync(IReadOnlyList<Delivery> deliveries, IStateStore store,
         CancellationToken cancellationToken)
     {
         var results = new Exception?[deliveries.Count];

@@ -53,7 +53,7 @@ internal sealed class ImapFolderSink(ImapSession session, ImapClaims claims, Ima
     /// the destination by marker and fingerprint; if it is not there it was taken by another client.
     /// </summary>
     /// <returns>Per delivery, <see langword="null"/> when delivered, else the failure.</returns>
-    public async Task<IReadOnlyList<Exception?>> DeliverBatchAsync(IReadOnlyList<Delivery> deliveries, SqliteStateStore store,
+    public async Task<IReadOnlyList<Exception?>> DeliverBatchAsync(IReadOnlyList<Delivery> deliveries, IStateStore store,
         CancellationToken cancellationToken)
     {
         var results = (await claims.ClaimBatchAsync(deliveries, store, cancellationToken).ConfigureAwait(false)).ToArray();

@@ -47,7 +47,7 @@ public sealed partial class ImapLease : IDisposable
 {
     private const string FreeSuffix = "-free";
     private readonly ImapMailboxOptions _options;
-    private readonly SqliteStateStore _store;
+    private readonly IStateStore _store;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly string _metaKey;
@@ -67,7 +67,7 @@ public sealed partial class ImapLease : IDisposable
     /// <param name="store">This instance's ledger (keeps the generation it created last).</param>
     /// <param name="time">The clock.</param>
     /// <param name="logger">The logger.</param>
-    public ImapLease(ImapMailboxOptions options, SqliteStateStore store, TimeProvider time, ILogger logger)
+    public ImapLease(ImapMailboxOptions options, IStateStore store, TimeProvider time, ILogger logger)
     {
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _store = store ?? throw new ArgumentNullException(nameof(store));

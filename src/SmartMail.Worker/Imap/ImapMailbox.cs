@@ -13,7 +13,7 @@ namespace SmartMail.Worker.Imap;
 /// the claims (<see cref="ImapClaims"/>: marker keywords, conditional STORE) and the folder cache
 /// (<see cref="ImapFolderCache"/>). Connections are made by <see cref="ImapConnection"/> (time-out, TLS, credentials).
 /// Before any delivery the mail is claimed: tagged with a marker keyword that names this instance
-/// (<see cref="SqliteStateStore.InstanceId"/>) and the decision; with CONDSTORE only one of two instances can claim a mail.
+/// (<see cref="IInstanceMeta.InstanceId"/>) and the decision; with CONDSTORE only one of two instances can claim a mail.
 /// Not thread-safe: one worker loop owns it (as <see cref="ImapClient"/> requires).
 /// </summary>
 public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
@@ -29,7 +29,7 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
 
     /// <summary>Creates the mailbox (not yet connected).</summary>
     /// <param name="options">Connection settings.</param>
-    /// <param name="instanceId">This instance's id (<see cref="SqliteStateStore.InstanceId"/>): letters and digits, at most 8.</param>
+    /// <param name="instanceId">This instance's id (<see cref="IInstanceMeta.InstanceId"/>): letters and digits, at most 8.</param>
     /// <exception cref="ArgumentException"><paramref name="instanceId"/> is empty, too long or not letters and digits.</exception>
     /// <exception cref="MailboxConfigurationException">The CA certificate file cannot be read.</exception>
     public ImapMailbox(ImapMailboxOptions options, string instanceId)
@@ -154,7 +154,7 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
     /// Per delivery, <see langword="null"/> when this instance holds the claim, else a <see cref="MailClaimedException"/>,
     /// a <see cref="MailGoneException"/> or (a mail that kept changing) an <see cref="IOException"/>.
     /// </returns>
-    public Task<IReadOnlyList<Exception?>> ClaimBatchAsync(IReadOnlyList<Delivery> deliveries, SqliteStateStore store,
+    public Task<IReadOnlyList<Exception?>> ClaimBatchAsync(IReadOnlyList<Delivery> deliveries, IStateStore store,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(deliveries);
@@ -167,7 +167,7 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
     /// <param name="store">The ledger that records the markers.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>Per delivery, <see langword="null"/> when delivered, else the failure.</returns>
-    public Task<IReadOnlyList<Exception?>> DeliverBatchAsync(IReadOnlyList<Delivery> deliveries, SqliteStateStore store,
+    public Task<IReadOnlyList<Exception?>> DeliverBatchAsync(IReadOnlyList<Delivery> deliveries, IStateStore store,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(deliveries);

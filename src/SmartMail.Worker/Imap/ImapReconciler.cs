@@ -28,7 +28,7 @@ public static class ImapReconciler
     /// <param name="sink">The sink the mailbox's mail is delivered through (its routing table); the mailbox's own folders when <see langword="null"/>.</param>
     /// <returns>How many rows were found delivered and how many gone.</returns>
     /// <exception cref="StateStoreException">The ledger cannot record.</exception>
-    public static async Task<(int Delivered, int Gone)> ReconcileAsync(ImapMailbox mailbox, SqliteStateStore store, TimeProvider time,
+    public static async Task<(int Delivered, int Gone)> ReconcileAsync(ImapMailbox mailbox, IStateStore store, TimeProvider time,
         CancellationToken cancellationToken, IJournalSink? sink = null)
     {
         ArgumentNullException.ThrowIfNull(mailbox);

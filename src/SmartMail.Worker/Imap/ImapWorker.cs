@@ -18,7 +18,7 @@ namespace SmartMail.Worker.Imap;
 public sealed class ImapWorker(
     ImapMailboxOptions options,
     Func<ImapMailbox, MailProcessor> processorFor,
-    SqliteStateStore store,
+    IStateStore store,
     TimeProvider time,
     IHostApplicationLifetime lifetime,
     ILogger<ImapWorker> logger,

@@ -35,7 +35,7 @@ public static class CorrectionRecorder
     /// <param name="reason">The audit row's reason (no personal data).</param>
     /// <param name="destination">The audit row's destination.</param>
     /// <returns>Whether the example has text, i.e. whether the correction can train a model.</returns>
-    public static bool Record(SqliteStateStore store, ExampleStore examples, SmartMailOptions options, Correction correction, NewExample? text,
+    public static bool Record(IStateStore store, ExampleStore examples, SmartMailOptions options, Correction correction, NewExample? text,
         string reason, string destination)
     {
         ArgumentNullException.ThrowIfNull(store);

@@ -25,7 +25,7 @@ public sealed class CorrectionScanner
     private const int FetchChunk = 200;
     private readonly ImapMailboxOptions _mailbox;
     private readonly SmartMailOptions _options;
-    private readonly SqliteStateStore _store;
+    private readonly IStateStore _store;
     private readonly ExampleStore _examples;
     private readonly Func<IReadOnlyList<string>> _knownLabels;
     private readonly TimeProvider _time;
@@ -42,7 +42,7 @@ public sealed class CorrectionScanner
     /// <param name="knownLabels">The labels of the model in force.</param>
     /// <param name="time">The clock.</param>
     /// <param name="logger">The logger.</param>
-    public CorrectionScanner(ImapMailboxOptions mailbox, SmartMailOptions options, SqliteStateStore store, ExampleStore examples,
+    public CorrectionScanner(ImapMailboxOptions mailbox, SmartMailOptions options, IStateStore store, ExampleStore examples,
         Func<IReadOnlyList<string>> knownLabels, TimeProvider time, ILogger logger)
     {
         _mailbox = mailbox;

@@ -21,7 +21,7 @@ public sealed class LabelPrecisionMonitor : IThresholdOverrides
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
 
     private readonly ExampleStore _examples;
-    private readonly SqliteStateStore _store;
+    private readonly IStateStore _store;
     private readonly SmartMailOptions _options;
     private readonly TimeProvider _time;
     private readonly ThresholdTracker _tracker;
@@ -33,7 +33,7 @@ public sealed class LabelPrecisionMonitor : IThresholdOverrides
     /// <param name="store">The ledger and audit trail.</param>
     /// <param name="options">The worker's options (<see cref="SmartMailOptions.Learning"/>, audit.jsonl).</param>
     /// <param name="time">The clock.</param>
-    public LabelPrecisionMonitor(ExampleStore examples, SqliteStateStore store, SmartMailOptions options, TimeProvider time)
+    public LabelPrecisionMonitor(ExampleStore examples, IStateStore store, SmartMailOptions options, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(examples);
         ArgumentNullException.ThrowIfNull(store);
@@ -83,7 +83,7 @@ public sealed class LabelPrecisionMonitor : IThresholdOverrides
     /// <param name="options">The worker's options.</param>
     /// <param name="correction">The correction.</param>
     /// <returns>The change of the threshold in force it caused, if any (already audited).</returns>
-    public static ThresholdChangeRecord? Corrected(SqliteStateStore store, ExampleStore examples, SmartMailOptions options, Correction correction)
+    public static ThresholdChangeRecord? Corrected(IStateStore store, ExampleStore examples, SmartMailOptions options, Correction correction)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(examples);
@@ -158,7 +158,7 @@ public sealed class LabelPrecisionMonitor : IThresholdOverrides
         return lo;
     }
 
-    private static void Audit(SqliteStateStore store, SmartMailOptions options, IReadOnlyList<ThresholdChangeRecord> changes, string mailbox)
+    private static void Audit(IStateStore store, SmartMailOptions options, IReadOnlyList<ThresholdChangeRecord> changes, string mailbox)
     {
         if (changes.Count == 0)
         {

@@ -67,7 +67,7 @@ public sealed class CorrectionWorker(CorrectionScanner scanner, string mailbox, 
 /// <param name="models">The model provider, refreshed after a promotion.</param>
 /// <param name="time">The clock.</param>
 /// <param name="logger">The logger.</param>
-public sealed class RetrainWorker(ExampleStore examples, SqliteStateStore state, SmartMailOptions options, ModelProvider models, TimeProvider time,
+public sealed class RetrainWorker(ExampleStore examples, IStateStore state, SmartMailOptions options, ModelProvider models, TimeProvider time,
     ILogger<RetrainWorker> logger) : BackgroundService
 {
     /// <inheritdoc />

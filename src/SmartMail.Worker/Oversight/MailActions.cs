@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
+using System.Data.Common;
 using System.Globalization;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using SmartMail.Core;
 using SmartMail.Web;
@@ -24,7 +24,7 @@ namespace SmartMail.Worker.Oversight;
 /// </summary>
 public sealed class MailActions : IMailActions
 {
-    private readonly SqliteStateStore _store;
+    private readonly IStateStore _store;
     private readonly ExampleStore _examples;
     private readonly SmartMailOptions _options;
     private readonly MailPlaces _places;
@@ -32,7 +32,6 @@ public sealed class MailActions : IMailActions
     private readonly IJournalSink _routes;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly string _connectionString;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
 
     /// <summary>Creates the actions.</summary>
@@ -44,7 +43,7 @@ public sealed class MailActions : IMailActions
     /// <param name="time">The clock.</param>
     /// <param name="logger">The logger (decision ids only: never subjects, senders or text).</param>
     /// <param name="registry">The model registry; the installation's when <see langword="null"/>.</param>
-    public MailActions(SqliteStateStore store, ExampleStore examples, SmartMailOptions options, Func<IReadOnlyList<string>> labels,
+    public MailActions(IStateStore store, ExampleStore examples, SmartMailOptions options, Func<IReadOnlyList<string>> labels,
         IJournalSink routes, TimeProvider time, ILogger logger, ModelRegistry? registry = null)
     {
         ArgumentNullException.ThrowIfNull(store);
@@ -58,7 +57,6 @@ public sealed class MailActions : IMailActions
         _time = time;
         _logger = logger;
         Registry = registry ?? ModelRegistry.For(options);
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = store.Path, Pooling = true }.ToString();
     }
 
     /// <summary>The model registry promotions and rollbacks go through.</summary>
@@ -342,32 +340,26 @@ public sealed class MailActions : IMailActions
     private string Marker(string decisionId)
     {
         using var connection = Open();
-        using var cmd = connection.CreateCommand();
-        cmd.CommandText = "SELECT marker FROM mail WHERE decision_id = $d AND marker IS NOT NULL ORDER BY updated_utc DESC LIMIT 1";
-        cmd.Parameters.AddWithValue("$d", decisionId);
+        using var cmd = connection.Command("SELECT marker FROM mail WHERE decision_id = $d AND marker IS NOT NULL ORDER BY updated_utc DESC LIMIT 1",
+            ("$d", decisionId));
         return cmd.ExecuteScalar() as string ?? $"{Imap.ImapMailbox.MarkerPrefix}{_store.InstanceId}_{decisionId}";
     }
 
     private bool HasWebCorrection(WebActionRecord action)
     {
         using var connection = Open();
-        using var cmd = connection.CreateCommand();
-        cmd.CommandText = """
+        using var cmd = connection.Command("""
             SELECT COUNT(*) FROM correction WHERE decision_id = $d AND via = 'web' AND to_label = $l
                 AND time_utc >= (SELECT requested_utc FROM web_action WHERE decision_id = $d AND kind = $k AND label = $l)
-            """;
-        cmd.Parameters.AddWithValue("$d", action.DecisionId);
-        cmd.Parameters.AddWithValue("$l", action.Label);
-        cmd.Parameters.AddWithValue("$k", action.Kind);
+            """, ("$d", action.DecisionId), ("$l", action.Label), ("$k", action.Kind));
         return Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
     }
 
     private MailRow? Summary(string decisionId)
     {
         using var connection = Open();
-        using var cmd = connection.CreateCommand();
-        cmd.CommandText = "SELECT mailbox, fingerprint, state, destination, label, model_version FROM mail_summary WHERE decision_id = $d";
-        cmd.Parameters.AddWithValue("$d", decisionId);
+        using var cmd = connection.Command("SELECT mailbox, fingerprint, state, destination, label, model_version FROM mail_summary WHERE decision_id = $d",
+            ("$d", decisionId));
         using var r = cmd.ExecuteReader();
         return r.Read()
             ? new MailRow(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5))
@@ -389,12 +381,7 @@ public sealed class MailActions : IMailActions
             By = user,
         });
 
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        return connection;
-    }
+    private DbConnection Open() => _store.OpenConnection();
 
     private sealed record MailRow(string Mailbox, string Fingerprint, string State, string Destination, string? Label, string? ModelVersion);
 }

@@ -1,6 +1,6 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Text;
-using Microsoft.Data.Sqlite;
 using SmartMail.Core.Classification;
 using SmartMail.Core.Mime;
 using SmartMail.Web;
@@ -18,7 +18,7 @@ namespace SmartMail.Worker.Oversight;
 /// </summary>
 public sealed class OversightQueries : IOversightQueries
 {
-    private readonly string _connectionString;
+    private readonly IStateStore _store;
     private readonly ExampleStore _examples;
     private readonly SmartMailOptions _options;
     private readonly ModelRegistry _registry;
@@ -35,13 +35,13 @@ public sealed class OversightQueries : IOversightQueries
     /// <param name="model">The model in force.</param>
     /// <param name="health">The worker's health; none in tools and tests.</param>
     /// <param name="time">The clock.</param>
-    public OversightQueries(SqliteStateStore store, ExampleStore examples, SmartMailOptions options, Func<ModelBundle?> model,
+    public OversightQueries(IStateStore store, ExampleStore examples, SmartMailOptions options, Func<ModelBundle?> model,
         Health.WorkerHealth? health, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(examples);
         ArgumentNullException.ThrowIfNull(options);
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = store.Path, Pooling = true }.ToString();
+        _store = store;
         _options = options;
         _examples = examples;
         _registry = ModelRegistry.For(options);
@@ -52,7 +52,7 @@ public sealed class OversightQueries : IOversightQueries
         _places = new MailPlaces(options);
         using var connection = Open();
         // The example store's corrections are found per decision on the mail page.
-        Execute(connection, "CREATE INDEX IF NOT EXISTS correction_decision ON correction (decision_id)");
+        connection.Execute("CREATE INDEX IF NOT EXISTS correction_decision ON correction (decision_id)");
     }
 
     /// <inheritdoc />
@@ -108,12 +108,12 @@ public sealed class OversightQueries : IOversightQueries
         if (query.From is { } from)
         {
             where.Append(" AND received_utc >= $from");
-            parameters.Add(("$from", SqliteStateStore.Time(from)));
+            parameters.Add(("$from", StateTime.Format(from)));
         }
         if (query.To is { } to)
         {
             where.Append(" AND received_utc < $to");
-            parameters.Add(("$to", SqliteStateStore.Time(to)));
+            parameters.Add(("$to", StateTime.Format(to)));
         }
         if (!string.IsNullOrWhiteSpace(query.DecisionId))
         {
@@ -223,7 +223,7 @@ public sealed class OversightQueries : IOversightQueries
         var byHour = new SortedDictionary<string, (int Routed, int Manual, int Quarantined)>(StringComparer.Ordinal);
         var latencies = new List<long>();
         using (var cmd = Command(connection, "SELECT decided_utc, outcome, latency_ms FROM mail_summary WHERE mailbox = $m AND decided_utc >= $since",
-            ("$m", mailbox), ("$since", SqliteStateStore.Time(since))))
+            ("$m", mailbox), ("$since", StateTime.Format(since))))
         using (var r = cmd.ExecuteReader())
         {
             while (r.Read())
@@ -331,7 +331,7 @@ public sealed class OversightQueries : IOversightQueries
         return ($"{h.Status}: {h.Description}", holder);
     }
 
-    private static string? Destination(SqliteConnection connection, string decisionId)
+    private static string? Destination(DbConnection connection, string decisionId)
     {
         using var cmd = Command(connection, "SELECT destination FROM mail_summary WHERE decision_id = $d", ("$d", decisionId));
         return cmd.ExecuteScalar() as string;
@@ -339,7 +339,7 @@ public sealed class OversightQueries : IOversightQueries
 
     // The terms that weighed most for the decided (or top) label, from the text kept at decision time, when the model that
     // decided is the one in force (another model's weights would explain nothing).
-    private IReadOnlyList<Suggestion> Terms(SqliteConnection connection, MailSummary summary, DecisionJson decision)
+    private IReadOnlyList<Suggestion> Terms(DbConnection connection, MailSummary summary, DecisionJson decision)
     {
         if (_model() is not { } model || decision.ModelVersion != model.Manifest.ModelVersion)
         {
@@ -361,7 +361,7 @@ public sealed class OversightQueries : IOversightQueries
         return [.. model.Model.Explain(new TextInput(r.GetString(0), r.GetString(1)), index, 10).Select(t => new Suggestion(t.Term, t.Contribution))];
     }
 
-    private ResultPage<MailSummary> Page(string where, string order, int skip, int take, params (string Name, object Value)[] parameters)
+    private ResultPage<MailSummary> Page(string where, string order, int skip, int take, params (string Name, object? Value)[] parameters)
     {
         using var connection = Open();
         using var count = Command(connection, "SELECT COUNT(*) FROM mail_summary WHERE " + where, parameters);
@@ -369,8 +369,8 @@ public sealed class OversightQueries : IOversightQueries
         return new ResultPage<MailSummary>(ReadSummaries(connection, where, order, Math.Max(0, skip), Math.Clamp(take, 0, 500), parameters), total);
     }
 
-    private static List<MailSummary> ReadSummaries(SqliteConnection connection, string where, string? order, int skip, int take,
-        params (string Name, object Value)[] parameters)
+    private static List<MailSummary> ReadSummaries(DbConnection connection, string where, string? order, int skip, int take,
+        params (string Name, object? Value)[] parameters)
     {
         using var cmd = Command(connection, "SELECT decision_id, mailbox, subject, sender, received_utc, source, label, confidence, state " +
             "FROM mail_summary WHERE " + where + (order is null ? "" : " ORDER BY " + order) + " LIMIT $take OFFSET $skip",
@@ -385,30 +385,10 @@ public sealed class OversightQueries : IOversightQueries
         return result;
     }
 
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        Execute(connection, "PRAGMA busy_timeout=5000");
-        return connection;
-    }
+    private DbConnection Open() => _store.OpenConnection();
 
-    private static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object Value)[] parameters)
-    {
-        var cmd = connection.CreateCommand();
-        cmd.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            cmd.Parameters.AddWithValue(name, value);
-        }
-        return cmd;
-    }
-
-    private static void Execute(SqliteConnection connection, string sql)
-    {
-        using var cmd = Command(connection, sql);
-        cmd.ExecuteNonQuery();
-    }
+    private static DbCommand Command(DbConnection connection, string sql, params (string Name, object? Value)[] parameters) =>
+        connection.Command(sql, parameters);
 
     private static string InList(int count) => string.Join(", ", Enumerable.Range(0, count).Select(i => $"$p{i}"));
 

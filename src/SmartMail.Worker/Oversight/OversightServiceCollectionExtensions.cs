@@ -25,7 +25,7 @@ public static class OversightServiceCollectionExtensions
         services.AddSingleton(sp =>
         {
             var models = sp.GetRequiredService<ModelProvider>();
-            return new OversightQueries(sp.GetRequiredService<SqliteStateStore>(), sp.GetRequiredService<ExampleStore>(),
+            return new OversightQueries(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<ExampleStore>(),
                 sp.GetRequiredService<SmartMailOptions>(), () => models.Policy.Model, sp.GetService<Health.WorkerHealth>(),
                 sp.GetRequiredService<TimeProvider>());
         });
@@ -33,7 +33,7 @@ public static class OversightServiceCollectionExtensions
         services.AddSingleton(sp =>
         {
             var models = sp.GetRequiredService<ModelProvider>();
-            return new MailActions(sp.GetRequiredService<SqliteStateStore>(), sp.GetRequiredService<ExampleStore>(),
+            return new MailActions(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<ExampleStore>(),
                 sp.GetRequiredService<SmartMailOptions>(), () => models.Policy.Model?.Model.Labels ?? [],
                 sp.GetRequiredService<Func<IJournalSink, RoutingSink>>()(sp.GetRequiredService<FolderJournalSink>()),
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger<MailActions>());

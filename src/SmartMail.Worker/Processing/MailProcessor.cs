@@ -33,7 +33,7 @@ public sealed class MailProcessor
     {
         Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
     };
-    private readonly SqliteStateStore _store;
+    private readonly IStateStore _store;
     private readonly MailLedger _ledger;
     private readonly Func<RoutingPolicy> _policy;
     private readonly MailExtractor _extractor;
@@ -61,7 +61,7 @@ public sealed class MailProcessor
     /// <param name="examples">Where the text of decided mail is kept for the learning loop; none when <see langword="null"/>.</param>
     /// <param name="health">Told when deliveries to a destination wait and when they go through again; none when <see langword="null"/>.</param>
     /// <param name="precision">Counts automatic routes for each label's realised precision (and thresholds raised in service); none when <see langword="null"/>.</param>
-    public MailProcessor(SqliteStateStore store, Func<RoutingPolicy> policy, MailExtractor extractor, IJournalSink sink,
+    public MailProcessor(IStateStore store, Func<RoutingPolicy> policy, MailExtractor extractor, IJournalSink sink,
         SmartMailOptions options, TimeProvider time, ILogger logger, WorkerMetrics metrics, ExampleStore? examples = null,
         Health.WorkerHealth? health = null, LabelPrecisionMonitor? precision = null)
     {

@@ -6,7 +6,7 @@ namespace SmartMail.Worker.State;
 // The thread table: Message-ID (keyed hash) → where its thread went. Rows of kind 'routed' are written by the ledger in the
 // decision's transaction and count only while the mail is delivered to that destination; rows of kind 'folder' are
 // written when a message is seen in a department folder (a caseworker's answer, or a corrected mail).
-public sealed partial class SqliteStateStore
+public sealed partial class SqliteStateStore : IThreadRows
 {
     private const string ThreadSchema = """
         CREATE TABLE IF NOT EXISTS thread (
@@ -50,7 +50,7 @@ public sealed partial class SqliteStateStore
     }
 
     // A row written outside a mail's decision (a message seen in a department folder).
-    internal void RememberThread(ThreadEntry entry)
+    void IThreadRows.RememberThread(ThreadEntry entry)
     {
         lock (_gate)
         {
@@ -66,7 +66,7 @@ public sealed partial class SqliteStateStore
     }
 
     // The newest usable row for the hash: a folder sighting, or a routed mail still delivered where its row says.
-    internal ThreadParentRow? FindThread(string mailbox, string messageHash)
+    ThreadParentRow? IThreadRows.FindThread(string mailbox, string messageHash)
     {
         lock (_gate)
         {
@@ -116,3 +116,11 @@ public sealed partial class SqliteStateStore
 }
 
 internal sealed record ThreadParentRow(string Label, string? DecisionId, string? Folder);
+
+// The thread table's rows as ThreadMemory reads and writes them outside a decision's transaction.
+internal interface IThreadRows
+{
+    void RememberThread(ThreadEntry entry);
+
+    ThreadParentRow? FindThread(string mailbox, string messageHash);
+}

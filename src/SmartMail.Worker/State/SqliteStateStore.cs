@@ -8,7 +8,7 @@ namespace SmartMail.Worker.State;
 /// durably before the next one acts). Mails are keyed by (mailbox, folder, UIDVALIDITY, UID) and also found
 /// by fingerprint. The audit table is append-only: triggers refuse UPDATE and DELETE. Thread-safe.
 /// </summary>
-public sealed partial class SqliteStateStore : IDisposable
+public sealed partial class SqliteStateStore : IStateStore
 {
     private readonly SqliteConnection _connection;
     private readonly Lock _gate = new();
@@ -53,6 +53,28 @@ public sealed partial class SqliteStateStore : IDisposable
 
     /// <summary>The database file.</summary>
     public string Path { get; }
+
+    /// <inheritdoc />
+    public string Location => Path;
+
+    /// <inheritdoc />
+    public System.Data.Common.DbConnection OpenConnection()
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path, Pooling = true }.ToString());
+        try
+        {
+            connection.Open();
+            using var cmd = connection.CreateCommand();
+            cmd.CommandText = "PRAGMA busy_timeout=5000";
+            cmd.ExecuteNonQuery();
+            return connection;
+        }
+        catch (SqliteException ex)
+        {
+            connection.Dispose();
+            throw new StateStoreException($"The state store '{Path}' cannot be opened: {ex.Message}", ex);
+        }
+    }
 
     /// <summary>
     /// This ledger's instance id: eight hex digits made once, when the store is created, and kept in it. IMAP claim
@@ -637,7 +659,7 @@ public sealed partial class SqliteStateStore : IDisposable
         new(key, r.GetString(0), r.GetString(1), (MailState)r.GetInt32(2), r.IsDBNull(3) ? null : r.GetString(3),
             r.IsDBNull(4) ? null : r.GetString(4), r.GetInt32(5), r.IsDBNull(6) ? null : r.GetString(6));
 
-    internal static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+    internal static string Time(DateTimeOffset t) => StateTime.Format(t);
 
     private void AddColumnIfMissing(string table, string column, string type)
     {

@@ -16,10 +16,10 @@ namespace SmartMail.Worker.Threads;
 /// </summary>
 public sealed class ThreadMemory
 {
-    private readonly SqliteStateStore _store;
+    private readonly IThreadRows _store;
     private readonly byte[] _key;
 
-    internal ThreadMemory(SqliteStateStore store, byte[] key)
+    internal ThreadMemory(IThreadRows store, byte[] key)
     {
         _store = store;
         _key = key;

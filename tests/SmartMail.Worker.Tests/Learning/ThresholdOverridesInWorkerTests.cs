@@ -28,7 +28,7 @@ public sealed class ThresholdOverridesInWorkerTests(DefaultModelFixture model) :
         var label = before.Label ?? before.Top[0].Label;
         var version = model.Bundle.Manifest.ModelVersion;
         var monitor = host.Services.GetRequiredService<LabelPrecisionMonitor>();
-        var store = host.Services.GetRequiredService<SqliteStateStore>();
+        var store = host.Services.GetRequiredService<IStateStore>();
         var examples = host.Services.GetRequiredService<ExampleStore>();
         var options = host.Services.GetRequiredService<SmartMailOptions>();
 

@@ -37,7 +37,7 @@ public sealed class ConnectionsPerMailboxTests(DefaultModelFixture model, ITestO
         }, CancellationToken.None);
 
         await host.StartAsync(ct);
-        var store = host.Services.GetRequiredService<SqliteStateStore>();
+        var store = host.Services.GetRequiredService<IStateStore>();
         await dovecot.AppendAsync(OAuth2WorkerTests.Mail(0, 20));
         await OAuth2WorkerTests.WaitUntil(() => OAuth2WorkerTests.Acknowledged(store) == 20, TimeSpan.FromSeconds(90), "20 mails routed");
         await DovecotAdmin.KickAsync(dovecot);

@@ -31,7 +31,7 @@ public sealed class OAuth2TraceTests(DefaultModelFixture model) : IntegrationTes
             await host.StartAsync(ct);
             var traceOn = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("SmartMail.Worker.Imap.ImapWorker").IsEnabled(LogLevel.Trace);
             Assert.True(traceOn, "Trace is on for the worker's categories");
-            var store = host.Services.GetRequiredService<SqliteStateStore>();
+            var store = host.Services.GetRequiredService<IStateStore>();
             await OAuth2WorkerTests.WaitUntil(() => OAuth2WorkerTests.Acknowledged(store) == 6, TimeSpan.FromSeconds(90), "6 mails routed");
             await Task.Delay(authority.TokenLifetime, ct);
             await DovecotAdmin.KickAsync(dovecot); // every connection signs in again, with new tokens

@@ -163,7 +163,7 @@ public sealed class OAuth2WorkerTests(DefaultModelFixture model, ITestOutputHelp
         })];
     }
 
-    internal static int Acknowledged(SqliteStateStore store) => store.CountByState().GetValueOrDefault(MailState.Acknowledged);
+    internal static int Acknowledged(IStateStore store) => store.CountByState().GetValueOrDefault(MailState.Acknowledged);
 
     internal static async Task WaitUntil(Func<bool> condition, TimeSpan timeout, string what)
     {
