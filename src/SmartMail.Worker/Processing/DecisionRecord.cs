@@ -15,6 +15,12 @@ public sealed record DecisionRecord
     /// <summary>The schema version this build writes. A new optional field keeps it; a changed or removed field bumps it.</summary>
     public const int CurrentSchemaVersion = 1;
 
+    /// <summary>Creates an empty record (the serializer's constructor; the record's copy constructor is not one).</summary>
+    [JsonConstructor]
+    public DecisionRecord()
+    {
+    }
+
     /// <summary>The schema version of this record.</summary>
     public int SchemaVersion { get; init; } = CurrentSchemaVersion;
 
@@ -80,9 +86,9 @@ public sealed record DecisionRecord
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public WebActionDone? WebAction { get; init; }
 
-    /// <summary>Fields this build does not know (written by a newer one): kept as they were when the record is rewritten.</summary>
+    /// <summary>Fields this build does not know (written by a newer one): kept as they were when the record is rewritten (settable: the serializer cannot bind extension data through init).</summary>
     [JsonExtensionData]
-    public Dictionary<string, JsonElement>? Unknown { get; init; }
+    public Dictionary<string, JsonElement>? Unknown { get; set; }
 
     /// <summary>The record as JSON.</summary>
     /// <returns>The JSON text.</returns>
