@@ -15,7 +15,7 @@ internal static class ExitCodes
     /// <summary>Wrong configuration: appsettings.json unreadable, a setting misspelt, of the wrong type or out of range.</summary>
     public const int Configuration = 3;
 
-    /// <summary>The mail server: unreachable, TLS failed, the sign-in was refused, or it refused a command (e.g. CREATE).</summary>
+    /// <summary>The mail server or the OAuth2 token authority: unreachable, TLS failed or not trusted, the sign-in was refused, or it refused a command (e.g. CREATE).</summary>
     public const int MailServer = 4;
 
     /// <summary>Stopped by Ctrl+C.</summary>
@@ -28,7 +28,7 @@ internal static class ExitCodes
           1    failure (unreadable data or model, no such mail, data directory in use)
           2    usage (unknown option, missing or malformed value)
           3    configuration (appsettings.json, a setting misspelt, of the wrong type or invalid)
-          4    mail server (unreachable, TLS, sign-in refused, a command such as CREATE refused)
+          4    mail server or token authority (unreachable, TLS not trusted, sign-in refused, a command such as CREATE refused)
           130  cancelled (Ctrl+C)
         """;
 }

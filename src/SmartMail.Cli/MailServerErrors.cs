@@ -42,8 +42,14 @@ internal static class MailServerErrors
         var who = $"mailbox '{mailbox.Name}' ({mailbox.Host}:{mailbox.Port})";
         return ex switch
         {
+            // OAuth2: the messages name the party at fault (the token authority, the mail server) and the setting under the
+            // mailbox ("OAuth2:..."), made the full path here; the mailbox is named once.
             SmartMail.Worker.Auth.SignInRefusedException refused =>
-                $"{who}: {OneLine(refused.Message)}",
+                $"mailbox '{mailbox.Name}': {Qualified(refused.Message, setting)}",
+            _ when Find<SmartMail.Worker.Auth.TokenAuthorityUnavailableException>(ex) is { } authority =>
+                $"mailbox '{mailbox.Name}': {Qualified(authority.Message, setting)}",
+            _ when Find<SmartMail.Worker.Auth.TokenCheckUnavailableException>(ex) is { } check =>
+                $"{who}: {OneLine(check.Message)}",
             AuthenticationException =>
                 $"{who} refused the sign-in of '{mailbox.Username}': check {setting}:Username and the password ({setting}:PasswordFile, or {setting}:Password from the environment).",
             SslHandshakeException =>
@@ -82,4 +88,7 @@ internal static class MailServerErrors
     }
 
     private static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
+
+    private static string Qualified(string message, string setting) =>
+        message.StartsWith("OAuth2", StringComparison.Ordinal) ? $"{setting}:{OneLine(message)}" : OneLine(message);
 }

@@ -8,7 +8,7 @@ namespace SmartMail.Cli;
 internal static class SmartMailCli
 {
     // The verbs that read the worker's configuration and so take --Section:Key=value settings.
-    private static readonly HashSet<string> TakeSettings = new(StringComparer.Ordinal) { "run", "train", "retrain", "correct", "models" };
+    private static readonly HashSet<string> TakeSettings = new(StringComparer.Ordinal) { "run", "train", "retrain", "correct", "models", "check", "backup", "restore" };
 
     /// <summary>The root command; <paramref name="settings"/> are the <c>--Section:Key=value</c> settings given.</summary>
     public static RootCommand Build(string[] settings)
@@ -26,6 +26,9 @@ internal static class SmartMailCli
         root.Subcommands.Add(ClassifyCommand.Create());
         root.Subcommands.Add(RunCommand.Create(settings));
         root.Subcommands.Add(ExportTextCommand.Create());
+        root.Subcommands.Add(CheckCommand.Create(settings));
+        root.Subcommands.Add(BackupCommand.Create(settings));
+        root.Subcommands.Add(BackupCommand.CreateRestore(settings));
         return root;
     }
 

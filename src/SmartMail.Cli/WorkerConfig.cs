@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -22,16 +23,6 @@ internal static partial class WorkerConfig
         return ([.. argv.Where(IsSetting)], [.. argv.Where(a => !IsSetting(a))]);
     }
 
-    /// <summary>Adds the shipped model as <c>ModelPath</c> when the settings name none.</summary>
-    public static string[] WithDefaultModel(string[] settings)
-    {
-        var configured = settings.Any(a => a.Contains("ModelPath", StringComparison.OrdinalIgnoreCase))
-            || Environment.GetEnvironmentVariable($"SMARTMAIL_{SmartMailOptions.SectionName}__ModelPath") is not null;
-        return !configured && DefaultPaths.Find(DefaultPaths.ModelFile) is { } model
-            ? [.. settings, $"--{SmartMailOptions.SectionName}:ModelPath={model}"]
-            : settings;
-    }
-
     /// <summary>
     /// Builds the host (no hosted services unless <paramref name="watch"/>) and binds and validates the options. This is the
     /// one place the CLI builds its host and logging.
@@ -42,11 +33,17 @@ internal static partial class WorkerConfig
         HostApplicationBuilder builder;
         try
         {
-            builder = WorkerHost.CreateBuilder(WithDefaultModel(settings), watch);
+            builder = WorkerHost.CreateBuilder(settings, watch);
         }
         catch (InvalidDataException ex)
         {
             throw new ConfigurationException(Unreadable(ex));
+        }
+        // The shipped model when no source names one: not the command line, the environment nor appsettings.json.
+        var modelKey = $"{SmartMailOptions.SectionName}:ModelPath";
+        if (string.IsNullOrEmpty(builder.Configuration[modelKey]) && DefaultPaths.Find(DefaultPaths.ModelFile) is { } model)
+        {
+            builder.Configuration.AddInMemoryCollection([new(modelKey, model)]);
         }
         builder.Logging.SetMinimumLevel(watch ? LogLevel.Information : LogLevel.Warning);
         var host = builder.Build();

@@ -110,6 +110,9 @@ public static class SmartMailEventId
     /// <summary>This instance holds the lease (was 2111 too, beside <see cref="ImapSignInRefused"/>).</summary>
     public const int LeaseAcquired = 2115;
 
+    /// <summary>The sign-in cannot be made now (the token authority is unreachable); retried.</summary>
+    public const int ImapSignInNotNow = 2116;
+
     /// <summary>The SMTP relay refused the sign-in (Critical).</summary>
     public const int SmtpSignInRefused = 2121;
 

@@ -2,10 +2,11 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Html;
+using SmartMail.Web.Resources;
 
 namespace SmartMail.Web;
 
-/// <summary>Server-rendered SVG charts (no script, no library).</summary>
+/// <summary>Server-rendered SVG charts (no script, no library), titled in the request's language.</summary>
 internal static class Charts
 {
     private const string Routed = "#2e7d32";
@@ -15,21 +16,22 @@ internal static class Charts
     /// <summary>Stacked bars per hour: routed, manual, quarantined.</summary>
     /// <param name="hours">The hourly volumes.</param>
     /// <param name="testId">The chart's test hook.</param>
+    /// <param name="format">How hours are shown (the configured time zone).</param>
     /// <returns>The SVG.</returns>
-    public static IHtmlContent Volumes(IReadOnlyList<HourVolume> hours, string testId)
+    public static IHtmlContent Volumes(IReadOnlyList<HourVolume> hours, string testId, Format format)
     {
         const double width = 480, height = 120, top = 14, bottom = 16;
         var max = Math.Max(1, hours.Count == 0 ? 1 : hours.Max(h => h.Routed + h.Manual + h.Quarantined));
         var bar = hours.Count == 0 ? width : width / hours.Count;
         var svg = new StringBuilder();
         svg.Append(CultureInfo.InvariantCulture, $"<svg data-testid=\"{testId}\" role=\"img\" viewBox=\"0 0 {width} {height}\" width=\"100%\" height=\"{height}\" xmlns=\"http://www.w3.org/2000/svg\">");
-        svg.Append(CultureInfo.InvariantCulture, $"<title>Mails per hour: routed (green), manual triage (yellow), quarantined (red); at most {max} in an hour</title>");
+        svg.Append(CultureInfo.InvariantCulture, $"<title>{Encode(Format.Fill(Texts.ChartVolumes, max))}</title>");
         var scale = (height - top - bottom) / max;
         for (var i = 0; i < hours.Count; i++)
         {
             var h = hours[i];
             var y = height - bottom;
-            foreach (var (count, colour, what) in new[] { (h.Routed, Routed, "routed"), (h.Manual, Manual, "manual"), (h.Quarantined, Quarantined, "quarantined") })
+            foreach (var (count, colour, what) in new[] { (h.Routed, Routed, Texts.ChartRouted), (h.Manual, Manual, Texts.ChartManual), (h.Quarantined, Quarantined, Texts.ChartQuarantined) })
             {
                 if (count == 0)
                 {
@@ -38,14 +40,14 @@ internal static class Charts
                 var bh = count * scale;
                 y -= bh;
                 svg.Append(CultureInfo.InvariantCulture,
-                    $"<rect x=\"{i * bar + 1:F1}\" y=\"{y:F1}\" width=\"{Math.Max(1, bar - 2):F1}\" height=\"{bh:F1}\" fill=\"{colour}\"><title>{h.Hour.UtcDateTime:HH}:00 UTC: {count} {what}</title></rect>");
+                    $"<rect x=\"{i * bar + 1:F1}\" y=\"{y:F1}\" width=\"{Math.Max(1, bar - 2):F1}\" height=\"{bh:F1}\" fill=\"{colour}\"><title>{Encode(Format.Fill(Texts.ChartBar, format.Hour(h.Hour), count, what))}</title></rect>");
             }
         }
-        svg.Append(CultureInfo.InvariantCulture, $"<text x=\"0\" y=\"10\">{max}/h</text>");
+        svg.Append(CultureInfo.InvariantCulture, $"<text x=\"0\" y=\"10\">{Encode(Format.Fill(Texts.ChartPerHour, max))}</text>");
         if (hours.Count > 0)
         {
-            svg.Append(CultureInfo.InvariantCulture, $"<text x=\"0\" y=\"{height - 3}\">{hours[0].Hour.UtcDateTime:HH}:00</text>");
-            svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{width}\" y=\"{height - 3}\" text-anchor=\"end\">{hours[^1].Hour.UtcDateTime:HH}:00 UTC</text>");
+            svg.Append(CultureInfo.InvariantCulture, $"<text x=\"0\" y=\"{height - 3}\">{format.Hour(hours[0].Hour)}</text>");
+            svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{width}\" y=\"{height - 3}\" text-anchor=\"end\">{format.Hour(hours[^1].Hour)}</text>");
         }
         svg.Append("</svg>");
         return new HtmlString(svg.ToString());
@@ -63,17 +65,17 @@ internal static class Charts
         double Y(double precision) => top + (1 - (Math.Clamp(precision, minPrecision, 1) - minPrecision) / (1 - minPrecision)) * (height - top - bottom);
         var svg = new StringBuilder();
         svg.Append(CultureInfo.InvariantCulture, $"<svg data-testid=\"{testId}\" role=\"img\" viewBox=\"0 0 {width} {height}\" width=\"100%\" height=\"{height}\" xmlns=\"http://www.w3.org/2000/svg\">");
-        svg.Append("<title>Precision against automation of the current model, one point per confidence cut</title>");
+        svg.Append(CultureInfo.InvariantCulture, $"<title>{Encode(Texts.ChartCurve)}</title>");
         svg.Append(CultureInfo.InvariantCulture, $"<line x1=\"{left}\" y1=\"{height - bottom}\" x2=\"{width - right}\" y2=\"{height - bottom}\" stroke=\"#888\"/>");
         svg.Append(CultureInfo.InvariantCulture, $"<line x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" y2=\"{height - bottom}\" stroke=\"#888\"/>");
         for (var a = 0.0; a <= 1.0001; a += 0.25)
         {
-            svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{X(a):F1}\" y=\"{height - bottom + 12}\" text-anchor=\"middle\">{a:P0}</text>");
+            svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{X(a):F1}\" y=\"{height - bottom + 12}\" text-anchor=\"middle\">{a.ToString("P0", CultureInfo.CurrentCulture)}</text>");
         }
-        svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{(left + width) / 2:F1}\" y=\"{height - 3}\" text-anchor=\"middle\">automation</text>");
+        svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{(left + width) / 2:F1}\" y=\"{height - 3}\" text-anchor=\"middle\">{Encode(Texts.ChartAutomation)}</text>");
         for (var p = minPrecision; p <= 1.0001; p += (1 - minPrecision) / 4)
         {
-            svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{left - 3}\" y=\"{Y(p) + 3:F1}\" text-anchor=\"end\">{p:P0}</text>");
+            svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{left - 3}\" y=\"{Y(p) + 3:F1}\" text-anchor=\"end\">{p.ToString("P0", CultureInfo.CurrentCulture)}</text>");
         }
         if (points.Count > 0)
         {
@@ -86,7 +88,7 @@ internal static class Charts
             foreach (var point in points)
             {
                 svg.Append(CultureInfo.InvariantCulture,
-                    $"<circle cx=\"{X(point.Automation):F1}\" cy=\"{Y(point.Precision):F1}\" r=\"2.5\" fill=\"#2f6fb3\"><title>confidence ≥ {point.MinConfidence:F2}: automation {point.Automation:P1}, precision {point.Precision:P1}</title></circle>");
+                    $"<circle cx=\"{X(point.Automation):F1}\" cy=\"{Y(point.Precision):F1}\" r=\"2.5\" fill=\"#2f6fb3\"><title>{Encode(Format.Fill(Texts.ChartPoint, point.MinConfidence.ToString("F2", CultureInfo.CurrentCulture), Format.Share(point.Automation), Format.Share(point.Precision)))}</title></circle>");
             }
         }
         svg.Append("</svg>");

@@ -40,6 +40,14 @@ public interface IOversightQueries
     /// <returns>The text, or <see langword="null"/> when no text was kept.</returns>
     MailText? GetText(string decisionId);
 
+    /// <summary>
+    /// The mail's text as stored at decision time, for a list of previews (the triage page): reading it costs a row, not a
+    /// parse of the mail and its attachments. By default <see cref="GetText"/>.
+    /// </summary>
+    /// <param name="decisionId">The decision id.</param>
+    /// <returns>The text, or <see langword="null"/> when no text was kept.</returns>
+    MailText? GetStoredText(string decisionId) => GetText(decisionId);
+
     /// <summary>How a mailbox is doing.</summary>
     /// <param name="mailbox">The mailbox.</param>
     /// <param name="since">Start of the volume series (hourly buckets).</param>
@@ -97,6 +105,18 @@ public interface IMailActions
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>The outcome.</returns>
     Task<ActionOutcome> CorrectAsync(string decisionId, string label, string user, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Undoes <paramref name="user"/>'s route of a mail from manual triage made within <paramref name="window"/>: the mail goes
+    /// back to manual triage (a ledger transition with an audit row naming the user). A route older than the window, or a mail
+    /// moved on since, is refused; a repeat finds it back in triage and does nothing.
+    /// </summary>
+    /// <param name="decisionId">The decision id.</param>
+    /// <param name="user">Who.</param>
+    /// <param name="window">How long after the route an undo is allowed.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>The outcome.</returns>
+    Task<ActionOutcome> UndoRouteAsync(string decisionId, string user, TimeSpan window, CancellationToken cancellationToken);
 
     /// <summary>Releases a quarantined mail to manual triage.</summary>
     /// <param name="decisionId">The decision id.</param>

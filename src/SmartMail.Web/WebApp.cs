@@ -34,7 +34,15 @@ public static class WebApp
     /// <param name="context">What it shares with the worker.</param>
     /// <returns>The app; <c>StartAsync</c> listens, <c>Urls</c> then holds the bound addresses.</returns>
     /// <exception cref="InvalidOperationException">The settings are not safe to start with; the message names each setting.</exception>
-    public static WebApplication Create(WebOptions options, WebAppContext context)
+    public static WebApplication Create(WebOptions options, WebAppContext context) => Create(options, context, options?.Url!);
+
+    /// <summary>Builds the app (not started) to listen on <paramref name="listen"/> instead of <see cref="WebOptions.Url"/> (the next free port of the embedded default).</summary>
+    /// <param name="options">The settings.</param>
+    /// <param name="context">What it shares with the worker.</param>
+    /// <param name="listen">The address to listen on: <see cref="WebOptions.Url"/> with another port.</param>
+    /// <returns>The app; <c>StartAsync</c> listens, <c>Urls</c> then holds the bound addresses.</returns>
+    /// <exception cref="InvalidOperationException">The settings are not safe to start with; the message names each setting.</exception>
+    public static WebApplication Create(WebOptions options, WebAppContext context, string listen)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(context);
@@ -60,11 +68,12 @@ public static class WebApp
         // Request lines carry query strings (the sign-in token, search terms): the framework logs only warnings and errors.
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Logging.AddFilter("System", LogLevel.Warning);
-        // Expected on every start and form: the keys sit unencrypted under DataDirectory/web-keys (guarded by its permissions),
-        // and anti-forgery marks pages no-store (they are already).
-        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
+        // Expected on every form: anti-forgery marks pages no-store (they are already). DataProtection's warnings stay on: one
+        // says that a new key is stored unencrypted (Linux without KeysCertificateFile; the file is 0600 in a 0700 folder).
         builder.Logging.AddFilter("Microsoft.AspNetCore.Antiforgery", LogLevel.Error);
-        builder.WebHost.UseUrls(options.Url);
+        // A failed start (port taken) is thrown to the worker, which says it in one line: not a stack trace from this host too.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
+        builder.WebHost.UseUrls(listen);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -82,6 +91,7 @@ public static class WebApp
         services.AddSingleton(context.Queries);
         services.AddSingleton(context.Actions);
         services.AddSingleton(context.Time);
+        services.AddSingleton(new Format(TimeZoneInfo.FindSystemTimeZoneById(options.TimeZone))); // validated above
         // Danish letters as themselves, not &#xF8;: every character is still HTML-encoded where it must be.
         services.Configure<Microsoft.Extensions.WebEncoders.WebEncoderOptions>(o => o.TextEncoderSettings = new System.Text.Encodings.Web.TextEncoderSettings(System.Text.Unicode.UnicodeRanges.All));
         if (signIn is not null)
@@ -91,7 +101,7 @@ public static class WebApp
         var protection = services.AddDataProtection().SetApplicationName("SmartMail.Web");
         if (context.KeysDirectory is { } keys)
         {
-            protection.PersistKeysToFileSystem(new DirectoryInfo(keys));
+            ProtectKeys(protection, options, new DirectoryInfo(keys), context.LoggerFactory);
         }
         else
         {
@@ -131,6 +141,7 @@ public static class WebApp
             o.ExpireTimeSpan = TimeSpan.FromHours(8);
             o.SlidingExpiration = true;
             o.LoginPath = "/login";
+            o.Events.OnValidatePrincipal = e => RecheckRoles(e, options, context.Time);
             o.Events.OnRedirectToLogin = e =>
             {
                 // A page asked for by a browser goes to sign-in; anything else (a POST, a script) gets a bare 401.
@@ -193,6 +204,7 @@ public static class WebApp
             app.UseHsts();
         }
         app.Use(SecurityHeaders);
+        app.UseRequestLocalization(Format.Localization(options.Language));
         app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();
@@ -204,7 +216,7 @@ public static class WebApp
             {
                 return Results.NotFound();
             }
-            if (!signIn.TrySpend(token))
+            if (!OneTimeSignIn.MayUse(http) || !signIn.TrySpend(token))
             {
                 return Results.StatusCode(StatusCodes.Status403Forbidden);
             }
@@ -218,8 +230,16 @@ public static class WebApp
                 return Results.BadRequest();
             }
             await http.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+            if (options.UsesOidc)
+            {
+                // Ends the provider's session too (its end_session_endpoint), so that a shared PC does not sign the last user back in.
+                await http.SignOutAsync(OidcScheme, new AuthenticationProperties { RedirectUri = "/login" });
+                return Results.Empty;
+            }
             return Results.Redirect("/login");
         });
+        app.MapGet("/triage", (HttpContext http, IOversightQueries queries) =>
+            UserAccess.Of(http.User).Entitled(queries.Mailboxes()) is [var first, ..] ? Results.Redirect($"/triage/{Uri.EscapeDataString(first)}") : Results.NotFound());
         app.MapRazorPages();
         return app;
     }
@@ -279,10 +299,50 @@ public static class WebApp
         });
     }
 
+    // The cookie-protection keys: in a private folder (0700, files 0600 on Linux), encrypted with the configured certificate,
+    // else with DPAPI on Windows. Whoever holds the keys can forge any user's cookie, the administrator's included.
+    private static void ProtectKeys(IDataProtectionBuilder protection, WebOptions options, DirectoryInfo keys, ILoggerFactory loggerFactory)
+    {
+        protection.AddKeyManagementOptions(o => o.XmlRepository = new PrivateKeyRepository(keys, loggerFactory));
+        if (options.KeysCertificateFile is { Length: > 0 } file)
+        {
+            var password = options.KeysCertificatePasswordFile is { } p ? File.ReadAllText(p).Trim() : null;
+            var certificate = X509CertificateLoader.LoadPkcs12FromFile(file, password);
+            if (!certificate.HasPrivateKey)
+            {
+                throw new InvalidOperationException($"{SettingsPath}:KeysCertificateFile: '{file}' holds no private key; the keys could be encrypted but never read again.");
+            }
+            protection.ProtectKeysWithCertificate(certificate).UnprotectKeysWithAnyCertificate(certificate);
+        }
+        else if (OperatingSystem.IsWindows())
+        {
+            protection.ProtectKeysWithDpapi();
+        }
+    }
+
+    // Roles and groups come from the provider at sign-in: a signed-in user's are checked again by a fresh sign-in (silent while
+    // the provider's session lasts) once they are older than Oidc:RolesRecheckedAfter, so that removing someone from a
+    // mailbox's role takes effect within minutes. A page (GET) asks at half that age, so that a form on a page just shown
+    // is not refused when posted.
+    private static Task RecheckRoles(CookieValidatePrincipalContext e, WebOptions options, TimeProvider time)
+    {
+        if (!options.UsesOidc || e.Principal?.Identity?.AuthenticationType != OidcScheme || e.Properties.IssuedUtc is not { } issued)
+        {
+            return Task.CompletedTask;
+        }
+        var limit = HttpMethods.IsGet(e.Request.Method) ? options.Oidc.RolesRecheckedAfter / 2 : options.Oidc.RolesRecheckedAfter;
+        if (time.GetUtcNow() - issued < limit)
+        {
+            return Task.CompletedTask;
+        }
+        e.RejectPrincipal();
+        return e.HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+    }
+
     private static Task SecurityHeaders(HttpContext http, Func<Task> next)
     {
         var headers = http.Response.Headers;
-        headers.ContentSecurityPolicy = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+        headers.ContentSecurityPolicy = "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
         headers.XContentTypeOptions = "nosniff";
         headers.XFrameOptions = "DENY";
         headers["Referrer-Policy"] = "no-referrer";

@@ -37,6 +37,13 @@ public sealed class WebOidcOptions
     /// <value>The default is <c>SmartMail.Admin</c>.</value>
     public string AdminRole { get; set; } = "SmartMail.Admin";
 
+    /// <summary>
+    /// How old a signed-in user's roles and groups may get before the app signs them in again at the provider (silently while
+    /// the provider's session lasts) to read them afresh: someone removed from a mailbox's role loses it within this time.
+    /// </summary>
+    /// <value>The default is 5 minutes.</value>
+    public TimeSpan RolesRecheckedAfter { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Role or group → the mailboxes (by configured name) its members work as caseworkers.</summary>
     public Dictionary<string, string[]> MailboxRoles { get; set; } = new(StringComparer.Ordinal);
 
@@ -56,6 +63,10 @@ public sealed class WebOidcOptions
         if (string.IsNullOrEmpty(ClientSecretFile) == string.IsNullOrEmpty(ClientSecret))
         {
             yield return $"{prefix}:ClientSecretFile: set ClientSecretFile (or ClientSecret through the environment), one of them.";
+        }
+        if (RolesRecheckedAfter < TimeSpan.FromSeconds(30) || RolesRecheckedAfter > TimeSpan.FromHours(1))
+        {
+            yield return $"{prefix}:RolesRecheckedAfter: must be between 00:00:30 and 01:00:00 (roles removed at the provider take effect within it).";
         }
         if (string.IsNullOrWhiteSpace(RoleClaim))
         {

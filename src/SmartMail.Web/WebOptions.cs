@@ -30,8 +30,40 @@ public sealed class WebOptions
     /// <summary>Kestrel's own TLS certificate, for an https <see cref="Url"/> without a reverse proxy.</summary>
     public WebHttpsOptions Https { get; set; } = new();
 
+    /// <summary>
+    /// A PKCS#12 (.pfx) certificate with its private key that encrypts the web app's cookie-protection keys at rest
+    /// (<c>DataDirectory/web-keys</c>). Without it the keys are encrypted with DPAPI on Windows and kept in 0600 files of the
+    /// service user on Linux. Whoever reads the keys can forge any user's sign-in cookie.
+    /// </summary>
+    public string? KeysCertificateFile { get; set; }
+
+    /// <summary>A file holding the password of <see cref="KeysCertificateFile"/>, when it has one.</summary>
+    public string? KeysCertificatePasswordFile { get; set; }
+
     /// <summary>Sign-in by OpenID Connect (Entra ID or any provider); without it, only the one-time link on loopback.</summary>
     public WebOidcOptions Oidc { get; set; } = new();
+
+    /// <summary>
+    /// The pages' language when the browser asks for neither Danish nor English (<c>da</c> or <c>en</c>); a browser whose
+    /// Accept-Language names one of them, or the language switch in the navigation, picks that one.
+    /// </summary>
+    /// <value>The default is <c>da</c>.</value>
+    public string Language { get; set; } = "da";
+
+    /// <summary>The time zone the pages show times in (an IANA id such as <c>Europe/Copenhagen</c>).</summary>
+    /// <value>The default is <c>Europe/Copenhagen</c>.</value>
+    public string TimeZone { get; set; } = "Europe/Copenhagen";
+
+    /// <summary>How long after a route from manual triage the caseworker can undo it (0 turns undo off).</summary>
+    /// <value>The default is 5 minutes.</value>
+    public TimeSpan UndoWindow { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How often an open page asks for the number of mails waiting in manual triage.</summary>
+    /// <value>The default is 15 seconds.</value>
+    public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>The languages the pages speak: Danish first.</summary>
+    public static IReadOnlyList<string> Languages { get; } = ["da", "en"];
 
     /// <summary>Whether OpenID Connect sign-in is configured (an authority is set).</summary>
     public bool UsesOidc => Oidc.Authority is not null;
@@ -47,6 +79,22 @@ public sealed class WebOptions
         if (!Enabled)
         {
             yield break;
+        }
+        if (!Languages.Contains(Language, StringComparer.Ordinal))
+        {
+            yield return $"{prefix}:Language: '{Language}' is not a language the pages speak; use da or en.";
+        }
+        if (!TimeZoneInfo.TryFindSystemTimeZoneById(TimeZone ?? string.Empty, out _))
+        {
+            yield return $"{prefix}:TimeZone: '{TimeZone}' is not a time zone this machine knows; use an IANA id such as Europe/Copenhagen.";
+        }
+        if (UndoWindow < TimeSpan.Zero || UndoWindow > TimeSpan.FromHours(1))
+        {
+            yield return $"{prefix}:UndoWindow: '{UndoWindow}' must be between 00:00:00 (no undo) and 01:00:00.";
+        }
+        if (RefreshInterval < TimeSpan.FromSeconds(1) || RefreshInterval > TimeSpan.FromHours(1))
+        {
+            yield return $"{prefix}:RefreshInterval: '{RefreshInterval}' must be between 00:00:01 and 01:00:00.";
         }
         if (!TryParseUrl(Url, out var uri))
         {
@@ -64,12 +112,18 @@ public sealed class WebOptions
             yield return $"{prefix}:Url: beyond loopback the app speaks https only: use an https:// Url with {prefix}:Https:CertificateFile, "
                 + $"or set {prefix}:BehindProxy=true behind a reverse proxy that terminates TLS.";
         }
+        if (BehindProxy && !UsesOidc)
+        {
+            yield return $"{prefix}:BehindProxy: the one-time sign-in link is for the local user only and is never served through a proxy: "
+                + $"configure {prefix}:Oidc (Authority, ClientId) to serve the app behind a reverse proxy, or set BehindProxy=false.";
+        }
         if (uri.Scheme == Uri.UriSchemeHttps && string.IsNullOrEmpty(Https.CertificateFile))
         {
             yield return $"{prefix}:Https:CertificateFile: an https:// Url needs Kestrel's certificate (a PKCS#12 .pfx file).";
         }
         foreach (var (name, file) in new[] { ("Https:CertificateFile", Https.CertificateFile), ("Https:CertificatePasswordFile", Https.CertificatePasswordFile),
-                     ("Oidc:ClientSecretFile", Oidc.ClientSecretFile), ("Oidc:CaCertificateFile", Oidc.CaCertificateFile) })
+                     ("Oidc:ClientSecretFile", Oidc.ClientSecretFile), ("Oidc:CaCertificateFile", Oidc.CaCertificateFile),
+                     ("KeysCertificateFile", KeysCertificateFile), ("KeysCertificatePasswordFile", KeysCertificatePasswordFile) })
         {
             if (!string.IsNullOrEmpty(file) && !File.Exists(file))
             {
@@ -100,7 +154,7 @@ public sealed class WebOptions
     /// <param name="url">The URL.</param>
     /// <param name="uri">The parsed URL.</param>
     /// <returns>Whether it is one.</returns>
-    internal static bool TryParseUrl(string? url, out Uri uri)
+    public static bool TryParseUrl(string? url, out Uri uri)
     {
         // Kestrel's wildcard hosts (http://*:80, http://+:80) are not URIs: read them as "every address".
         var normalised = url?.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal);

@@ -36,7 +36,13 @@ public static class WorkerHost
         builder.Services.AddOptions<SmartMailOptions>().BindConfiguration(SmartMailOptions.SectionName).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<SmartMailOptions>, SmartMailOptionsValidator>();
         builder.Services.AddSingleton<IValidateOptions<SmartMailOptions>>(sp => new SettingsBindingValidator(sp.GetRequiredService<IConfiguration>()));
-        builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<SmartMailOptions>>().Value);
+        builder.Services.AddSingleton(sp =>
+        {
+            // Before anything writes there: the data directory 0700 and its ledger, audit trail and lock 0600 (Linux), whatever the umask.
+            var o = sp.GetRequiredService<IOptions<SmartMailOptions>>().Value;
+            DataDirectoryPermissions.Prepare(o.DataDirectory, o.AuditJsonLines ? ["state.db", "smartmail.lock", "audit.jsonl"] : ["state.db", "smartmail.lock"]);
+            return o;
+        });
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(sp => new DataDirectoryLock(sp.GetRequiredService<SmartMailOptions>().DataDirectory));
         builder.Services.AddSingleton<IStateStore>(sp =>

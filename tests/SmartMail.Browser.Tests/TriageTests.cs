@@ -15,7 +15,7 @@ public sealed class TriageTests(WebWorld world)
     public async Task ClickOnASuggestion_RoutesTheMailOnceToThatFolder_AndRecordsACorrectionByTheCaseworker()
     {
         world.Require();
-        var (fingerprint, decisionId, subject) = await WaitingMailAsync();
+        var (fingerprint, decisionId, subject) = await world.TriageMailAsync();
         await using var context = await world.NewContextAsync();
         var page = await world.SignInAsync(context, WebWorld.Anna, $"/triage/{WebWorld.MailboxA}");
         var row = Row(page, decisionId);
@@ -36,7 +36,7 @@ public sealed class TriageTests(WebWorld world)
     public async Task KeyTwoOnAFocusedRow_RoutesTheMailToTheSecondSuggestion_Once()
     {
         world.Require();
-        var (fingerprint, decisionId, _) = await WaitingMailAsync();
+        var (fingerprint, decisionId, _) = await world.TriageMailAsync();
         await using var context = await world.NewContextAsync();
         var page = await world.SignInAsync(context, WebWorld.Anna, $"/triage/{WebWorld.MailboxA}");
         var row = Row(page, decisionId);
@@ -57,15 +57,6 @@ public sealed class TriageTests(WebWorld world)
     }
 
     private static ILocator Row(IPage page, string decisionId) => page.Locator($"[data-testid=mail-row][data-decision-id='{decisionId}']");
-
-    private async Task<(string Fingerprint, string DecisionId, string Subject)> WaitingMailAsync()
-    {
-        var (mail, subject) = TestMails.ForTriage(TestMails.Tag());
-        var fingerprint = await world.AppendAsync(WebWorld.MailboxA, mail);
-        var (decisionId, destination) = await world.WaitForDecisionAsync(WebWorld.MailboxA, fingerprint);
-        Assert.True(destination == WebWorld.TriageFolder, $"the test mail was meant for manual triage, the worker sent it to {destination}");
-        return (fingerprint, decisionId, subject);
-    }
 
     private async Task AssertRoutedOnceAsync(string fingerprint, string decisionId, string label)
     {

@@ -109,6 +109,7 @@ public sealed class WebWorld : IAsyncLifetime
             $"SmartMail:Web:Oidc:CaCertificateFile={Authority.CaFile}",
             $"SmartMail:Web:Oidc:MailboxRoles:{RoleA}:0={MailboxA}",
             $"SmartMail:Web:Oidc:MailboxRoles:{GroupB}:0={MailboxB}",
+            "SmartMail:Web:RefreshInterval=00:00:02", // the live waiting count, quickly
         };
         foreach (var ((name, server), i) in Servers.Select((s, i) => (s, i)))
         {
@@ -131,13 +132,18 @@ public sealed class WebWorld : IAsyncLifetime
     /// <summary>Skips the test when chromium or Dovecot is missing.</summary>
     public void Require() => Assert.SkipWhen(_whyNot is not null, _whyNot ?? string.Empty);
 
-    /// <summary>A fresh browser context (its own cookies) on the web app.</summary>
+    /// <summary>A fresh browser context (its own cookies) on the web app, its browser set to <paramref name="locale"/> (Accept-Language).</summary>
+    /// <param name="locale">The browser's language: Danish, as a caseworker's, unless a test asks for another.</param>
+    /// <param name="reducedMotion">Whether the browser asks for reduced motion.</param>
     /// <returns>The context.</returns>
-    public Task<IBrowserContext> NewContextAsync() => Browser.NewContextAsync(new()
+    public Task<IBrowserContext> NewContextAsync(string locale = "da-DK", bool reducedMotion = false) => Browser.NewContextAsync(new()
     {
         BaseURL = Worker.WebUrl.ToString(),
         IgnoreHTTPSErrors = true, // the authority's certificate is from the test CA, which chromium does not know
         ViewportSize = new() { Width = 1280, Height = 900 },
+        Locale = locale,
+        TimezoneId = "Europe/Copenhagen",
+        ReducedMotion = reducedMotion ? ReducedMotion.Reduce : ReducedMotion.NoPreference,
     });
 
     /// <summary>Signs <paramref name="login"/> in through the authority's "choose user" page, starting at <paramref name="path"/>.</summary>
@@ -168,6 +174,17 @@ public sealed class WebWorld : IAsyncLifetime
     /// <returns>Its fingerprint.</returns>
     public async Task<string> AppendAsync(string mailbox, string mail) =>
         (await Servers[mailbox].AppendFingerprintedAsync([System.Text.Encoding.UTF8.GetBytes(mail)])).Single();
+
+    /// <summary>Puts a new mail in <see cref="MailboxA"/>'s manual triage (the model is unsure of it) and waits until it is there.</summary>
+    /// <returns>Its fingerprint, decision id and subject.</returns>
+    public async Task<(string Fingerprint, string DecisionId, string Subject)> TriageMailAsync()
+    {
+        var (mail, subject) = TestMails.ForTriage(TestMails.Tag());
+        var fingerprint = await AppendAsync(MailboxA, mail);
+        var (decisionId, destination) = await WaitForDecisionAsync(MailboxA, fingerprint);
+        Assert.True(destination == TriageFolder, $"the test mail was meant for manual triage, the worker sent it to {destination}");
+        return (fingerprint, decisionId, subject);
+    }
 
     /// <summary>Waits until the worker has delivered the mail with <paramref name="fingerprint"/>.</summary>
     /// <param name="mailbox">The mailbox.</param>

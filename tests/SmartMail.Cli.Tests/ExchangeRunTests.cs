@@ -237,7 +237,7 @@ public sealed class ExchangeRunTests(ITestOutputHelper output)
 
         public static WatchProcess Start(string directory, ConcurrentQueue<string> lines)
         {
-            var psi = new ProcessStartInfo("dotnet", [CliProcess.Program, "run", "--watch"])
+            var psi = new ProcessStartInfo("dotnet", [CliProcess.Program, "run", "--watch", "--SmartMail:Web:Url=http://127.0.0.1:0"]) // not the default port (issue 24)
             {
                 WorkingDirectory = directory,
                 RedirectStandardOutput = true,

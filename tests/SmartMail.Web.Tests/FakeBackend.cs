@@ -81,6 +81,8 @@ internal sealed class FakeBackend : IOversightQueries, IMailActions
 
     public Task<ActionOutcome> CorrectAsync(string decisionId, string label, string user, CancellationToken cancellationToken) => Record("correct", decisionId, label, user);
 
+    public Task<ActionOutcome> UndoRouteAsync(string decisionId, string user, TimeSpan window, CancellationToken cancellationToken) => Record("undo", decisionId, null, user);
+
     public Task<ActionOutcome> ReleaseAsync(string decisionId, string user, CancellationToken cancellationToken) => Record("release", decisionId, null, user);
 
     public ActionOutcome Promote(string version, string user, string reason) => Record("promote", version, null, user).Result;

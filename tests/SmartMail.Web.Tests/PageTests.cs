@@ -5,6 +5,8 @@ namespace SmartMail.Web.Tests;
 /// <summary>What the pages show: paginated lists, masked previews, the decision, charts.</summary>
 public sealed class PageTests
 {
+    private static readonly System.Globalization.CultureInfo Danish = System.Globalization.CultureInfo.GetCultureInfo("da");
+
     [Fact]
     public async Task Triage_ShowsOnePageOfTheQueue_WithTop3AndTheWhy()
     {
@@ -68,6 +70,19 @@ public sealed class PageTests
     }
 
     [Fact]
+    public async Task Counts_OfOne_AreSingular()
+    {
+        await using var server = await WebServer.StartAsync();
+        using var admin = await server.LocalAdminAsync();
+
+        var (_, triage, _) = await admin.PageAsync("/triage/B");
+        var (_, search, _) = await admin.PageAsync("/search?sender=borger10");
+
+        Assert.Equal("1 mail venter.", triage.TestIds("triage-count").Single().ParentElement!.TextContent.Split(" Taster")[0].Trim());
+        Assert.StartsWith("1 mail fundet", search.TestIds("search-count").Single().ParentElement!.TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Overview_Labels_Models_RenderTheirCharts()
     {
         await using var server = await WebServer.StartAsync();
@@ -79,11 +94,11 @@ public sealed class PageTests
 
         var card = overview.TestIds("mailbox-card")[0];
         Assert.Equal("instance-1", card.TestIds("lease-holder").Single().TextContent);
-        Assert.Equal("80.0%", card.TestIds("automation-rate").Single().TextContent);
+        Assert.Equal(0.8.ToString("P1", Danish), card.TestIds("automation-rate").Single().TextContent); // "80,0 %": Danish by default
         Assert.Equal("120 ms", card.TestIds("latency-p50").Single().TextContent);
         Assert.NotEmpty(card.TestIds("volume-chart").Single().QuerySelectorAll("rect"));
         Assert.Equal(3, labels.TestIds("curve-chart").Single().QuerySelectorAll("circle").Length);
-        Assert.Equal("60.0%", labels.TestIds("label-row")[1].TestIds("label-precision").Single().TextContent);
+        Assert.Equal(0.6.ToString("P1", Danish), labels.TestIds("label-row")[1].TestIds("label-precision").Single().TextContent);
         Assert.Single(labels.TestIds("threshold-change"));
         Assert.Contains("v2 against v1", report.TestIds("model-report").Single().TextContent, StringComparison.Ordinal);
     }

@@ -36,7 +36,8 @@ internal sealed class WebServer : IAsyncDisposable
 
     public WebOptions Options { get; }
 
-    public static async Task<WebServer> StartAsync(WebOptions? options = null, RemoteCertificateValidationCallback? oidcTrust = null, int routedInA = 0)
+    public static async Task<WebServer> StartAsync(WebOptions? options = null, RemoteCertificateValidationCallback? oidcTrust = null, int routedInA = 0,
+        TimeProvider? time = null)
     {
         options ??= new WebOptions();
         options.Url = "http://127.0.0.1:0";
@@ -44,7 +45,7 @@ internal sealed class WebServer : IAsyncDisposable
         var loggers = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
         var backend = new FakeBackend(routedInA);
         var signIn = new OneTimeSignIn();
-        var app = WebApp.Create(options, new WebAppContext(backend, backend, loggers) { SignIn = signIn, OidcCertificateValidation = oidcTrust });
+        var app = WebApp.Create(options, new WebAppContext(backend, backend, loggers) { SignIn = signIn, OidcCertificateValidation = oidcTrust, Time = time ?? TimeProvider.System });
         await app.StartAsync(TestContext.Current.CancellationToken);
         return new WebServer(app, loggers, logs, backend, signIn, options);
     }
@@ -107,6 +108,23 @@ internal static class Html
     }
 
     public static IReadOnlyList<IElement> TestIds(this IParentNode page, string testId) => [.. page.QuerySelectorAll($"[data-testid=\"{testId}\"]")];
+
+    /// <summary>
+    /// Posts the form that is (or holds) the element with <paramref name="testId"/>, with its anti-forgery token and hidden
+    /// fields plus <paramref name="values"/> (repeatable names, as ticked checkboxes send them); <paramref name="replace"/> drops
+    /// the form's own fields of the same names.
+    /// </summary>
+    public static async Task<HttpResponseMessage> PostFormAsync(this HttpClient client, IParentNode page, string testId, IReadOnlyList<(string Name, string Value)> values, bool replace = false)
+    {
+        var element = page.QuerySelector($"[data-testid=\"{testId}\"]") ?? throw new InvalidOperationException($"no {testId}");
+        var form = element.LocalName == "form" ? element : element.Closest("form") ?? throw new InvalidOperationException($"{testId} is in no form");
+        var fields = form.QuerySelectorAll("input[type=hidden][name]")
+            .Select(f => KeyValuePair.Create(f.GetAttribute("name")!, f.GetAttribute("value") ?? string.Empty))
+            .Where(f => !replace || values.All(v => v.Name != f.Key))
+            .Concat(values.Select(v => KeyValuePair.Create(v.Name, v.Value))).ToList();
+        using var content = new FormUrlEncodedContent(fields);
+        return await client.PostAsync(form.GetAttribute("action") ?? throw new InvalidOperationException("a form without action"), content, TestContext.Current.CancellationToken);
+    }
 
     /// <summary>Posts the form around the element with <paramref name="testId"/> (its fields, the anti-forgery token included).</summary>
     public static async Task<HttpResponseMessage> SubmitAsync(this HttpClient client, IElement within, string testId, IDictionary<string, string>? values = null)

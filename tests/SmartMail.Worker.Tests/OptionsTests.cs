@@ -76,7 +76,7 @@ public sealed class OptionsTests(DefaultModelFixture model) : IClassFixture<Defa
     [InlineData("--SmartMail:Mailboxes:0:UseIdle=sometimes", "SmartMail:Mailboxes:0:UseIdle")]
     public void Host_UnknownOrUnconvertibleSetting_FailsAtStartupNamingItsPath(string setting, string path)
     {
-        using var host = WorkerHost.CreateBuilder(["--SmartMail:ModelPath=" + model.ModelPath, "--SmartMail:DataDirectory=" + Path.GetTempPath(),
+        using var host = WorkerHost.CreateBuilder(["--SmartMail:ModelPath=" + model.ModelPath, "--SmartMail:DataDirectory=" + Directory.CreateTempSubdirectory("smartmail-options-").FullName /* private: a world-readable one is refused */,
             "--SmartMail:Mailboxes:0:Name=post", "--SmartMail:Mailboxes:0:Host=imap.example", "--SmartMail:Mailboxes:0:Username=u",
             "--SmartMail:Mailboxes:0:Password=p", setting], watch: false).Build();
 
@@ -90,7 +90,7 @@ public sealed class OptionsTests(DefaultModelFixture model) : IClassFixture<Defa
     [Fact]
     public void Host_KnownSettingsInAnyCase_AreAccepted()
     {
-        using var host = WorkerHost.CreateBuilder(["--SmartMail:ModelPath=" + model.ModelPath, "--SmartMail:DataDirectory=" + Path.GetTempPath(),
+        using var host = WorkerHost.CreateBuilder(["--SmartMail:ModelPath=" + model.ModelPath, "--SmartMail:DataDirectory=" + Directory.CreateTempSubdirectory("smartmail-options-").FullName /* private: a world-readable one is refused */,
             "--smartmail:maxattempts=5", "--SmartMail:Learning:CorrectionFolders:0=Skat", "--SmartMail:Routes:skat:Kle=02.34"], watch: false).Build();
 
         var options = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Microsoft.Extensions.Options.IOptions<SmartMailOptions>>(host.Services).Value;
@@ -101,7 +101,7 @@ public sealed class OptionsTests(DefaultModelFixture model) : IClassFixture<Defa
     [Fact]
     public void Host_InvalidConfiguration_FailsAtStartupNamingTheSetting()
     {
-        using var host = WorkerHost.CreateBuilder(["--SmartMail:ModelPath=missing.zip", "--SmartMail:DataDirectory=" + Path.GetTempPath()], watch: false).Build();
+        using var host = WorkerHost.CreateBuilder(["--SmartMail:ModelPath=missing.zip", "--SmartMail:DataDirectory=" + Directory.CreateTempSubdirectory("smartmail-options-").FullName /* private: a world-readable one is refused */], watch: false).Build();
 
         var ex = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() =>
             Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Microsoft.Extensions.Options.IOptions<SmartMailOptions>>(host.Services).Value);

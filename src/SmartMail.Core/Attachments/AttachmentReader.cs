@@ -138,20 +138,41 @@ internal sealed class AttachmentReader(ExtractionOptions options, TimeProvider t
         {
             throw new SkipException("not a PDF (no %PDF header)");
         }
-        using var pdf = PdfDocument.Open(bytes, new ParsingOptions { UseLenientParsing = true, SkipMissingFonts = true });
-        var total = pdf.NumberOfPages;
-        var pages = Math.Min(total, options.MaxAttachmentPages);
-        var read = 0;
-        for (var number = 1; number <= pages && !text.IsTruncated; number++)
+        // MaxAttachmentBytes bounds the encoded file; its streams are bounded as they inflate, and the time budget is checked
+        // while they do, inside a page.
+        var streams = new PdfStreamBudget(options.MaxPdfStreamBytes, budget.Check);
+        try
         {
+            using var pdf = PdfDocument.Open(bytes, new ParsingOptions { UseLenientParsing = true, SkipMissingFonts = true, FilterProvider = streams.Filters() });
+            var total = pdf.NumberOfPages;
+            var pages = Math.Min(total, options.MaxAttachmentPages);
+            var read = 0;
+            for (var number = 1; number <= pages && !text.IsTruncated; number++)
+            {
+                budget.Check();
+                var page = pdf.GetPage(number);
+                text.Append(ContentOrderTextExtractor.GetText(page));
+                text.Append("\n\n");
+                read++;
+                ThrowIfSpent(streams);
+            }
             budget.Check();
-            var page = pdf.GetPage(number);
-            text.Append(ContentOrderTextExtractor.GetText(page));
-            text.Append("\n\n");
-            read++;
+            ThrowIfSpent(streams);
+            return result with { Pages = read, TotalPages = total, Truncated = total > pages && !text.IsTruncated ? "pages" : null };
         }
-        budget.Check();
-        return result with { Pages = read, TotalPages = total, Truncated = total > pages && !text.IsTruncated ? "pages" : null };
+        catch (Exception ex) when (streams.Exceeded is { } reason && ex is not SkipException)
+        {
+            // PdfPig wrapped or replaced our exception: the budget's reason is the one to report.
+            throw new SkipException(reason);
+        }
+    }
+
+    private static void ThrowIfSpent(PdfStreamBudget streams)
+    {
+        if (streams.Exceeded is { } reason)
+        {
+            throw new SkipException(reason);
+        }
     }
 
     private AttachmentText ReadDocx(MemoryStream buffer, BoundedText text, Budget budget, AttachmentText result)

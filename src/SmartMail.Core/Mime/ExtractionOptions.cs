@@ -76,12 +76,21 @@ public sealed class ExtractionOptions
     public int MaxAttachmentTextPerMail { get; set; } = 50_000;
 
     /// <summary>
-    /// Most time spent reading one attachment, in milliseconds; checked between pages and XML nodes, and an attachment
+    /// Most time spent reading one attachment, in milliseconds; checked between pages and XML nodes and while a PDF's streams
+    /// inflate, and an attachment
     /// that runs past it is skipped (<c>time budget</c>).
     /// </summary>
     /// <value>The default is 2,000 ms.</value>
     [Range(1, 600_000)]
     public int AttachmentTimeBudgetMs { get; set; } = 2_000;
+
+    /// <summary>
+    /// Most bytes a PDF attachment's streams may decode to, all together (<see cref="MaxAttachmentBytes"/> bounds the
+    /// encoded file only: a Flate stream inflates up to ~1000:1); more is refused as a PDF bomb.
+    /// </summary>
+    /// <value>The default is 64 MiB.</value>
+    [Range(1_048_576, int.MaxValue)]
+    public int MaxPdfStreamBytes { get; set; } = 64 * 1024 * 1024;
 
     /// <summary>Most entries in a DOCX/ODT zip; more is refused as a zip bomb.</summary>
     /// <value>The default is 1,000.</value>

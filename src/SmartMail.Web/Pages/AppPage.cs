@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.Extensions.Logging;
+using SmartMail.Web.Resources;
 
 namespace SmartMail.Web.Pages;
 
@@ -27,13 +28,29 @@ public abstract class AppPage(IOversightQueries queries) : PageModel
 
     protected int Skip => (Math.Max(1, PageNumber) - 1) * PageSize;
 
-    /// <summary>Remembers an action's outcome for the next page and logs it (no personal data).</summary>
-    protected void Flash(string action, ActionOutcome outcome)
+    /// <summary>
+    /// Remembers an action's outcome for the next page and logs it (no personal data): <paramref name="done"/> in the
+    /// request's language when it was done, else the worker's reason.
+    /// </summary>
+    protected void Flash(string action, ActionOutcome outcome, string done)
     {
-        TempData["flash"] = outcome.Message;
-        TempData["flash-ok"] = outcome.Ok ? "true" : "false";
+        Flash(outcome.Ok ? done : Format.Fill(Texts.NotDone, outcome.Message), outcome.Ok);
+        Logged(action, outcome.Ok);
+    }
+
+    /// <summary>Logs an action's outcome (no personal data).</summary>
+    protected void Logged(string action, bool ok) =>
         WebLog.ActionDone(HttpContext.RequestServices.GetService(typeof(ILoggerFactory)) is ILoggerFactory f ? f.CreateLogger(GetType()) : Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance,
-            action, outcome.Ok);
+            action, ok);
+
+    /// <summary>Offers the next page an undo of the routes of <paramref name="decisionIds"/> (when undo is on).</summary>
+    protected void OfferUndo(string mailbox, IReadOnlyCollection<string> decisionIds)
+    {
+        if (decisionIds.Count > 0 && HttpContext.RequestServices.GetService(typeof(WebOptions)) is WebOptions { UndoWindow.Ticks: > 0 })
+        {
+            TempData["undo"] = string.Join(',', decisionIds);
+            TempData["undo-mailbox"] = mailbox;
+        }
     }
 
     protected void Flash(string message, bool ok)
@@ -41,6 +58,12 @@ public abstract class AppPage(IOversightQueries queries) : PageModel
         TempData["flash"] = message;
         TempData["flash-ok"] = ok ? "true" : "false";
     }
+
+    /// <summary>Why <paramref name="label"/> cannot be routed to in <paramref name="mailbox"/> (none chosen, not one of its departments), or <see langword="null"/>.</summary>
+    protected string? ChoiceProblem(string mailbox, string? label) =>
+        string.IsNullOrEmpty(label) ? Texts.ChooseDepartment
+        : !queries.Departments(mailbox).Contains(label, StringComparer.Ordinal) ? Texts.NotADepartment
+        : null;
 
     /// <summary>The mail if the user may see it; otherwise <see langword="null"/> (answered as 404, like an unknown id).</summary>
     protected MailDetail? EntitledMail(string? decisionId) =>

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Mvc;
 using SmartMail.Core.Privacy;
+using SmartMail.Web.Resources;
 
 namespace SmartMail.Web.Pages;
 
@@ -38,25 +39,30 @@ public sealed class MailModel(IOversightQueries queries, IMailActions actions) :
         return Page();
     }
 
-    public async Task<IActionResult> OnPostCorrectAsync(string decisionId, string label, CancellationToken cancellationToken) =>
-        await ActAsync(decisionId, label, "correct", (id, user) => actions.CorrectAsync(id, label, user, cancellationToken));
+    public async Task<IActionResult> OnPostCorrectAsync(string decisionId, string? label, CancellationToken cancellationToken) =>
+        await ActAsync(decisionId, label, "correct", Texts.Corrected_Flash, (id, user) => actions.CorrectAsync(id, label!, user, cancellationToken));
 
-    public async Task<IActionResult> OnPostRouteAsync(string decisionId, string label, CancellationToken cancellationToken) =>
-        await ActAsync(decisionId, label, "route", (id, user) => actions.RouteAsync(id, label, user, cancellationToken));
+    public async Task<IActionResult> OnPostRouteAsync(string decisionId, string? label, CancellationToken cancellationToken) =>
+        await ActAsync(decisionId, label, "route", Texts.Routed, (id, user) => actions.RouteAsync(id, label!, user, cancellationToken));
 
-    private async Task<IActionResult> ActAsync(string decisionId, string label, string action, Func<string, string, Task<ActionOutcome>> act)
+    private async Task<IActionResult> ActAsync(string decisionId, string? label, string action, string done, Func<string, string, Task<ActionOutcome>> act)
     {
         if (EntitledMail(decisionId) is not { } mail)
         {
             return Nothing();
         }
-        if (!Queries.Departments(mail.Summary.Mailbox).Contains(label, StringComparer.Ordinal))
+        if (ChoiceProblem(mail.Summary.Mailbox, label) is { } problem)
         {
-            Flash("Choose one of the mailbox's departments.", ok: false);
+            Flash(problem, ok: false);
         }
         else
         {
-            Flash(action, await act(mail.Summary.DecisionId, Access.Name));
+            var outcome = await act(mail.Summary.DecisionId, Access.Name); // label: checked above
+            Flash(action, outcome, Format.Fill(done, label));
+            if (outcome.Ok && action == "route")
+            {
+                OfferUndo(mail.Summary.Mailbox, [mail.Summary.DecisionId]);
+            }
         }
         return Redirect($"/mail/{Uri.EscapeDataString(mail.Summary.DecisionId)}");
     }

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Mvc;
+using SmartMail.Web.Resources;
 
 namespace SmartMail.Web.Pages;
 
@@ -38,7 +39,7 @@ public sealed class QuarantineModel(IOversightQueries queries, IMailActions acti
         {
             return Nothing();
         }
-        Flash("release", await actions.ReleaseAsync(mail.Summary.DecisionId, Access.Name, cancellationToken));
+        Flash("release", await actions.ReleaseAsync(mail.Summary.DecisionId, Access.Name, cancellationToken), Texts.Released);
         return Redirect(string.IsNullOrEmpty(Mailbox) ? "/quarantine" : $"/quarantine?mailbox={Uri.EscapeDataString(Mailbox)}");
     }
 }

@@ -1,10 +1,11 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Mvc;
+using SmartMail.Web.Resources;
 
 namespace SmartMail.Web.Pages;
 
 /// <summary><c>/search</c>: decided mail of the user's mailboxes by sender, subject, date range or decision id, newest first.</summary>
-public sealed class SearchModel(IOversightQueries queries) : AppPage(queries)
+public sealed class SearchModel(IOversightQueries queries, Format format) : AppPage(queries)
 {
     [BindProperty(SupportsGet = true)]
     public string? Sender { get; set; }
@@ -33,12 +34,12 @@ public sealed class SearchModel(IOversightQueries queries) : AppPage(queries)
         {
             return;
         }
-        var from = Date(From, nameof(From));
-        var to = Date(To, nameof(To))?.AddDays(1); // the To day is included
+        var from = Date(From, Texts.FromDate);
+        var to = Date(To, Texts.ToDate)?.AddDays(1); // the To day is included
         var id = Blank(Id);
         if (id is { Length: < 8 })
         {
-            Problem = "A decision id needs at least 8 characters.";
+            Problem = Texts.IdTooShort;
             id = null;
         }
         var query = new MailQuery(Mailboxes, Blank(Sender), Blank(Subject), from, to, id);
@@ -53,11 +54,11 @@ public sealed class SearchModel(IOversightQueries queries) : AppPage(queries)
         {
             return null;
         }
-        if (DateTime.TryParseExact(text.Trim(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var date))
+        if (DateTime.TryParseExact(text.Trim(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
         {
-            return new DateTimeOffset(date, TimeSpan.Zero);
+            return format.StartOfDay(date); // a day in the zone the pages show times in
         }
-        Problem = $"{field}: write a date as yyyy-mm-dd.";
+        Problem = Format.Fill(Texts.BadDate, field);
         return null;
     }
 

@@ -30,7 +30,8 @@ internal static class ImapConnection
             throw new MailboxConfigurationException(options.Name, "CaCertificateFile",
                 $"the CA certificate '{options.CaCertificateFile}' cannot be read ({ex.GetType().Name}).", ex);
         }
-        return new()
+        // The transcript only tells the sign-in whether the server answered NO [UNAVAILABLE] (a transient token check).
+        return new(new SignInTranscript())
         {
             Timeout = (int)options.CommandTimeout.TotalMilliseconds,
             ServerCertificateValidationCallback = validator,
@@ -59,15 +60,16 @@ internal static class ImapConnection
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.CommandTimeout);
         await client.ConnectAsync(options.Host, options.Port, security, timeout.Token).ConfigureAwait(false);
+        // The messages name the setting under the mailbox ("OAuth2:..."); whoever reports them names the mailbox once.
         await MailSignIn.AuthenticateAsync(client, options.Username, password is null ? null : () => password, tokens,
-            $"Mailbox '{options.Name}': setting OAuth2", timeout.Token).ConfigureAwait(false);
+            "OAuth2", timeout.Token).ConfigureAwait(false);
     }
 
     // One token source per mailbox settings object, so every connection of the mailbox shares MSAL's token cache.
     private static readonly ConditionalWeakTable<ImapMailboxOptions, OAuth2TokenSource> TokenSources = [];
 
     private static OAuth2TokenSource TokenSource(ImapMailboxOptions options) =>
-        TokenSources.GetValue(options, o => new OAuth2TokenSource(o.OAuth2, $"Mailbox '{o.Name}': setting OAuth2"));
+        TokenSources.GetValue(options, o => new OAuth2TokenSource(o.OAuth2, "OAuth2"));
 
     private static string Password(ImapMailboxOptions options)
     {

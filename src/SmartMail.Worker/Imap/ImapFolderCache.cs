@@ -21,7 +21,10 @@ internal sealed class ImapFolderCache(ImapSession session)
     }
 
     /// <summary>A destination's folder name: "Manuel visitering" → "Manuel_visitering", "sci.space" → "sci_space" (Dovecot).</summary>
-    public string FolderName(string destination) => FolderJournalSink.SafeName(destination).Replace(_separator, '_');
+    public string FolderName(string destination) => FolderName(destination, _separator);
+
+    /// <summary>A destination's folder name on a server whose hierarchy separator is <paramref name="separator"/> (also for <c>smartmail check</c>).</summary>
+    public static string FolderName(string destination, char separator) => FolderJournalSink.SafeName(destination).Replace(separator, '_');
 
     /// <summary>The folder for a destination name (created when missing), directly under the personal namespace.</summary>
     public async Task<IMailFolder> GetOrCreateAsync(string destination, CancellationToken cancellationToken)

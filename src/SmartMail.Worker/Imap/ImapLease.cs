@@ -215,7 +215,9 @@ public sealed partial class ImapLease : IDisposable
             }
             catch (Exception ex) when (ImapWorker.IsTransient(ex) && !cancellationToken.IsCancellationRequested)
             {
-                LeaseLog.RenewFailed(_logger, _options.Name, Generation, ex.GetType().Name, ex);
+                // A sign-in that cannot happen now (authority or token check down) is one line; anything else keeps its trace.
+                var signIn = Auth.SignInFailure.Transient(ex);
+                LeaseLog.RenewFailed(_logger, _options.Name, Generation, signIn ?? ex.GetType().Name, signIn is null ? ex : null);
                 DropConnection(); // the next round reconnects; the fence ends the work if renewals keep failing
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -488,7 +490,7 @@ public sealed partial class ImapLease : IDisposable
         public static partial void Lost(ILogger logger, string mailbox, long generation, string why);
 
         [LoggerMessage(EventId = SmartMailEventId.LeaseRenewFailed, Level = LogLevel.Warning, Message = "Mailbox {Mailbox}: renewing the lease (generation {Generation}) failed ({Error}); retrying")]
-        public static partial void RenewFailed(ILogger logger, string mailbox, long generation, string error, Exception exception);
+        public static partial void RenewFailed(ILogger logger, string mailbox, long generation, string error, Exception? exception);
 
         [LoggerMessage(EventId = SmartMailEventId.LeaseReleased, Level = LogLevel.Information, Message = "Mailbox {Mailbox}: lease released (generation {Generation})")]
         public static partial void Released(ILogger logger, string mailbox, long generation);

@@ -192,7 +192,14 @@ public sealed class ImapWorker(
             {
                 failures++;
                 var delay = Backoff(failures);
-                ImapLog.ConnectionLost(logger, options.Name, failures, delay, ex);
+                if (Auth.SignInFailure.Transient(ex) is { } problem)
+                {
+                    ImapLog.SignInNotNow(logger, options.Name, failures, delay, problem); // one line, no stack trace: the party at fault is named
+                }
+                else
+                {
+                    ImapLog.ConnectionLost(logger, options.Name, failures, delay, ex);
+                }
                 health?.Reconnecting(options.Name, $"reconnecting after {ex.GetType().Name} (failure {failures})", time.GetUtcNow());
                 IsConnected = false;
                 if (idleStop is not null)
@@ -385,6 +392,9 @@ internal static partial class ImapLog
 
     [LoggerMessage(EventId = SmartMailEventId.ImapThrottled, Level = LogLevel.Warning, Message = "Mailbox {Mailbox}: the server is throttling (refusal {Refusals}, {Error}, time hint {WithHint}); next connection in {Delay}")]
     public static partial void Throttled(ILogger logger, string mailbox, int refusals, TimeSpan delay, bool withHint, string error);
+
+    [LoggerMessage(EventId = SmartMailEventId.ImapSignInNotNow, Level = LogLevel.Warning, Message = "Mailbox {Mailbox}: cannot sign in now (failure {Failures}): {Problem} Next attempt in {Delay}")]
+    public static partial void SignInNotNow(ILogger logger, string mailbox, int failures, TimeSpan delay, string problem);
 
     [LoggerMessage(EventId = SmartMailEventId.ImapConnectionLost, Level = LogLevel.Warning, Message = "Mailbox {Mailbox}: connection lost (failure {Failures}); reconnecting in {Delay}")]
     public static partial void ConnectionLost(ILogger logger, string mailbox, int failures, TimeSpan delay, Exception exception);

@@ -43,6 +43,11 @@ public sealed class SettingsBindingValidator(IConfiguration configuration) : IVa
         }
         if (ElementType(type) is { } elementType)
         {
+            if (section.Value is { Length: > 0 } single)
+            {
+                // "Scopes": "imap" binds to nothing (the list stays empty): a list is written as a JSON list.
+                return [$"{section.Path}: '{single}' is a single value, but this setting is a list: write it as a JSON list, e.g. [\"{single}\"]."];
+            }
             return section.GetChildren().SelectMany(c => int.TryParse(c.Key, out _) ? Problems(c, elementType) : [Unknown(c.Path)]);
         }
         var properties = type.GetProperties(BindingFlags.Public | BindingFlags.Instance)

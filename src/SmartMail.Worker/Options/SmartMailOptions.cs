@@ -88,6 +88,13 @@ public sealed class SmartMailOptions
     /// <summary>Where the health report is served as JSON, e.g. <c>http://127.0.0.1:8081/health/</c>; none when empty.</summary>
     public string? HealthUrl { get; set; }
 
+    /// <summary>
+    /// Whether <see cref="HealthUrl"/> may listen on other addresses than loopback. The report has no authentication and names
+    /// mailboxes and destinations: open it to the network only behind a firewall that admits the monitoring host.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>.</value>
+    public bool HealthAllowRemote { get; set; }
+
     /// <summary>The SMTP relay used by <c>Smtp</c> routes.</summary>
     public Sinks.SmtpForwardOptions? Smtp { get; set; }
 

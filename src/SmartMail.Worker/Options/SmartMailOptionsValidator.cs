@@ -43,7 +43,8 @@ public sealed partial class SmartMailOptionsValidator : IValidateOptions<SmartMa
             var prefix = $"{SmartMailOptions.SectionName}:Mailboxes:{i}";
             if (mailbox.Security == "None" && !mailbox.AllowPlaintext)
             {
-                failures.Add($"{prefix}:Security: None sends the password in clear text; set AllowPlaintext=true only for a test server.");
+                var secret = mailbox.UsesOAuth2 ? "the access token" : "the password";
+                failures.Add($"{prefix}:Security: None sends {secret} in clear text; set AllowPlaintext=true only for a test server.");
             }
             if (mailbox.UsesOAuth2)
             {
@@ -90,9 +91,21 @@ public sealed partial class SmartMailOptionsValidator : IValidateOptions<SmartMa
         {
             failures.Add($"{SmartMailOptions.SectionName}:{ex.Message}");
         }
-        if (options.HealthUrl is { } health && !(Uri.TryCreate(health, UriKind.Absolute, out var uri) && uri.Scheme == "http" && health.EndsWith('/')))
+        if (options.HealthUrl is { } health)
         {
-            failures.Add($"{SmartMailOptions.SectionName}:HealthUrl: must be an http:// prefix ending in '/', e.g. http://127.0.0.1:8081/health/.");
+            if (TelemetryOptions.PrometheusPrefix(health) is not { } healthHost)
+            {
+                failures.Add($"{SmartMailOptions.SectionName}:HealthUrl: must be an http:// prefix ending in '/', e.g. http://127.0.0.1:8081/health/.");
+            }
+            else if (!TelemetryOptions.IsLoopback(healthHost) && !options.HealthAllowRemote)
+            {
+                failures.Add($"{SmartMailOptions.SectionName}:HealthUrl: '{healthHost}' is not a loopback address; the report has no authentication and "
+                    + "names mailboxes, so set HealthAllowRemote=true to serve it to the network (behind a firewall), or use 127.0.0.1.");
+            }
+        }
+        if (DataDirectoryPermissions.Check(options.DataDirectory) is { } open)
+        {
+            failures.Add(open);
         }
         failures.AddRange(TelemetryOptions.Validate(options.Telemetry, $"{SmartMailOptions.SectionName}:Telemetry"));
         failures.AddRange(options.Web.Validate($"{SmartMailOptions.SectionName}:{SmartMail.Web.WebOptions.SectionName}"));

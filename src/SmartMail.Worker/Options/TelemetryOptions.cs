@@ -128,7 +128,7 @@ public sealed class TelemetryOptions
         return host.Length > 0 && Uri.TryCreate(probe, UriKind.Absolute, out var uri) && uri.Port > 0 ? host : null;
     }
 
-    private static bool IsLoopback(string host) =>
+    internal static bool IsLoopback(string host) =>
         host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
         || (IPAddress.TryParse(host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
 }

@@ -74,6 +74,10 @@ public sealed class MailActions : IMailActions
         ActAsync(decisionId, "correct", label, user, cancellationToken);
 
     /// <inheritdoc />
+    public Task<ActionOutcome> UndoRouteAsync(string decisionId, string user, TimeSpan window, CancellationToken cancellationToken) =>
+        ActAsync(decisionId, "undo", "", user, cancellationToken, window);
+
+    /// <inheritdoc />
     public Task<ActionOutcome> ReleaseAsync(string decisionId, string user, CancellationToken cancellationToken) =>
         ActAsync(decisionId, "release", "", user, cancellationToken);
 
@@ -138,7 +142,8 @@ public sealed class MailActions : IMailActions
         return finished;
     }
 
-    private async Task<ActionOutcome> ActAsync(string decisionId, string kind, string label, string user, CancellationToken cancellationToken)
+    private async Task<ActionOutcome> ActAsync(string decisionId, string kind, string label, string user, CancellationToken cancellationToken,
+        TimeSpan undoWindow = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(decisionId);
         ArgumentNullException.ThrowIfNull(label);
@@ -148,7 +153,7 @@ public sealed class MailActions : IMailActions
         try
         {
             // Once accepted, the action completes whatever happens to the caller's wait.
-            return await ActLockedAsync(decisionId, kind, label, user).ConfigureAwait(false);
+            return await ActLockedAsync(decisionId, kind, label, user, undoWindow).ConfigureAwait(false);
         }
         finally
         {
@@ -156,13 +161,13 @@ public sealed class MailActions : IMailActions
         }
     }
 
-    private async Task<ActionOutcome> ActLockedAsync(string decisionId, string kind, string label, string user)
+    private async Task<ActionOutcome> ActLockedAsync(string decisionId, string kind, string label, string user, TimeSpan undoWindow)
     {
         if (Summary(decisionId) is not { } mail)
         {
             return new ActionOutcome(false, $"No mail with decision id {decisionId}.");
         }
-        if (kind != "release" && !_labels().Contains(label, StringComparer.Ordinal) && !_options.Routes.ContainsKey(label))
+        if (kind is not ("release" or "undo") && !_labels().Contains(label, StringComparer.Ordinal) && !_options.Routes.ContainsKey(label))
         {
             return new ActionOutcome(false, $"'{label}' is not a department of {mail.Mailbox}.");
         }
@@ -187,12 +192,16 @@ public sealed class MailActions : IMailActions
                 return new ActionOutcome(false, $"Only a routed mail can be corrected (this one is {mail.State}).");
             case "correct" when mail.Label == label:
                 return new ActionOutcome(true, $"It is in {label} already.");
+            case "undo" when mail.State == "triage":
+                return new ActionOutcome(true, "The mail is back in manual triage already.");
+            case "undo" when mail.State != "routed" || RoutedFromTriageAt(decisionId, mail.Label) is not { } routed || routed < _time.GetUtcNow() - undoWindow:
+                return new ActionOutcome(false, $"Only a route from manual triage made in the last {undoWindow.TotalMinutes:0.#} minutes can be undone (the mail is {mail.State}).");
             case "release" when mail.State != "quarantined":
                 return mail.State == "triage"
                     ? new ActionOutcome(true, "Already released to manual triage.")
                     : new ActionOutcome(false, $"The mail is not in quarantine (it is {mail.State}).");
         }
-        var to = kind == "release" ? _options.ManualTriageDestination : _places.DestinationOf(label);
+        var to = kind is "release" or "undo" ? _options.ManualTriageDestination : _places.DestinationOf(label);
         var action = _store.BeginAction(new WebActionRecord(decisionId, kind, label, user, mail.Mailbox, mail.Destination, to, "intent", null),
             _time.GetUtcNow());
         return await PerformAsync(action).ConfigureAwait(false);
@@ -232,7 +241,7 @@ public sealed class MailActions : IMailActions
         var now = _time.GetUtcNow();
         var place = _places.PlaceOf(action.Mailbox, action.ToDestination);
         var audit = new List<AuditEntry>();
-        if (action.Kind == "release")
+        if (action.Kind is "release" or "undo")
         {
             audit.Add(new AuditEntry
             {
@@ -241,9 +250,11 @@ public sealed class MailActions : IMailActions
                 Fingerprint = mail.Fingerprint,
                 Mailbox = action.Mailbox,
                 Source = "web",
-                Reason = "released from quarantine to manual triage in the web app",
+                Reason = action.Kind == "undo"
+                    ? $"route to '{mail.Label}' undone in the web app: back to manual triage"
+                    : "released from quarantine to manual triage in the web app",
                 Destination = place,
-                Outcome = "released",
+                Outcome = action.Kind == "undo" ? "route-undone" : "released",
                 By = action.User,
             });
         }
@@ -261,12 +272,13 @@ public sealed class MailActions : IMailActions
         }
         BeforeStep?.Invoke("complete");
         _store.CompleteAction(action, action.Kind switch { "route" => "routed", "correct" => "corrected", _ => "triage" },
-            action.Kind == "release" ? null : action.Label, audit, now);
+            action.Kind is "release" or "undo" ? null : action.Label, audit, now);
         OversightLog.ActionDone(_logger, action.Kind, action.DecisionId);
         return new ActionOutcome(true, action.Kind switch
         {
             "route" => $"Routed to {action.Label}.",
             "correct" => $"Moved to {action.Label}; the correction is recorded.",
+            "undo" => "The route is undone: the mail waits in manual triage again.",
             _ => "Released to manual triage.",
         });
     }
@@ -329,7 +341,7 @@ public sealed class MailActions : IMailActions
             Destination = action.ToDestination,
             DecidedUtc = DateTimeOffset.UtcNow,
         };
-        var chosen = action.Kind == "release" ? decision : decision with { Label = action.Label, Source = "manual", DecidedLabel = mail.Label };
+        var chosen = action.Kind is "route" or "correct" ? decision with { Label = action.Label, Source = "manual", DecidedLabel = mail.Label } : decision;
         return (chosen with
         {
             Destination = action.ToDestination,
@@ -343,6 +355,17 @@ public sealed class MailActions : IMailActions
         using var cmd = connection.Command("SELECT marker FROM mail WHERE decision_id = $d AND marker IS NOT NULL ORDER BY updated_utc DESC LIMIT 1",
             ("$d", decisionId));
         return cmd.ExecuteScalar() as string ?? $"{Imap.ImapMailbox.MarkerPrefix}{_store.InstanceId}_{decisionId}";
+    }
+
+    // When the mail's route from manual triage to its label was completed (undo is allowed for a while after).
+    private DateTimeOffset? RoutedFromTriageAt(string decisionId, string? label)
+    {
+        using var connection = Open();
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT updated_utc FROM web_action WHERE decision_id = $d AND kind = 'route' AND label = $l AND step = 'done'";
+        cmd.Parameters.AddWithValue("$d", decisionId);
+        cmd.Parameters.AddWithValue("$l", label ?? "");
+        return cmd.ExecuteScalar() is string time ? DateTimeOffset.Parse(time, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal) : null;
     }
 
     private bool HasWebCorrection(WebActionRecord action)

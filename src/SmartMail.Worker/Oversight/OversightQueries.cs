@@ -172,7 +172,16 @@ public sealed class OversightQueries : IOversightQueries
     /// already redacted there). An IMAP mailbox's mail is not fetched for a preview: that would need a connection per page
     /// view on the mailbox the worker works on.
     /// </remarks>
-    public MailText? GetText(string decisionId)
+    public MailText? GetText(string decisionId) => Text(decisionId, stored: false);
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The text the learning loop kept at decision time (CPR numbers and addresses redacted); without it
+    /// (<c>Learning:StoreExamples=false</c>) the journal's <c>.eml</c> without its attachments. No attachment is read again.
+    /// </remarks>
+    public MailText? GetStoredText(string decisionId) => Text(decisionId, stored: true);
+
+    private MailText? Text(string decisionId, bool stored)
     {
         ArgumentNullException.ThrowIfNull(decisionId);
         using var connection = Open();
@@ -186,11 +195,10 @@ public sealed class OversightQueries : IOversightQueries
             }
             (mailbox, fingerprint, destination, sender) = (r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3));
         }
-        if (_places.JournalFile(mailbox, destination, decisionId, ".eml") is { } file && File.Exists(file))
+        var file = _places.JournalFile(mailbox, destination, decisionId, ".eml") is { } f && File.Exists(f) ? f : null;
+        if (file is not null && !stored)
         {
-            var document = new MailExtractor().Extract(File.ReadAllBytes(file));
-            return new MailText(document.Subject, document.From.Count > 0 ? document.From[0] : sender, document.Body,
-                [.. document.Attachments.Select(a => a.FileName ?? a.MediaType)]);
+            return Journal(file, sender, new MailExtractor());
         }
         using (var cmd = Command(connection, "SELECT subject, body FROM example WHERE mailbox = $m AND fingerprint = $fp", ("$m", mailbox), ("$fp", fingerprint)))
         using (var r = cmd.ExecuteReader())
@@ -200,7 +208,14 @@ public sealed class OversightQueries : IOversightQueries
                 return new MailText(r.GetString(0), sender, r.GetString(1), []);
             }
         }
-        return null;
+        return file is null ? null : Journal(file, sender, new MailExtractor(new ExtractionOptions { ReadAttachments = false }));
+    }
+
+    private static MailText Journal(string file, string sender, MailExtractor extractor)
+    {
+        var document = extractor.Extract(File.ReadAllBytes(file));
+        return new MailText(document.Subject, document.From.Count > 0 ? document.From[0] : sender, document.Body,
+            [.. document.Attachments.Select(a => a.FileName ?? a.MediaType)]);
     }
 
     /// <inheritdoc />

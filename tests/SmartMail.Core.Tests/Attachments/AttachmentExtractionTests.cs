@@ -386,7 +386,8 @@ public sealed class AttachmentExtractionTests
         Assert.Empty(AttachmentTerms.Find(Extractor.Extract(raw), ["boligstøtte"]));
     }
 
-    private sealed class SteppingClock(TimeSpan step) : TimeProvider
+    /// <summary>A clock that moves <paramref name="step"/> each time it is read.</summary>
+    internal sealed class SteppingClock(TimeSpan step) : TimeProvider
     {
         private long _now;
 

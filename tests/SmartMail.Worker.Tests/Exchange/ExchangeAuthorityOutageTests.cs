@@ -7,7 +7,7 @@ using SmartMail.Worker.Tests.Integration;
 namespace SmartMail.Worker.Tests.Exchange;
 
 /// <summary>
-/// The token authority unreachable (Entra ID or the network down) is transient: the worker says "retrying", and must retry
+/// The token authority unreachable (Entra ID or the network down) is transient: the worker says "cannot be reached ... retrying", and must retry
 /// with back-off while mail waits in the inbox, not stop. Found on the Exchange profile: the first token request of two
 /// workers starting at once on a loaded machine ran past a 3-second CommandTimeout, and both worker processes exited.
 /// </summary>
@@ -29,7 +29,7 @@ public sealed class ExchangeAuthorityOutageTests(DefaultModelFixture model, ITes
         });
         var lines = new ConcurrentQueue<string>();
         using var worker = WorkerProcess.Start(exchange.Dovecot, Data.FullName, Model.ModelPath, 10, lines.Enqueue, settings);
-        await WorkerProcess.WaitUntil(() => lines.Any(l => l.Contains("token authority is unavailable", StringComparison.Ordinal)), TimeSpan.FromSeconds(60));
+        await WorkerProcess.WaitUntil(() => lines.Any(l => l.Contains("cannot be reached or failed", StringComparison.Ordinal)), TimeSpan.FromSeconds(60));
 
         await Task.Delay(TimeSpan.FromSeconds(8), ct);
 
@@ -38,7 +38,7 @@ public sealed class ExchangeAuthorityOutageTests(DefaultModelFixture model, ITes
             output.WriteLine(line);
         }
         Assert.False(worker.HasExited, "the worker stopped on a transient authority outage");
-        var attempts = lines.Count(l => l.Contains("token authority is unavailable", StringComparison.Ordinal));
+        var attempts = lines.Count(l => l.Contains("cannot be reached or failed", StringComparison.Ordinal));
         Assert.InRange(attempts, 2, 20); // retried, with back-off (no storm)
     }
 }

@@ -29,6 +29,7 @@ public sealed class CprExceptionLeakTests(DefaultModelFixture model) : Integrati
             $"--SmartMail:ModelPath={Model.ModelPath}",
             $"--SmartMail:DataDirectory={Data.FullName}",
             "--SmartMail:PollInterval=00:00:00.200",
+            "--SmartMail:Web:Url=http://127.0.0.1:0", // a free port, not the default 5080 (issue 24)
             "--SmartMail:Rules:0:Name=fwd",
             "--SmartMail:Rules:0:Label=Videresend",
             "--SmartMail:Rules:0:Subject=Videresend",

@@ -144,6 +144,7 @@ public sealed class CprLeakTests(DefaultModelFixture model) : IntegrationTest(mo
             $"--SmartMail:ModelPath={Model.ModelPath}",
             $"--SmartMail:DataDirectory={Data.FullName}",
             "--SmartMail:PollInterval=00:00:00.200",
+            "--SmartMail:Web:Url=http://127.0.0.1:0", // the web app on a free port, not the default 5080 (issue 24)
             $"--Logging:LogLevel:Default={level}",
             $"--Logging:LogLevel:Microsoft={level}",
         ]);

@@ -350,7 +350,7 @@ public sealed class Dovecot : IAsyncDisposable
 
     // A port the kernel calls free and this test run has not handed out before: two calls in a row (a plain and a TLS port)
     // or two servers of tests running in parallel got the same one (measured: "duplicate listener" from doveconf).
-    private static int FreePort()
+    internal static int FreePort()
     {
         lock (HandedOut)
         {

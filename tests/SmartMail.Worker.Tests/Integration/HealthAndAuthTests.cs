@@ -76,6 +76,7 @@ public sealed class HealthAndAuthTests(DefaultModelFixture model) : IntegrationT
             $"--SmartMail:ModelPath={Model.ModelPath}",
             $"--SmartMail:DataDirectory={Data.FullName}",
             $"--SmartMail:HealthUrl={url}",
+            "--SmartMail:Web:Enabled=false", // no dependence on the default port 5080 (issue 24)
         ]).Build();
         await host.StartAsync(TestContext.Current.CancellationToken);
         using var client = new HttpClient();

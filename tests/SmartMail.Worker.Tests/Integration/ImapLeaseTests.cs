@@ -164,7 +164,8 @@ public sealed class ImapLeaseTests(DefaultModelFixture model, ITestOutputHelper 
         var timer = Stopwatch.StartNew();
         await restarted.AcquireAsync(_ => throw new InvalidOperationException("the restarted holder must not stand by"), ct);
         Assert.Equal(first + 1, restarted.Generation);
-        Assert.True(timer.Elapsed < TimeSpan.FromSeconds(5), $"resuming took {timer.Elapsed}");
+        // "At once" means well within the 30 s a standby would wait, not a tight time a loaded machine may miss (issue 24).
+        Assert.True(timer.Elapsed < TimeSpan.FromSeconds(20), $"resuming took {timer.Elapsed}");
         await Task.Delay(TimeSpan.FromSeconds(1), ct);
         Assert.False(standby.IsCompleted);
         Assert.Contains(first, standing.Concat([first + 1]));
@@ -174,7 +175,7 @@ public sealed class ImapLeaseTests(DefaultModelFixture model, ITestOutputHelper 
         await restarted.ReleaseAsync(ct);
         await standby.WaitAsync(TimeSpan.FromSeconds(15), ct);
         Assert.True(b.IsHeld);
-        Assert.True(timer.Elapsed < TimeSpan.FromSeconds(10), $"the handover took {timer.Elapsed}");
+        Assert.True(timer.Elapsed < TimeSpan.FromSeconds(20), $"the handover took {timer.Elapsed}"); // under the 30 s lease duration
         Assert.False(restarted.IsHeld);
     }
 

@@ -36,6 +36,7 @@ internal sealed class WorkerProcess : IDisposable
         {
             ["DataDirectory"] = dataDirectory,
             ["ModelPath"] = modelPath,
+            ["Web__Url"] = "http://127.0.0.1:0", // a free port, not the default 5080 (issue 24)
             ["Mailboxes__0__Name"] = "proc",
             ["Mailboxes__0__Host"] = "127.0.0.1",
             ["Mailboxes__0__Port"] = dovecot.Port.ToString(CultureInfo.InvariantCulture),

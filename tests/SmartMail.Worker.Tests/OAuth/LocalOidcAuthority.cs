@@ -77,24 +77,11 @@ public sealed partial class LocalOidcAuthority : IAsyncDisposable
     public static async Task<LocalOidcAuthority> StartAsync(string realm = "/realms/smartmail")
     {
         var directory = System.IO.Directory.CreateTempSubdirectory("smartmail-oidc-").FullName;
-        using var caKey = RSA.Create(2048);
-        var caRequest = new CertificateRequest("CN=SmartMail test OIDC CA", caKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
-        var now = DateTimeOffset.UtcNow;
-        using var ca = caRequest.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(2));
-        await File.WriteAllTextAsync(Path.Combine(directory, "oidc-ca.pem"), ca.ExportCertificatePem());
-
-        using var serverKey = RSA.Create(2048);
-        var serverRequest = new CertificateRequest("CN=127.0.0.1", serverKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddIpAddress(IPAddress.Loopback);
-        names.AddDnsName("localhost");
-        serverRequest.CertificateExtensions.Add(names.Build());
-        serverRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        using var issued = serverRequest.Create(ca, now.AddMinutes(-5), now.AddDays(1), RandomNumberGenerator.GetBytes(8));
-        // Kestrel needs the key with the certificate, in a form the platform can use: round-trip through PKCS#12.
-        var serverCertificate = X509CertificateLoader.LoadPkcs12(issued.CopyWithPrivateKey(serverKey).Export(X509ContentType.Pfx), null);
+        var (ca, serverCertificate) = IssueTls("CN=SmartMail test OIDC CA");
+        using (ca)
+        {
+            await File.WriteAllTextAsync(Path.Combine(directory, "oidc-ca.pem"), ca.ExportCertificatePem());
+        }
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -143,7 +130,10 @@ public sealed partial class LocalOidcAuthority : IAsyncDisposable
 
     /// <summary>An HTTP client that trusts this authority's CA (and nothing else), as Dovecot or a test caller would be set up.</summary>
     /// <returns>The client.</returns>
-    public HttpClient NewTrustingClient()
+    public HttpClient NewTrustingClient() => TrustingClient(CaFile);
+
+    /// <summary>An HTTP client that trusts the CA in <paramref name="caFile"/> and nothing else.</summary>
+    internal static HttpClient TrustingClient(string caFile)
     {
         var handler = new SocketsHttpHandler();
         handler.SslOptions.CertificateChainPolicy = new X509ChainPolicy
@@ -151,8 +141,30 @@ public sealed partial class LocalOidcAuthority : IAsyncDisposable
             TrustMode = X509ChainTrustMode.CustomRootTrust,
             RevocationMode = X509RevocationMode.NoCheck,
         };
-        handler.SslOptions.CertificateChainPolicy.CustomTrustStore.Add(X509CertificateLoader.LoadCertificateFromFile(CaFile));
-        return new HttpClient(handler);
+        handler.SslOptions.CertificateChainPolicy.CustomTrustStore.Add(X509CertificateLoader.LoadCertificateFromFile(caFile));
+        return new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    /// <summary>A throwaway CA and a TLS server certificate for 127.0.0.1 and localhost it signed, with its key.</summary>
+    internal static (X509Certificate2 Ca, X509Certificate2 Server) IssueTls(string caName)
+    {
+        using var caKey = RSA.Create(2048);
+        var caRequest = new CertificateRequest(caName, caKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        var now = DateTimeOffset.UtcNow;
+        var ca = caRequest.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(2));
+        using var serverKey = RSA.Create(2048);
+        var serverRequest = new CertificateRequest("CN=127.0.0.1", serverKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddIpAddress(IPAddress.Loopback);
+        names.AddDnsName("localhost");
+        serverRequest.CertificateExtensions.Add(names.Build());
+        serverRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        using var issued = serverRequest.Create(ca, now.AddMinutes(-5), now.AddDays(1), RandomNumberGenerator.GetBytes(8));
+        // Kestrel needs the key with the certificate, in a form the platform can use: round-trip through PKCS#12.
+        using var withKey = issued.CopyWithPrivateKey(serverKey);
+        return (ca, X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pfx), null, X509KeyStorageFlags.Exportable));
     }
 
     /// <summary>Makes <paramref name="token"/> an active token for <paramref name="username"/> for an hour, without a client

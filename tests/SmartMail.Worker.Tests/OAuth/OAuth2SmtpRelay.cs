@@ -42,6 +42,8 @@ internal sealed class OAuth2SmtpRelay : LoopbackServer
 
     public static OAuth2SmtpRelay Start(LocalOidcAuthority authority) => new(authority.BackChannelIntrospectionEndpoint);
 
+    public static OAuth2SmtpRelay Start(Uri introspection) => new(introspection);
+
     protected override void OnAccepted() => Interlocked.Increment(ref _connections);
 
     protected override void DisposeResources() => _http.Dispose();

@@ -130,11 +130,16 @@ public sealed class OAuth2WorkerTests(DefaultModelFixture model, ITestOutputHelp
         return options;
     }
 
-    private ImapWorker NewWorker(ImapMailboxOptions options, SqliteStateStore store, CapturingLoggerProvider logs, WorkerHealth health)
+    private ImapWorker NewWorker(ImapMailboxOptions options, SqliteStateStore store, CapturingLoggerProvider logs, WorkerHealth health) =>
+        NewWorker(options, store, logs, health, Model, Data, output);
+
+    /// <summary>A worker on <paramref name="options"/> routing with the default model, every line to <paramref name="logs"/> and the test output.</summary>
+    internal static ImapWorker NewWorker(ImapMailboxOptions options, SqliteStateStore store, CapturingLoggerProvider logs, WorkerHealth health,
+        DefaultModelFixture model, DirectoryInfo data, ITestOutputHelper output)
     {
         var factory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(logs).AddProvider(new OutputLoggerProvider(output)));
-        var policy = new RoutingPolicy([], Model.Bundle);
-        var settings = new SmartMailOptions { DataDirectory = Data.FullName, ModelPath = Model.ModelPath };
+        var policy = new RoutingPolicy([], model.Bundle);
+        var settings = new SmartMailOptions { DataDirectory = data.FullName, ModelPath = model.ModelPath };
         return new ImapWorker(options, mailbox => new MailProcessor(store, () => policy, new MailExtractor(), mailbox, settings, TimeProvider.System,
             factory.CreateLogger<MailProcessor>(), new WorkerMetrics(), health: health), store, TimeProvider.System, new NoLifetime(),
             factory.CreateLogger<ImapWorker>(), health);

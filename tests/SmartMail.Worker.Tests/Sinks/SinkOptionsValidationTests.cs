@@ -39,7 +39,7 @@ public sealed class SinkOptionsValidationTests(DefaultModelFixture model) : ICla
     public void Host_PlainHttpWebhookWithoutOptIn_FailsAtStartupNamingTheSetting()
     {
         using var host = WorkerHost.CreateBuilder([
-            "--SmartMail:ModelPath=" + model.ModelPath, "--SmartMail:DataDirectory=" + Path.GetTempPath(),
+            "--SmartMail:ModelPath=" + model.ModelPath, "--SmartMail:DataDirectory=" + Directory.CreateTempSubdirectory("smartmail-options-").FullName /* private: a world-readable one is refused */,
             "--SmartMail:Routes:sci.space:Kind=Webhook", "--SmartMail:Routes:sci.space:Url=http://esdh.example/hook"], watch: false).Build();
 
         var ex = Assert.Throws<OptionsValidationException>(() => host.Services.GetRequiredService<IOptions<SmartMailOptions>>().Value);

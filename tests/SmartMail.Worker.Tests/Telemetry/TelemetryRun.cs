@@ -30,6 +30,7 @@ internal static partial class TelemetryRun
             $"--SmartMail:ModelPath={modelPath}",
             $"--SmartMail:DataDirectory={dataDirectory}",
             "--SmartMail:PollInterval=00:00:00.200",
+            "--SmartMail:Web:Enabled=false", // no dependence on the default port 5080 (issue 24)
             .. settings,
         ]).Build();
 

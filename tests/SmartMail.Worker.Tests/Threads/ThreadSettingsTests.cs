@@ -38,7 +38,7 @@ public sealed class ThreadSettingsTests(DefaultModelFixture model) : IClassFixtu
     [InlineData("--SmartMail:Extraction:MaxAttachmentPages=0", "MaxAttachmentPages")]
     public void Host_BadCaseNumberOrExtractionSetting_FailsAtStartupNamingIt(string setting, string named)
     {
-        using var host = WorkerHost.CreateBuilder(["--SmartMail:ModelPath=" + model.ModelPath, "--SmartMail:DataDirectory=" + Path.GetTempPath(),
+        using var host = WorkerHost.CreateBuilder(["--SmartMail:ModelPath=" + model.ModelPath, "--SmartMail:DataDirectory=" + Directory.CreateTempSubdirectory("smartmail-options-").FullName /* private: a world-readable one is refused */,
             "--SmartMail:CaseNumbers:0:Name=kle", "--SmartMail:CaseNumbers:0:Pattern=(\\d+)", "--SmartMail:CaseNumbers:0:Label=skat", setting],
             watch: false).Build();
 

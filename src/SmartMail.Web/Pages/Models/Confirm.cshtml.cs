@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Mvc;
+using SmartMail.Web.Resources;
 
 namespace SmartMail.Web.Pages.Models;
 
@@ -28,7 +29,7 @@ public sealed class ConfirmModel(IOversightQueries queries, IMailActions actions
         }
         var why = string.IsNullOrWhiteSpace(Reason) ? "from the web app" : Reason.Trim();
         var outcome = Op == "promote" ? actions.Promote(Target!.Version, Access.Name, why) : actions.Rollback(Access.Name, why);
-        Flash(Op!, outcome);
+        Flash(Op!, outcome, Op == "promote" ? Format.Fill(Texts.Promoted, Target!.Version) : Texts.RolledBack);
         return Redirect("/models");
     }
 
