@@ -361,10 +361,8 @@ public sealed class MailActions : IMailActions
     private DateTimeOffset? RoutedFromTriageAt(string decisionId, string? label)
     {
         using var connection = Open();
-        using var cmd = connection.CreateCommand();
-        cmd.CommandText = "SELECT updated_utc FROM web_action WHERE decision_id = $d AND kind = 'route' AND label = $l AND step = 'done'";
-        cmd.Parameters.AddWithValue("$d", decisionId);
-        cmd.Parameters.AddWithValue("$l", label ?? "");
+        using var cmd = connection.Command("SELECT updated_utc FROM web_action WHERE decision_id = $d AND kind = 'route' AND label = $l AND step = 'done'",
+            ("$d", decisionId), ("$l", label ?? ""));
         return cmd.ExecuteScalar() is string time ? DateTimeOffset.Parse(time, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal) : null;
     }
 

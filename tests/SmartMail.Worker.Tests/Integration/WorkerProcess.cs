@@ -79,6 +79,23 @@ internal sealed class WorkerProcess : IDisposable
         }
     }
 
+    /// <summary>A log callback that writes the worker's warnings and errors to <paramref name="output"/> (information lines would drown them).</summary>
+    public static Action<string> WarningsTo(ITestOutputHelper output) => line =>
+    {
+        if (line.StartsWith("info:", StringComparison.Ordinal) || line.StartsWith("dbug:", StringComparison.Ordinal))
+        {
+            return;
+        }
+        try
+        {
+            output.WriteLine(line);
+        }
+        catch (InvalidOperationException)
+        {
+            // the test has finished
+        }
+    };
+
     /// <summary>Whether the process has ended (by itself, or killed).</summary>
     public bool HasExited => _process.HasExited;
 

@@ -99,29 +99,9 @@ public sealed class CrashQuarantineTests(DefaultModelFixture model, ITestOutputH
         }
     }
 
-    private static byte[] Mail(int n) => System.Text.Encoding.UTF8.GetBytes((n % 3) switch
-    {
-        0 => Tests.Mails.Space(n),
-        1 => Tests.Mails.Car(n),
-        _ => Tests.Mails.Danish(n),
-    });
+    private static byte[] Mail(int n) => System.Text.Encoding.UTF8.GetBytes(Tests.Mails.Mixed(n));
 
     private static byte[] Poison(int n, string marker) => System.Text.Encoding.UTF8.GetBytes(Tests.Mails.Car(n) + marker + "\r\n");
 
-    // Warnings and errors of the worker only.
-    private void Log(string line)
-    {
-        if (line.StartsWith("info:", StringComparison.Ordinal) || line.StartsWith("dbug:", StringComparison.Ordinal))
-        {
-            return;
-        }
-        try
-        {
-            output.WriteLine(line);
-        }
-        catch (InvalidOperationException)
-        {
-            // the test has finished
-        }
-    }
+    private void Log(string line) => WorkerProcess.WarningsTo(output)(line);
 }

@@ -57,19 +57,5 @@ public sealed class LargeMailTests(DefaultModelFixture model, ITestOutputHelper 
 
     private static string CultureInfo(FormattableString s) => FormattableString.Invariant(s);
 
-    private void Log(string line)
-    {
-        if (line.StartsWith("info:", StringComparison.Ordinal) || line.StartsWith("dbug:", StringComparison.Ordinal))
-        {
-            return;
-        }
-        try
-        {
-            output.WriteLine(line);
-        }
-        catch (InvalidOperationException)
-        {
-            // the test has finished
-        }
-    }
+    private void Log(string line) => WorkerProcess.WarningsTo(output)(line);
 }
