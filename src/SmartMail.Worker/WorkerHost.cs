@@ -62,7 +62,8 @@ public static class WorkerHost
         builder.Services.AddSingleton<Telemetry.TelemetryExport>();
         builder.Services.AddSingleton<Health.WorkerHealth>();
         builder.Services.AddHealthChecks().AddCheck<Health.SmartMailHealthCheck>("smartmail");
-        builder.Services.AddSingleton<IMailSource>(sp => new DropFolderSource("drop", sp.GetRequiredService<SmartMailOptions>().InboxPath));
+        builder.Services.AddSingleton<IMailSource>(sp => new DropFolderSource("drop", sp.GetRequiredService<SmartMailOptions>().InboxPath,
+            sp.GetRequiredService<ILogger<DropFolderSource>>()));
         builder.Services.AddSingleton(sp => new FolderJournalSink(sp.GetRequiredService<SmartMailOptions>().JournalPath));
         // One long-lived client; the pooled-connection lifetime picks up DNS changes (the IHttpClientFactory alternative).
         // No redirects: a POST redirected by 301/302 would arrive as a GET.

@@ -31,6 +31,14 @@ internal static class Mails
         Hej, jeg vil gerne høre hvornår jeg får svar på min ansøgning. Venlig hilsen ({n})
         """.Replace("\n", "\r\n", StringComparison.Ordinal);
 
+    /// <summary>Space, car and Danish mails in turn.</summary>
+    public static string Mixed(int n) => (n % 3) switch
+    {
+        0 => Space(n),
+        1 => Car(n),
+        _ => Danish(n),
+    };
+
     public const string NotMime = "this first line is no header at all\r\nand neither is this one\r\n\r\nbody\r\n";
 
     public const string CprHeavy = """

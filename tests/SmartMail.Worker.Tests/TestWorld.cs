@@ -138,6 +138,7 @@ public sealed class TestWorld : IDisposable
             {
                 throw new CrashException();
             }
+            DecisionSchema.AssertValid(delivery.DecisionJson); // every decision a test world delivers follows the published schema
             await inner.DeliverAsync(delivery, cancellationToken);
             Deliveries.AddOrUpdate(delivery.DecisionId, 1, (_, n) => n + 1);
             if (Take(CrashPoint.AfterDeliver))

@@ -1,5 +1,6 @@
 using SmartMail.Worker.Processing;
 using SmartMail.Worker.Sinks;
+using SmartMail.Worker.Sources;
 using SmartMail.Worker.State;
 
 namespace SmartMail.Worker.Imap;
@@ -27,22 +28,34 @@ public static class ImapBatchDrainer
         var outcomes = new List<ProcessOutcome>();
         var listed = await mailbox.ListAsync(cancellationToken).ConfigureAwait(false);
         processor.Listed(mailbox.Mailbox, listed.Count);
-        foreach (var chunk in processor.Due(listed).Chunk(Math.Max(1, batchSize)))
+        // Batches by count (halved for mail a crash left in flight) and by bytes, from the sizes the server listed: a batch never
+        // fetches more than BatchMegabytes, and mail over MaxMessageMegabytes is not fetched at all.
+        var maxBytes = mailbox.Options.BatchMegabytes * 1024L * 1024L;
+        var quarantineInPlace = processor.Sink is not RoutingSink router || router.IsDefault(processor.QuarantineDestination);
+        foreach (var chunk in CrashBisect.ByBytes(processor.Batches(processor.Due(listed), batchSize), maxBytes))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var bodies = await mailbox.FetchManyAsync([.. chunk.Select(p => p.Key)], cancellationToken).ConfigureAwait(false);
             var ready = new List<PreparedMail>(chunk.Length);
-            foreach (var prepared in await processor.PrepareBatchAsync(mailbox, [.. chunk.Select(p => (p, bodies.GetValueOrDefault(p.Key)))],
-                cancellationToken).ConfigureAwait(false))
+            var toFetch = new List<PendingMail>(chunk.Length);
+            foreach (var pending in chunk)
             {
-                if (prepared.Outcome is { } done)
+                var unfetched = quarantineInPlace && processor.IsTooLarge(pending)
+                    ? await processor.PrepareUnfetchedAsync(mailbox, pending, cancellationToken).ConfigureAwait(false)
+                    : null;
+                if (unfetched is null)
                 {
-                    outcomes.Add(done);
+                    toFetch.Add(pending);
                 }
                 else
                 {
-                    ready.Add(prepared);
+                    Sort(unfetched, outcomes, ready);
                 }
+            }
+            var bodies = toFetch.Count == 0 ? new Dictionary<MailKey, byte[]>() : await mailbox.FetchManyAsync([.. toFetch.Select(p => p.Key)], cancellationToken).ConfigureAwait(false);
+            foreach (var prepared in await processor.PrepareBatchAsync(mailbox, [.. toFetch.Select(p => (p, bodies.GetValueOrDefault(p.Key)))],
+                batchSize, cancellationToken).ConfigureAwait(false))
+            {
+                Sort(prepared, outcomes, ready);
             }
             if (ready.Count == 0)
             {
@@ -83,5 +96,18 @@ public static class ImapBatchDrainer
             }
         }
         return outcomes;
+
+        // Mail finished without delivery has its outcome; the rest is due a delivery.
+        static void Sort(PreparedMail prepared, List<ProcessOutcome> outcomes, List<PreparedMail> ready)
+        {
+            if (prepared.Outcome is { } done)
+            {
+                outcomes.Add(done);
+            }
+            else
+            {
+                ready.Add(prepared);
+            }
+        }
     }
 }

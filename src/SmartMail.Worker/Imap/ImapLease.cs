@@ -2,6 +2,7 @@ using System.Globalization;
 using MailKit;
 using MailKit.Net.Imap;
 using Microsoft.Extensions.Logging;
+using SmartMail.Core;
 using SmartMail.Worker.State;
 
 namespace SmartMail.Worker.Imap;
@@ -482,16 +483,16 @@ public sealed partial class ImapLease : IDisposable
 
     private static partial class LeaseLog
     {
-        [LoggerMessage(EventId = 2115, Level = LogLevel.Information, Message = "Mailbox {Mailbox}: this instance holds the lease (generation {Generation}; the lease was {How})")]
+        [LoggerMessage(EventId = SmartMailEventId.LeaseAcquired, Level = LogLevel.Information, Message = "Mailbox {Mailbox}: this instance holds the lease (generation {Generation}; the lease was {How})")]
         public static partial void Acquired(ILogger logger, string mailbox, long generation, string how);
 
-        [LoggerMessage(EventId = 2112, Level = LogLevel.Warning, Message = "Mailbox {Mailbox}: lease lost (generation {Generation}): {Why}; work stops and this instance stands by")]
+        [LoggerMessage(EventId = SmartMailEventId.LeaseLost, Level = LogLevel.Warning, Message = "Mailbox {Mailbox}: lease lost (generation {Generation}): {Why}; work stops and this instance stands by")]
         public static partial void Lost(ILogger logger, string mailbox, long generation, string why);
 
-        [LoggerMessage(EventId = 2113, Level = LogLevel.Warning, Message = "Mailbox {Mailbox}: renewing the lease (generation {Generation}) failed ({Error}); retrying")]
+        [LoggerMessage(EventId = SmartMailEventId.LeaseRenewFailed, Level = LogLevel.Warning, Message = "Mailbox {Mailbox}: renewing the lease (generation {Generation}) failed ({Error}); retrying")]
         public static partial void RenewFailed(ILogger logger, string mailbox, long generation, string error, Exception? exception);
 
-        [LoggerMessage(EventId = 2114, Level = LogLevel.Information, Message = "Mailbox {Mailbox}: lease released (generation {Generation})")]
+        [LoggerMessage(EventId = SmartMailEventId.LeaseReleased, Level = LogLevel.Information, Message = "Mailbox {Mailbox}: lease released (generation {Generation})")]
         public static partial void Released(ILogger logger, string mailbox, long generation);
     }
 }

@@ -51,6 +51,9 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
     /// <inheritdoc />
     public string Mailbox => _session.Options.Name;
 
+    /// <summary>The mailbox's settings.</summary>
+    public ImapMailboxOptions Options => _session.Options;
+
     /// <summary>The watched folder's UIDVALIDITY in this session.</summary>
     public uint UidValidity => _session.UidValidity;
 

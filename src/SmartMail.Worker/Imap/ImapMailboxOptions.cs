@@ -83,6 +83,14 @@ public sealed class ImapMailboxOptions
     [Range(1, 5000)]
     public int BatchSize { get; set; } = 500;
 
+    /// <summary>
+    /// The most bytes one batch fetches, by the sizes the server lists (RFC822.SIZE): a batch ends before it would hold more,
+    /// and a mail larger than this is fetched alone. Mail over <c>SmartMail:MaxMessageMegabytes</c> is not fetched at all.
+    /// </summary>
+    /// <value>The default is 64 MB.</value>
+    [Range(1, 4096)]
+    public int BatchMegabytes { get; set; } = 64;
+
     /// <summary>Whether IDLE is used when the server offers it.</summary>
     public bool UseIdle { get; set; } = true;
 

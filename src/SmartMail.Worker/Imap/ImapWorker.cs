@@ -3,6 +3,7 @@ using MailKit.Net.Imap;
 using MailKit.Security;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SmartMail.Core;
 using SmartMail.Worker.Processing;
 using SmartMail.Worker.State;
 
@@ -164,6 +165,15 @@ public sealed class ImapWorker(
                 lifetime.StopApplication();
                 return;
             }
+            catch (IllegalTransitionException ex)
+            {
+                // A broken invariant is a bug, not an outage: stop loudly rather than reconnect into it again and again.
+                Log.InvariantBroken(logger, options.Name, ex);
+                health?.Stopped(options.Name, "a ledger invariant broke (see the log)", time.GetUtcNow());
+                Environment.ExitCode = 1;
+                lifetime.StopApplication();
+                return;
+            }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
                 return;
@@ -321,10 +331,21 @@ public sealed class ImapWorker(
     /// <summary>Whether <paramref name="ex"/> is worth a reconnect (network, server, time-out) rather than a stop.</summary>
     /// <param name="ex">The failure.</param>
     /// <returns><see langword="true"/> when transient.</returns>
-    internal static bool IsTransient(Exception ex) =>
-        ex is not MailboxConfigurationException && ex is IOException or ImapProtocolException or ImapCommandException or ServiceNotConnectedException
-            or System.Net.Sockets.SocketException or TimeoutException or SslHandshakeException
-            or OperationCanceledException or InvalidOperationException or HttpRequestException;
+    /// <remarks>
+    /// An <see cref="InvalidOperationException"/> is transient only when MailKit raised it about its connection (not connected,
+    /// not authenticated, a folder closed under it, the client busy after a cut-off command). Ours mean a broken invariant
+    /// (<see cref="IllegalTransitionException"/>, a refused action, the data directory in use): reconnecting cannot fix those,
+    /// and a worker that retried them would loop on the bug.
+    /// </remarks>
+    internal static bool IsTransient(Exception ex) => ex switch
+    {
+        MailboxConfigurationException or IllegalTransitionException or StateStoreException => false,
+        IOException or ImapProtocolException or ImapCommandException or System.Net.Sockets.SocketException or TimeoutException
+            or SslHandshakeException or OperationCanceledException or HttpRequestException => true,
+        ServiceNotConnectedException or ServiceNotAuthenticatedException or FolderNotOpenException => true,
+        InvalidOperationException => ex.Source == typeof(ImapClient).Assembly.GetName().Name,
+        _ => false,
+    };
 
     private static TimeSpan Backoff(int failures) =>
         TimeSpan.FromSeconds(Math.Min(300, Math.Pow(2, Math.Min(failures, 9)) * 0.25) + (Random.Shared.NextDouble() * 0.5));
@@ -339,42 +360,42 @@ public sealed class ImapWorker(
 
 internal static partial class ImapLog
 {
-    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Mailbox {Mailbox} connected (UIDVALIDITY {UidValidity}, IDLE {Idle}, MOVE {Move})")]
+    [LoggerMessage(EventId = SmartMailEventId.ImapConnected, Level = LogLevel.Information, Message = "Mailbox {Mailbox} connected (UIDVALIDITY {UidValidity}, IDLE {Idle}, MOVE {Move})")]
     public static partial void Connected(ILogger logger, string mailbox, uint uidValidity, bool idle, bool move);
 
-    [LoggerMessage(EventId = 2102, Level = LogLevel.Critical, Message = "Mailbox {Mailbox}: the server refused the credentials; this mailbox stops (fix the password and restart)")]
+    [LoggerMessage(EventId = SmartMailEventId.ImapAuthenticationFailed, Level = LogLevel.Critical, Message = "Mailbox {Mailbox}: the server refused the credentials; this mailbox stops (fix the password and restart)")]
     public static partial void AuthenticationFailed(ILogger logger, string mailbox, Exception exception);
 
-    [LoggerMessage(EventId = 2104, Level = LogLevel.Debug, Message = "Mailbox {Mailbox}: IDLE on a folder of {Count} messages")]
+    [LoggerMessage(EventId = SmartMailEventId.ImapIdling, Level = LogLevel.Debug, Message = "Mailbox {Mailbox}: IDLE on a folder of {Count} messages")]
     public static partial void Idling(ILogger logger, string mailbox, int count);
 
-    [LoggerMessage(EventId = 2105, Level = LogLevel.Debug, Message = "Mailbox {Mailbox}: the folder now holds {Count} messages")]
+    [LoggerMessage(EventId = SmartMailEventId.ImapCountChanged, Level = LogLevel.Debug, Message = "Mailbox {Mailbox}: the folder now holds {Count} messages")]
     public static partial void CountChanged(ILogger logger, string mailbox, int count);
 
-    [LoggerMessage(EventId = 2106, Level = LogLevel.Debug, Message = "Mailbox {Mailbox}: handled {Count} mails")]
+    [LoggerMessage(EventId = SmartMailEventId.ImapDrained, Level = LogLevel.Debug, Message = "Mailbox {Mailbox}: handled {Count} mails")]
     public static partial void Drained(ILogger logger, string mailbox, int count);
 
-    [LoggerMessage(EventId = 2107, Level = LogLevel.Warning, Message = "Mailbox {Mailbox}: the server does not offer CONDSTORE, so claims are not atomic: only the lease keeps a second instance off this mailbox (keep UseLease=true, or run exactly one instance)")]
+    [LoggerMessage(EventId = SmartMailEventId.ImapNoCondStore, Level = LogLevel.Warning, Message = "Mailbox {Mailbox}: the server does not offer CONDSTORE, so claims are not atomic: only the lease keeps a second instance off this mailbox (keep UseLease=true, or run exactly one instance)")]
     public static partial void NoCondStore(ILogger logger, string mailbox);
 
-    [LoggerMessage(EventId = 2108, Level = LogLevel.Information, Message = "Mailbox {Mailbox}: another instance holds the lease (generation {Generation}); this instance stands by and takes over if that one stops renewing")]
+    [LoggerMessage(EventId = SmartMailEventId.ImapStandingBy, Level = LogLevel.Information, Message = "Mailbox {Mailbox}: another instance holds the lease (generation {Generation}); this instance stands by and takes over if that one stops renewing")]
     public static partial void StandingBy(ILogger logger, string mailbox, long generation);
 
-    [LoggerMessage(EventId = 2109, Level = LogLevel.Critical, Message = "Mailbox {Mailbox}: no lease can be kept; this mailbox stops")]
+    [LoggerMessage(EventId = SmartMailEventId.ImapLeaseUnavailable, Level = LogLevel.Critical, Message = "Mailbox {Mailbox}: no lease can be kept; this mailbox stops")]
     public static partial void LeaseUnavailable(ILogger logger, string mailbox, Exception exception);
 
-    [LoggerMessage(EventId = 2111, Level = LogLevel.Critical, Message = "Mailbox {Mailbox}: sign-in refused; this mailbox stops (fix it and restart): {Problem}")]
+    [LoggerMessage(EventId = SmartMailEventId.ImapSignInRefused, Level = LogLevel.Critical, Message = "Mailbox {Mailbox}: sign-in refused; this mailbox stops (fix it and restart): {Problem}")]
     public static partial void SignInRefused(ILogger logger, string mailbox, string problem);
 
-    [LoggerMessage(EventId = 2110, Level = LogLevel.Critical, Message = "Mailbox {Mailbox}: configuration error in setting {Setting}; this mailbox stops (fix the setting and restart): {Problem}")]
+    [LoggerMessage(EventId = SmartMailEventId.ImapConfigurationInvalid, Level = LogLevel.Critical, Message = "Mailbox {Mailbox}: configuration error in setting {Setting}; this mailbox stops (fix the setting and restart): {Problem}")]
     public static partial void ConfigurationInvalid(ILogger logger, string mailbox, string setting, string problem);
 
-    [LoggerMessage(EventId = 2122, Level = LogLevel.Warning, Message = "Mailbox {Mailbox}: the server is throttling (refusal {Refusals}, {Error}, time hint {WithHint}); next connection in {Delay}")]
+    [LoggerMessage(EventId = SmartMailEventId.ImapThrottled, Level = LogLevel.Warning, Message = "Mailbox {Mailbox}: the server is throttling (refusal {Refusals}, {Error}, time hint {WithHint}); next connection in {Delay}")]
     public static partial void Throttled(ILogger logger, string mailbox, int refusals, TimeSpan delay, bool withHint, string error);
 
-    [LoggerMessage(EventId = 2116, Level = LogLevel.Warning, Message = "Mailbox {Mailbox}: cannot sign in now (failure {Failures}): {Problem} Next attempt in {Delay}")]
+    [LoggerMessage(EventId = SmartMailEventId.ImapSignInNotNow, Level = LogLevel.Warning, Message = "Mailbox {Mailbox}: cannot sign in now (failure {Failures}): {Problem} Next attempt in {Delay}")]
     public static partial void SignInNotNow(ILogger logger, string mailbox, int failures, TimeSpan delay, string problem);
 
-    [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "Mailbox {Mailbox}: connection lost (failure {Failures}); reconnecting in {Delay}")]
+    [LoggerMessage(EventId = SmartMailEventId.ImapConnectionLost, Level = LogLevel.Warning, Message = "Mailbox {Mailbox}: connection lost (failure {Failures}); reconnecting in {Delay}")]
     public static partial void ConnectionLost(ILogger logger, string mailbox, int failures, TimeSpan delay, Exception exception);
 }

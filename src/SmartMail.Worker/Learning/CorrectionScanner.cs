@@ -3,6 +3,7 @@ using MailKit;
 using MailKit.Net.Imap;
 using MailKit.Search;
 using Microsoft.Extensions.Logging;
+using SmartMail.Core;
 using SmartMail.Core.Classification;
 using SmartMail.Core.Mime;
 using SmartMail.Worker.Imap;
@@ -101,10 +102,11 @@ public sealed class CorrectionScanner
             {
                 var uids = await folder.SearchAsync(SearchQuery.Uids(new UniqueIdRange(new UniqueId((uint)start + 1), UniqueId.MaxValue)),
                     cancellationToken).ConfigureAwait(false);
-                foreach (var chunk in uids.Where(u => u.Id > start).Chunk(FetchChunk))
+                foreach (var chunk in await ByBytesAsync(folder, [.. uids.Where(u => u.Id > start)], cancellationToken).ConfigureAwait(false))
                 {
-                    var bodies = await ImapMailbox.FetchBodiesAsync(folder, chunk, cancellationToken).ConfigureAwait(false);
-                    foreach (var uid in chunk)
+                    List<UniqueId> wanted = [.. chunk.Where(u => u.Fetch).Select(u => u.Uid)];
+                    var bodies = wanted.Count == 0 ? new Dictionary<uint, byte[]>() : await ImapMailbox.FetchBodiesAsync(folder, wanted, cancellationToken).ConfigureAwait(false);
+                    foreach (var (uid, _) in chunk)
                     {
                         if (bodies.TryGetValue(uid.Id, out var raw))
                         {
@@ -121,6 +123,39 @@ public sealed class CorrectionScanner
             await folder.CloseAsync(false, cancellationToken).ConfigureAwait(false);
         }
         _scannedBefore = true;
+        return result;
+    }
+
+    // Chunks of at most FetchChunk mails and BatchMegabytes by the listed sizes (issue 24, finding 4: the scanner fetched 200
+    // whole mails at once); mail over MaxMessageMegabytes is not fetched (it never becomes an example), only stepped over.
+    private async Task<IReadOnlyList<(UniqueId Uid, bool Fetch)[]>> ByBytesAsync(IMailFolder folder, IList<UniqueId> uids, CancellationToken cancellationToken)
+    {
+        var result = new List<(UniqueId Uid, bool Fetch)[]>();
+        var budget = _mailbox.BatchMegabytes * 1024L * 1024L;
+        var limit = _options.MaxMessageMegabytes * 1024L * 1024L;
+        foreach (var chunk in uids.Chunk(FetchChunk))
+        {
+            var sizes = (await folder.FetchAsync(chunk, MessageSummaryItems.UniqueId | MessageSummaryItems.Size, cancellationToken).ConfigureAwait(false))
+                .ToDictionary(s => s.UniqueId.Id, s => (long)(s.Size ?? 0));
+            var current = new List<(UniqueId, bool)>();
+            long bytes = 0;
+            foreach (var uid in chunk)
+            {
+                var size = sizes.GetValueOrDefault(uid.Id);
+                var fetch = size <= limit;
+                if (fetch && current.Count > 0 && bytes + size > budget)
+                {
+                    result.Add([.. current]);
+                    (current, bytes) = ([], 0);
+                }
+                current.Add((uid, fetch));
+                bytes += fetch ? size : 0;
+            }
+            if (current.Count > 0)
+            {
+                result.Add([.. current]);
+            }
+        }
         return result;
     }
 
@@ -184,19 +219,19 @@ public sealed class CorrectionScan
 
 internal static partial class LearningLog
 {
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Mailbox {Mailbox}: correction {Fingerprint}: '{From}' -> '{To}'")]
+    [LoggerMessage(EventId = SmartMailEventId.CorrectionSeen, Level = LogLevel.Information, Message = "Mailbox {Mailbox}: correction {Fingerprint}: '{From}' -> '{To}'")]
     public static partial void CorrectionSeen(ILogger logger, string mailbox, string fingerprint, string from, string to);
 
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning,
+    [LoggerMessage(EventId = SmartMailEventId.CorrectionFolderReset, Level = LogLevel.Warning,
         Message = "Mailbox {Mailbox}: folder {Folder} has a new UIDVALIDITY; corrections are looked for from its current end")]
     public static partial void FolderReset(ILogger logger, string mailbox, string folder);
 
-    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Mailbox {Mailbox}: looking for corrections failed; trying again in {Delay}")]
+    [LoggerMessage(EventId = SmartMailEventId.CorrectionScanFailed, Level = LogLevel.Warning, Message = "Mailbox {Mailbox}: looking for corrections failed; trying again in {Delay}")]
     public static partial void ScanFailed(ILogger logger, string mailbox, TimeSpan delay, Exception exception);
 
-    [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Retrain {Decision}: {Reason} (report {Report})")]
+    [LoggerMessage(EventId = SmartMailEventId.Retrained, Level = LogLevel.Information, Message = "Retrain {Decision}: {Reason} (report {Report})")]
     public static partial void Retrained(ILogger logger, string decision, string reason, string report);
 
-    [LoggerMessage(EventId = 3005, Level = LogLevel.Error, Message = "Scheduled retrain failed; the model in force is kept")]
+    [LoggerMessage(EventId = SmartMailEventId.RetrainFailed, Level = LogLevel.Error, Message = "Scheduled retrain failed; the model in force is kept")]
     public static partial void RetrainFailed(ILogger logger, Exception exception);
 }

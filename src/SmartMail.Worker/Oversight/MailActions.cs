@@ -1,9 +1,8 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Globalization;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
+using SmartMail.Core;
 using SmartMail.Web;
 using SmartMail.Worker.Learning;
 using SmartMail.Worker.Options;
@@ -335,21 +334,22 @@ public sealed class MailActions : IMailActions
     // The decision record that travels with the mail to its new place: the same decision, with the person's label.
     private static string Rewrite(string? json, WebActionRecord action, MailRow mail)
     {
-        var node = (json is null ? null : JsonNode.Parse(json) as JsonObject) ?? new JsonObject { ["decisionId"] = action.DecisionId, ["mailbox"] = action.Mailbox };
-        node["destination"] = action.ToDestination;
-        if (action.Kind is "route" or "correct")
+        var decision = Processing.DecisionRecord.Parse(json) ?? new Processing.DecisionRecord
         {
-            node["label"] = action.Label;
-            node["source"] = "manual";
-            node["decidedLabel"] = mail.Label;
-        }
-        node["webAction"] = new JsonObject
-        {
-            ["kind"] = action.Kind,
-            ["by"] = action.User,
-            ["from"] = action.FromDestination,
+            DecisionId = action.DecisionId,
+            Mailbox = action.Mailbox,
+            Fingerprint = mail.Fingerprint,
+            Source = "manual",
+            Reason = "the decision record was missing; rewritten by a web action",
+            Destination = action.ToDestination,
+            DecidedUtc = DateTimeOffset.UtcNow,
         };
-        return node.ToJsonString(new JsonSerializerOptions(JsonSerializerDefaults.Web));
+        var chosen = action.Kind is "route" or "correct" ? decision with { Label = action.Label, Source = "manual", DecidedLabel = mail.Label } : decision;
+        return (chosen with
+        {
+            Destination = action.ToDestination,
+            WebAction = new Processing.WebActionDone(action.Kind, action.User, action.FromDestination),
+        }).ToJson();
     }
 
     private string Marker(string decisionId)
@@ -426,18 +426,18 @@ public sealed class ActionRefusedException : InvalidOperationException
 
 internal static partial class OversightLog
 {
-    [LoggerMessage(EventId = 2801, Level = LogLevel.Information, Message = "Web action {Kind} on {DecisionId} done")]
+    [LoggerMessage(EventId = SmartMailEventId.ActionDone, Level = LogLevel.Information, Message = "Web action {Kind} on {DecisionId} done")]
     public static partial void ActionDone(ILogger logger, string kind, string decisionId);
 
-    [LoggerMessage(EventId = 2802, Level = LogLevel.Warning, Message = "Web action {Kind} on {DecisionId} refused: {Reason}")]
+    [LoggerMessage(EventId = SmartMailEventId.ActionFailed, Level = LogLevel.Warning, Message = "Web action {Kind} on {DecisionId} refused: {Reason}")]
     public static partial void ActionFailed(ILogger logger, string kind, string decisionId, string reason);
 
-    [LoggerMessage(EventId = 2803, Level = LogLevel.Warning, Message = "Web action {Kind} on {DecisionId} waits: the mail could not be moved now ({Error}); it is retried")]
+    [LoggerMessage(EventId = SmartMailEventId.ActionWaits, Level = LogLevel.Warning, Message = "Web action {Kind} on {DecisionId} waits: the mail could not be moved now ({Error}); it is retried")]
     public static partial void ActionWaits(ILogger logger, string kind, string decisionId, string error);
 
-    [LoggerMessage(EventId = 2804, Level = LogLevel.Information, Message = "Model {Action} to {Version} from the web app")]
+    [LoggerMessage(EventId = SmartMailEventId.ActionModelChanged, Level = LogLevel.Information, Message = "Model {Action} to {Version} from the web app")]
     public static partial void ModelChanged(ILogger logger, string action, string version);
 
-    [LoggerMessage(EventId = 2805, Level = LogLevel.Information, Message = "Finished {Count} web actions left open")]
+    [LoggerMessage(EventId = SmartMailEventId.ActionRecovered, Level = LogLevel.Information, Message = "Finished {Count} web actions left open")]
     public static partial void Recovered(ILogger logger, int count);
 }

@@ -1,7 +1,6 @@
 using System.Data.Common;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using SmartMail.Core.Classification;
 using SmartMail.Core.Mime;
 using SmartMail.Web;
@@ -418,20 +417,8 @@ public sealed class OversightQueries : IOversightQueries
     internal sealed record DecisionJson(string? Label, string? Destination, IReadOnlyList<Suggestion> Top, float? Threshold, string? ModelVersion,
         string? Rule, string? Reason)
     {
-        public static DecisionJson Parse(string? json)
-        {
-            if (json is null)
-            {
-                return new DecisionJson(null, null, [], null, null, null, null);
-            }
-            using var doc = JsonDocument.Parse(json);
-            var root = doc.RootElement;
-            string? Str(string name) => root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-            float? Num(string name) => root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetSingle() : null;
-            var top = root.TryGetProperty("top", out var t) && t.ValueKind == JsonValueKind.Array
-                ? t.EnumerateArray().Select(e => new Suggestion(e.GetProperty("label").GetString() ?? "", e.GetProperty("score").GetSingle())).ToList()
-                : [];
-            return new DecisionJson(Str("label"), Str("destination"), top, Num("threshold"), Str("modelVersion"), Str("rule"), Str("reason"));
-        }
+        public static DecisionJson Parse(string? json) => Processing.DecisionRecord.Parse(json) is { } d
+            ? new DecisionJson(d.Label, d.Destination, [.. (d.Top ?? []).Select(t => new Suggestion(t.Label, t.Score))], d.Threshold, d.ModelVersion, d.Rule, d.Reason)
+            : new DecisionJson(null, null, [], null, null, null, null);
     }
 }

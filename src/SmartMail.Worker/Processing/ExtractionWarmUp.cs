@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SmartMail.Core;
 using SmartMail.Core.Mime;
 using SmartMail.Worker.Options;
 
@@ -29,9 +30,9 @@ public sealed partial class ExtractionWarmUp(SmartMailOptions options, ILogger<E
         }, stoppingToken)
         : Task.CompletedTask;
 
-    [LoggerMessage(EventId = 2010, Level = LogLevel.Debug, Message = "Attachment reading warmed up (PDF read: {Read})")]
+    [LoggerMessage(EventId = SmartMailEventId.ExtractionWarmed, Level = LogLevel.Debug, Message = "Attachment reading warmed up (PDF read: {Read})")]
     private static partial void Warmed(ILogger logger, bool read);
 
-    [LoggerMessage(EventId = 2011, Level = LogLevel.Warning, Message = "Attachment reading could not be warmed up ({Error}); the first PDF may be slow")]
+    [LoggerMessage(EventId = SmartMailEventId.ExtractionWarmUpFailed, Level = LogLevel.Warning, Message = "Attachment reading could not be warmed up ({Error}); the first PDF may be slow")]
     private static partial void Failed(ILogger logger, string error);
 }

@@ -95,6 +95,9 @@ public sealed class MailProcessor
     /// <summary>Where this processor delivers.</summary>
     public IJournalSink Sink => _sink;
 
+    /// <summary>The quarantine's destination name.</summary>
+    public string QuarantineDestination => _options.QuarantineDestination;
+
     /// <summary>The stable decision id of a mail: the same mailbox and bytes always give the same id.</summary>
     /// <param name="mailbox">The mailbox.</param>
     /// <param name="fingerprint">The fingerprint.</param>
@@ -145,6 +148,42 @@ public sealed class MailProcessor
         catch (Microsoft.Data.Sqlite.SqliteException ex)
         {
             throw StoreFailed(pending[0].Key, ex);
+        }
+    }
+
+    /// <summary>
+    /// The batches to handle <paramref name="due"/> in: mails a crash left unfinished first, in ever smaller groups
+    /// (<see cref="CrashBisect"/>), then the rest in full batches.
+    /// </summary>
+    /// <param name="due">Due mails from <see cref="Due"/>, in listed order.</param>
+    /// <param name="batchSize">Mails per batch.</param>
+    /// <returns>The batches, in order.</returns>
+    /// <exception cref="StateStoreException">The ledger cannot be read: stop taking mail.</exception>
+    public IReadOnlyList<PendingMail[]> Batches(IReadOnlyList<PendingMail> due, int batchSize)
+    {
+        ArgumentNullException.ThrowIfNull(due);
+        if (due.Count == 0)
+        {
+            return [];
+        }
+        try
+        {
+            var suspects = 0;
+            var batches = CrashBisect.Batches(due, p =>
+            {
+                var unfinished = CrashBisect.Unfinished(_store.Get(p.Key));
+                suspects += unfinished > 0 ? 1 : 0;
+                return unfinished;
+            }, batchSize);
+            if (suspects > 0)
+            {
+                Log.CrashSuspects(_logger, due[0].Key.Mailbox, suspects, batches[0].Length);
+            }
+            return batches;
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        {
+            throw StoreFailed(due[0].Key, ex);
         }
     }
 
@@ -205,9 +244,10 @@ public sealed class MailProcessor
     /// <returns>The mail ready to deliver, or its final outcome.</returns>
     /// <exception cref="StateStoreException">The ledger cannot record: stop taking mail.</exception>
     public Task<PreparedMail> PrepareAsync(IMailSource source, PendingMail pending, CancellationToken cancellationToken) =>
-        PrepareAsync(source, pending, null, cancellationToken);
+        PrepareAsync(source, pending, null, 1, cancellationToken);
 
-    private async Task<PreparedMail> PrepareAsync(IMailSource source, PendingMail pending, byte[]? prefetched, CancellationToken cancellationToken)
+    private async Task<PreparedMail> PrepareAsync(IMailSource source, PendingMail pending, byte[]? prefetched, int batchSize,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(pending);
@@ -215,7 +255,7 @@ public sealed class MailProcessor
         _metrics.Seen(source.Mailbox);
         try
         {
-            var prepared = await PrepareCoreAsync(source, pending, cancellationToken, prefetched).ConfigureAwait(false) with { Started = started };
+            var prepared = await PrepareCoreAsync(source, pending, prefetched, batchSize, cancellationToken).ConfigureAwait(false) with { Started = started };
             if (prepared.Outcome is { } outcome)
             {
                 _metrics.Handled(source.Mailbox, outcome.ToString().ToLowerInvariant(), Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -236,11 +276,12 @@ public sealed class MailProcessor
     /// </summary>
     /// <param name="source">Their source.</param>
     /// <param name="batch">The mails with their bodies (<see langword="null"/> when gone).</param>
+    /// <param name="batchSize">The configured batch size (<see cref="CrashBisect"/>: how many crashes it takes to get a mail alone).</param>
     /// <param name="cancellationToken">Cancels the work.</param>
     /// <returns>One prepared mail per input, in order.</returns>
     /// <exception cref="StateStoreException">The ledger cannot record: stop taking mail.</exception>
     public async Task<IReadOnlyList<PreparedMail>> PrepareBatchAsync(IMailSource source, IReadOnlyList<(PendingMail Pending, byte[]? Raw)> batch,
-        CancellationToken cancellationToken)
+        int batchSize, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(batch);
@@ -266,7 +307,7 @@ public sealed class MailProcessor
                         continue;
                     }
                 }
-                results[i] = await PrepareAsync(source, pending, raw, cancellationToken).ConfigureAwait(false);
+                results[i] = await PrepareAsync(source, pending, raw, batchSize, cancellationToken).ConfigureAwait(false);
             }
             if (fresh.Count > 0)
             {
@@ -281,7 +322,7 @@ public sealed class MailProcessor
                     var (pending, raw) = batch[fresh[j].Index];
                     _metrics.Seen(source.Mailbox);
                     SmartMailTelemetry.SetMail(spans[j], fresh[j].DecisionId, fresh[j].Fingerprint);
-                    evaluated[j] = Evaluate(records[j], raw!, IsTooLarge(pending), spans[j]);
+                    evaluated[j] = Evaluate(records[j], raw!, IsTooLarge(pending), batchSize, spans[j]);
                 });
                 Commit([.. records.Zip(evaluated)]);
                 for (var j = 0; j < fresh.Count; j++)
@@ -444,7 +485,57 @@ public sealed class MailProcessor
         return wait < _options.DeliveryRetryMaxBackoff ? wait : _options.DeliveryRetryMaxBackoff;
     }
 
-    private bool IsTooLarge(PendingMail pending) => pending.Size > _options.MaxMessageMegabytes * 1024L * 1024L;
+    /// <summary>Whether <paramref name="pending"/> is over <see cref="SmartMailOptions.MaxMessageMegabytes"/> by its listed size.</summary>
+    /// <param name="pending">The mail.</param>
+    /// <returns><see langword="true"/> when it goes to quarantine for its size.</returns>
+    public bool IsTooLarge(PendingMail pending) => pending?.Size > _options.MaxMessageMegabytes * 1024L * 1024L;
+
+    /// <summary>
+    /// Takes a mail that is too large (<see cref="IsTooLarge"/>) to the point of delivery to quarantine without fetching its
+    /// body: it is recorded under a fingerprint of its key and listed size (its bytes were never read), decided to quarantine
+    /// and audited. For a source whose sink moves mail in place (an IMAP folder): the delivery carries no bytes.
+    /// </summary>
+    /// <param name="source">Its source.</param>
+    /// <param name="pending">The mail.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>The mail ready to deliver, its final outcome, or <see langword="null"/> when an earlier decision sends it elsewhere
+    /// (then it takes the ordinary path).</returns>
+    /// <exception cref="StateStoreException">The ledger cannot record: stop taking mail.</exception>
+    public async Task<PreparedMail?> PrepareUnfetchedAsync(IMailSource source, PendingMail pending, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(pending);
+        var key = pending.Key;
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var record = _store.Get(key);
+            if (record is { IsDelivered: true })
+            {
+                return PreparedMail.Done(await AcknowledgeAsync(source, record, OutcomeOf(record), cancellationToken).ConfigureAwait(false));
+            }
+            if (record is { State: MailState.Decided } && record.Destination != _options.QuarantineDestination)
+            {
+                return null;
+            }
+            _metrics.Seen(source.Mailbox);
+            var fingerprint = record is { State: MailState.Seen or MailState.Decided } ? record.Fingerprint
+                : MailExtractor.Fingerprint(Encoding.UTF8.GetBytes($"unfetched\n{key.Mailbox}\n{key.Folder}\n{key.UidValidity}\n{key.Uid}\n{pending.Size}"));
+            _ledger.Begin([(key, fingerprint, record?.DecisionId ?? DecisionIdFor(key.Mailbox, fingerprint))], _time.GetUtcNow());
+            record = _store.Get(key)!; // just written
+            if (record.State < MailState.Decided)
+            {
+                Log.TooLargeUnfetched(_logger, record.Fingerprint, pending.Size);
+                record = Quarantine(record, $"larger than {_options.MaxMessageMegabytes} MB by the size the server lists ({pending.Size} bytes): " +
+                    "sent to quarantine without fetching its body");
+            }
+            return new PreparedMail(record, [], null) { Started = started };
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        {
+            throw StoreFailed(key, ex);
+        }
+    }
 
     private StateStoreException StoreFailed(MailKey key, Exception ex)
     {
@@ -453,8 +544,8 @@ public sealed class MailProcessor
         return new StateStoreException($"The state store cannot record mail {key.Uid} of {key.Mailbox}: {ex.Message}", ex);
     }
 
-    private async Task<PreparedMail> PrepareCoreAsync(IMailSource source, PendingMail pending, CancellationToken cancellationToken,
-        byte[]? prefetched = null)
+    private async Task<PreparedMail> PrepareCoreAsync(IMailSource source, PendingMail pending, byte[]? prefetched, int batchSize,
+        CancellationToken cancellationToken)
     {
         var key = pending.Key;
         var record = _store.Get(key);
@@ -499,21 +590,21 @@ public sealed class MailProcessor
         record = _store.Get(key)!; // just written
         if (record.State < MailState.Decided)
         {
-            record = Decide(record, raw, tooLarge);
+            record = Decide(record, raw, tooLarge, batchSize);
         }
-        else if (record.Attempts > _options.MaxAttempts && record.Destination != _options.QuarantineDestination)
+        else if (CrashBisect.IsPoison(record.Attempts, _options.MaxAttempts, batchSize) && record.Destination != _options.QuarantineDestination)
         {
-            // Decided, but every delivery since died with the process: a mail that crashes its sink is poison too. The
-            // delivery may have got part-way, so the quarantine record says where to look.
-            record = Quarantine(record, $"delivery to {record.Destination} was started {record.Attempts - 1} times without finishing " +
-                $"(the mail may crash the worker); check {record.Destination} for a copy");
+            // Decided, but every delivery since died with the process, the last ones with this mail alone: a mail that crashes
+            // its sink is poison too. The delivery may have got part-way, so the quarantine record says where to look.
+            record = Quarantine(record, $"delivery to {record.Destination} was started {record.Attempts - 1} times without finishing, " +
+                $"{CrashBisect.CrashesAlone(record.Attempts, batchSize)} of them alone (the mail crashes the worker); check {record.Destination} for a copy");
         }
         return new PreparedMail(record, raw, null);
     }
 
-    private MailRecord Decide(MailRecord record, byte[] raw, bool tooLarge)
+    private MailRecord Decide(MailRecord record, byte[] raw, bool tooLarge, int batchSize)
     {
-        Commit([(record, Evaluate(record, raw, tooLarge))]);
+        Commit([(record, Evaluate(record, raw, tooLarge, batchSize))]);
         return _store.Get(record.Key)!;
     }
 
@@ -524,11 +615,13 @@ public sealed class MailProcessor
     }
 
     // Pure: extraction and the routing decision, no ledger writes. Safe to run for many mails in parallel.
-    private Evaluated Evaluate(MailRecord record, byte[] raw, bool tooLarge, System.Diagnostics.Activity? mail = null)
+    private Evaluated Evaluate(MailRecord record, byte[] raw, bool tooLarge, int batchSize, System.Diagnostics.Activity? mail = null)
     {
-        if (record.Attempts > _options.MaxAttempts)
+        if (CrashBisect.IsPoison(record.Attempts, _options.MaxAttempts, batchSize))
         {
-            return QuarantineDecision(record, $"processing was started {record.Attempts - 1} times without finishing (the mail may crash the worker)");
+            // Retried in ever smaller groups after each crash (CrashBisect), it crashed the worker while alone, again and again.
+            return QuarantineDecision(record, $"processing was started {record.Attempts - 1} times without finishing, " +
+                $"{CrashBisect.CrashesAlone(record.Attempts, batchSize)} of them alone (the mail crashes the worker)");
         }
         if (tooLarge)
         {
@@ -540,6 +633,7 @@ public sealed class MailProcessor
         {
             using (SmartMailTelemetry.StartStep(MailStep.Extract, mail))
             {
+                CrashTestHook.BeforeExtract(raw);
                 document = _extractor.Extract(raw);
             }
             if (document.IsUnparseable)
@@ -596,16 +690,16 @@ public sealed class MailProcessor
     // A decision made without the model: quarantine (poison) or manual triage (a mail SmartMail cannot read).
     private Evaluated Undecided(MailRecord record, string destination, string source, string reason, string outcome)
     {
-        var json = JsonSerializer.Serialize(new
+        var json = new DecisionRecord
         {
-            decisionId = record.DecisionId,
-            mailbox = record.Key.Mailbox,
-            fingerprint = record.Fingerprint,
-            source,
-            destination,
-            reason,
-            decidedUtc = _time.GetUtcNow(),
-        }, Json);
+            DecisionId = record.DecisionId,
+            Mailbox = record.Key.Mailbox,
+            Fingerprint = record.Fingerprint,
+            Source = source,
+            Destination = destination,
+            Reason = reason,
+            DecidedUtc = _time.GetUtcNow(),
+        }.ToJson();
         return new Evaluated(new DecisionToRecord(record.Key, destination, json,
             Audit(record, source, null, Place(destination), reason, outcome))
         {
@@ -678,7 +772,7 @@ public sealed class MailProcessor
         }
         catch (Microsoft.Data.Sqlite.SqliteException ex)
         {
-            ExamplesNotKept(_logger, examples.Count, ex.SqliteErrorCode, null);
+            Log.ExamplesNotKept(_logger, examples.Count, ex.SqliteErrorCode);
         }
     }
 
@@ -691,17 +785,9 @@ public sealed class MailProcessor
         }
         catch (Microsoft.Data.Sqlite.SqliteException ex)
         {
-            RoutesNotCounted(_logger, decisions.Count, ex.SqliteErrorCode, null);
+            Log.RoutesNotCounted(_logger, decisions.Count, ex.SqliteErrorCode);
         }
     }
-
-    private static readonly Action<ILogger, int, int, Exception?> RoutesNotCounted = LoggerMessage.Define<int, int>(
-        LogLevel.Warning, new EventId(2161, nameof(RoutesNotCounted)),
-        "{Count} decisions were not counted for realised precision (SQLite error {Code}); routing goes on");
-
-    private static readonly Action<ILogger, int, int, Exception?> ExamplesNotKept = LoggerMessage.Define<int, int>(
-        LogLevel.Warning, new EventId(2030, nameof(ExamplesNotKept)),
-        "The text of {Count} decided mails was not kept for training (SQLite error {Code}); routing goes on");
 
     private async Task<ProcessOutcome> AcknowledgeAsync(IMailSource source, MailRecord record, ProcessOutcome outcome,
         CancellationToken cancellationToken)
@@ -722,28 +808,28 @@ public sealed class MailProcessor
             : (label, null);
 
     private string DecisionJson(MailRecord record, RoutingDecision decision, string destination, string? kle, MailDocument document) =>
-        JsonSerializer.Serialize(new
+        new DecisionRecord
         {
-            decisionId = record.DecisionId,
-            mailbox = record.Key.Mailbox,
-            fingerprint = record.Fingerprint,
+            DecisionId = record.DecisionId,
+            Mailbox = record.Key.Mailbox,
+            Fingerprint = record.Fingerprint,
             // A sender can put anything in a Message-ID, a CPR number too (seen in tests: <010190-1234@…>).
-            messageId = document.HasSyntheticId ? null : Cpr.Redact(document.Id),
-            source = decision.Source.ToString().ToLowerInvariant(),
-            label = decision.Label,
-            kle,
-            confidence = decision.Top.Count > 0 ? decision.Confidence : (float?)null,
-            top = decision.Top,
-            threshold = decision.Threshold,
-            modelVersion = decision.ModelVersion,
-            rule = decision.Rule,
-            parentDecisionId = decision.ParentDecisionId,
-            attachmentTerms = decision.AttachmentTerms.Count > 0 ? decision.AttachmentTerms.Select(Redactor.Redact) : null,
-            attachmentFiles = decision.AttachmentFiles.Count > 0 ? decision.AttachmentFiles.Select(Redactor.Redact) : null,
-            reason = Redactor.Redact(decision.Reason),
-            destination,
-            decidedUtc = _time.GetUtcNow(),
-        }, Json);
+            MessageId = document.HasSyntheticId ? null : Cpr.Redact(document.Id),
+            Source = decision.Source.ToString().ToLowerInvariant(),
+            Label = decision.Label,
+            Kle = kle,
+            Confidence = decision.Top.Count > 0 ? decision.Confidence : null,
+            Top = decision.Top,
+            Threshold = decision.Threshold,
+            ModelVersion = decision.ModelVersion,
+            Rule = decision.Rule,
+            ParentDecisionId = decision.ParentDecisionId,
+            AttachmentTerms = decision.AttachmentTerms.Count > 0 ? [.. decision.AttachmentTerms.Select(Redactor.Redact)] : null,
+            AttachmentFiles = decision.AttachmentFiles.Count > 0 ? [.. decision.AttachmentFiles.Select(Redactor.Redact)] : null,
+            Reason = Redactor.Redact(decision.Reason),
+            Destination = destination,
+            DecidedUtc = _time.GetUtcNow(),
+        }.ToJson();
 
     private AuditEntry Audit(MailRecord record, string source, RoutingDecision? decision, string destination, string reason, string outcome)
     {

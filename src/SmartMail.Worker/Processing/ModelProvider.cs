@@ -87,14 +87,11 @@ public sealed class ModelProvider : IDisposable
         catch (Exception ex) when (ex is ModelBundleException or ArgumentException or InvalidOperationException)
         {
             // One line, no stack trace: ModelBundle.Load refuses every bundle it cannot serve with a one-line message.
-            ModelSwapRefused(_logger, string.Join(' ', ex.Message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries)), null);
+            Log.ModelSwapRefused(_logger, string.Join(' ', ex.Message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries)));
             return false;
         }
     }
 
     /// <inheritdoc />
     public void Dispose() => Policy.Model?.Dispose();
-
-    private static readonly Action<ILogger, string, Exception?> ModelSwapRefused = LoggerMessage.Define<string>(
-        LogLevel.Error, new EventId(2009, nameof(ModelSwapRefused)), "New model bundle refused, keeping the current model: {Reason}");
 }

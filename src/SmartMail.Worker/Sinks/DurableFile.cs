@@ -18,8 +18,10 @@ internal static class DurableFile
     /// <returns>A task.</returns>
     public static async Task WriteAtomicAsync(string path, ReadOnlyMemory<byte> content, Action<string, string>? step, CancellationToken cancellationToken)
     {
-        var temp = path + ".tmp";
-        var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous);
+        // A fresh, unpredictable name, created exclusively (O_CREAT|O_EXCL, which follows no symbolic link): a link planted
+        // under a predictable temporary name would make the write land wherever it points.
+        var temp = TempName(path);
+        var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous);
         await using (file.ConfigureAwait(false))
         {
             await file.WriteAsync(content, cancellationToken).ConfigureAwait(false);
@@ -32,6 +34,12 @@ internal static class DurableFile
         SyncDirectory(directory);
         step?.Invoke("fsync-dir", directory);
     }
+
+    /// <summary>The temporary file a write of <paramref name="path"/> goes through: <c>path.&lt;16 random hex digits&gt;.tmp</c>.</summary>
+    /// <param name="path">The target.</param>
+    /// <returns>A name no one can guess.</returns>
+    internal static string TempName(string path) =>
+        $"{path}.{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8))}.tmp";
 
     /// <summary>Flushes a directory's entries (new names, renames) to the device: fsync on the directory on Unix, nothing on Windows.</summary>
     /// <param name="directory">The directory.</param>

@@ -5,12 +5,12 @@ using System.Runtime.CompilerServices;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using System.Text.Json;
 using MailKit;
 using MailKit.Net.Smtp;
 using MailKit.Security;
 using Microsoft.Extensions.Logging;
 using MimeKit;
+using SmartMail.Core;
 using SmartMail.Core.Privacy;
 using SmartMail.Worker.Auth;
 
@@ -351,35 +351,14 @@ public sealed class SmtpForwardSink : IJournalSink
 
     private sealed record DecisionInfo(string? Label, double? Confidence, string? Reason, string? ModelVersion)
     {
-        public static DecisionInfo Parse(string json)
-        {
-            try
-            {
-                using var document = JsonDocument.Parse(json);
-                var root = document.RootElement;
-                if (root.ValueKind != JsonValueKind.Object)
-                {
-                    return new DecisionInfo(null, null, null, null);
-                }
-                return new DecisionInfo(
-                    String(root, "label"),
-                    root.TryGetProperty("confidence", out var c) && c.ValueKind == JsonValueKind.Number ? c.GetDouble() : null,
-                    String(root, "reason"),
-                    String(root, "modelVersion"));
-            }
-            catch (JsonException)
-            {
-                return new DecisionInfo(null, null, null, null);
-            }
-        }
-
-        private static string? String(JsonElement root, string name) =>
-            root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        public static DecisionInfo Parse(string json) => Processing.DecisionRecord.Parse(json) is { } d
+            ? new DecisionInfo(d.Label, d.Confidence, d.Reason, d.ModelVersion)
+            : new DecisionInfo(null, null, null, null);
     }
 }
 
 internal static partial class SmtpLog
 {
-    [LoggerMessage(EventId = 2121, Level = LogLevel.Critical, Message = "SMTP relay {Host}: sign-in refused; SMTP routes wait (their mails stay in the source) until it is fixed: {Problem}")]
+    [LoggerMessage(EventId = SmartMailEventId.SmtpSignInRefused, Level = LogLevel.Critical, Message = "SMTP relay {Host}: sign-in refused; SMTP routes wait (their mails stay in the source) until it is fixed: {Problem}")]
     public static partial void SignInRefused(ILogger logger, string host, string problem);
 }

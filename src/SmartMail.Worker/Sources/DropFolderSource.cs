@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using SmartMail.Worker.State;
 
 namespace SmartMail.Worker.Sources;
@@ -10,12 +12,16 @@ namespace SmartMail.Worker.Sources;
 public sealed class DropFolderSource : IMailSource
 {
     private readonly string _directory;
+    private readonly ILogger _logger;
+    private readonly HashSet<string> _linksReported = new(StringComparer.Ordinal);
 
     /// <summary>Creates the source.</summary>
     /// <param name="mailbox">The mailbox name.</param>
     /// <param name="directory">The inbox directory (created if missing).</param>
-    public DropFolderSource(string mailbox, string directory)
+    /// <param name="logger">Told about files ignored (symbolic links); none when <see langword="null"/>.</param>
+    public DropFolderSource(string mailbox, string directory, ILogger? logger = null)
     {
+        _logger = logger ?? NullLogger.Instance;
         Mailbox = mailbox;
         _directory = Path.GetFullPath(directory);
         Directory.CreateDirectory(_directory);
@@ -29,7 +35,7 @@ public sealed class DropFolderSource : IMailSource
     {
         // GetFiles, not EnumerateFiles: a snapshot, so a file renamed below is not met again under its new name.
         IReadOnlyList<PendingMail> pending = [.. new DirectoryInfo(_directory).GetFiles("*.eml")
-            .Where(f => !f.Name.StartsWith('.'))
+            .Where(f => !f.Name.StartsWith('.') && !IsLink(f))
             .Select(WithoutCprInName)
             .OrderBy(f => f.Name, StringComparer.Ordinal)
             .Select(f => new PendingMail(new MailKey(Mailbox, "inbox", 0, f.Name), f.Length))];
@@ -42,12 +48,32 @@ public sealed class DropFolderSource : IMailSource
         ArgumentNullException.ThrowIfNull(key);
         try
         {
-            return await File.ReadAllBytesAsync(PathOf(key), cancellationToken).ConfigureAwait(false);
+            var path = PathOf(key);
+            if (IsLink(new FileInfo(path)))
+            {
+                return null; // replaced by a link since it was listed: never read through it
+            }
+            return await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
         }
         catch (FileNotFoundException)
         {
             return null;
         }
+    }
+
+    // A symbolic link (or any reparse point) in the inbox is never read: one pointing at state.db or web-keys would put their
+    // bytes in the journal and the web preview. Said once per name in the log; the link itself is left alone.
+    private bool IsLink(FileInfo file)
+    {
+        if (file.LinkTarget is null && !file.Attributes.HasFlag(FileAttributes.ReparsePoint))
+        {
+            return false;
+        }
+        if (_linksReported.Add(file.Name))
+        {
+            Log.SymlinkIgnored(_logger, Mailbox);
+        }
+        return true;
     }
 
     /// <inheritdoc />

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SmartMail.Core;
 using SmartMail.Web;
 using SmartMail.Worker.Options;
 using SmartMail.Worker.Security;
@@ -106,20 +107,20 @@ public sealed partial class WebHostService(SmartMailOptions options, IServicePro
         ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException
             or System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse };
 
-    [LoggerMessage(EventId = 2701, Level = LogLevel.Information, Message = "Web app on {Address} (sign-in by OpenID Connect)")]
+    [LoggerMessage(EventId = SmartMailEventId.WebListening, Level = LogLevel.Information, Message = "Web app on {Address} (sign-in by OpenID Connect)")]
     private static partial void Listening(ILogger logger, string address);
 
     // The link itself never reaches the log: it is an administrator's credential.
-    [LoggerMessage(EventId = 2702, Level = LogLevel.Information,
+    [LoggerMessage(EventId = SmartMailEventId.WebListeningWithLink, Level = LogLevel.Information,
         Message = "Web app on {Address}; its one-time sign-in link (good for {Minutes} minutes, from this machine only) is in {File}, readable by this service's user only")]
     private static partial void ListeningWithLinkFile(ILogger logger, string address, string file, int minutes);
 
-    [LoggerMessage(EventId = 2703, Level = LogLevel.Information, Message = "Web app on {Address}; its one-time sign-in link is printed on the console")]
+    [LoggerMessage(EventId = SmartMailEventId.WebListeningLinkPrinted, Level = LogLevel.Information, Message = "Web app on {Address}; its one-time sign-in link is printed on the console")]
     private static partial void ListeningLinkPrinted(ILogger logger, string address);
 
-    [LoggerMessage(EventId = 2704, Level = LogLevel.Error, Message = "SmartMail:Web:Url: the web app cannot listen on {Url} ({Reason}); mail is routed without it")]
+    [LoggerMessage(EventId = SmartMailEventId.WebCannotListen, Level = LogLevel.Error, Message = "SmartMail:Web:Url: the web app cannot listen on {Url} ({Reason}); mail is routed without it")]
     private static partial void CannotListen(ILogger logger, string url, string reason);
 
-    [LoggerMessage(EventId = 2705, Level = LogLevel.Warning, Message = "The web app is not started: the worker has no oversight queries registered")]
+    [LoggerMessage(EventId = SmartMailEventId.WebNoBackend, Level = LogLevel.Warning, Message = "The web app is not started: the worker has no oversight queries registered")]
     private static partial void NoBackend(ILogger logger);
 }

@@ -151,7 +151,7 @@ public sealed class TwoInstancesTests(DefaultModelFixture model, ITestOutputHelp
         {
             await mailbox.ConnectAsync(ct);
             var pending = Assert.Single(await mailbox.ListAsync(ct)); // the other instance's mail is not listed
-            var prepared = await Processor(mailbox).PrepareBatchAsync(mailbox, [(pending, await mailbox.FetchAsync(pending.Key, ct))], ct);
+            var prepared = await Processor(mailbox).PrepareBatchAsync(mailbox, [(pending, await mailbox.FetchAsync(pending.Key, ct))], 10, ct);
             Assert.Null(Assert.Single(await mailbox.ClaimBatchAsync([prepared[0].Delivery], store, ct)));
             claimed = pending.Key;
             // The process dies here: the mail is claimed, not moved.

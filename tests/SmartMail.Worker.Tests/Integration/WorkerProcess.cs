@@ -21,8 +21,9 @@ internal sealed class WorkerProcess : IDisposable
     /// <param name="batchSize">Mails per batch.</param>
     /// <param name="log">Receives each log line.</param>
     /// <param name="overrides">Settings under <c>SmartMail:</c> that replace the defaults here (e.g. <c>Mailboxes__0__LeaseDuration</c>).</param>
+    /// <param name="environment">Further environment variables of the process (e.g. a test hook's).</param>
     public static WorkerProcess Start(Dovecot dovecot, string dataDirectory, string modelPath, int batchSize, Action<string> log,
-        IReadOnlyDictionary<string, string>? overrides = null)
+        IReadOnlyDictionary<string, string>? overrides = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "SmartMail.Worker.dll");
         var psi = new ProcessStartInfo("dotnet", [dll])
@@ -58,6 +59,10 @@ internal sealed class WorkerProcess : IDisposable
             psi.Environment["SMARTMAIL_SmartMail__" + key] = value;
         }
         psi.Environment["SMARTMAIL_Logging__Console__FormatterOptions__SingleLine"] = "true";
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[key] = value;
+        }
         var process = Process.Start(psi)!;
         process.OutputDataReceived += (_, e) => Forward(e.Data);
         process.ErrorDataReceived += (_, e) => Forward(e.Data);
@@ -73,6 +78,23 @@ internal sealed class WorkerProcess : IDisposable
             }
         }
     }
+
+    /// <summary>A log callback that writes the worker's warnings and errors to <paramref name="output"/> (information lines would drown them).</summary>
+    public static Action<string> WarningsTo(ITestOutputHelper output) => line =>
+    {
+        if (line.StartsWith("info:", StringComparison.Ordinal) || line.StartsWith("dbug:", StringComparison.Ordinal))
+        {
+            return;
+        }
+        try
+        {
+            output.WriteLine(line);
+        }
+        catch (InvalidOperationException)
+        {
+            // the test has finished
+        }
+    };
 
     /// <summary>Whether the process has ended (by itself, or killed).</summary>
     public bool HasExited => _process.HasExited;

@@ -132,11 +132,15 @@ public sealed class MailboxChecker
         var rows = new List<Row>();
         using (var cmd = connection.CreateCommand())
         {
-            cmd.CommandText = "SELECT fingerprint, decision_id, state, destination, marker FROM mail";
+            cmd.CommandText = "SELECT fingerprint, decision_id, state, destination, marker, decision_json FROM mail";
             using var r = cmd.ExecuteReader();
             while (r.Read())
             {
                 rows.Add(new Row(r.GetString(0), r.GetString(1), r.GetInt32(2), r.IsDBNull(3) ? null : r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4)));
+                if (!r.IsDBNull(5))
+                {
+                    DecisionSchema.AssertValid(r.GetString(5)); // every decision the run wrote follows the published schema
+                }
             }
         }
         decisionsPerId = new Dictionary<string, int>(StringComparer.Ordinal);

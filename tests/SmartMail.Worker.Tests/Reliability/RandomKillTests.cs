@@ -197,12 +197,7 @@ public sealed class RandomKillTests(DefaultModelFixture model, ITestOutputHelper
         return connection;
     }
 
-    private static byte[] Mail(int n) => System.Text.Encoding.UTF8.GetBytes((n % 3) switch
-    {
-        0 => Tests.Mails.Space(n),
-        1 => Tests.Mails.Car(n),
-        _ => Tests.Mails.Danish(n),
-    });
+    private static byte[] Mail(int n) => System.Text.Encoding.UTF8.GetBytes(Tests.Mails.Mixed(n));
 
     private static int Setting(string name, int fallback) =>
         int.TryParse(Environment.GetEnvironmentVariable(name), CultureInfo.InvariantCulture, out var value) && value > 0 ? value : fallback;

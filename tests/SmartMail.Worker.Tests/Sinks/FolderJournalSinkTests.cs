@@ -23,8 +23,9 @@ public sealed class FolderJournalSinkTests : IDisposable
         var root = Path.Combine(_dir.Path, "journal");
         var sink = new FolderJournalSink(root)
         {
-            Steps = (kind, path) => steps.Add((kind, path, File.Exists(path.EndsWith(".tmp", StringComparison.Ordinal) ? path[..^4] : path),
-                File.Exists(path + ".tmp") || path.EndsWith(".tmp", StringComparison.Ordinal) && File.Exists(path))),
+            // A temporary file is the target's name, 16 random hex digits and .tmp.
+            Steps = (kind, path) => steps.Add((kind, path, File.Exists(Target(path)),
+                path.EndsWith(".tmp", StringComparison.Ordinal) ? File.Exists(path) : Directory.GetFiles(Path.GetDirectoryName(path)!, Path.GetFileName(path) + ".*.tmp").Length > 0)),
         };
 
         await sink.DeliverAsync(Delivery(raw: raw), ct);
@@ -35,9 +36,10 @@ public sealed class FolderJournalSinkTests : IDisposable
         Assert.Equal(
         [
             ("fsync-dir", Path.GetFullPath(root)),
-            ("fsync", eml + ".tmp"), ("rename", eml), ("fsync-dir", dir),
-            ("fsync", json + ".tmp"), ("rename", json), ("fsync-dir", dir),
-        ], steps.Select(s => (s.Kind, s.Path)));
+            ("fsync", eml), ("rename", eml), ("fsync-dir", dir),
+            ("fsync", json), ("rename", json), ("fsync-dir", dir),
+        ], steps.Select(s => (s.Kind, Target(s.Path))));
+        Assert.All(steps.Where(s => s.Kind == "fsync"), s => Assert.Matches(@"\.[0-9a-f]{16}\.tmp$", s.Path));
         // At each fsync the temporary file exists and the target does not yet; at each rename and directory flush the target exists.
         Assert.All(steps.Where(s => s.Kind == "fsync"), s => Assert.True(s.TempExists && !s.FinalExists));
         Assert.All(steps.Where(s => s.Kind == "rename"), s => Assert.True(s.FinalExists && !s.TempExists));
@@ -45,6 +47,8 @@ public sealed class FolderJournalSinkTests : IDisposable
         Assert.Equal("""{"label":"sci.space"}""", await File.ReadAllTextAsync(json, ct));
         Assert.Equal(["sm-0123.eml", "sm-0123.json"], Directory.GetFiles(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
+
+    private static string Target(string path) => System.Text.RegularExpressions.Regex.Replace(path, @"\.[0-9a-f]{16}\.tmp$", "");
 
     [Fact]
     public async Task DeliverAsync_SameDecisionAgain_OverwritesTheSameFiles_AndFlushesNoNewDirectory()
