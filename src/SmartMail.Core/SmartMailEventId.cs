@@ -122,6 +122,15 @@ public static class SmartMailEventId
     /// <summary>Decisions were not counted for realised precision.</summary>
     public const int RoutesNotCounted = 2161;
 
+    /// <summary>Decided mails were not indexed for privacy requests.</summary>
+    public const int PrivacyNotIndexed = 2162;
+
+    /// <summary>Mails whose erasure was asked before delivery were erased.</summary>
+    public const int PendingErasuresDone = 2163;
+
+    /// <summary>Pending erasures could not be completed.</summary>
+    public const int PendingErasuresFailed = 2164;
+
     /// <summary>The web app listens.</summary>
     public const int WebListening = 2701;
 

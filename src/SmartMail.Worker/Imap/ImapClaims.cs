@@ -94,7 +94,11 @@ internal sealed class ImapClaims(ImapSession session, string instanceId)
                     continue;
                 }
                 // A resumed mail carries this instance's own earlier claim: keep it (it is recorded in the ledger already).
-                wanted.Add((index, uid, _listed.GetValueOrDefault(uid.Id).OwnMarker ?? marker));
+                // Without CONDSTORE the listing does not show it, but the ledger does: a mail a crash left claimed, retried
+                // in another group (the crash guard's bisection), keeps its one marker instead of getting its group's.
+                var earlier = _listed.GetValueOrDefault(uid.Id).OwnMarker
+                    ?? (store.Get(delivery.Key)?.Marker is { } recorded && IsOwnMarker(recorded) ? recorded : null);
+                wanted.Add((index, uid, earlier ?? marker));
             }
         }
         if (wanted.Count == 0)

@@ -101,6 +101,15 @@ internal sealed class ImapSource(ImapSession session, ImapClaims claims, ImapFol
         var result = new Dictionary<uint, byte[]>();
         await ((ImapFolder)folder).GetStreamsAsync(uids, async (_, _, uid, stream, ct) =>
         {
+            // MailKit hands over a seekable in-memory stream: one array of the exact size, not a growing buffer
+            // (up to twice the mail) and its copy, so a byte-sized batch costs about its bytes.
+            if (stream.CanSeek)
+            {
+                var body = new byte[checked((int)(stream.Length - stream.Position))];
+                await stream.ReadExactlyAsync(body, ct).ConfigureAwait(false);
+                result[uid.Id] = body;
+                return;
+            }
             using var buffer = new MemoryStream();
             await stream.CopyToAsync(buffer, ct).ConfigureAwait(false);
             result[uid.Id] = buffer.ToArray();

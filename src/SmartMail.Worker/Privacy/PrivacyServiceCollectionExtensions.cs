@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SmartMail.Core;
 using SmartMail.Worker.Options;
 using SmartMail.Worker.State;
 
@@ -58,9 +59,9 @@ public sealed partial class PendingErasureWorker(PrivacyService privacy, TimePro
         }
     }
 
-    [LoggerMessage(EventId = 2163, Level = LogLevel.Information, Message = "{Count} mails whose erasure was asked before delivery were erased")]
+    [LoggerMessage(EventId = SmartMailEventId.PendingErasuresDone, Level = LogLevel.Information, Message = "{Count} mails whose erasure was asked before delivery were erased")]
     private static partial void PendingErased(ILogger logger, int count);
 
-    [LoggerMessage(EventId = 2164, Level = LogLevel.Warning, Message = "Pending erasures could not be completed; tried again in 30 s")]
+    [LoggerMessage(EventId = SmartMailEventId.PendingErasuresFailed, Level = LogLevel.Warning, Message = "Pending erasures could not be completed; tried again in 30 s")]
     private static partial void PendingFailed(ILogger logger, Exception exception);
 }

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using SmartMail.Core;
 using SmartMail.Core.Classification;
 using SmartMail.Core.Mime;
 using SmartMail.Core.Privacy;
@@ -756,7 +757,7 @@ public sealed class MailProcessor
     }
 
     private static readonly Action<ILogger, int, int, Exception?> NotIndexed = LoggerMessage.Define<int, int>(
-        LogLevel.Warning, new EventId(2162, nameof(NotIndexed)),
+        LogLevel.Warning, new EventId(SmartMailEventId.PrivacyNotIndexed, nameof(NotIndexed)),
         "{Count} decided mails were not indexed for privacy requests (SQLite error {Code}); routing goes on, a find reads the journal");
 
     // Training text is derived data: failing to keep it is logged, never a reason to stop routing.

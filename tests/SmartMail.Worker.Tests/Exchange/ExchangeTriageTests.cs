@@ -43,6 +43,7 @@ public sealed class ExchangeTriageTests(DefaultModelFixture model) : Integration
         // Fingerprints as the server stores the mails (APPEND goes through MimeKit): uncertain 0-5, certain 6-9, oversize, poison.
         var stored = await exchange.Dovecot.AppendFingerprintedAsync([.. uncertain, .. certain, oversize, poison]);
         checker.Append(stored);
+        checker.ExpectUnfetched(stored[10]);
         using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"));
         var policy = new RoutingPolicy([], Model.Bundle);
         using (var mailbox = new ImapMailbox(options.Mailboxes[0], store.InstanceId))
@@ -54,7 +55,7 @@ public sealed class ExchangeTriageTests(DefaultModelFixture model) : Integration
             {
                 if (await mailbox.FetchAsync(pending.Key, ct) is { } raw && MailExtractor.Fingerprint(raw) == poisonPrint)
                 {
-                    for (var i = 0; i < options.MaxAttempts; i++)
+                    for (var i = 0; i < options.MaxAttempts + CrashBisect.Steps(50); i++) // alone MaxAttempts times: after the halvings of a batch of 50
                     {
                         store.Ledger.Begin([(pending.Key, poisonPrint, MailProcessor.DecisionIdFor(pending.Key.Mailbox, poisonPrint))], DateTimeOffset.UtcNow);
                     }

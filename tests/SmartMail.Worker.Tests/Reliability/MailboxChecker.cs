@@ -20,6 +20,7 @@ public sealed class MailboxChecker
     private const string CrashGuard = "times without finishing";
     private readonly List<string> _appended = [];
     private readonly List<TimeSpan> _recoveries = [];
+    private readonly HashSet<string> _unfetched = new(StringComparer.Ordinal);
 
     /// <summary>Destination names as the worker's options have them (the defaults unless changed).</summary>
     public string QuarantineDestination { get; init; } = "_quarantine";
@@ -35,6 +36,12 @@ public sealed class MailboxChecker
 
     /// <summary>Records mails the scenario appended.</summary>
     public void Append(IEnumerable<string> fingerprints) => _appended.AddRange(fingerprints);
+
+    /// <summary>
+    /// Records a mail over <c>MaxMessageMegabytes</c>: it is quarantined without its body being fetched, so its ledger row
+    /// carries a fingerprint of its place and size, not of its content. It must be in quarantine, and is not looked up in the ledger.
+    /// </summary>
+    public void ExpectUnfetched(string fingerprint) => _unfetched.Add(fingerprint);
 
     /// <summary>Records one recovery: the time from a kill (or fault) until the worker routed mail again.</summary>
     public void Recovered(TimeSpan sinceFault) => _recoveries.Add(sinceFault);
@@ -82,6 +89,14 @@ public sealed class MailboxChecker
         var rowOf = rows.GroupBy(r => r.Fingerprint).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         foreach (var fp in expected)
         {
+            if (_unfetched.Contains(fp))
+            {
+                if (!copies[fp].Any(m => m.Folder == FolderOf(QuarantineDestination)))
+                {
+                    problems.Add($"{Short(fp)}: too large to fetch, but not in {FolderOf(QuarantineDestination)}");
+                }
+                continue;
+            }
             if (!rowOf.TryGetValue(fp, out var row))
             {
                 problems.Add($"{Short(fp)}: no ledger row");
