@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using MailKit;
+using SmartMail.Worker.Options;
 using SmartMail.Worker.Sinks;
 using SmartMail.Worker.Tests.Integration;
 
@@ -33,7 +34,7 @@ public sealed class ExchangeLeaseTests(DefaultModelFixture model, ITestOutputHel
         {
             foreach (var name in logs.Keys)
             {
-                Directory.CreateDirectory(Path.Combine(Data.FullName, name));
+                DataDirectoryPermissions.Prepare(Path.Combine(Data.FullName, name)); // private, as the worker requires
                 workers[name] = WorkerProcess.Start(exchange.Dovecot, Path.Combine(Data.FullName, name), Model.ModelPath, 10, logs[name].Enqueue, settings);
             }
             for (var chunk = 0; chunk < 4; chunk++)

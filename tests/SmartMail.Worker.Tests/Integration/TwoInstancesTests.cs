@@ -39,7 +39,7 @@ public sealed class TwoInstancesTests(DefaultModelFixture model, ITestOutputHelp
             // Both start at once (the mistake: one unit file copied to two hosts), so they race for the first lease too.
             foreach (var name in logs.Keys)
             {
-                Directory.CreateDirectory(Path.Combine(Data.FullName, name));
+                DataDirectoryPermissions.Prepare(Path.Combine(Data.FullName, name)); // private, as the worker requires
                 workers[name] = WorkerProcess.Start(dovecot, Path.Combine(Data.FullName, name), Model.ModelPath, 25, logs[name].Enqueue, lease);
             }
             for (var chunk = 0; chunk < 4; chunk++)
