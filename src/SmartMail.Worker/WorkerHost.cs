@@ -45,6 +45,14 @@ public static class WorkerHost
         });
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(sp => new DataDirectoryLock(sp.GetRequiredService<SmartMailOptions>().DataDirectory));
+        if (watch)
+        {
+            // The first hosted service: nothing (erasure, recovery, watchers, web) starts while another process routes
+            // mail from the same data directory.
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<DataDirectoryLock>());
+            // Before the watchers: exports from the first mail on, and flushes after the last one at stop.
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<Telemetry.TelemetryExport>());
+        }
         builder.Services.AddSingleton<IStateStore>(sp =>
         {
             // The ledger mirrors every audit row it writes (recovery rows included) to audit.jsonl.
@@ -106,13 +114,6 @@ public static class WorkerHost
         builder.Services.AddSingleton<Func<Imap.ImapMailbox, MailProcessor>>(sp =>
             mailbox => sp.GetRequiredService<Func<IJournalSink, MailProcessor>>()(mailbox));
         builder.Services.AddSmartMailOversight(recover: watch); // the web app's queries and actions (issue 17)
-        if (watch)
-        {
-            // First: no watcher starts while another process routes mail from the same data directory.
-            builder.Services.AddHostedService(sp => sp.GetRequiredService<DataDirectoryLock>());
-            // Before the watchers: exports from the first mail on, and flushes after the last one at stop.
-            builder.Services.AddHostedService(sp => sp.GetRequiredService<Telemetry.TelemetryExport>());
-        }
         builder.AddSmartMailWeb(watch); // the web app (SmartMail:Web) runs in this process while watching
         if (watch && !string.IsNullOrEmpty(builder.Configuration[$"{SmartMailOptions.SectionName}:HealthUrl"]))
         {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using SmartMail.Worker.State;
 
@@ -27,10 +28,13 @@ public sealed class DataDirectoryLockTests(DefaultModelFixture model) : IClassFi
     public async Task SecondWatchingHost_OnOneDataDirectory_FailsToStart_TheFirstKeepsRunning()
     {
         var ct = TestContext.Current.CancellationToken;
-        string[] args = ["--SmartMail:ModelPath=" + model.ModelPath, "--SmartMail:DataDirectory=" + _data.FullName, "--SmartMail:PollInterval=00:00:01"];
+        string[] args = ["--SmartMail:ModelPath=" + model.ModelPath, "--SmartMail:DataDirectory=" + _data.FullName, "--SmartMail:PollInterval=00:00:01",
+            "--SmartMail:Web:Enabled=false"]; // no dependence on the default port 5080: another test may hold it
         using var first = WorkerHost.CreateBuilder(args).Build();
         await first.StartAsync(ct);
         using var second = WorkerHost.CreateBuilder(args).Build();
+        // The lock starts before any other hosted service: a refused instance runs no erasure, recovery or watcher.
+        Assert.Same(second.Services.GetRequiredService<DataDirectoryLock>(), second.Services.GetServices<IHostedService>().First());
 
         var ex = await Assert.ThrowsAsync<DataDirectoryInUseException>(() => second.StartAsync(ct));
 
