@@ -19,7 +19,7 @@ smartmail_build_args() {
 }
 
 # smartmail_publish RID DIR: the worker and the CLI, self-contained for RID, into DIR (they share the runtime and every
-# assembly), without appsettings.json (the installation's own is elsewhere), with models/default. A clean Release build
+# assembly), without appsettings.json (the installation's own is elsewhere), with the shipped model (its folder under models/). A clean Release build
 # under a temporary artifacts path: the checkout's own obj/ and bin/ (and a test run using them) are not touched.
 smartmail_publish() {
   local rid=$1 dir=$2 exe="" artifacts
@@ -34,5 +34,5 @@ smartmail_publish() {
     || { echo "the publish lacks smartmail$exe or SmartMail.Worker$exe" >&2; exit 1; }
   rm -f "$dir/appsettings.json"
   mkdir -p "$dir/models"
-  cp -a "$repo/models/default" "$dir/models/"
+  cp -a "$repo/$(dirname "$model")" "$dir/models/"
 }

@@ -3,7 +3,14 @@ namespace SmartMail.Cli;
 /// <summary>Where the shipped default model and sample mails are found, whatever the current directory.</summary>
 internal static class DefaultPaths
 {
-    public const string ModelFile = "models/default/smartmail-20news.zip";
+    /// <summary>
+    /// The quick start's model: the Danish demo (KLE subject titles → KLE main group), which reads the Danish sample mails
+    /// of <see cref="SampleInbox"/>. A demo of the routing and the triage page, not a municipality's model.
+    /// </summary>
+    public const string ModelFile = "models/kle-demo/smartmail-kle-demo.zip";
+
+    /// <summary>The Danish sample mails the quick start seeds its inbox with.</summary>
+    public const string SampleInbox = "samples/inbox";
 
     /// <summary>The default model: next to the program, in the repository it was built in, else above the current directory.</summary>
     public static string Model => Find(ModelFile) ?? ModelFile;

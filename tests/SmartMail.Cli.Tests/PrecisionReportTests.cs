@@ -6,7 +6,7 @@ namespace SmartMail.Cli.Tests;
 /// <summary>What matters in the reports: the precision–automation curve and realised precision against the target (evaluate), and realised precision in service with the thresholds in force (models list).</summary>
 public sealed class PrecisionReportTests
 {
-    private static string Sample(string name) => Path.Combine(CliProcess.RepositoryRoot, "samples", "inbox", name);
+    private static string Sample(string name) => Path.Combine(CliProcess.RepositoryRoot, "tests", "TestData", "english-inbox", name);
 
     private static string LabelFolders(string root)
     {
@@ -52,7 +52,7 @@ public sealed class PrecisionReportTests
     {
         var dir = CliProcess.TempDirectory();
         var inbox = Directory.CreateDirectory(Path.Combine(dir, "inbox")).FullName;
-        foreach (var file in Directory.EnumerateFiles(Path.Combine(CliProcess.RepositoryRoot, "samples", "inbox"), "*.eml"))
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(CliProcess.RepositoryRoot, "tests", "TestData", "english-inbox"), "*.eml"))
         {
             File.Copy(file, Path.Combine(inbox, Path.GetFileName(file)));
         }

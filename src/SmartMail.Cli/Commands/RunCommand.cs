@@ -26,11 +26,11 @@ internal static class RunCommand
     public static Command Create(string[] settings)
     {
         var command = new Command("run", $"""
-            The worker. Without configuration it routes the mail in the inbox (default .smartmail/inbox, seeded with
-            samples/inbox on first use) with the model (default models/default/) into the journal (default
-            .smartmail/journal/<destination>/), recording every step in .smartmail/state.db and the audit trail. With
-            SmartMail:Mailboxes it works those IMAP mailboxes instead. Without --watch it makes one pass, prints a summary
-            and exits.
+            The worker. Without configuration it routes the mail in the inbox (default .smartmail/inbox, seeded with the
+            Danish sample mails of samples/inbox on first use) with the model (default the Danish demo models/kle-demo/)
+            into the journal (default .smartmail/journal/<destination>/), recording every step in .smartmail/state.db and
+            the audit trail. With SmartMail:Mailboxes it works those IMAP mailboxes instead. Without --watch it makes one
+            pass, prints a summary and exits.
             {CliOptions.SettingsNote}
             """);
         var watch = new Option<bool>("--watch") { Description = "Keep watching the sources (Ctrl+C stops)." };
@@ -163,7 +163,7 @@ internal static class RunCommand
     // The embedded default starts with the shipped sample mails, once: later runs find what was left. IMAP needs no seed.
     private static void SeedSamples(SmartMailOptions options)
     {
-        if (options.Mailboxes.Count > 0 || options.Inbox is not null || Directory.Exists(options.InboxPath) || DefaultPaths.Find("samples/inbox") is not { } samples)
+        if (options.Mailboxes.Count > 0 || options.Inbox is not null || Directory.Exists(options.InboxPath) || DefaultPaths.Find(DefaultPaths.SampleInbox) is not { } samples)
         {
             return;
         }

@@ -16,9 +16,9 @@ public sealed class SmartMailOptions
     public string DataDirectory { get; set; } = ".smartmail";
 
     /// <summary>The model bundle (.zip).</summary>
-    /// <value>The default is the shipped model, <c>models/default/smartmail-20news.zip</c>.</value>
+    /// <value>The default is the shipped Danish demo model, <c>models/kle-demo/smartmail-kle-demo.zip</c>.</value>
     [Required]
-    public string ModelPath { get; set; } = "models/default/smartmail-20news.zip";
+    public string ModelPath { get; set; } = "models/kle-demo/smartmail-kle-demo.zip";
 
     /// <summary>The drop-folder inbox; defaults to <c>DataDirectory/inbox</c>.</summary>
     public string? Inbox { get; set; }

@@ -153,7 +153,7 @@ public sealed class TextModelScoringTests : IClassFixture<ShippedModelFixture>
 }
 
 /// <summary>
-/// The shipped default model and a few hundred documents to score: the mails in TestData and samples/inbox, and
+/// The shipped default model and a few hundred documents to score: the mails in TestData and tests/TestData/english-inbox, and
 /// 300 documents of 20 to 300 terms drawn (seeded) from the model's own vocabulary, so that many weight rows are read.
 /// </summary>
 public sealed class ShippedModelFixture : IDisposable
@@ -170,7 +170,7 @@ public sealed class ShippedModelFixture : IDisposable
 
         var extractor = new MailExtractor();
         var mails = Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "TestData", "eml"))
-            .Concat(Directory.GetFiles(Path.Combine(repository, "samples", "inbox"), "*.eml"))
+            .Concat(Directory.GetFiles(Path.Combine(repository, "tests", "TestData", "english-inbox"), "*.eml"))
             .Order(StringComparer.Ordinal)
             .Select(f => extractor.Extract(File.ReadAllBytes(f)))
             .Select(d => new TextInput(d.Subject, d.Body));

@@ -23,7 +23,7 @@ public sealed class ThresholdOverridesInWorkerTests(DefaultModelFixture model) :
         builder.Services.AddSingleton<TimeProvider>(clock);
         using var host = builder.Build();
         var policy = host.Services.GetRequiredService<ModelProvider>().Policy;
-        var mail = new MailExtractor().Extract(File.ReadAllBytes(Path.Combine(model.RepositoryRoot, "samples", "inbox", "01-shuttle-launch.eml")));
+        var mail = new MailExtractor().Extract(File.ReadAllBytes(Path.Combine(model.RepositoryRoot, "tests", "TestData", "english-inbox", "01-shuttle-launch.eml")));
         var before = policy.Decide(mail);
         var label = before.Label ?? before.Top[0].Label;
         var version = model.Bundle.Manifest.ModelVersion;
