@@ -32,8 +32,8 @@ public interface IPrivacyRequests
     /// <returns>The answer.</returns>
     PrivacyAnswer EraseAll(string kind, string value, string user, bool dryRun);
 
-    /// <summary>The compliance report as a self-contained HTML page.</summary>
-    /// <returns>The page.</returns>
+    /// <summary>The compliance report (English) as an HTML fragment: its title an <c>h2</c>, its sections <c>h3</c>, text and tables.</summary>
+    /// <returns>The fragment, every value HTML-encoded.</returns>
     string ComplianceHtml();
 }
 

@@ -16,11 +16,12 @@ internal sealed class UserAccess
 
     private readonly HashSet<string> _mailboxes;
 
-    private UserAccess(string name, bool isAdmin, HashSet<string> mailboxes)
+    private UserAccess(string name, bool isAdmin, HashSet<string> mailboxes, bool answersPrivacyRequests = false)
     {
         Name = name;
         IsAdmin = isAdmin;
         _mailboxes = mailboxes;
+        AnswersPrivacyRequests = answersPrivacyRequests;
     }
 
     /// <summary>The user's name as the audit trail records it.</summary>
@@ -28,6 +29,9 @@ internal sealed class UserAccess
 
     /// <summary>Whether the user administers SmartMail.</summary>
     public bool IsAdmin { get; }
+
+    /// <summary>Whether the user has the privacy role (<c>Oidc:PrivacyRole</c>): finds, exports and erases a citizen's data.</summary>
+    public bool AnswersPrivacyRequests { get; }
 
     /// <summary>Reads the access from the app's cookie principal.</summary>
     /// <param name="user">The principal.</param>
@@ -39,7 +43,7 @@ internal sealed class UserAccess
             return new UserAccess(string.Empty, false, []);
         }
         return new UserAccess(user.Identity.Name ?? string.Empty, user.IsInRole(AdminRole),
-            user.FindAll(MailboxClaim).Select(c => c.Value).ToHashSet(StringComparer.Ordinal));
+            user.FindAll(MailboxClaim).Select(c => c.Value).ToHashSet(StringComparer.Ordinal), user.IsInRole(PrivacyRole));
     }
 
     /// <summary>Whether the user may see <paramref name="mailbox"/>.</summary>

@@ -8,8 +8,8 @@ using static Microsoft.Playwright.Assertions;
 namespace SmartMail.Browser.Tests;
 
 /// <summary>
-/// WCAG 2.1 AA: axe-core scans every page in chromium, signed in as a caseworker and as an administrator, in Danish and in
-/// English; none may have a serious or critical violation. With <c>SMARTMAIL_AXE_TABLE</c> set, the scan table (page,
+/// WCAG 2.1 AA: axe-core scans every page in chromium, signed in as a caseworker, as an administrator and as the data
+/// protection officer (the privacy pages), in Danish and in English; none may have a serious or critical violation. With <c>SMARTMAIL_AXE_TABLE</c> set, the scan table (page,
 /// violations by impact) is written there as Markdown for docs/web.md.
 /// </summary>
 [Collection(WebWorldGroup.Name)]
@@ -29,12 +29,14 @@ public sealed class AccessibilityTests(WebWorld world)
             "/labels", "/quarantine",
         };
         var adminPages = caseworkerPages.Concat(["/models", "/models/confirm?op=rollback", $"/triage/{WebWorld.MailboxB}"]).ToArray();
+        var privacyPages = new[] { "/", "/privacy", "/privacy/compliance" }; // the data protection officer: the privacy role only
         var rows = new List<(string Who, string Language, string Path, Dictionary<string, int> ByImpact, string Ids)>();
 
         foreach (var (who, login, locale, pages) in new[]
                  {
                      ("caseworker", WebWorld.Anna, "da-DK", caseworkerPages), ("admin", WebWorld.Ida, "da-DK", adminPages),
                      ("caseworker", WebWorld.Anna, "en-GB", caseworkerPages), ("admin", WebWorld.Ida, "en-GB", adminPages),
+                     ("privacy", WebWorld.Dorte, "da-DK", privacyPages), ("privacy", WebWorld.Dorte, "en-GB", privacyPages),
                  })
         {
             await using var context = await world.NewContextAsync(locale);

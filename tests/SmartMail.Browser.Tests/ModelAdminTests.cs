@@ -14,7 +14,7 @@ public sealed class ModelAdminTests(WebWorld world)
     public async Task Admin_PromotesACandidateAfterConfirming_ThenRollsBack_TheRegistryServesEach_AndTheAuditNamesTheAdmin()
     {
         world.Require();
-        var registry = ModelRegistry.For(new SmartMailOptions { DataDirectory = world.DataDirectory, ModelPath = SmartMailProcess.DefaultModel });
+        var registry = ModelRegistry.For(new SmartMailOptions { DataDirectory = world.DataDirectory, ModelPath = SmartMailProcess.DanishModel });
         var served = registry.CurrentVersion();
         Assert.NotEqual(world.CandidateVersion, served);
         await using var context = await world.NewContextAsync();

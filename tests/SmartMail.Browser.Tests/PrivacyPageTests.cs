@@ -23,12 +23,21 @@ public sealed class PrivacyPageTests(WebWorld world)
         await using var annaContext = await world.NewContextAsync();
         var anna = await world.SignInAsync(annaContext, WebWorld.Anna);
 
+        // In Danish, with a link in the navigation for the privacy role only.
+        await Expect(dpo.Locator("html")).ToHaveAttributeAsync("lang", "da");
+        await Expect(dpo.Locator("h1")).ToHaveTextAsync("Anmodninger om persondata");
+        await Expect(dpo.GetByTestId("nav-privacy")).ToHaveAttributeAsync("aria-current", "page");
+        await Expect(anna.GetByTestId("nav-overview")).ToBeVisibleAsync();
+        await Expect(anna.GetByTestId("nav-privacy")).ToHaveCountAsync(0);
+
         await dpo.GetByTestId("privacy-kind").SelectOptionAsync("address");
         await dpo.GetByTestId("privacy-value").FillAsync(address);
         await dpo.GetByTestId("privacy-find").ClickAsync();
-        await Expect(dpo.GetByTestId("privacy-summary")).ToContainTextAsync("1 mails");
+        await Expect(dpo.GetByTestId("privacy-summary")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^1 mails på \d+ steder$"));
         await Expect(dpo.GetByTestId("privacy-result")).Not.ToContainTextAsync(address);
+        await Expect(dpo.GetByTestId("privacy-result")).ToHaveAttributeAsync("lang", "en"); // the worker's findings, in English
         await Expect(dpo.GetByTestId("privacy-value")).ToHaveValueAsync("");
+        await Screenshots.SaveAsync(dpo, "privacy");
 
         await dpo.GetByTestId("privacy-kind").SelectOptionAsync("address");
         await dpo.GetByTestId("privacy-value").FillAsync(address);
@@ -41,12 +50,15 @@ public sealed class PrivacyPageTests(WebWorld world)
         await dpo.GetByTestId("privacy-find").ClickAsync();
         await Expect(dpo.GetByTestId("privacy-summary")).ToContainTextAsync("0 mails");
 
-        var compliance = await dpo.GotoAsync("/privacy/compliance");
-        Assert.True(compliance!.Ok);
-        await Expect(dpo.Locator("h1")).ToHaveTextAsync("SmartMail compliance report");
+        await dpo.GetByTestId("compliance-link").ClickAsync();
+        await Expect(dpo.Locator("h1")).ToHaveTextAsync("Compliance-rapport");
+        await Expect(dpo.GetByTestId("compliance-report")).ToHaveAttributeAsync("lang", "en");
+        await Expect(dpo.GetByTestId("compliance-report").Locator("h2")).ToHaveTextAsync("SmartMail compliance report");
+        await Expect(dpo.GetByTestId("nav-privacy")).ToBeVisibleAsync();
         var refused = await annaContext.APIRequest.GetAsync("/privacy", new() { MaxRedirects = 0 });
         Assert.Equal(403, refused.Status);
-        _ = anna;
+        var refusedReport = await annaContext.APIRequest.GetAsync("/privacy/compliance", new() { MaxRedirects = 0 });
+        Assert.Equal(403, refusedReport.Status);
         using var state = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={world.StateDb};Mode=ReadOnly;Pooling=false");
         state.Open();
         using var audit = state.CreateCommand();

@@ -51,7 +51,7 @@ public sealed class SignInTests(WebWorld world)
             Assert.DoesNotContain("borger-", body, StringComparison.Ordinal);
         }
         using var route = await http.PostAsync($"/triage/{WebWorld.MailboxA}", new FormUrlEncodedContent(
-            new Dictionary<string, string> { ["decisionId"] = decisionId, ["label"] = "sci.space" }), ct);
+            new Dictionary<string, string> { ["decisionId"] = decisionId, ["label"] = "07 Affald og Genanvendelse" }), ct);
         Assert.True((int)route.StatusCode is 400 or 401 or 302, $"POST without sign-in: {(int)route.StatusCode}");
         Assert.Equal([WebWorld.TriageFolder], await world.FoldersOfAsync(WebWorld.MailboxA, LedgerFingerprint(decisionId)));
     }

@@ -51,6 +51,9 @@ public sealed class SmartMailProcess : IAsyncDisposable
     /// <summary>The shipped default model.</summary>
     public static string DefaultModel => Path.Combine(RepositoryRoot, "models", "default", "smartmail-20news.zip");
 
+    /// <summary>The Danish demo model of the quick start (KLE subject titles → KLE main group): the web tests' model, so the pages show Danish mail and KLE groups.</summary>
+    public static string DanishModel => Path.Combine(RepositoryRoot, "models", "kle-demo", "smartmail-kle-demo.zip");
+
     /// <summary>Starts <c>smartmail run --watch</c> in <paramref name="workingDirectory"/> with the web app on a free loopback port.</summary>
     /// <param name="workingDirectory">Its working directory (the embedded default's <c>.smartmail</c> goes there).</param>
     /// <param name="settings">Settings, <c>SmartMail:Key=value</c>.</param>

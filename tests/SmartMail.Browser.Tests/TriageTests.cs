@@ -15,6 +15,7 @@ public sealed class TriageTests(WebWorld world)
     public async Task ClickOnASuggestion_RoutesTheMailOnceToThatFolder_AndRecordsACorrectionByTheCaseworker()
     {
         world.Require();
+        await world.DanishSamplesAsync(); // for the screenshot: more Danish mail waiting than this test's own
         var (fingerprint, decisionId, subject) = await world.TriageMailAsync();
         await using var context = await world.NewContextAsync();
         var page = await world.SignInAsync(context, WebWorld.Anna, $"/triage/{WebWorld.MailboxA}");

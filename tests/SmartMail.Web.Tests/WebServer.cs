@@ -37,7 +37,7 @@ internal sealed class WebServer : IAsyncDisposable
     public WebOptions Options { get; }
 
     public static async Task<WebServer> StartAsync(WebOptions? options = null, RemoteCertificateValidationCallback? oidcTrust = null, int routedInA = 0,
-        TimeProvider? time = null)
+        TimeProvider? time = null, IPrivacyRequests? privacy = null)
     {
         options ??= new WebOptions();
         options.Url = "http://127.0.0.1:0";
@@ -45,7 +45,7 @@ internal sealed class WebServer : IAsyncDisposable
         var loggers = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
         var backend = new FakeBackend(routedInA);
         var signIn = new OneTimeSignIn();
-        var app = WebApp.Create(options, new WebAppContext(backend, backend, loggers) { SignIn = signIn, OidcCertificateValidation = oidcTrust, Time = time ?? TimeProvider.System, AccessAudit = backend });
+        var app = WebApp.Create(options, new WebAppContext(backend, backend, loggers) { SignIn = signIn, OidcCertificateValidation = oidcTrust, Time = time ?? TimeProvider.System, AccessAudit = backend, Privacy = privacy });
         await app.StartAsync(TestContext.Current.CancellationToken);
         return new WebServer(app, loggers, logs, backend, signIn, options);
     }

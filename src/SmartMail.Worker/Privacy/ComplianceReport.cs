@@ -182,13 +182,25 @@ public static class ComplianceReport
     public static string Html(IReadOnlyList<ReportSection> sections)
     {
         ArgumentNullException.ThrowIfNull(sections);
-        var sb = new StringBuilder("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>SmartMail compliance report</title>" +
+        return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>SmartMail compliance report</title>" +
             "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse;margin:1em 0}" +
-            "td,th{border:1px solid #999;padding:.2em .5em;text-align:left}</style></head><body>\n");
+            "td,th{border:1px solid #999;padding:.2em .5em;text-align:left}</style></head><body>\n" + HtmlBody(sections, 1) + "</body></html>\n";
+    }
+
+    /// <summary>The report's headings, text and tables as an HTML fragment (English), to be placed in a page of its own.</summary>
+    /// <param name="sections">The sections.</param>
+    /// <param name="level">The heading level of the first section (the report's title); the others are one below it.</param>
+    /// <returns>The fragment.</returns>
+    public static string HtmlBody(IReadOnlyList<ReportSection> sections, int level)
+    {
+        ArgumentNullException.ThrowIfNull(sections);
+        ArgumentOutOfRangeException.ThrowIfLessThan(level, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(level, 5);
+        var sb = new StringBuilder();
         for (var i = 0; i < sections.Count; i++)
         {
             var s = sections[i];
-            var h = i == 0 ? "h1" : "h2";
+            var h = "h" + (i == 0 ? level : level + 1).ToString(CultureInfo.InvariantCulture);
             sb.Append(CultureInfo.InvariantCulture, $"<{h}>{WebUtility.HtmlEncode(s.Title)}</{h}>\n");
             foreach (var p in s.Paragraphs)
             {
@@ -204,7 +216,7 @@ public static class ComplianceReport
                 sb.Append("</table>\n");
             }
         }
-        return sb.Append("</body></html>\n").ToString();
+        return sb.ToString();
     }
 
     private static string Cell(string s) => s.Replace("|", "\\|", StringComparison.Ordinal).ReplaceLineEndings(" ");

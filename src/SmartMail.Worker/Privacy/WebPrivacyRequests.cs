@@ -48,7 +48,7 @@ public sealed class WebPrivacyRequests(PrivacyService privacy, IPrivacyStore sto
     public string ComplianceHtml()
     {
         using var figures = new ComplianceFigures(Path.Combine(options.DataDirectory, "state.db"));
-        return ComplianceReport.Html(ComplianceReport.Build(options, figures, store, time.GetUtcNow()));
+        return ComplianceReport.HtmlBody(ComplianceReport.Build(options, figures, store, time.GetUtcNow()), 2); // under the page's own h1
     }
 
     private static PersonQuery Query(string kind, string value) => kind switch
