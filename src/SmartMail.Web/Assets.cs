@@ -41,6 +41,8 @@ internal static class Assets
         .meta { color: #4a4a4a; font-size: .9rem; }
         .preview { white-space: pre-wrap; font-size: .92rem; background: #fafafa; padding: .5rem; border-radius: .3rem; max-height: 9rem; overflow: hidden; }
         .fulltext { white-space: pre-wrap; background: #fff; border: 1px solid #d8dde3; padding: 1rem; }
+        .findings { white-space: pre-wrap; overflow-wrap: anywhere; }
+        .report table { margin: .5rem 0 1rem; } .report td, .report th { padding: .2rem .5rem; text-align: left; border-bottom: 1px solid #e3e7eb; }
         button, select, input { font: inherit; }
         .suggest { border: 1px solid #2f6fb3; background: #eaf2fb; border-radius: .3rem; padding: .2rem .6rem; cursor: pointer; color: #1b1b1b; }
         .suggest kbd { font-size: .8rem; color: #3d3d3d; }

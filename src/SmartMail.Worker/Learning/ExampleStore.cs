@@ -160,6 +160,34 @@ public sealed partial class ExampleStore : IDisposable
         return hasText;
     }
 
+    // An undone route from manual triage (the web app's undo) takes back what the route recorded, in the caller's transaction
+    // (the ledger's CompleteAction): its correction rows go, and the mail's example is unlabeled again, as it was while it
+    // waited in triage, so no retrain learns a route the caseworker took back. Returns how many corrections were withdrawn.
+    internal static int WithdrawWebCorrections(DbTransaction tx, string mailbox, string decisionId, DateTimeOffset now)
+    {
+        using (var unlabel = tx.Connection!.CreateCommand())
+        {
+            unlabel.Transaction = tx;
+            unlabel.CommandText = """
+                UPDATE example SET label = NULL, origin = @manual, updated_utc = @t
+                WHERE mailbox = @m AND origin = @correction
+                  AND fingerprint IN (SELECT fingerprint FROM correction WHERE mailbox = @m AND decision_id = @d AND via = 'web')
+                """;
+            unlabel.Bind("@manual", ExampleOrigin.Manual);
+            unlabel.Bind("@correction", ExampleOrigin.Correction);
+            unlabel.Bind("@t", Time(now));
+            unlabel.Bind("@m", mailbox);
+            unlabel.Bind("@d", decisionId);
+            unlabel.ExecuteNonQuery();
+        }
+        using var delete = tx.Connection!.CreateCommand();
+        delete.Transaction = tx;
+        delete.CommandText = "DELETE FROM correction WHERE mailbox = @m AND decision_id = @d AND via = 'web'";
+        delete.Bind("@m", mailbox);
+        delete.Bind("@d", decisionId);
+        return delete.ExecuteNonQuery();
+    }
+
     /// <summary>The label a mail has now: its correction, else its automatic route; <see langword="null"/> when unknown.</summary>
     /// <param name="mailbox">The mailbox.</param>
     /// <param name="fingerprint">The fingerprint.</param>

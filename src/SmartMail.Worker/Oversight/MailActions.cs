@@ -257,7 +257,7 @@ public sealed class MailActions : IMailActions
                 Mailbox = action.Mailbox,
                 Source = "web",
                 Reason = action.Kind == "undo"
-                    ? $"route to '{mail.Label}' undone in the web app: back to manual triage"
+                    ? $"route to '{mail.Label}' undone in the web app: back to manual triage; the correction it recorded is withdrawn (no training example)"
                     : "released from quarantine to manual triage in the web app",
                 Destination = place,
                 Outcome = action.Kind == "undo" ? "route-undone" : "released",

@@ -368,7 +368,8 @@ public sealed class MailLedger
     /// <summary>
     /// <see cref="MailTransition.CompleteAction"/>: in one transaction, the action is done, the mail's web-app row shows where it
     /// is now, the correction (route, correct) is recorded as <see cref="Correct(Learning.Correction, Learning.NewExample?, AuditEntry, Learning.ThresholdTracker, bool)"/>
-    /// does, and the audit rows (naming the user) are written.
+    /// does, an undo withdraws the correction its route recorded (the example is unlabeled again), and the audit rows (naming
+    /// the user) are written.
     /// </summary>
     /// <param name="action">The action.</param>
     /// <param name="state">The mail's web-app state now (<c>routed</c>, <c>corrected</c>, <c>triage</c>).</param>
@@ -392,6 +393,10 @@ public sealed class MailLedger
             if (correction is { } c)
             {
                 Correct(tx, rows, c.Correction, null, c.Audit, c.Tracker, c.Adjust);
+            }
+            if (action.Kind == "undo")
+            {
+                Learning.ExampleStore.WithdrawWebCorrections(tx, action.Mailbox, action.DecisionId, now); // the undone route teaches nothing
             }
             rows.AddRange(audit);
         });

@@ -28,6 +28,31 @@ public sealed class UndoRouteTests : IDisposable
     }
 
     [Fact]
+    public async Task UndoRoute_WithdrawsTheCorrectionTheRouteRecorded_SoNoRetrainLearnsIt_AndARouteAfterwardsCountsAgain()
+    {
+        var id = await RoutedAsync();
+        var ct = TestContext.Current.CancellationToken;
+        var fingerprint = Assert.Single(_world.Examples.ReadCorrections(), c => c.DecisionId == id).Fingerprint;
+        Assert.Equal("Housing", Assert.Single(_world.Examples.ReadLabeled(DateTimeOffset.MaxValue), e => e.Document.Fingerprint == fingerprint).Document.Label);
+
+        var undone = await _world.Actions.UndoRouteAsync(id, "alice", TimeSpan.FromMinutes(5), ct);
+
+        Assert.True(undone.Ok, undone.Message);
+        Assert.DoesNotContain(_world.Examples.ReadCorrections(), c => c.DecisionId == id);
+        Assert.DoesNotContain(_world.Examples.ReadLabeled(DateTimeOffset.MaxValue), e => e.Document.Fingerprint == fingerprint);
+        Assert.Null(_world.Examples.LabelOf("drop", fingerprint));
+        Assert.Contains("withdrawn", Assert.Single(_world.Store.ReadAudit(), a => a.Outcome == "route-undone").Reason, StringComparison.Ordinal);
+        Assert.Single(_world.Store.ReadAudit(), a => a.Outcome == "corrected" && a.DecisionId == id); // the trail keeps what happened
+
+        var rerouted = await _world.Actions.RouteAsync(id, "Tax", "bob", ct);
+
+        Assert.True(rerouted.Ok, rerouted.Message);
+        var correction = Assert.Single(_world.Examples.ReadCorrections(), c => c.DecisionId == id);
+        Assert.Equal(("Tax", "bob"), (correction.ToLabel, correction.By));
+        Assert.Equal("Tax", Assert.Single(_world.Examples.ReadLabeled(DateTimeOffset.MaxValue), e => e.Document.Fingerprint == fingerprint).Document.Label);
+    }
+
+    [Fact]
     public async Task UndoRoute_AfterTheWindow_IsRefused_AndTheMailStaysWhereItWasRouted()
     {
         var id = await RoutedAsync();
