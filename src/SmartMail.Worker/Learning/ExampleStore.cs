@@ -20,29 +20,70 @@ public sealed partial class ExampleStore : IDisposable
 
     private const int RedactionMargin = 256;
 
-    private readonly SqliteConnection _connection;
+    private readonly Func<DbConnection> _open;
+    private DbConnection _connection;
     private readonly Lock _gate = new();
 
     /// <summary>Opens (and if needed creates) the tables in the state database at <paramref name="path"/>.</summary>
     /// <param name="path">The state database (<c>DataDirectory/state.db</c>).</param>
     /// <exception cref="StateStoreException">The file cannot be opened or written.</exception>
     public ExampleStore(string path)
+        : this(SqliteOpener(path), Path.GetFullPath(path ?? throw new ArgumentNullException(nameof(path))), sqlite: true)
     {
-        ArgumentNullException.ThrowIfNull(path);
-        var full = Path.GetFullPath(path);
+    }
+
+    /// <summary>
+    /// Opens the learning tables in <paramref name="store"/>'s database: its SQLite file, or the PostgreSQL database a fleet
+    /// shares (where the schema's migrations made them), so that retraining sees every instance's corrections.
+    /// </summary>
+    /// <param name="store">The state store.</param>
+    /// <exception cref="StateStoreException">The database cannot be opened or written.</exception>
+    public ExampleStore(IStateStore store)
+        : this(store is SqliteStateStore sqlite ? SqliteOpener(sqlite.Path) : (store ?? throw new ArgumentNullException(nameof(store))).OpenConnection,
+            store.Location, sqlite: store is SqliteStateStore)
+    {
+    }
+
+    private ExampleStore(Func<DbConnection> open, string location, bool sqlite)
+    {
+        _open = open;
         try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-            _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = full, Pooling = false }.ToString());
-            _connection.Open();
-            // Examples are derived data: a lost last commit costs a training example, never a mail.
-            // secure_delete: a purged, corrected or erased example is overwritten, not left in free space (docs/privacy.md).
-            Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000; PRAGMA secure_delete=ON;" + Schema);
-            Execute(PrecisionSchema);
+            _connection = open();
+            if (sqlite)
+            {
+                // Examples are derived data: a lost last commit costs a training example, never a mail.
+                // secure_delete: a purged, corrected or erased example is overwritten, not left in free space (docs/privacy.md).
+                Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000; PRAGMA secure_delete=ON;" + Schema);
+                Execute(PrecisionSchema);
+            }
         }
-        catch (SqliteException ex)
+        catch (DbException ex)
         {
-            throw new StateStoreException($"The state store '{full}' cannot be opened for the learning loop: {ex.Message}", ex);
+            throw new StateStoreException($"The state store '{location}' cannot be opened for the learning loop: {ex.Message}", ex);
+        }
+    }
+
+    private static Func<DbConnection> SqliteOpener(string path) => () =>
+    {
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = full, Pooling = false }.ToString());
+        connection.Open();
+        return connection;
+    };
+
+    // The connection, opened again after a failure broke it (a database server restarted). Under _gate.
+    private DbConnection Db
+    {
+        get
+        {
+            if (_connection.State != System.Data.ConnectionState.Open)
+            {
+                _connection.Dispose();
+                _connection = _open();
+            }
+            return _connection;
         }
     }
 
@@ -76,7 +117,7 @@ public sealed partial class ExampleStore : IDisposable
         }
         lock (_gate)
         {
-            using var tx = _connection.BeginTransaction();
+            using var tx = Db.BeginTransaction();
             foreach (var e in examples)
             {
                 InsertExample(tx, e, e.Label is null ? ExampleOrigin.Manual : ExampleOrigin.Routed, e.Label, now, "DO NOTHING");
@@ -96,7 +137,7 @@ public sealed partial class ExampleStore : IDisposable
         ArgumentNullException.ThrowIfNull(correction);
         lock (_gate)
         {
-            using var tx = _connection.BeginTransaction();
+            using var tx = Db.BeginTransaction();
             var hasText = WriteCorrection(tx, correction, text);
             tx.Commit();
             return hasText;
@@ -168,7 +209,7 @@ public sealed partial class ExampleStore : IDisposable
     {
         lock (_gate)
         {
-            using var cmd = _connection.CreateCommand();
+            using var cmd = Db.CreateCommand();
             cmd.CommandText = "SELECT label FROM example WHERE mailbox = @m AND fingerprint = @fp";
             cmd.Bind("@m", mailbox);
             cmd.Bind("@fp", fingerprint);
@@ -186,7 +227,7 @@ public sealed partial class ExampleStore : IDisposable
     {
         lock (_gate)
         {
-            using var cmd = _connection.CreateCommand();
+            using var cmd = Db.CreateCommand();
             cmd.CommandText = """
                 SELECT mailbox, fingerprint, label, origin, subject, body, created_utc FROM example
                 WHERE label IS NOT NULL AND (origin <> @routed OR created_utc <= @t)
@@ -211,7 +252,7 @@ public sealed partial class ExampleStore : IDisposable
     {
         lock (_gate)
         {
-            using var cmd = _connection.CreateCommand();
+            using var cmd = Db.CreateCommand();
             cmd.CommandText = "SELECT time_utc, mailbox, fingerprint, decision_id, from_label, from_destination, to_label, location, by_whom, via, " +
                 "model_version FROM correction ORDER BY seq";
             using var r = cmd.ExecuteReader();
@@ -232,7 +273,7 @@ public sealed partial class ExampleStore : IDisposable
     {
         lock (_gate)
         {
-            using var cmd = _connection.CreateCommand();
+            using var cmd = Db.CreateCommand();
             cmd.CommandText = "DELETE FROM example WHERE created_utc < @t";
             cmd.Bind("@t", Time(cutoff));
             return cmd.ExecuteNonQuery();
@@ -245,7 +286,7 @@ public sealed partial class ExampleStore : IDisposable
     {
         lock (_gate)
         {
-            using var cmd = _connection.CreateCommand();
+            using var cmd = Db.CreateCommand();
             cmd.CommandText = "SELECT origin, COUNT(*) FROM example GROUP BY origin";
             using var r = cmd.ExecuteReader();
             var result = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -265,7 +306,7 @@ public sealed partial class ExampleStore : IDisposable
     {
         lock (_gate)
         {
-            using var cmd = _connection.CreateCommand();
+            using var cmd = Db.CreateCommand();
             cmd.CommandText = "SELECT uidvalidity, last_uid FROM feedback_cursor WHERE mailbox = @m AND folder = @f";
             cmd.Bind("@m", mailbox);
             cmd.Bind("@f", folder);
@@ -283,7 +324,7 @@ public sealed partial class ExampleStore : IDisposable
     {
         lock (_gate)
         {
-            using var cmd = _connection.CreateCommand();
+            using var cmd = Db.CreateCommand();
             cmd.CommandText = """
                 INSERT INTO feedback_cursor (mailbox, folder, uidvalidity, last_uid) VALUES (@m, @f, @v, @u)
                 ON CONFLICT (mailbox, folder) DO UPDATE SET uidvalidity = @v, last_uid = @u
@@ -340,7 +381,7 @@ public sealed partial class ExampleStore : IDisposable
 
     private void Execute(string sql)
     {
-        using var cmd = _connection.CreateCommand();
+        using var cmd = Db.CreateCommand();
         cmd.CommandText = sql;
         cmd.ExecuteNonQuery();
     }
