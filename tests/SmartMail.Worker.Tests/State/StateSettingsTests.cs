@@ -4,6 +4,7 @@ using SmartMail.Core.Mime;
 using SmartMail.Core.Routing;
 using SmartMail.Web;
 using SmartMail.Worker.Oversight;
+using SmartMail.Worker.Privacy;
 using SmartMail.Worker.Processing;
 using SmartMail.Worker.Sinks;
 using SmartMail.Worker.Sources;
@@ -157,6 +158,27 @@ public sealed class PostgreSqlHostTests(PostgreSqlFixture postgres, DefaultModel
         Assert.Equal(all.Items.Skip(2).Take(2).Select(m => m.DecisionId), page.Items.Select(m => m.DecisionId));
         Assert.Equal(all.Items[0].DecisionId, Assert.Single(prefix.Items).DecisionId);
         Assert.NotNull(queries.GetMail(all.Items[0].DecisionId));
+
+        // A person's request on the shared database: the index, the places, the erasure, the compliance figures.
+        using var privacy = new PrivacyStore(store);
+        var space = privacy.FindByText("shuttle LAUNCH");
+        var target = space[0];
+        privacy.Index([new IndexedMail(target, [new PersonKey("cpr", "h1")], Now)]);
+        var places = privacy.PlacesOf(target, "example-hash");
+        var found = privacy.FindByHash(["h1"], "cpr");
+        var erased = privacy.EraseMails([target], [], "req-1", Now);
+        using var figures = privacy.Figures();
+
+        Assert.Equal(3, space.Count);
+        Assert.Equal(target.DecisionId, Assert.Single(found).DecisionId);
+        Assert.Contains(places, p => p.Kind == PlaceKind.Summary);
+        Assert.Contains(places, p => p.Kind == PlaceKind.Example);
+        Assert.True(erased >= 3, $"{erased} rows changed");
+        Assert.Empty(privacy.FindByHash(["h1"], null));
+        Assert.DoesNotContain(privacy.FindByText("shuttle"), m => m.DecisionId == target.DecisionId);
+        Assert.All(privacy.LedgerOf(target), row => Assert.Contains("erasedUtc", row.DecisionJson, StringComparison.Ordinal));
+        Assert.Contains(privacy.PlacesOf(target, "example-hash"), p => p.Kind == PlaceKind.Ledger); // the exactly-once row stays, stripped
+        Assert.Equal(6, figures.Oversight().Sum(m => m.Total));
         root.Delete(recursive: true);
     }
 
