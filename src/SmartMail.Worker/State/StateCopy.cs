@@ -5,16 +5,16 @@ namespace SmartMail.Worker.State;
 
 /// <summary>
 /// Moves an instance's SQLite state (<c>state.db</c>: the ledger, the audit trail, the web app's rows, thread memory, the
-/// learning loop's examples, corrections and thresholds) into an empty PostgreSQL database, in one transaction, and checks
+/// learning loop's examples, corrections and thresholds, the privacy index) into an empty PostgreSQL database, in one transaction, and checks
 /// that every table has as many rows there as in the file. The audit rows keep their order (<c>seq</c>).
 /// </summary>
 public static class StateCopy
 {
-    /// <summary>The tables copied, in order (the privacy index stays with the file: docs/operations.md).</summary>
+    /// <summary>The tables copied, in order.</summary>
     public static IReadOnlyList<string> Tables { get; } =
     [
         "mail", "audit", "mail_summary", "web_action", "thread", "example", "correction", "feedback_cursor", "label_route", "label_threshold",
-        "threshold_change",
+        "threshold_change", "privacy_mail", "privacy_key", "privacy_model", "privacy_model_flag", "privacy_pending", "retention_purge",
     ];
 
     // The instance's own values in the file (e.g. lease generations) are kept under its name in the shared database.
@@ -34,8 +34,9 @@ public static class StateCopy
         }
         using var source = new SqliteStateStore(sqlitePath);
         using (new Learning.ExampleStore(source))
+        using (new Privacy.PrivacyStore(source))
         {
-            // the learning tables exist in the file from here on, empty when it never had them
+            // the learning and privacy tables exist in the file from here on, empty when it never had them
         }
         using var target = new PostgreSqlStateStore(connectionString, source.InstanceId);
         using var from = source.OpenConnection();
