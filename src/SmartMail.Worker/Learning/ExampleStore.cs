@@ -1,6 +1,5 @@
 using System.Data.Common;
 using System.Globalization;
-using Microsoft.Data.Sqlite;
 using SmartMail.Core.Classification;
 using SmartMail.Core.Privacy;
 using SmartMail.Worker.State;
@@ -20,15 +19,14 @@ public sealed partial class ExampleStore : IDisposable
 
     private const int RedactionMargin = 256;
 
-    private readonly Func<DbConnection> _open;
-    private DbConnection _connection;
+    private readonly ReopeningConnection _db;
     private readonly Lock _gate = new();
 
     /// <summary>Opens (and if needed creates) the tables in the state database at <paramref name="path"/>.</summary>
     /// <param name="path">The state database (<c>DataDirectory/state.db</c>).</param>
     /// <exception cref="StateStoreException">The file cannot be opened or written.</exception>
     public ExampleStore(string path)
-        : this(SqliteOpener(path), Path.GetFullPath(path ?? throw new ArgumentNullException(nameof(path))), sqlite: true)
+        : this(ReopeningConnection.Sqlite(path), Path.GetFullPath(path ?? throw new ArgumentNullException(nameof(path))), sqlite: true)
     {
     }
 
@@ -39,17 +37,15 @@ public sealed partial class ExampleStore : IDisposable
     /// <param name="store">The state store.</param>
     /// <exception cref="StateStoreException">The database cannot be opened or written.</exception>
     public ExampleStore(IStateStore store)
-        : this(store is SqliteStateStore sqlite ? SqliteOpener(sqlite.Path) : (store ?? throw new ArgumentNullException(nameof(store))).OpenConnection,
-            store.Location, sqlite: store is SqliteStateStore)
+        : this(ReopeningConnection.For(store), store.Location, sqlite: store is SqliteStateStore)
     {
     }
 
     private ExampleStore(Func<DbConnection> open, string location, bool sqlite)
     {
-        _open = open;
         try
         {
-            _connection = open();
+            _db = new ReopeningConnection(open);
             if (sqlite)
             {
                 // Examples are derived data: a lost last commit costs a training example, never a mail.
@@ -64,28 +60,8 @@ public sealed partial class ExampleStore : IDisposable
         }
     }
 
-    private static Func<DbConnection> SqliteOpener(string path) => () =>
-    {
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = full, Pooling = false }.ToString());
-        connection.Open();
-        return connection;
-    };
-
     // The connection, opened again after a failure broke it (a database server restarted). Under _gate.
-    private DbConnection Db
-    {
-        get
-        {
-            if (_connection.State != System.Data.ConnectionState.Open)
-            {
-                _connection.Dispose();
-                _connection = _open();
-            }
-            return _connection;
-        }
-    }
+    private DbConnection Db => _db.Current;
 
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS example (
@@ -338,7 +314,7 @@ public sealed partial class ExampleStore : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _connection.Dispose();
+    public void Dispose() => _db.Dispose();
 
     // One example row; what happens when the mail already has one is the caller's (keep it, or take the correction).
     private static void InsertExample(DbTransaction tx, NewExample e, string origin, string? decidedLabel, DateTimeOffset now, string onConflict)

@@ -2,7 +2,6 @@ using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.Data.Sqlite;
 using SmartMail.Worker.State;
 
 namespace SmartMail.Worker.Privacy;
@@ -15,16 +14,15 @@ namespace SmartMail.Worker.Privacy;
 /// </summary>
 public sealed class PrivacyStore : IPrivacyStore, IDisposable
 {
-    private readonly Func<DbConnection> _open;
     private readonly bool _sqlite;
-    private DbConnection _connection;
+    private readonly ReopeningConnection _db;
     private readonly Lock _gate = new();
 
     /// <summary>Opens (and if needed creates) the privacy tables in the state database at <paramref name="path"/>.</summary>
     /// <param name="path">The state database (<c>DataDirectory/state.db</c>).</param>
     /// <exception cref="StateStoreException">The file cannot be opened or written.</exception>
     public PrivacyStore(string path)
-        : this(SqliteOpener(path), System.IO.Path.GetFullPath(path ?? throw new ArgumentNullException(nameof(path))), sqlite: true)
+        : this(ReopeningConnection.Sqlite(path), System.IO.Path.GetFullPath(path ?? throw new ArgumentNullException(nameof(path))), sqlite: true)
     {
     }
 
@@ -35,19 +33,17 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
     /// <param name="store">The state store.</param>
     /// <exception cref="StateStoreException">The database cannot be opened or written.</exception>
     public PrivacyStore(IStateStore store)
-        : this(store is SqliteStateStore sqlite ? SqliteOpener(sqlite.Path) : (store ?? throw new ArgumentNullException(nameof(store))).OpenConnection,
-            store.Location, sqlite: store is SqliteStateStore)
+        : this(ReopeningConnection.For(store), store.Location, sqlite: store is SqliteStateStore)
     {
     }
 
     private PrivacyStore(Func<DbConnection> open, string location, bool sqlite)
     {
         Path = location;
-        _open = open;
         _sqlite = sqlite;
         try
         {
-            _connection = open();
+            _db = new ReopeningConnection(open);
             if (sqlite)
             {
                 Execute("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; PRAGMA secure_delete=ON;" + Schema);
@@ -59,28 +55,8 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
         }
     }
 
-    private static Func<DbConnection> SqliteOpener(string path) => () =>
-    {
-        var full = System.IO.Path.GetFullPath(path);
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = full, Pooling = false }.ToString());
-        connection.Open();
-        return connection;
-    };
-
     // The connection, opened again after a failure broke it (a database server restarted). Under _gate.
-    private DbConnection Db
-    {
-        get
-        {
-            if (_connection.State != System.Data.ConnectionState.Open)
-            {
-                _connection.Dispose();
-                _connection = _open();
-            }
-            return _connection;
-        }
-    }
+    private DbConnection Db => _db.Current;
 
     /// <summary>The database file (SQLite), or the server and database (PostgreSQL).</summary>
     public string Path { get; }
@@ -92,7 +68,7 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
     {
         try
         {
-            return new ComplianceFigures(_open());
+            return new ComplianceFigures(_db.OpenAnother());
         }
         catch (DbException ex)
         {
@@ -485,7 +461,7 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _connection.Dispose();
+    public void Dispose() => _db.Dispose();
 
     // The ledger row stays (exactly-once: the same mail must not be routed twice), stripped of everything taken from the
     // mail: the decision record keeps ids, label, destination and model, not the Message-ID, reason or attachment terms.
