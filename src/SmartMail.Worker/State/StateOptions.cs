@@ -23,16 +23,16 @@ public sealed class StateOptions
     public string Provider { get; set; } = Sqlite;
 
     /// <summary>PostgreSQL's connection string (Npgsql's form: Host, Port, Database, Username, Password); from the environment, not appsettings.json.</summary>
-    public string? ConnectionString { get; set; }
+    public string? ConnectionString { get; set => field = string.IsNullOrEmpty(value) ? null : value; }
 
-    /// <summary>A file holding the whole connection string (e.g. a container secret), instead of <see cref="ConnectionString"/>.</summary>
-    public string? ConnectionStringFile { get; set; }
+    /// <summary>A file holding the whole connection string (e.g. a container secret), instead of <see cref="ConnectionString"/>. Empty: none.</summary>
+    public string? ConnectionStringFile { get; set => field = string.IsNullOrEmpty(value) ? null : value; }
 
     /// <summary>
     /// This instance's name in a shared database (1 to 8 letters and digits; IMAP claim markers carry it). When empty it is
     /// derived from the machine's name and the data directory, so it stays the same across restarts.
     /// </summary>
-    public string? InstanceId { get; set; }
+    public string? InstanceId { get; set => field = string.IsNullOrEmpty(value) ? null : value; }
 
     /// <summary>Whether the state is in PostgreSQL.</summary>
     public bool IsPostgreSql => string.Equals(Provider, PostgreSql, StringComparison.OrdinalIgnoreCase);

@@ -50,6 +50,7 @@ public sealed class StateSettingsTests : IDisposable
         File.WriteAllText(file, "Host=db.example;Database=smartmail;Username=sm;Password=s3cret\n");
 
         Assert.Empty(new StateOptions().Validate());
+        Assert.Empty(new StateOptions { ConnectionStringFile = "", InstanceId = "" }.Validate()); // empty, as the full sample shows them: unset
         Assert.Empty(new StateOptions { Provider = "postgresql", ConnectionString = "Host=db;Database=smartmail;Password=x", InstanceId = "web1" }.Validate());
         var fromFile = new StateOptions { Provider = "PostgreSql", ConnectionStringFile = file };
         Assert.Empty(fromFile.Validate());
