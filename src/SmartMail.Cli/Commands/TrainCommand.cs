@@ -89,7 +89,7 @@ internal static class TrainCommand
         AnsiConsole.WriteLine(m.Training.SharedThreshold is { } g
             ? string.Create(CultureInfo.InvariantCulture, $"Thresholds: {shared} labels use the shared threshold {g:F3} (all labels' evidence pooled), {own} their own; {manual} manual only.")
             : string.Create(CultureInfo.InvariantCulture, $"Thresholds: {own} labels have a threshold ({m.Training.ThresholdRule}); {manual} manual only."));
-        foreach (var label in m.Labels.Where(l => l.Note is not null && (l.Threshold is null || l.Note.Contains("too little evidence", StringComparison.Ordinal))))
+        foreach (var label in m.Labels.Where(l => l.Note is not null && (l.Threshold is null || l.Note.Contains("too little evidence", StringComparison.Ordinal) || l.Note.StartsWith("strict threshold", StringComparison.Ordinal))))
         {
             AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"[yellow]{label.Name}[/] ({label.Count} examples): {label.Note}");
         }
