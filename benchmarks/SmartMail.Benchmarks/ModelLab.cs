@@ -11,7 +11,8 @@ namespace SmartMail.Benchmarks;
 /// <c>lab profile [perGroup]</c> times each stage of one training; <c>lab scores</c> trains the held-out model (random 20 %) and
 /// the refit model as <c>train</c> does and saves the held-out and test scores; <c>lab oof K</c> saves k-fold
 /// out-of-fold scores of the training set; <c>lab rules</c> compares threshold rules on the saved scores;
-/// <c>lab scale N</c> trains on N varied 20news mails and reports time and peak memory.
+/// <c>lab scale N</c> trains on N varied 20news mails and reports time and peak memory; <c>lab dump TRAIN TEST NAME [flags]</c>
+/// runs <c>train</c> and saves the validation and test scores.
 /// Extracted text is cached in <c>$TMPDIR/smartmail-lab</c>.
 /// </summary>
 public static class ModelLab
