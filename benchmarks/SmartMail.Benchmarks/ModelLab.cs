@@ -271,11 +271,8 @@ public static class ModelLab
     // `train` then `evaluate` on another corpus: a label-folder directory or "csv:PATH:TEXTCOLUMN:LABELCOLUMN"; test "-" for none.
     private static void OtherSet(string trainSpec, string testSpec, string[] flags)
     {
-        static TrainingSet Read(string spec) => spec.StartsWith("csv:", StringComparison.Ordinal)
-            ? TrainingSet.FromCsv(spec.Split(':')[1], spec.Split(':')[2], spec.Split(':')[3])
-            : TrainingSet.FromFolders(spec, new MailExtractor());
         var options = Options(flags);
-        var set = Read(trainSpec);
+        var set = ReadSet(trainSpec);
         var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         var result = ModelTraining.Train(set, options);
@@ -285,31 +282,34 @@ public static class ModelLab
         Console.WriteLine($"held out: accuracy {h.Accuracy:F4} macro-F1 {h.MacroF1:F4} automation {h.AutomationRate:F3} precision {h.AutomatedPrecision:F3}");
         if (testSpec != "-")
         {
-            var test = Read(testSpec);
+            var test = ReadSet(testSpec);
             var r = Evaluator.Evaluate(ModelTraining.Score(result.Bundle.Model, test.Documents), result.Bundle.Model.Labels, result.Bundle.Thresholds, options.TargetPrecision);
             Console.WriteLine($"test: accuracy {r.Summary.Accuracy:F4} macro-F1 {r.Summary.MacroF1:F4} automation {r.Summary.AutomationRate:F3} precision {r.Summary.AutomatedPrecision:F3}");
         }
         result.Bundle.Dispose();
     }
 
-    // `train` with its defaults (20news for 20 Newsgroups bydate, else as in `set`); saves the validation scores the
+    // `train` with its defaults and the flags (sets as in ReadSet); saves the validation scores the
     // thresholds were chosen on ({name}-val) and the final model's scores on the test set ({name}-test), so threshold
     // rules can be compared end to end without retraining.
     private static void Dump(string trainSpec, string testSpec, string name, string[] flags)
     {
-        static TrainingSet Read(string spec) => spec.StartsWith("csv:", StringComparison.Ordinal)
-            ? TrainingSet.FromCsv(spec.Split(':')[1], spec.Split(':')[2], spec.Split(':')[3])
-            : spec is "20news-train" or "20news-test" ? Load(spec[7..]) : TrainingSet.FromFolders(spec, new MailExtractor());
         var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
-        var result = ModelTraining.Train(Read(trainSpec), Options(flags));
+        var result = ModelTraining.Train(ReadSet(trainSpec), Options(flags));
         Console.WriteLine($"trained in {(Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds:F1} s CPU (load {Load1()})");
         using var bundle = result.Bundle;
         Write($"{name}-val", bundle.Model.Labels, [.. result.ValidationScores!]);
-        var test = Read(testSpec);
-        Write($"{name}-test", bundle.Model.Labels, ModelTraining.Score(bundle.Model, test.Documents));
-        var r = Evaluator.Evaluate(ModelTraining.Score(bundle.Model, test.Documents), bundle.Model.Labels, bundle.Thresholds, 0.95);
+        var test = ReadSet(testSpec);
+        var scored = ModelTraining.Score(bundle.Model, test.Documents);
+        Write($"{name}-test", bundle.Model.Labels, scored);
+        var r = Evaluator.Evaluate(scored, bundle.Model.Labels, bundle.Thresholds, 0.95);
         Console.WriteLine($"{name}: split {bundle.Manifest.Training.HoldoutSplit}; test accuracy {r.Summary.Accuracy:F4} automation {r.Summary.AutomationRate:F3} precision {r.Summary.AutomatedPrecision:F3}; scores in {Cache}");
     }
+
+    // A label-folder directory, "csv:PATH:TEXTCOLUMN:LABELCOLUMN", or 20news-train / 20news-test (the cached extraction).
+    private static TrainingSet ReadSet(string spec) => spec.StartsWith("csv:", StringComparison.Ordinal)
+        ? TrainingSet.FromCsv(spec.Split(':')[1], spec.Split(':')[2], spec.Split(':')[3])
+        : spec is "20news-train" or "20news-test" ? Load(spec[7..]) : TrainingSet.FromFolders(spec, new MailExtractor());
 
     private static void Scale(int n, string[] flags)
     {
