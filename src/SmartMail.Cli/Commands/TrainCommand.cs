@@ -79,8 +79,8 @@ internal static class TrainCommand
         return ExitCodes.Ok;
     }
 
-    // Per label in plain words: which labels route on their own evidence or the shared threshold, and which stay with
-    // a person and why (never silently manual).
+    // Per label in plain words: which labels route on their own evidence or the shared threshold, which route only
+    // their surer mail (raised or strict thresholds), and which stay with a person and why (never silently manual).
     private static void WriteThresholds(ModelManifest m)
     {
         var shared = m.Labels.Count(l => l.Threshold is { } t && t == m.Training.SharedThreshold);
@@ -89,7 +89,7 @@ internal static class TrainCommand
         AnsiConsole.WriteLine(m.Training.SharedThreshold is { } g
             ? string.Create(CultureInfo.InvariantCulture, $"Thresholds: {shared} labels use the shared threshold {g:F3} (all labels' evidence pooled), {own} their own; {manual} manual only.")
             : string.Create(CultureInfo.InvariantCulture, $"Thresholds: {own} labels have a threshold ({m.Training.ThresholdRule}); {manual} manual only."));
-        foreach (var label in m.Labels.Where(l => l.Note is not null && (l.Threshold is null || l.Note.Contains("too little evidence", StringComparison.Ordinal))))
+        foreach (var label in m.Labels.Where(l => l.Note is not null && (l.Threshold is null || l.Note.Contains("too little evidence", StringComparison.Ordinal) || l.Note.StartsWith("strict threshold", StringComparison.Ordinal) || l.Note.StartsWith("raised threshold", StringComparison.Ordinal))))
         {
             AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"[yellow]{label.Name}[/] ({label.Count} examples): {label.Note}");
         }

@@ -296,10 +296,7 @@ public static class Evaluator
         {
             // One cut for all labels, tested on every held-out route pooled; a label that failed its own test gets
             // it when its own routes at that cut are at least target-precise by the point estimate.
-            var pooled = ChooseThresholds(
-                [.. scored.Select(s => new ScoredExample(s.Actual == s.Predicted.Label ? "*" : "-", s.Predicted with { Label = "*" }))],
-                ["*"], targetPrecision, options with { PooledFallback = false })["*"];
-            if (pooled is { } cut)
+            if (PooledCut(scored, targetPrecision, options with { PooledFallback = false }) is { } cut)
             {
                 foreach (var label in labels.Where(l => result[l] is null))
                 {
@@ -339,11 +336,24 @@ public static class Evaluator
         {
             var plain = ChooseThresholds(scored, labels, targetPrecision, options);
             var alone = options.PooledFallback ? ChooseThresholds(scored, labels, targetPrecision, options with { PooledFallback = false }) : plain;
+            var pooled = options.PooledFallback && options.Method != ThresholdMethod.PointEstimate
+                ? PooledCut(scored, targetPrecision, options with { PooledFallback = false })
+                : null;
             foreach (var label in labels)
             {
                 var mine = scored.Where(s => s.Predicted.Label == label).ToList();
                 var at = plain[label] is { } t ? mine.Where(s => s.Predicted.Confidence >= t).ToList() : mine;
                 var (k, n) = (at.Count(s => s.Actual == label), at.Count);
+                if (plain[label] is null && pooled is { } g)
+                {
+                    // Below target at the pooled cut: a stricter cut its own routes reach the target at by the point
+                    // estimate (the test the pooled cut applies to a label), else its most confident mail only.
+                    var (k0, n0) = (mine.Count(s => s.Actual == label && s.Predicted.Confidence >= g), mine.Count(s => s.Predicted.Confidence >= g));
+                    var stricter = Stricter(mine, label, g, targetPrecision, options with { Method = ThresholdMethod.PointEstimate, PooledFallback = false }, options);
+                    plain[label] = stricter.Cut;
+                    notes[label] = StricterNote(stricter, "pooled", g, k0, n0, target, options.Confidence);
+                    continue;
+                }
                 notes[label] = plain[label] is { } cut
                     ? alone[label] is null
                         ? string.Create(culture, $"pooled threshold {cut:F3} (its own evidence does not pass the bound alone): {k} of {n} of its validation mail right at or above it")
@@ -353,9 +363,7 @@ public static class Evaluator
             return new ThresholdChoice(plain, null, notes);
         }
         var strict = options with { Shared = false, PooledFallback = false, PointEstimateBelowBoundSupport = false };
-        var shared = ChooseThresholds(
-            [.. scored.Select(s => new ScoredExample(s.Actual == s.Predicted.Label ? "*" : "-", s.Predicted with { Label = "*" }))],
-            ["*"], targetPrecision, strict with { Confidence = options.SharedConfidence })["*"];
+        var shared = PooledCut(scored, targetPrecision, strict with { Confidence = options.SharedConfidence });
         var own = ChooseThresholds(scored, labels, targetPrecision, strict);
         var result = new Dictionary<string, float?>(StringComparer.Ordinal);
         foreach (var label in labels)
@@ -376,9 +384,7 @@ public static class Evaluator
             if (shared is { } g)
             {
                 var (k, n) = At(g);
-                // Below target with the test's confidence: the upper bound of its precision at the shared cut is under it.
-                var below = n > 0 && 1 - Precision.BinomialUpperTail(k + 1, n, target) <= 1 - options.Confidence;
-                if (!below)
+                if (!Below(k, n, target, options.Confidence))
                 {
                     result[label] = g;
                     notes[label] = n < options.MinSupport
@@ -387,13 +393,10 @@ public static class Evaluator
                     continue;
                 }
                 // Raised: the lowest cut above the shared one where its own routes reach the target by the rule the
-                // shared threshold passed (its bound on the pooled routes).
-                var raised = ChooseThresholds(mine.Where(s => s.Predicted.Confidence >= g).ToList(), [label], targetPrecision,
-                    strict with { Confidence = options.SharedConfidence })[label];
-                result[label] = raised;
-                notes[label] = raised is { } higher
-                    ? string.Create(culture, $"raised threshold {higher:F3}: at the shared threshold {g:F3} only {k} of {n} of its validation mail were right")
-                    : string.Create(culture, $"manual only: at the shared threshold {g:F3} only {k} of {n} of its validation mail were right, and no higher confidence keeps {target:P0}");
+                // shared threshold passed (its bound on the pooled routes), else its most confident mail only.
+                var stricter = Stricter(mine, label, g, targetPrecision, strict with { Confidence = options.SharedConfidence }, options);
+                result[label] = stricter.Cut;
+                notes[label] = StricterNote(stricter, "shared", g, k, n, target, options.Confidence);
                 continue;
             }
             result[label] = null;
@@ -402,6 +405,75 @@ public static class Evaluator
                 $"manual only: the target {target:P0} is not reachable on the validation mail ({right} of {mine.Count} predicted as this label were right, no confidence level keeps the target)");
         }
         return new ThresholdChoice(result, shared, notes);
+    }
+
+    // The single cut for all labels: the rule applied to every validation route pooled, whatever its label.
+    private static float? PooledCut(IReadOnlyList<ScoredExample> scored, double targetPrecision, ThresholdOptions options) =>
+        ChooseThresholds(
+            [.. scored.Select(s => new ScoredExample(s.Actual == s.Predicted.Label ? "*" : "-", s.Predicted with { Label = "*" }))],
+            ["*"], targetPrecision, options)["*"];
+
+    // Below target with the given confidence: the one-sided upper bound of k right out of n is under it.
+    private static bool Below(int k, int n, double target, double confidence) =>
+        n > 0 && 1 - Precision.BinomialUpperTail(k + 1, n, target) <= 1 - confidence;
+
+    private enum StricterKind
+    {
+        Raised,
+        MostConfident,
+        TooLittleEvidence,
+        BelowEvenAtTheTop,
+    }
+
+    private readonly record struct StricterCut(float? Cut, StricterKind Kind, int Right, int Routes);
+
+    // For a label whose routes at the pooled or shared cut are below target: the lowest cut above it where its own
+    // routes pass `raise`; where none does, its most confident cut with at least MinSupport routes, unless even those
+    // are below target with the options' confidence. A label with hundreds of mails and weak separation so routes its
+    // surest mail instead of none; only a label with fewer routes than MinSupport above the cut, or whose surest mail
+    // is shown below target, stays manual.
+    private static StricterCut Stricter(List<ScoredExample> mine, string label, float from, double targetPrecision, ThresholdOptions raise, ThresholdOptions options)
+    {
+        var target = Math.Min(targetPrecision + options.Margin, 1.0);
+        var ranked = mine.Where(s => s.Predicted.Confidence >= from).OrderByDescending(s => s.Predicted.Confidence).ToList();
+        if (ChooseThresholds(ranked, [label], targetPrecision, raise)[label] is { } raised)
+        {
+            var routes = ranked.Where(s => s.Predicted.Confidence >= raised).ToList();
+            return new StricterCut(raised, StricterKind.Raised, routes.Count(s => s.Actual == label), routes.Count);
+        }
+        var right = 0;
+        for (var i = 0; i < ranked.Count; i++)
+        {
+            if (ranked[i].Actual == label)
+            {
+                right++;
+            }
+            var isCut = i + 1 == ranked.Count || ranked[i + 1].Predicted.Confidence < ranked[i].Predicted.Confidence;
+            if (isCut && i + 1 >= options.MinSupport)
+            {
+                return Below(right, i + 1, target, options.Confidence)
+                    ? new StricterCut(null, StricterKind.BelowEvenAtTheTop, right, i + 1)
+                    : new StricterCut(ranked[i].Predicted.Confidence, StricterKind.MostConfident, right, i + 1);
+            }
+        }
+        return new StricterCut(null, StricterKind.TooLittleEvidence, right, ranked.Count);
+    }
+
+    private static string StricterNote(StricterCut stricter, string kind, float cut, int k, int n, double target, double confidence)
+    {
+        var culture = System.Globalization.CultureInfo.InvariantCulture;
+        var at = string.Create(culture, $"at the {kind} threshold {cut:F3} only {k} of {n} of its validation mail were right");
+        return stricter switch
+        {
+            { Kind: StricterKind.Raised, Cut: { } c } => string.Create(culture,
+                $"raised threshold {c:F3}: {at}; {stricter.Right} of {stricter.Routes} at or above it"),
+            { Kind: StricterKind.MostConfident, Cut: { } c } => string.Create(culture,
+                $"strict threshold {c:F3}: {at}, and no lower confidence keeps {target:P0}; only its most confident mail is routed ({stricter.Right} of {stricter.Routes} right at or above it)"),
+            { Kind: StricterKind.TooLittleEvidence } => string.Create(culture,
+                $"manual only: too little evidence: only {n} of its validation mail at or above the {kind} threshold {cut:F3}, {k} of them right"),
+            _ => string.Create(culture,
+                $"manual only: {at}, and even its most confident mail is below {target:P0} with {confidence:P0} confidence ({stricter.Right} of {stricter.Routes} right)"),
+        };
     }
 
     private static bool Passes(ThresholdMethod method, int correct, int n, double target, double confidence) => method switch

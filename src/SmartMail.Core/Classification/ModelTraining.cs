@@ -128,6 +128,7 @@ public static class ModelTraining
         ThresholdChoice? choice = null;
         string? thresholdRule = null;
         EvaluationReport? report = null;
+        List<ScoredExample>? validationScores = null;
         if (holdout.Count > 0)
         {
             var parts = new List<(TextModel Model, IReadOnlyList<TrainingDocument> Documents)> { (model, holdout) };
@@ -159,6 +160,7 @@ public static class ModelTraining
             // Cross-fitted scores (data in any order) pool the evidence of all labels (see Evaluator.Choose).
             var rule = folds is null && options.Thresholds.Shared ? options.Thresholds with { Shared = false, PooledFallback = true } : options.Thresholds;
             choice = Evaluator.Choose(scored, usableLabels, options.TargetPrecision, rule);
+            validationScores = scored;
             thresholdRule = rule.Name;
             thresholds = choice.Thresholds;
             report = Evaluator.Evaluate(scored, usableLabels, thresholds, options.TargetPrecision);
@@ -208,7 +210,7 @@ public static class ModelTraining
             },
             HoldoutMetrics = report?.Summary, // with its curve: the labels page draws it
         };
-        return new TrainingResult(new ModelBundle(model, manifest), report);
+        return new TrainingResult(new ModelBundle(model, manifest), report) { ValidationScores = validationScores };
     }
 
     /// <summary>Scores labeled documents with a model.</summary>
@@ -361,4 +363,8 @@ public static class ModelTraining
 /// <summary>A trained bundle and its held-out evaluation.</summary>
 /// <param name="Bundle">The bundle.</param>
 /// <param name="Holdout">The evaluation on held-out data, if any was held out.</param>
-public sealed record TrainingResult(ModelBundle Bundle, EvaluationReport? Holdout);
+public sealed record TrainingResult(ModelBundle Bundle, EvaluationReport? Holdout)
+{
+    /// <summary>The validation scores the thresholds were chosen on (out of fold when cross-fitted), if any were held out.</summary>
+    public IReadOnlyList<ScoredExample>? ValidationScores { get; init; }
+}

@@ -62,6 +62,31 @@ public sealed class CrossFitThresholdTests
         Assert.Contains("10 of 20", choice.Notes["d"], StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(true)] // cross-fitted: the shared threshold
+    [InlineData(false)] // ordered validation: own bounds with the pooled fallback
+    public void Choose_LabelWithHundredsOfMailsButWeakSeparation_GetsAStrictThreshold_NotManualOnly(bool shared)
+    {
+        // a and b are reliable; w has 300 validation routes: its surest 40 are 90 % right (every tenth wrong, so no
+        // cut of its own reaches 95 %), the other 260 only 70 %. Its surest mail is not shown below target: it routes,
+        // at a cut above all its weak routes; a label with only 3 routes, all wrong, stays manual for too little evidence.
+        var w = Enumerable.Range(0, 40).Select(i => new ScoredExample(i % 10 == 9 ? "a" : "w", new Prediction("w", 0.9999f - (i * 1e-5f), [])))
+            .Concat(Enumerable.Range(0, 260).Select(i => new ScoredExample(i % 10 < 7 ? "w" : "b", new Prediction("w", 0.995f - (i * 1e-5f), []))));
+        var scored = Routes("a", "a", 0.99f, 2000).Concat(Routes("b", "b", 0.99f, 2000)).Concat(w).Concat(Routes("a", "x", 0.9999f, 3)).ToList();
+        var options = shared ? new ThresholdOptions { Shared = true } : new ThresholdOptions { PooledFallback = true };
+
+        var choice = Evaluator.Choose(scored, ["a", "b", "w", "x"], 0.95, options);
+
+        Assert.NotNull(choice.Thresholds["a"]);
+        var cut = Assert.IsType<float>(choice.Thresholds["w"]);
+        Assert.True(cut > 0.995f, $"w's threshold {cut} must be above all its weak routes");
+        var routed = scored.Where(s => s.Predicted.Label == "w" && s.Predicted.Confidence >= cut).ToList();
+        Assert.InRange(routed.Count, 5, 40);
+        Assert.Matches("^(strict|raised) threshold", choice.Notes["w"]);
+        Assert.Null(choice.Thresholds["x"]);
+        Assert.StartsWith("manual only: too little evidence", choice.Notes["x"], StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Choose_TargetUnreachable_EveryLabelManualWithItsReason()
     {

@@ -65,10 +65,12 @@ public sealed class ExchangeKillTests(DefaultModelFixture model, ITestOutputHelp
         output.WriteLine(exchange.Summary());
         report.AssertClean();
         Assert.Equal(MailCount, report.Mails);
-        // Every run signed in with a token from the authority, none with a password.
+        // Every run that routed signed in with a token from the authority: the even runs (killed once routing had begun)
+        // and the last one. An odd run killed at its random moment may die before it signs in on a loaded machine.
+        var routingRuns = ((Kills + 1) / 2) + 1;
         var (oauth2Logins, _) = exchange.Logins();
-        Assert.True(oauth2Logins >= Kills + 1, $"{oauth2Logins} OAuth2 sign-ins for {Kills + 1} runs");
-        Assert.True(exchange.Authority.TokenRequests >= Kills + 1, $"{exchange.Authority.TokenRequests} token requests for {Kills + 1} runs");
+        Assert.True(oauth2Logins >= routingRuns, $"{oauth2Logins} OAuth2 sign-ins for {routingRuns} runs that routed");
+        Assert.True(exchange.Authority.TokenRequests >= routingRuns, $"{exchange.Authority.TokenRequests} token requests for {routingRuns} runs that routed");
         Assert.Equal(0, exchange.Authority.RefusedTokenRequests);
     }
 
