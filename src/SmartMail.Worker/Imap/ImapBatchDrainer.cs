@@ -36,8 +36,10 @@ public static class ImapBatchDrainer
         {
             cancellationToken.ThrowIfCancellationRequested();
             // One call per batch: its bodies are unreachable once it returns, not kept (in this loop's state) while the next
-            // batch is fetched, so at most one batch of bodies is in memory.
+            // batch is fetched, so at most one batch of bodies is in memory. The yield ends this frame, which still refers to
+            // the finished call (and through it to the batch's bodies) until it returns.
             await DrainBatchAsync(mailbox, processor, store, chunk, batchSize, quarantineInPlace, outcomes, cancellationToken).ConfigureAwait(false);
+            await Task.Yield();
         }
         return outcomes;
     }
