@@ -8,7 +8,7 @@ namespace SmartMail.Cli;
 internal static class SmartMailCli
 {
     // The verbs that read the worker's configuration and so take --Section:Key=value settings.
-    private static readonly HashSet<string> TakeSettings = new(StringComparer.Ordinal) { "run", "train", "retrain", "correct", "models", "check", "backup", "restore", "privacy", "compliance" };
+    private static readonly HashSet<string> TakeSettings = new(StringComparer.Ordinal) { "run", "train", "retrain", "correct", "models", "check", "backup", "restore", "privacy", "compliance", "state" };
 
     /// <summary>The root command; <paramref name="settings"/> are the <c>--Section:Key=value</c> settings given.</summary>
     public static RootCommand Build(string[] settings)
@@ -31,6 +31,7 @@ internal static class SmartMailCli
         root.Subcommands.Add(BackupCommand.CreateRestore(settings));
         root.Subcommands.Add(PrivacyCommand.Create(settings));
         root.Subcommands.Add(ComplianceCommand.Create(settings));
+        root.Subcommands.Add(StateCommand.Create(settings));
         return root;
     }
 

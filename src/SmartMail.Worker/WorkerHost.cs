@@ -36,11 +36,12 @@ public static class WorkerHost
         builder.Services.AddOptions<SmartMailOptions>().BindConfiguration(SmartMailOptions.SectionName).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<SmartMailOptions>, SmartMailOptionsValidator>();
         builder.Services.AddSingleton<IValidateOptions<SmartMailOptions>>(sp => new SettingsBindingValidator(sp.GetRequiredService<IConfiguration>()));
+        builder.Services.AddSingleton<IValidateOptions<SmartMailOptions>>(sp => new StateSettingsValidator(sp.GetRequiredService<IConfiguration>()));
         builder.Services.AddSingleton(sp =>
         {
             // Before anything writes there: the data directory 0700 and its ledger, audit trail and lock 0600 (Linux), whatever the umask.
             var o = sp.GetRequiredService<IOptions<SmartMailOptions>>().Value;
-            DataDirectoryPermissions.Prepare(o.DataDirectory, o.AuditJsonLines ? ["state.db", "smartmail.lock", "audit.jsonl"] : ["state.db", "smartmail.lock"]);
+            DataDirectoryPermissions.Prepare(o.DataDirectory, StateStores.PrivateFiles(o));
             return o;
         });
         builder.Services.AddSingleton(TimeProvider.System);
@@ -53,13 +54,10 @@ public static class WorkerHost
             // Before the watchers: exports from the first mail on, and flushes after the last one at stop.
             builder.Services.AddHostedService(sp => sp.GetRequiredService<Telemetry.TelemetryExport>());
         }
-        builder.Services.AddSingleton<IStateStore>(sp =>
-        {
-            // The ledger mirrors every audit row it writes (recovery rows included) to audit.jsonl.
-            var o = sp.GetRequiredService<SmartMailOptions>();
-            return new SqliteStateStore(Path.Combine(o.DataDirectory, "state.db"), auditFile: o.AuditJsonLines ? Path.Combine(o.DataDirectory, "audit.jsonl") : null);
-        });
-        builder.Services.AddSingleton(sp => new Learning.ExampleStore(Path.Combine(sp.GetRequiredService<SmartMailOptions>().DataDirectory, "state.db")));
+        // SmartMail:State: SQLite in the data directory (the default) or a PostgreSQL database a fleet shares; the ledger
+        // mirrors every audit row it writes (recovery rows included) to audit.jsonl.
+        builder.Services.AddSingleton<IStateStore>(sp => StateStores.Open(sp.GetRequiredService<SmartMailOptions>()));
+        builder.Services.AddSingleton(sp => new Learning.ExampleStore(sp.GetRequiredService<IStateStore>()));
         Privacy.PrivacyServiceCollectionExtensions.AddSmartMailPrivacy(builder.Services, watch); // a person's data: find, export, erase (issue 25)
         builder.Services.AddSingleton(sp => new Learning.LabelPrecisionMonitor(sp.GetRequiredService<Learning.ExampleStore>(),
             sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<SmartMailOptions>(), sp.GetRequiredService<TimeProvider>()));

@@ -14,7 +14,7 @@ namespace SmartMail.Worker.Tests;
 public sealed class FullSampleConfigTests : IDisposable
 {
     // Secrets never go into appsettings.json: they come from PasswordFile (systemd credentials) or the environment.
-    private static readonly HashSet<string> Secrets = ["ImapMailboxOptions.Password", "SmtpForwardOptions.Password", "WebhookOptions.Secret", "OAuth2Options.ClientSecret", "WebOidcOptions.ClientSecret"];
+    private static readonly HashSet<string> Secrets = ["ImapMailboxOptions.Password", "SmtpForwardOptions.Password", "WebhookOptions.Secret", "OAuth2Options.ClientSecret", "WebOidcOptions.ClientSecret", "StateOptions.ConnectionString"];
 
     // Values a municipality must choose (where, who, which server): the sample shows a realistic value, not the default.
     private static readonly HashSet<string> SiteSpecific =

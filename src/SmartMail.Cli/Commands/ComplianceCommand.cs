@@ -24,11 +24,11 @@ internal static class ComplianceCommand
             using var host = WorkerConfig.Build(settings);
             var options = host.Options();
             var state = Path.Combine(options.DataDirectory, "state.db");
-            if (!File.Exists(state))
+            if (!options.State.IsPostgreSql && !File.Exists(state))
             {
                 throw new UsageException($"no state store at '{state}' (SmartMail:DataDirectory): run the worker first.");
             }
-            using var figures = new ComplianceFigures(state);
+            using var figures = host.Services.GetRequiredService<PrivacyStore>().Figures();
             var sections = ComplianceReport.Build(options, figures, host.Services.GetRequiredService<IPrivacyStore>(), DateTimeOffset.UtcNow);
             dir.Create();
             File.WriteAllText(Path.Combine(dir.FullName, "compliance-report.md"), ComplianceReport.Markdown(sections));

@@ -1,6 +1,5 @@
 using System.Data.Common;
 using System.Globalization;
-using Microsoft.Data.Sqlite;
 using SmartMail.Worker.State;
 
 namespace SmartMail.Worker.Learning;
@@ -47,7 +46,7 @@ public sealed partial class ExampleStore
         }
         lock (_gate)
         {
-            using var tx = _connection.BeginTransaction();
+            using var tx = Db.BeginTransaction();
             var changes = CountAutomaticRoutes(tx, routes, tracker, adjust, now);
             tx.Commit();
             return changes;
@@ -110,7 +109,7 @@ public sealed partial class ExampleStore
         ArgumentNullException.ThrowIfNull(tracker);
         lock (_gate)
         {
-            using var tx = _connection.BeginTransaction();
+            using var tx = Db.BeginTransaction();
             var result = CountCorrectedRoute(tx, mailbox, fingerprint, toLabel, tracker, adjust, now);
             tx.Commit();
             return result;
@@ -169,7 +168,7 @@ public sealed partial class ExampleStore
     {
         lock (_gate)
         {
-            using var cmd = _connection.CreateCommand();
+            using var cmd = Db.CreateCommand();
             cmd.CommandText = "SELECT model_version, label, model_threshold, tracked, threshold, automated, wrong FROM label_threshold " +
                 "WHERE @mv IS NULL OR model_version = @mv ORDER BY model_version, label";
             cmd.Bind("@mv", (object?)modelVersion ?? DBNull.Value);
@@ -189,7 +188,7 @@ public sealed partial class ExampleStore
     {
         lock (_gate)
         {
-            using var cmd = _connection.CreateCommand();
+            using var cmd = Db.CreateCommand();
             cmd.CommandText = "SELECT model_version, label, threshold, reason FROM label_threshold " +
                 "WHERE threshold IS NULL OR threshold <> model_threshold";
             using var r = cmd.ExecuteReader();
@@ -209,7 +208,7 @@ public sealed partial class ExampleStore
     {
         lock (_gate)
         {
-            using var cmd = _connection.CreateCommand();
+            using var cmd = Db.CreateCommand();
             cmd.CommandText = "SELECT seq, time_utc, model_version, label, from_threshold, to_threshold, outcome, automated, wrong, reason " +
                 "FROM threshold_change ORDER BY seq DESC LIMIT @n";
             cmd.Bind("@n", take);
@@ -231,7 +230,7 @@ public sealed partial class ExampleStore
     {
         lock (_gate)
         {
-            using var cmd = _connection.CreateCommand();
+            using var cmd = Db.CreateCommand();
             cmd.CommandText = "SELECT COALESCE(MAX(seq), 0) FROM threshold_change";
             return Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture);
         }

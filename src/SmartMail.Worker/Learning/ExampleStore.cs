@@ -1,6 +1,5 @@
 using System.Data.Common;
 using System.Globalization;
-using Microsoft.Data.Sqlite;
 using SmartMail.Core.Classification;
 using SmartMail.Core.Privacy;
 using SmartMail.Worker.State;
@@ -20,31 +19,49 @@ public sealed partial class ExampleStore : IDisposable
 
     private const int RedactionMargin = 256;
 
-    private readonly SqliteConnection _connection;
+    private readonly ReopeningConnection _db;
     private readonly Lock _gate = new();
 
     /// <summary>Opens (and if needed creates) the tables in the state database at <paramref name="path"/>.</summary>
     /// <param name="path">The state database (<c>DataDirectory/state.db</c>).</param>
     /// <exception cref="StateStoreException">The file cannot be opened or written.</exception>
     public ExampleStore(string path)
+        : this(ReopeningConnection.Sqlite(path), Path.GetFullPath(path ?? throw new ArgumentNullException(nameof(path))), sqlite: true)
     {
-        ArgumentNullException.ThrowIfNull(path);
-        var full = Path.GetFullPath(path);
+    }
+
+    /// <summary>
+    /// Opens the learning tables in <paramref name="store"/>'s database: its SQLite file, or the PostgreSQL database a fleet
+    /// shares (where the schema's migrations made them), so that retraining sees every instance's corrections.
+    /// </summary>
+    /// <param name="store">The state store.</param>
+    /// <exception cref="StateStoreException">The database cannot be opened or written.</exception>
+    public ExampleStore(IStateStore store)
+        : this(ReopeningConnection.For(store), store.Location, sqlite: store is SqliteStateStore)
+    {
+    }
+
+    private ExampleStore(Func<DbConnection> open, string location, bool sqlite)
+    {
         try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-            _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = full, Pooling = false }.ToString());
-            _connection.Open();
-            // Examples are derived data: a lost last commit costs a training example, never a mail.
-            // secure_delete: a purged, corrected or erased example is overwritten, not left in free space (docs/privacy.md).
-            Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000; PRAGMA secure_delete=ON;" + Schema);
-            Execute(PrecisionSchema);
+            _db = new ReopeningConnection(open);
+            if (sqlite)
+            {
+                // Examples are derived data: a lost last commit costs a training example, never a mail.
+                // secure_delete: a purged, corrected or erased example is overwritten, not left in free space (docs/privacy.md).
+                Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000; PRAGMA secure_delete=ON;" + Schema);
+                Execute(PrecisionSchema);
+            }
         }
-        catch (SqliteException ex)
+        catch (DbException ex)
         {
-            throw new StateStoreException($"The state store '{full}' cannot be opened for the learning loop: {ex.Message}", ex);
+            throw new StateStoreException($"The state store '{location}' cannot be opened for the learning loop: {ex.Message}", ex);
         }
     }
+
+    // The connection, opened again after a failure broke it (a database server restarted). Under _gate.
+    private DbConnection Db => _db.Current;
 
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS example (
@@ -76,7 +93,7 @@ public sealed partial class ExampleStore : IDisposable
         }
         lock (_gate)
         {
-            using var tx = _connection.BeginTransaction();
+            using var tx = Db.BeginTransaction();
             foreach (var e in examples)
             {
                 InsertExample(tx, e, e.Label is null ? ExampleOrigin.Manual : ExampleOrigin.Routed, e.Label, now, "DO NOTHING");
@@ -96,7 +113,7 @@ public sealed partial class ExampleStore : IDisposable
         ArgumentNullException.ThrowIfNull(correction);
         lock (_gate)
         {
-            using var tx = _connection.BeginTransaction();
+            using var tx = Db.BeginTransaction();
             var hasText = WriteCorrection(tx, correction, text);
             tx.Commit();
             return hasText;
@@ -168,7 +185,7 @@ public sealed partial class ExampleStore : IDisposable
     {
         lock (_gate)
         {
-            using var cmd = _connection.CreateCommand();
+            using var cmd = Db.CreateCommand();
             cmd.CommandText = "SELECT label FROM example WHERE mailbox = @m AND fingerprint = @fp";
             cmd.Bind("@m", mailbox);
             cmd.Bind("@fp", fingerprint);
@@ -186,7 +203,7 @@ public sealed partial class ExampleStore : IDisposable
     {
         lock (_gate)
         {
-            using var cmd = _connection.CreateCommand();
+            using var cmd = Db.CreateCommand();
             cmd.CommandText = """
                 SELECT mailbox, fingerprint, label, origin, subject, body, created_utc FROM example
                 WHERE label IS NOT NULL AND (origin <> @routed OR created_utc <= @t)
@@ -211,7 +228,7 @@ public sealed partial class ExampleStore : IDisposable
     {
         lock (_gate)
         {
-            using var cmd = _connection.CreateCommand();
+            using var cmd = Db.CreateCommand();
             cmd.CommandText = "SELECT time_utc, mailbox, fingerprint, decision_id, from_label, from_destination, to_label, location, by_whom, via, " +
                 "model_version FROM correction ORDER BY seq";
             using var r = cmd.ExecuteReader();
@@ -232,7 +249,7 @@ public sealed partial class ExampleStore : IDisposable
     {
         lock (_gate)
         {
-            using var cmd = _connection.CreateCommand();
+            using var cmd = Db.CreateCommand();
             cmd.CommandText = "DELETE FROM example WHERE created_utc < @t";
             cmd.Bind("@t", Time(cutoff));
             return cmd.ExecuteNonQuery();
@@ -245,7 +262,7 @@ public sealed partial class ExampleStore : IDisposable
     {
         lock (_gate)
         {
-            using var cmd = _connection.CreateCommand();
+            using var cmd = Db.CreateCommand();
             cmd.CommandText = "SELECT origin, COUNT(*) FROM example GROUP BY origin";
             using var r = cmd.ExecuteReader();
             var result = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -265,7 +282,7 @@ public sealed partial class ExampleStore : IDisposable
     {
         lock (_gate)
         {
-            using var cmd = _connection.CreateCommand();
+            using var cmd = Db.CreateCommand();
             cmd.CommandText = "SELECT uidvalidity, last_uid FROM feedback_cursor WHERE mailbox = @m AND folder = @f";
             cmd.Bind("@m", mailbox);
             cmd.Bind("@f", folder);
@@ -283,7 +300,7 @@ public sealed partial class ExampleStore : IDisposable
     {
         lock (_gate)
         {
-            using var cmd = _connection.CreateCommand();
+            using var cmd = Db.CreateCommand();
             cmd.CommandText = """
                 INSERT INTO feedback_cursor (mailbox, folder, uidvalidity, last_uid) VALUES (@m, @f, @v, @u)
                 ON CONFLICT (mailbox, folder) DO UPDATE SET uidvalidity = @v, last_uid = @u
@@ -297,7 +314,7 @@ public sealed partial class ExampleStore : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _connection.Dispose();
+    public void Dispose() => _db.Dispose();
 
     // One example row; what happens when the mail already has one is the caller's (keep it, or take the correction).
     private static void InsertExample(DbTransaction tx, NewExample e, string origin, string? decidedLabel, DateTimeOffset now, string onConflict)
@@ -340,7 +357,7 @@ public sealed partial class ExampleStore : IDisposable
 
     private void Execute(string sql)
     {
-        using var cmd = _connection.CreateCommand();
+        using var cmd = Db.CreateCommand();
         cmd.CommandText = sql;
         cmd.ExecuteNonQuery();
     }

@@ -116,6 +116,9 @@ public sealed class SmartMailOptions
     [ValidateObjectMembers]
     public Core.Mime.ExtractionOptions Extraction { get; set; } = new();
 
+    /// <summary>Where the state lives (<c>SmartMail:State</c>): SQLite in the data directory (the default) or a shared PostgreSQL database.</summary>
+    public State.StateOptions State { get; set; } = new();
+
     /// <summary>The inbox in force.</summary>
     public string InboxPath => Inbox ?? Path.Combine(DataDirectory, "inbox");
 

@@ -355,8 +355,8 @@ public sealed class MailActions : IMailActions
     private string Marker(string decisionId)
     {
         using var connection = Open();
-        using var cmd = connection.Command("SELECT marker FROM mail WHERE decision_id = $d AND marker IS NOT NULL ORDER BY updated_utc DESC LIMIT 1",
-            ("$d", decisionId));
+        using var cmd = connection.Command("SELECT marker FROM mail WHERE decision_id = @d AND marker IS NOT NULL ORDER BY updated_utc DESC LIMIT 1",
+            ("@d", decisionId));
         return cmd.ExecuteScalar() as string ?? $"{Imap.ImapMailbox.MarkerPrefix}{_store.InstanceId}_{decisionId}";
     }
 
@@ -372,8 +372,8 @@ public sealed class MailActions : IMailActions
     private MailRow? Summary(string decisionId)
     {
         using var connection = Open();
-        using var cmd = connection.Command("SELECT mailbox, fingerprint, state, destination, label, model_version FROM mail_summary WHERE decision_id = $d",
-            ("$d", decisionId));
+        using var cmd = connection.Command("SELECT mailbox, fingerprint, state, destination, label, model_version FROM mail_summary WHERE decision_id = @d",
+            ("@d", decisionId));
         using var r = cmd.ExecuteReader();
         return r.Read()
             ? new MailRow(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5))

@@ -71,14 +71,14 @@ public sealed class OversightQueries : IOversightQueries
 
     /// <inheritdoc />
     public ResultPage<MailSummary> TriageQueue(string mailbox, int skip, int take) =>
-        Page("mailbox = $m AND state = 'triage'", "received_utc", skip, take, ("$m", mailbox));
+        Page("mailbox = @m AND state = 'triage'", "received_utc", skip, take, ("@m", mailbox));
 
     /// <inheritdoc />
     public ResultPage<MailSummary> Quarantine(string? mailbox, int skip, int take) =>
         mailbox is null
             ? Page($"mailbox IN ({InList(_places.Mailboxes.Count)}) AND state = 'quarantined'", "received_utc DESC", skip, take,
-                [.. _places.Mailboxes.Select((m, i) => ($"$p{i}", (object)m))])
-            : Page("mailbox = $m AND state = 'quarantined'", "received_utc DESC", skip, take, ("$m", mailbox));
+                [.. _places.Mailboxes.Select((m, i) => ($"@p{i}", (object)m))])
+            : Page("mailbox = @m AND state = 'quarantined'", "received_utc DESC", skip, take, ("@m", mailbox));
 
     /// <inheritdoc />
     public ResultPage<MailSummary> FindMail(MailQuery query, int skip, int take)
@@ -89,39 +89,41 @@ public sealed class OversightQueries : IOversightQueries
             return new ResultPage<MailSummary>([], 0);
         }
         // With a decision id or an indexed text part, that narrows first (the "+" keeps the planner off the mailbox indexes).
-        var narrow = !string.IsNullOrWhiteSpace(query.DecisionId) || new[] { query.Sender, query.Subject }.Any(v => v?.Trim() is { Length: >= 3 } t && t.IndexOfAny(['%', '_', '\\']) < 0);
+        // SQLite's trigram index (summary_text); PostgreSQL matches parts with ILIKE (case-insensitive, like SQLite's LIKE), no extension needed.
+        var trigram = _store is not StateStore { Dialect: not SqliteDialect };
+        var narrow = trigram && (!string.IsNullOrWhiteSpace(query.DecisionId) || new[] { query.Sender, query.Subject }.Any(v => v?.Trim() is { Length: >= 3 } t && t.IndexOfAny(['%', '_', '\\']) < 0));
         var where = new StringBuilder($"{(narrow ? "+" : "")}mailbox IN ({InList(query.Mailboxes.Count)}) AND state <> 'pending'");
-        var parameters = query.Mailboxes.Select((m, i) => ($"$p{i}", (object)m)).ToList();
+        var parameters = query.Mailboxes.Select((m, i) => ($"@p{i}", (object)m)).ToList();
         // Parts of the sender or subject through the trigram index (three characters or more; shorter ones scan).
         foreach (var (column, value) in new[] { ("sender", query.Sender), ("subject", query.Subject) })
         {
             if (!string.IsNullOrWhiteSpace(value))
             {
                 var part = value.Trim();
-                var indexed = part.Length >= 3 && part.IndexOfAny(['%', '_', '\\']) < 0;
+                var indexed = trigram && part.Length >= 3 && part.IndexOfAny(['%', '_', '\\']) < 0;
                 where.Append(indexed
-                    ? $" AND rowid IN (SELECT rowid FROM summary_text WHERE summary_text.{column} LIKE ${column})"
-                    : $" AND {column} LIKE ${column} ESCAPE '\\'");
-                parameters.Add(($"${column}", "%" + (indexed ? part : Like(part)) + "%"));
+                    ? $" AND rowid IN (SELECT rowid FROM summary_text WHERE summary_text.{column} LIKE @{column})"
+                    : $" AND {column} {(trigram ? "LIKE" : "ILIKE")} @{column} ESCAPE '\\'");
+                parameters.Add(($"@{column}", "%" + (indexed ? part : Like(part)) + "%"));
             }
         }
         if (query.From is { } from)
         {
-            where.Append(" AND received_utc >= $from");
-            parameters.Add(("$from", StateTime.Format(from)));
+            where.Append(" AND received_utc >= @from");
+            parameters.Add(("@from", StateTime.Format(from)));
         }
         if (query.To is { } to)
         {
-            where.Append(" AND received_utc < $to");
-            parameters.Add(("$to", StateTime.Format(to)));
+            where.Append(" AND received_utc < @to");
+            parameters.Add(("@to", StateTime.Format(to)));
         }
         if (!string.IsNullOrWhiteSpace(query.DecisionId))
         {
             // A prefix as a range on the primary key (LIKE would not use the index).
-            where.Append(" AND decision_id >= $id AND decision_id < $idEnd");
+            where.Append(" AND decision_id >= @id AND decision_id < @idEnd");
             var id = query.DecisionId.Trim().ToLowerInvariant();
-            parameters.Add(("$id", id));
-            parameters.Add(("$idEnd", id + "\uffff"));
+            parameters.Add(("@id", id));
+            parameters.Add(("@idEnd", id + "\uffff"));
         }
         return Page(where.ToString(), "received_utc DESC", skip, take, [.. parameters]);
     }
@@ -131,19 +133,19 @@ public sealed class OversightQueries : IOversightQueries
     {
         ArgumentNullException.ThrowIfNull(decisionId);
         using var connection = Open();
-        var summary = ReadSummaries(connection, "decision_id = $d", null, 0, 1, ("$d", decisionId)).FirstOrDefault();
+        var summary = ReadSummaries(connection, "decision_id = @d", null, 0, 1, ("@d", decisionId)).FirstOrDefault();
         if (summary is null)
         {
             return null;
         }
         string? json;
-        using (var cmd = Command(connection, "SELECT decision_json FROM mail WHERE decision_id = $d ORDER BY updated_utc DESC LIMIT 1", ("$d", decisionId)))
+        using (var cmd = Command(connection, "SELECT decision_json FROM mail WHERE decision_id = @d ORDER BY updated_utc DESC LIMIT 1", ("@d", decisionId)))
         {
             json = cmd.ExecuteScalar() as string;
         }
         var decision = DecisionJson.Parse(json);
         var corrections = new List<CorrectionInfo>();
-        using (var cmd = Command(connection, "SELECT time_utc, from_label, to_label, by_whom, via FROM correction WHERE decision_id = $d ORDER BY seq", ("$d", decisionId)))
+        using (var cmd = Command(connection, "SELECT time_utc, from_label, to_label, by_whom, via FROM correction WHERE decision_id = @d ORDER BY seq", ("@d", decisionId)))
         using (var r = cmd.ExecuteReader())
         {
             while (r.Read())
@@ -152,7 +154,7 @@ public sealed class OversightQueries : IOversightQueries
             }
         }
         var history = new List<HistoryRow>();
-        using (var cmd = Command(connection, "SELECT time_utc, outcome, source, destination, reason || COALESCE(' (by ' || by_whom || ')', '') FROM audit WHERE decision_id = $d ORDER BY seq", ("$d", decisionId)))
+        using (var cmd = Command(connection, "SELECT time_utc, outcome, source, destination, reason || COALESCE(' (by ' || by_whom || ')', '') FROM audit WHERE decision_id = @d ORDER BY seq", ("@d", decisionId)))
         using (var r = cmd.ExecuteReader())
         {
             while (r.Read())
@@ -186,7 +188,7 @@ public sealed class OversightQueries : IOversightQueries
         ArgumentNullException.ThrowIfNull(decisionId);
         using var connection = Open();
         string mailbox, fingerprint, destination, sender;
-        using (var cmd = Command(connection, "SELECT mailbox, fingerprint, destination, sender FROM mail_summary WHERE decision_id = $d", ("$d", decisionId)))
+        using (var cmd = Command(connection, "SELECT mailbox, fingerprint, destination, sender FROM mail_summary WHERE decision_id = @d", ("@d", decisionId)))
         using (var r = cmd.ExecuteReader())
         {
             if (!r.Read())
@@ -200,7 +202,7 @@ public sealed class OversightQueries : IOversightQueries
         {
             return Journal(file, sender, new MailExtractor());
         }
-        using (var cmd = Command(connection, "SELECT subject, body FROM example WHERE mailbox = $m AND fingerprint = $fp", ("$m", mailbox), ("$fp", fingerprint)))
+        using (var cmd = Command(connection, "SELECT subject, body FROM example WHERE mailbox = @m AND fingerprint = @fp", ("@m", mailbox), ("@fp", fingerprint)))
         using (var r = cmd.ExecuteReader())
         {
             if (r.Read())
@@ -224,8 +226,8 @@ public sealed class OversightQueries : IOversightQueries
         ArgumentNullException.ThrowIfNull(mailbox);
         using var connection = Open();
         var (backlog, waiting) = (0, 0);
-        using (var cmd = Command(connection, "SELECT state, COUNT(*) FROM mail WHERE mailbox = $m AND state < $delivered GROUP BY state",
-            ("$m", mailbox), ("$delivered", (int)MailState.Delivered)))
+        using (var cmd = Command(connection, "SELECT state, COUNT(*) FROM mail WHERE mailbox = @m AND state < @delivered GROUP BY state",
+            ("@m", mailbox), ("@delivered", (int)MailState.Delivered)))
         using (var r = cmd.ExecuteReader())
         {
             while (r.Read())
@@ -237,8 +239,8 @@ public sealed class OversightQueries : IOversightQueries
         // One pass over the window on a covering index: hourly volumes, and the latencies for the percentiles.
         var byHour = new SortedDictionary<string, (int Routed, int Manual, int Quarantined)>(StringComparer.Ordinal);
         var latencies = new List<long>();
-        using (var cmd = Command(connection, "SELECT decided_utc, outcome, latency_ms FROM mail_summary WHERE mailbox = $m AND decided_utc >= $since",
-            ("$m", mailbox), ("$since", StateTime.Format(since))))
+        using (var cmd = Command(connection, "SELECT decided_utc, outcome, latency_ms FROM mail_summary WHERE mailbox = @m AND decided_utc >= @since",
+            ("@m", mailbox), ("@since", StateTime.Format(since))))
         using (var r = cmd.ExecuteReader())
         {
             while (r.Read())
@@ -348,7 +350,7 @@ public sealed class OversightQueries : IOversightQueries
 
     private static string? Destination(DbConnection connection, string decisionId)
     {
-        using var cmd = Command(connection, "SELECT destination FROM mail_summary WHERE decision_id = $d", ("$d", decisionId));
+        using var cmd = Command(connection, "SELECT destination FROM mail_summary WHERE decision_id = @d", ("@d", decisionId));
         return cmd.ExecuteScalar() as string;
     }
 
@@ -367,7 +369,7 @@ public sealed class OversightQueries : IOversightQueries
             return [];
         }
         using var cmd = Command(connection, "SELECT e.subject, e.body FROM example e JOIN mail_summary s ON s.mailbox = e.mailbox AND s.fingerprint = e.fingerprint " +
-            "WHERE s.decision_id = $d", ("$d", summary.DecisionId));
+            "WHERE s.decision_id = @d", ("@d", summary.DecisionId));
         using var r = cmd.ExecuteReader();
         if (!r.Read())
         {
@@ -388,8 +390,8 @@ public sealed class OversightQueries : IOversightQueries
         params (string Name, object? Value)[] parameters)
     {
         using var cmd = Command(connection, "SELECT decision_id, mailbox, subject, sender, received_utc, source, label, confidence, state " +
-            "FROM mail_summary WHERE " + where + (order is null ? "" : " ORDER BY " + order) + " LIMIT $take OFFSET $skip",
-            [.. parameters, ("$take", take), ("$skip", skip)]);
+            "FROM mail_summary WHERE " + where + (order is null ? "" : " ORDER BY " + order) + " LIMIT @take OFFSET @skip",
+            [.. parameters, ("@take", take), ("@skip", skip)]);
         using var r = cmd.ExecuteReader();
         var result = new List<MailSummary>();
         while (r.Read())
@@ -405,7 +407,7 @@ public sealed class OversightQueries : IOversightQueries
     private static DbCommand Command(DbConnection connection, string sql, params (string Name, object? Value)[] parameters) =>
         connection.Command(sql, parameters);
 
-    private static string InList(int count) => string.Join(", ", Enumerable.Range(0, count).Select(i => $"$p{i}"));
+    private static string InList(int count) => string.Join(", ", Enumerable.Range(0, count).Select(i => $"@p{i}"));
 
     private static string Like(string value) => value.Replace("\\", "\\\\", StringComparison.Ordinal)
         .Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);

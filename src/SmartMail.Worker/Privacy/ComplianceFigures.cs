@@ -1,24 +1,30 @@
+using System.Data.Common;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
+using SmartMail.Worker.State;
 
 namespace SmartMail.Worker.Privacy;
 
 /// <summary>
-/// The figures the compliance report reads from the state database (SQLite): oversight per mailbox and month from the
+/// The figures the compliance report reads from the state database (SQLite, or PostgreSQL through <see cref="PrivacyStore.Figures"/>): oversight per mailbox and month from the
 /// audit trail (kept when the web rows are purged), each model's realised precision in service, its threshold changes
 /// and corrections per label. Read-only.
 /// </summary>
 public sealed class ComplianceFigures : IDisposable
 {
-    private readonly SqliteConnection _connection;
+    private readonly DbConnection _connection;
 
     /// <summary>Opens the state database read-only.</summary>
     /// <param name="path">The state database.</param>
     public ComplianceFigures(string path)
+        : this(new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString()))
     {
-        _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
         _connection.Open();
     }
+
+    /// <summary>Reads through <paramref name="connection"/> (open; any provider), which it disposes.</summary>
+    /// <param name="connection">A connection to the state database.</param>
+    internal ComplianceFigures(DbConnection connection) => _connection = connection;
 
     /// <summary>Per mailbox and month: mails decided, routed without a person, sent to a person, corrected afterwards.</summary>
     /// <returns>The rows, by mailbox and month.</returns>
@@ -29,13 +35,13 @@ public sealed class ComplianceFigures : IDisposable
             SELECT mailbox, substr(time_utc, 1, 7), outcome, COUNT(DISTINCT decision_id) FROM audit
             WHERE source IN ('model', 'rule', 'thread', 'manual') AND outcome IN ('routed', 'manual')
             GROUP BY 1, 2, 3
-            """, r => (r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3))))
+            """, r => (r.GetString(0), r.GetString(1), r.GetString(2), Count(r, 3))))
         {
             var row = rows.GetValueOrDefault((mailbox, month)) ?? new OversightMonth(mailbox, month, 0, 0, 0);
             rows[(mailbox, month)] = outcome == "routed" ? row with { Routed = row.Routed + count } : row with { ToPerson = row.ToPerson + count };
         }
         foreach (var (mailbox, month, count) in Rows("SELECT mailbox, substr(time_utc, 1, 7), COUNT(DISTINCT fingerprint) FROM correction GROUP BY 1, 2",
-            r => (r.GetString(0), r.GetString(1), r.GetInt32(2))))
+            r => (r.GetString(0), r.GetString(1), Count(r, 2))))
         {
             var row = rows.GetValueOrDefault((mailbox, month)) ?? new OversightMonth(mailbox, month, 0, 0, 0);
             rows[(mailbox, month)] = row with { Corrected = count };
@@ -47,28 +53,31 @@ public sealed class ComplianceFigures : IDisposable
     /// <param name="modelVersion">The version.</param>
     /// <returns>One row per label.</returns>
     public IReadOnlyList<(string Label, int Automated, int Wrong, double? Threshold)> InService(string modelVersion) =>
-        Rows("SELECT label, automated, wrong, threshold FROM label_threshold WHERE model_version = $v ORDER BY label",
-            r => (r.GetString(0), r.GetInt32(1), r.GetInt32(2), r.IsDBNull(3) ? (double?)null : r.GetDouble(3)), ("$v", modelVersion));
+        Rows("SELECT label, automated, wrong, threshold FROM label_threshold WHERE model_version = @v ORDER BY label",
+            r => (r.GetString(0), r.GetInt32(1), r.GetInt32(2), r.IsDBNull(3) ? (double?)null : r.GetDouble(3)), ("@v", modelVersion));
 
     /// <summary>A model version's threshold changes in service.</summary>
     /// <param name="modelVersion">The version.</param>
     /// <returns>When, label, from, to, why.</returns>
     public IReadOnlyList<(string Time, string Label, double? From, double? To, string Reason)> ThresholdChanges(string modelVersion) =>
-        Rows("SELECT time_utc, label, from_threshold, to_threshold, reason FROM threshold_change WHERE model_version = $v ORDER BY seq",
+        Rows("SELECT time_utc, label, from_threshold, to_threshold, reason FROM threshold_change WHERE model_version = @v ORDER BY seq",
             r => (r.GetString(0), r.GetString(1), r.IsDBNull(2) ? (double?)null : r.GetDouble(2), r.IsDBNull(3) ? (double?)null : r.GetDouble(3), r.GetString(4)),
-            ("$v", modelVersion));
+            ("@v", modelVersion));
 
     /// <summary>Corrections of a model version's decisions, per label it had given.</summary>
     /// <param name="modelVersion">The version.</param>
     /// <returns>Label and count.</returns>
     public IReadOnlyList<(string Label, int Count)> CorrectionsPerLabel(string modelVersion) =>
-        Rows("SELECT COALESCE(from_label, '(manual triage)'), COUNT(*) FROM correction WHERE model_version = $v GROUP BY 1 ORDER BY 1",
-            r => (r.GetString(0), r.GetInt32(1)), ("$v", modelVersion));
+        Rows("SELECT COALESCE(from_label, '(manual triage)'), COUNT(*) FROM correction WHERE model_version = @v GROUP BY 1 ORDER BY 1",
+            r => (r.GetString(0), Count(r, 1)), ("@v", modelVersion));
 
     /// <inheritdoc />
     public void Dispose() => _connection.Dispose();
 
-    private List<T> Rows<T>(string sql, Func<SqliteDataReader, T> read, params (string Name, object Value)[] parameters)
+    // COUNT is a 64-bit integer on PostgreSQL.
+    private static int Count(DbDataReader r, int i) => Convert.ToInt32(r.GetValue(i), CultureInfo.InvariantCulture);
+
+    private List<T> Rows<T>(string sql, Func<DbDataReader, T> read, params (string Name, object Value)[] parameters)
     {
         var result = new List<T>();
         try
@@ -77,7 +86,7 @@ public sealed class ComplianceFigures : IDisposable
             cmd.CommandText = sql;
             foreach (var (name, value) in parameters)
             {
-                cmd.Parameters.AddWithValue(name, value);
+                cmd.Bind(name, value);
             }
             using var r = cmd.ExecuteReader();
             while (r.Read())

@@ -16,7 +16,7 @@ public static class PrivacyServiceCollectionExtensions
     /// <returns>The services.</returns>
     public static IServiceCollection AddSmartMailPrivacy(this IServiceCollection services, bool watch)
     {
-        services.AddSingleton(sp => new PrivacyStore(Path.Combine(sp.GetRequiredService<SmartMailOptions>().DataDirectory, "state.db")));
+        services.AddSingleton(sp => new PrivacyStore(sp.GetRequiredService<IStateStore>())); // in the chosen store (SmartMail:State)
         services.AddSingleton<IPrivacyStore>(sp => sp.GetRequiredService<PrivacyStore>());
         services.AddSingleton(sp => new PrivacyService(sp.GetRequiredService<SmartMailOptions>(), sp.GetRequiredService<IPrivacyStore>(),
             sp.GetRequiredService<IStateStore>(), PrivacyKeyFile.Load(sp.GetRequiredService<SmartMailOptions>().DataDirectory),

@@ -1,43 +1,80 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.Data.Sqlite;
 using SmartMail.Worker.State;
 
 namespace SmartMail.Worker.Privacy;
 
 /// <summary>
-/// The state database's side of a person's request (SQLite): the keyed-hash index written with each decision, which
-/// model versions learned from which examples, where a mail's rows are, and their erasure. Its own connection to
-/// <c>state.db</c>, with <c>secure_delete</c> on, so erased rows are overwritten, not just unlinked. Thread-safe.
+/// The state database's side of a person's request: the keyed-hash index written with each decision, which model versions
+/// learned from which examples, where a mail's rows are, and their erasure. Its own connection to the state database: on
+/// SQLite (<c>state.db</c>) with <c>secure_delete</c> on, so erased rows are overwritten, not just unlinked; on the
+/// PostgreSQL database a fleet shares, every instance's rows. Thread-safe.
 /// </summary>
 public sealed class PrivacyStore : IPrivacyStore, IDisposable
 {
-    private readonly SqliteConnection _connection;
+    private readonly bool _sqlite;
+    private readonly ReopeningConnection _db;
     private readonly Lock _gate = new();
 
     /// <summary>Opens (and if needed creates) the privacy tables in the state database at <paramref name="path"/>.</summary>
     /// <param name="path">The state database (<c>DataDirectory/state.db</c>).</param>
     /// <exception cref="StateStoreException">The file cannot be opened or written.</exception>
     public PrivacyStore(string path)
+        : this(ReopeningConnection.Sqlite(path), System.IO.Path.GetFullPath(path ?? throw new ArgumentNullException(nameof(path))), sqlite: true)
     {
-        ArgumentNullException.ThrowIfNull(path);
-        Path = System.IO.Path.GetFullPath(path);
+    }
+
+    /// <summary>
+    /// Opens the privacy tables in <paramref name="store"/>'s database: its SQLite file, or the PostgreSQL database a fleet
+    /// shares (where the schema's migrations made them), so that a person's request finds and erases every instance's rows.
+    /// </summary>
+    /// <param name="store">The state store.</param>
+    /// <exception cref="StateStoreException">The database cannot be opened or written.</exception>
+    public PrivacyStore(IStateStore store)
+        : this(ReopeningConnection.For(store), store.Location, sqlite: store is SqliteStateStore)
+    {
+    }
+
+    private PrivacyStore(Func<DbConnection> open, string location, bool sqlite)
+    {
+        Path = location;
+        _sqlite = sqlite;
         try
         {
-            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
-            _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path, Pooling = false }.ToString());
-            _connection.Open();
-            Execute("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; PRAGMA secure_delete=ON;" + Schema);
+            _db = new ReopeningConnection(open);
+            if (sqlite)
+            {
+                Execute("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; PRAGMA secure_delete=ON;" + Schema);
+            }
         }
-        catch (SqliteException ex)
+        catch (DbException ex)
         {
             throw new StateStoreException($"The state store '{Path}' cannot be opened for privacy requests: {ex.Message}", ex);
         }
     }
 
-    /// <summary>The database file.</summary>
+    // The connection, opened again after a failure broke it (a database server restarted). Under _gate.
+    private DbConnection Db => _db.Current;
+
+    /// <summary>The database file (SQLite), or the server and database (PostgreSQL).</summary>
     public string Path { get; }
+
+    /// <summary>The compliance report's figures from the same database, on a connection of their own (the caller disposes them).</summary>
+    /// <returns>The figures.</returns>
+    /// <exception cref="StateStoreException">The database cannot be opened.</exception>
+    public ComplianceFigures Figures()
+    {
+        try
+        {
+            return new ComplianceFigures(_db.OpenAnother());
+        }
+        catch (DbException ex)
+        {
+            throw new StateStoreException($"The state store '{Path}' cannot be opened for the compliance figures: {ex.Message}", ex);
+        }
+    }
 
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS privacy_mail (
@@ -67,16 +104,17 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
         }
         lock (_gate)
         {
-            using var tx = _connection.BeginTransaction();
-            using var mail = Command(tx, "INSERT OR REPLACE INTO privacy_mail (decision_id, mailbox, fingerprint, time_utc) VALUES ($d, $m, $fp, $t)");
-            using var key = Command(tx, "INSERT OR IGNORE INTO privacy_key (hash, kind, decision_id) VALUES ($h, $k, $d)");
+            using var tx = Db.BeginTransaction();
+            using var mail = Command(tx, "INSERT INTO privacy_mail (decision_id, mailbox, fingerprint, time_utc) VALUES (@d, @m, @fp, @t) " +
+                "ON CONFLICT (decision_id) DO UPDATE SET mailbox = excluded.mailbox, fingerprint = excluded.fingerprint, time_utc = excluded.time_utc");
+            using var key = Command(tx, "INSERT INTO privacy_key (hash, kind, decision_id) VALUES (@h, @k, @d) ON CONFLICT DO NOTHING");
             foreach (var m in mails)
             {
-                Bind(mail, ("$d", m.Mail.DecisionId), ("$m", m.Mail.Mailbox), ("$fp", m.Mail.Fingerprint), ("$t", Time(m.Time)));
+                Bind(mail, ("@d", m.Mail.DecisionId), ("@m", m.Mail.Mailbox), ("@fp", m.Mail.Fingerprint), ("@t", Time(m.Time)));
                 mail.ExecuteNonQuery();
                 foreach (var k in m.Keys)
                 {
-                    Bind(key, ("$h", k.Hash), ("$k", k.Kind), ("$d", m.Mail.DecisionId));
+                    Bind(key, ("@h", k.Hash), ("@k", k.Kind), ("@d", m.Mail.DecisionId));
                     key.ExecuteNonQuery();
                 }
             }
@@ -108,10 +146,10 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
         {
             var result = new Dictionary<string, MailRef>(StringComparer.Ordinal);
             using var cmd = Command(null, "SELECT m.decision_id, m.mailbox, m.fingerprint FROM privacy_key k JOIN privacy_mail m ON m.decision_id = k.decision_id " +
-                "WHERE k.hash = $h AND ($k IS NULL OR k.kind = $k)");
+                "WHERE k.hash = @h AND (CAST(@k AS TEXT) IS NULL OR k.kind = @k)");
             foreach (var hash in hashes)
             {
-                Bind(cmd, ("$h", hash), ("$k", kind));
+                Bind(cmd, ("@h", hash), ("@k", kind));
                 using var r = cmd.ExecuteReader();
                 while (r.Read())
                 {
@@ -128,11 +166,11 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
         ArgumentNullException.ThrowIfNull(mails);
         lock (_gate)
         {
-            using var cmd = Command(null, "SELECT hash FROM privacy_key WHERE decision_id = $d AND kind = $k");
+            using var cmd = Command(null, "SELECT hash FROM privacy_key WHERE decision_id = @d AND kind = @k");
             var result = new HashSet<string>(StringComparer.Ordinal);
             foreach (var mail in mails)
             {
-                Bind(cmd, ("$d", mail.DecisionId), ("$k", kind));
+                Bind(cmd, ("@d", mail.DecisionId), ("@k", kind));
                 using var r = cmd.ExecuteReader();
                 while (r.Read())
                 {
@@ -153,8 +191,8 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
             var result = new Dictionary<string, MailRef>(StringComparer.Ordinal);
             foreach (var sql in new[]
             {
-                "SELECT decision_id, mailbox, fingerprint FROM example WHERE decision_id IS NOT NULL AND (subject LIKE $t ESCAPE '\\' OR body LIKE $t ESCAPE '\\')",
-                "SELECT decision_id, mailbox, fingerprint FROM mail_summary WHERE subject LIKE $t ESCAPE '\\' OR sender LIKE $t ESCAPE '\\'",
+                $"SELECT decision_id, mailbox, fingerprint FROM example WHERE decision_id IS NOT NULL AND (subject {Like} @t ESCAPE '\\' OR body {Like} @t ESCAPE '\\')",
+                $"SELECT decision_id, mailbox, fingerprint FROM mail_summary WHERE subject {Like} @t ESCAPE '\\' OR sender {Like} @t ESCAPE '\\'",
             })
             {
                 if (!TableExists(sql.Contains("FROM example", StringComparison.Ordinal) ? "example" : "mail_summary"))
@@ -162,7 +200,7 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
                     continue;
                 }
                 using var cmd = Command(null, sql);
-                Bind(cmd, ("$t", like));
+                Bind(cmd, ("@t", like));
                 using var r = cmd.ExecuteReader();
                 while (r.Read())
                 {
@@ -187,16 +225,16 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
                     continue;
                 }
                 using var cmd = Command(null, $"SELECT COUNT(*) FROM {table} WHERE {where}");
-                Bind(cmd, ("$d", mail.DecisionId), ("$m", mail.Mailbox), ("$fp", mail.Fingerprint));
+                Bind(cmd, ("@d", mail.DecisionId), ("@m", mail.Mailbox), ("@fp", mail.Fingerprint));
                 var count = Convert.ToInt32(cmd.ExecuteScalar(), CultureInfo.InvariantCulture);
                 if (count > 0)
                 {
                     places.Add(new StorePlace(kind, $"state.db: {table}", count, detail));
                 }
             }
-            using (var cmd = Command(null, "SELECT model_version FROM privacy_model WHERE example_hash = $h ORDER BY model_version"))
+            using (var cmd = Command(null, "SELECT model_version FROM privacy_model WHERE example_hash = @h ORDER BY model_version"))
             {
-                Bind(cmd, ("$h", exampleHash));
+                Bind(cmd, ("@h", exampleHash));
                 using var r = cmd.ExecuteReader();
                 while (r.Read())
                 {
@@ -210,15 +248,15 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
     // Where a mail has rows, what each holds, and (in Erase) what becomes of it.
     private static readonly (string Kind, string Table, string Where, string Detail)[] Tables =
     [
-        (PlaceKind.Ledger, "mail", "decision_id = $d", "ledger row: ids, state, decision record (pseudonymised on erasure: the exactly-once record stays)"),
-        (PlaceKind.Summary, "mail_summary", "decision_id = $d", "web app row: subject (CPR masked), masked sender; full-text indexed"),
-        (PlaceKind.Example, "example", "mailbox = $m AND fingerprint = $fp", "training text (CPR numbers and addresses redacted)"),
-        (PlaceKind.Correction, "correction", "mailbox = $m AND fingerprint = $fp", "correction: labels, who corrected (no text of the mail; kept)"),
-        (PlaceKind.Precision, "label_route", "mailbox = $m AND fingerprint = $fp", "realised-precision count (label, confidence)"),
-        (PlaceKind.Thread, "thread", "decision_id = $d OR fingerprint = $fp", "thread memory: keyed hash of the Message-ID and where the thread went"),
-        (PlaceKind.WebAction, "web_action", "decision_id = $d", "a caseworker's action in the web app"),
-        (PlaceKind.Audit, "audit", "decision_id = $d OR (fingerprint = $fp AND mailbox = $m)", "audit rows: no CPR, no address, no text (kept: the legal record)"),
-        (PlaceKind.Index, "privacy_mail", "decision_id = $d", "privacy index: keyed hashes only"),
+        (PlaceKind.Ledger, "mail", "decision_id = @d", "ledger row: ids, state, decision record (pseudonymised on erasure: the exactly-once record stays)"),
+        (PlaceKind.Summary, "mail_summary", "decision_id = @d", "web app row: subject (CPR masked), masked sender; full-text indexed"),
+        (PlaceKind.Example, "example", "mailbox = @m AND fingerprint = @fp", "training text (CPR numbers and addresses redacted)"),
+        (PlaceKind.Correction, "correction", "mailbox = @m AND fingerprint = @fp", "correction: labels, who corrected (no text of the mail; kept)"),
+        (PlaceKind.Precision, "label_route", "mailbox = @m AND fingerprint = @fp", "realised-precision count (label, confidence)"),
+        (PlaceKind.Thread, "thread", "decision_id = @d OR fingerprint = @fp", "thread memory: keyed hash of the Message-ID and where the thread went"),
+        (PlaceKind.WebAction, "web_action", "decision_id = @d", "a caseworker's action in the web app"),
+        (PlaceKind.Audit, "audit", "decision_id = @d OR (fingerprint = @fp AND mailbox = @m)", "audit rows: no CPR, no address, no text (kept: the legal record)"),
+        (PlaceKind.Index, "privacy_mail", "decision_id = @d", "privacy index: keyed hashes only"),
     ];
 
     /// <inheritdoc />
@@ -227,8 +265,8 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
         ArgumentNullException.ThrowIfNull(decisionId);
         lock (_gate)
         {
-            using var cmd = Command(null, "SELECT mailbox, fingerprint FROM mail WHERE decision_id = $d LIMIT 1");
-            Bind(cmd, ("$d", decisionId));
+            using var cmd = Command(null, "SELECT mailbox, fingerprint FROM mail WHERE decision_id = @d LIMIT 1");
+            Bind(cmd, ("@d", decisionId));
             using var r = cmd.ExecuteReader();
             return r.Read() ? new MailRef(r.GetString(0), r.GetString(1), decisionId) : null;
         }
@@ -240,8 +278,8 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
         ArgumentNullException.ThrowIfNull(mail);
         lock (_gate)
         {
-            using var cmd = Command(null, "SELECT folder, uid, state, destination, decision_json FROM mail WHERE decision_id = $d ORDER BY updated_utc");
-            Bind(cmd, ("$d", mail.DecisionId));
+            using var cmd = Command(null, "SELECT folder, uid, state, destination, decision_json FROM mail WHERE decision_id = @d ORDER BY updated_utc");
+            Bind(cmd, ("@d", mail.DecisionId));
             using var r = cmd.ExecuteReader();
             var result = new List<LedgerRow>();
             while (r.Read())
@@ -260,10 +298,10 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
         lock (_gate)
         {
             var result = new SortedSet<string>(StringComparer.Ordinal);
-            using var cmd = Command(null, "SELECT model_version FROM privacy_model WHERE example_hash = $h");
+            using var cmd = Command(null, "SELECT model_version FROM privacy_model WHERE example_hash = @h");
             foreach (var h in exampleHashes)
             {
-                Bind(cmd, ("$h", h));
+                Bind(cmd, ("@h", h));
                 using var r = cmd.ExecuteReader();
                 while (r.Read())
                 {
@@ -281,11 +319,11 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
         ArgumentNullException.ThrowIfNull(exampleHashes);
         lock (_gate)
         {
-            using var tx = _connection.BeginTransaction();
-            using var cmd = Command(tx, "INSERT OR IGNORE INTO privacy_model (model_version, example_hash) VALUES ($v, $h)");
+            using var tx = Db.BeginTransaction();
+            using var cmd = Command(tx, "INSERT INTO privacy_model (model_version, example_hash) VALUES (@v, @h) ON CONFLICT DO NOTHING");
             foreach (var h in exampleHashes)
             {
-                Bind(cmd, ("$v", modelVersion), ("$h", h));
+                Bind(cmd, ("@v", modelVersion), ("@h", h));
                 cmd.ExecuteNonQuery();
             }
             tx.Commit();
@@ -301,7 +339,7 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
         {
             var changed = 0;
             var tables = Tables.Where(t => t.Table is not ("mail" or "audit" or "correction") && TableExists(t.Table)).ToList();
-            using (var tx = _connection.BeginTransaction())
+            using (var tx = Db.BeginTransaction())
             {
                 foreach (var mail in mails)
                 {
@@ -309,20 +347,20 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
                     foreach (var (_, table, where, _) in tables)
                     {
                         using var cmd = Command(tx, $"DELETE FROM {table} WHERE {where}");
-                        Bind(cmd, ("$d", mail.DecisionId), ("$m", mail.Mailbox), ("$fp", mail.Fingerprint));
+                        Bind(cmd, ("@d", mail.DecisionId), ("@m", mail.Mailbox), ("@fp", mail.Fingerprint));
                         changed += cmd.ExecuteNonQuery();
                     }
-                    using var keys = Command(tx, "DELETE FROM privacy_key WHERE decision_id = $d");
-                    Bind(keys, ("$d", mail.DecisionId));
+                    using var keys = Command(tx, "DELETE FROM privacy_key WHERE decision_id = @d");
+                    Bind(keys, ("@d", mail.DecisionId));
                     keys.ExecuteNonQuery();
-                    using var pending = Command(tx, "DELETE FROM privacy_pending WHERE fingerprint = $fp");
-                    Bind(pending, ("$fp", mail.Fingerprint));
+                    using var pending = Command(tx, "DELETE FROM privacy_pending WHERE fingerprint = @fp");
+                    Bind(pending, ("@fp", mail.Fingerprint));
                     pending.ExecuteNonQuery();
                 }
-                using var flag = Command(tx, "INSERT OR IGNORE INTO privacy_model_flag (model_version, request_id, examples, time_utc) VALUES ($v, $r, $n, $t)");
+                using var flag = Command(tx, "INSERT INTO privacy_model_flag (model_version, request_id, examples, time_utc) VALUES (@v, @r, @n, @t) ON CONFLICT DO NOTHING");
                 foreach (var version in flagModels)
                 {
-                    Bind(flag, ("$v", version), ("$r", requestId), ("$n", mails.Count), ("$t", Time(now)));
+                    Bind(flag, ("@v", version), ("@r", requestId), ("@n", mails.Count), ("@t", Time(now)));
                     flag.ExecuteNonQuery();
                 }
                 tx.Commit();
@@ -338,11 +376,12 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
         ArgumentNullException.ThrowIfNull(fingerprints);
         lock (_gate)
         {
-            using var tx = _connection.BeginTransaction();
-            using var cmd = Command(tx, "INSERT OR REPLACE INTO privacy_pending (fingerprint, request_id, time_utc) VALUES ($fp, $r, $t)");
+            using var tx = Db.BeginTransaction();
+            using var cmd = Command(tx, "INSERT INTO privacy_pending (fingerprint, request_id, time_utc) VALUES (@fp, @r, @t) " +
+                "ON CONFLICT (fingerprint) DO UPDATE SET request_id = excluded.request_id, time_utc = excluded.time_utc");
             foreach (var fp in fingerprints)
             {
-                Bind(cmd, ("$fp", fp), ("$r", requestId), ("$t", Time(now)));
+                Bind(cmd, ("@fp", fp), ("@r", requestId), ("@t", Time(now)));
                 cmd.ExecuteNonQuery();
             }
             tx.Commit();
@@ -355,8 +394,8 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
         lock (_gate)
         {
             using var cmd = Command(null, "SELECT DISTINCT m.decision_id, m.mailbox, m.fingerprint, p.request_id FROM privacy_pending p " +
-                "JOIN mail m ON m.fingerprint = p.fingerprint WHERE m.state >= $delivered");
-            Bind(cmd, ("$delivered", (int)MailState.Delivered));
+                "JOIN mail m ON m.fingerprint = p.fingerprint WHERE m.state >= @delivered");
+            Bind(cmd, ("@delivered", (int)MailState.Delivered));
             using var r = cmd.ExecuteReader();
             var result = new List<(MailRef, string)>();
             while (r.Read())
@@ -387,7 +426,7 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
             var result = new List<(string, int, DateTimeOffset)>();
             while (r.Read())
             {
-                result.Add((r.GetString(0), r.GetInt32(1), Parse(r.GetString(2))));
+                result.Add((r.GetString(0), Convert.ToInt32(r.GetValue(1), CultureInfo.InvariantCulture), Parse(r.GetString(2))));
             }
             return result;
         }
@@ -398,8 +437,8 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
     {
         lock (_gate)
         {
-            using var cmd = Command(null, "INSERT INTO retention_purge (time_utc, cutoff_utc, examples, summaries) VALUES ($t, $c, $e, $s)");
-            Bind(cmd, ("$t", Time(now)), ("$c", Time(cutoff)), ("$e", examples), ("$s", summaries));
+            using var cmd = Command(null, "INSERT INTO retention_purge (time_utc, cutoff_utc, examples, summaries) VALUES (@t, @c, @e, @s)");
+            Bind(cmd, ("@t", Time(now)), ("@c", Time(cutoff)), ("@e", examples), ("@s", summaries));
             cmd.ExecuteNonQuery();
         }
     }
@@ -409,8 +448,8 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
     {
         lock (_gate)
         {
-            using var cmd = Command(null, "SELECT time_utc, cutoff_utc, examples, summaries FROM retention_purge ORDER BY seq DESC LIMIT $n");
-            Bind(cmd, ("$n", take));
+            using var cmd = Command(null, "SELECT time_utc, cutoff_utc, examples, summaries FROM retention_purge ORDER BY seq DESC LIMIT @n");
+            Bind(cmd, ("@n", take));
             using var r = cmd.ExecuteReader();
             var result = new List<RetentionPurge>();
             while (r.Read())
@@ -422,26 +461,26 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _connection.Dispose();
+    public void Dispose() => _db.Dispose();
 
     // The ledger row stays (exactly-once: the same mail must not be routed twice), stripped of everything taken from the
     // mail: the decision record keeps ids, label, destination and model, not the Message-ID, reason or attachment terms.
-    private int PseudonymiseLedger(SqliteTransaction tx, MailRef mail, DateTimeOffset now)
+    private int PseudonymiseLedger(DbTransaction tx, MailRef mail, DateTimeOffset now)
     {
         var rows = new List<(string Folder, long UidValidity, string Uid, string? Json)>();
-        using (var read = Command(tx, "SELECT folder, uidvalidity, uid, decision_json FROM mail WHERE decision_id = $d"))
+        using (var read = Command(tx, "SELECT folder, uidvalidity, uid, decision_json FROM mail WHERE decision_id = @d"))
         {
-            Bind(read, ("$d", mail.DecisionId));
+            Bind(read, ("@d", mail.DecisionId));
             using var r = read.ExecuteReader();
             while (r.Read())
             {
                 rows.Add((r.GetString(0), r.GetInt64(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3)));
             }
         }
-        using var update = Command(tx, "UPDATE mail SET decision_json = $j, error = NULL WHERE decision_id = $d AND folder = $f AND uidvalidity = $v AND uid = $u");
+        using var update = Command(tx, "UPDATE mail SET decision_json = @j, error = NULL WHERE decision_id = @d AND folder = @f AND uidvalidity = @v AND uid = @u");
         foreach (var row in rows)
         {
-            Bind(update, ("$j", Stripped(row.Json, now)), ("$d", mail.DecisionId), ("$f", row.Folder), ("$v", row.UidValidity), ("$u", row.Uid));
+            Bind(update, ("@j", Stripped(row.Json, now)), ("@d", mail.DecisionId), ("@f", row.Folder), ("@v", row.UidValidity), ("@u", row.Uid));
             update.ExecuteNonQuery();
         }
         return rows.Count;
@@ -475,6 +514,10 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
     // still holds the pages as they were, is checkpointed and truncated (retried while a reader holds it).
     private void Compact()
     {
+        if (!_sqlite)
+        {
+            return; // PostgreSQL: deleted rows leave every query at commit; (auto)vacuum reclaims their space later
+        }
         if (TableExists("summary_text"))
         {
             Execute("INSERT INTO summary_text (summary_text) VALUES ('optimize')");
@@ -493,27 +536,34 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
 
     private bool TableExists(string table)
     {
-        using var cmd = Command(null, "SELECT COUNT(*) FROM sqlite_master WHERE name = $n");
-        Bind(cmd, ("$n", table));
+        if (!_sqlite)
+        {
+            return true; // PostgreSQL's schema has every table from its migrations
+        }
+        using var cmd = Command(null, "SELECT COUNT(*) FROM sqlite_master WHERE name = @n");
+        Bind(cmd, ("@n", table));
         return Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
     }
 
-    private SqliteCommand Command(SqliteTransaction? tx, string sql)
+    private DbCommand Command(DbTransaction? tx, string sql)
     {
-        var cmd = _connection.CreateCommand();
+        var cmd = Db.CreateCommand();
         cmd.Transaction = tx;
         cmd.CommandText = sql;
         return cmd;
     }
 
-    private static void Bind(SqliteCommand cmd, params (string Name, object? Value)[] parameters)
+    private static void Bind(DbCommand cmd, params (string Name, object? Value)[] parameters)
     {
         cmd.Parameters.Clear();
         foreach (var (name, value) in parameters)
         {
-            cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+            cmd.Bind(name, value);
         }
     }
+
+    // SQLite's LIKE ignores ASCII case; PostgreSQL's ILIKE does the same.
+    private string Like => _sqlite ? "LIKE" : "ILIKE";
 
     private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
 
@@ -521,7 +571,7 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
 
     private void Execute(string sql)
     {
-        using var cmd = _connection.CreateCommand();
+        using var cmd = Db.CreateCommand();
         cmd.CommandText = sql;
         cmd.ExecuteNonQuery();
     }

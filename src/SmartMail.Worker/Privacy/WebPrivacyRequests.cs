@@ -47,7 +47,7 @@ public sealed class WebPrivacyRequests(PrivacyService privacy, IPrivacyStore sto
     /// <inheritdoc />
     public string ComplianceHtml()
     {
-        using var figures = new ComplianceFigures(Path.Combine(options.DataDirectory, "state.db"));
+        using var figures = store is PrivacyStore shared ? shared.Figures() : new ComplianceFigures(Path.Combine(options.DataDirectory, "state.db"));
         return ComplianceReport.Html(ComplianceReport.Build(options, figures, store, time.GetUtcNow()));
     }
 

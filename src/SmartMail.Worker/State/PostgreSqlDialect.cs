@@ -10,7 +10,7 @@ internal sealed class PostgreSqlDialect : StateDialect
     public override string Name => "PostgreSql";
 
     /// <inheritdoc />
-    public override IReadOnlyList<string> Migrations { get; } = [Version1];
+    public override IReadOnlyList<string> Migrations { get; } = [Version1, Version2];
 
     /// <inheritdoc />
     public override string MigrationLock => "SELECT pg_advisory_xact_lock(72657301)";
@@ -89,5 +89,25 @@ internal sealed class PostgreSqlDialect : StateDialect
             from_threshold REAL, to_threshold REAL, outcome TEXT NOT NULL, automated INTEGER NOT NULL, wrong INTEGER NOT NULL,
             reason TEXT NOT NULL);
         CREATE TRIGGER threshold_change_append_only BEFORE UPDATE ON threshold_change FOR EACH ROW EXECUTE FUNCTION smartmail_append_only();
+        """;
+
+    // A person's request (Privacy/PrivacyStore): the keyed-hash index, which models learned from which examples, erasures
+    // waiting for delivery, retention purges.
+    private const string Version2 = """
+        CREATE TABLE privacy_mail (
+            decision_id TEXT PRIMARY KEY, mailbox TEXT NOT NULL, fingerprint TEXT NOT NULL, time_utc TEXT NOT NULL);
+        CREATE TABLE privacy_key (
+            hash TEXT NOT NULL, kind TEXT NOT NULL, decision_id TEXT NOT NULL, PRIMARY KEY (hash, decision_id));
+        CREATE INDEX privacy_key_decision ON privacy_key (decision_id);
+        CREATE TABLE privacy_model (
+            model_version TEXT NOT NULL, example_hash TEXT NOT NULL, PRIMARY KEY (example_hash, model_version));
+        CREATE TABLE privacy_model_flag (
+            model_version TEXT NOT NULL, request_id TEXT NOT NULL, examples INTEGER NOT NULL, time_utc TEXT NOT NULL,
+            PRIMARY KEY (model_version, request_id));
+        CREATE TABLE privacy_pending (
+            fingerprint TEXT PRIMARY KEY, request_id TEXT NOT NULL, time_utc TEXT NOT NULL);
+        CREATE TABLE retention_purge (
+            seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, time_utc TEXT NOT NULL, cutoff_utc TEXT NOT NULL,
+            examples INTEGER NOT NULL, summaries INTEGER NOT NULL);
         """;
 }

@@ -30,10 +30,9 @@ public sealed class OAuth2WorkerTests(DefaultModelFixture model, ITestOutputHelp
         await using var dovecot = await Dovecot.StartAsync(profile: DovecotProfile.ExchangeOnline, oauth2IntrospectionUrl: authority.BackChannelIntrospectionEndpoint);
         var (clientId, secret) = authority.AddSecretClient(dovecot.User);
         var options = MailboxOptions(dovecot, authority, clientId, o => o.ClientSecret = secret);
-        using var logs = new CapturingLoggerProvider();
-        using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"));
+        using var run = new WorkerRun(options, Model, Data, output);
+        var (logs, store, _, worker) = run;
         var appended = await AppendAsync(dovecot, Mail(0, 10));
-        using var worker = NewWorker(options, store, logs, new WorkerHealth());
 
         await worker.StartAsync(ct);
         await WaitUntil(() => Acknowledged(store) == 10, TimeSpan.FromSeconds(60), "the first 10 mails routed");
@@ -61,11 +60,9 @@ public sealed class OAuth2WorkerTests(DefaultModelFixture model, ITestOutputHelp
         await using var dovecot = await Dovecot.StartAsync(profile: DovecotProfile.ExchangeOnline, oauth2IntrospectionUrl: authority.BackChannelIntrospectionEndpoint);
         var (clientId, secret) = authority.AddSecretClient(dovecot.User);
         var options = MailboxOptions(dovecot, authority, clientId, o => o.ClientSecret = secret);
-        using var logs = new CapturingLoggerProvider();
-        using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"));
+        using var run = new WorkerRun(options, Model, Data, output);
+        var (logs, store, health, worker) = run;
         await dovecot.AppendAsync(Mail(0, 5));
-        var health = new WorkerHealth();
-        using var worker = NewWorker(options, store, logs, health);
 
         await worker.StartAsync(ct);
         await WaitUntil(() => Acknowledged(store) == 5, TimeSpan.FromSeconds(60), "5 mails routed");
@@ -103,10 +100,8 @@ public sealed class OAuth2WorkerTests(DefaultModelFixture model, ITestOutputHelp
         var options = dovecot.Options();
         (options.Password, options.Authentication, options.UseLease) = (null, "OAuth2", false);
         options.OAuth2 = new OAuth2Options { Authority = issuer, ClientId = clientId, ClientSecret = secret, CaCertificateFile = caFile, Scopes = ["imap"] };
-        using var logs = new CapturingLoggerProvider();
-        using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"));
-        var health = new WorkerHealth();
-        using var worker = NewWorker(options, store, logs, health);
+        using var run = new WorkerRun(options, Model, Data, output);
+        var (logs, store, health, worker) = run;
 
         await worker.StartAsync(ct);
         await WaitUntil(() => health.Mailboxes.ContainsKey(options.Name), TimeSpan.FromSeconds(60), "the mailbox reported");
@@ -130,19 +125,40 @@ public sealed class OAuth2WorkerTests(DefaultModelFixture model, ITestOutputHelp
         return options;
     }
 
-    private ImapWorker NewWorker(ImapMailboxOptions options, SqliteStateStore store, CapturingLoggerProvider logs, WorkerHealth health) =>
-        NewWorker(options, store, logs, health, Model, Data, output);
-
-    /// <summary>A worker on <paramref name="options"/> routing with the default model, every line to <paramref name="logs"/> and the test output.</summary>
-    internal static ImapWorker NewWorker(ImapMailboxOptions options, SqliteStateStore store, CapturingLoggerProvider logs, WorkerHealth health,
-        DefaultModelFixture model, DirectoryInfo data, ITestOutputHelper output)
+    /// <summary>
+    /// A worker on one mailbox routing with the default model into a ledger in the test's data directory, every line to
+    /// <see cref="Logs"/> and the test output; what the tests read of it: lines, ledger, health.
+    /// </summary>
+    internal sealed class WorkerRun : IDisposable
     {
-        var factory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(logs).AddProvider(new OutputLoggerProvider(output)));
-        var policy = new RoutingPolicy([], model.Bundle);
-        var settings = new SmartMailOptions { DataDirectory = data.FullName, ModelPath = model.ModelPath };
-        return new ImapWorker(options, mailbox => new MailProcessor(store, () => policy, new MailExtractor(), mailbox, settings, TimeProvider.System,
-            factory.CreateLogger<MailProcessor>(), new WorkerMetrics(), health: health), store, TimeProvider.System, new NoLifetime(),
-            factory.CreateLogger<ImapWorker>(), health);
+        public WorkerRun(ImapMailboxOptions options, DefaultModelFixture model, DirectoryInfo data, ITestOutputHelper output)
+        {
+            Store = new SqliteStateStore(Path.Combine(data.FullName, "state.db"));
+            var factory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(Logs).AddProvider(new OutputLoggerProvider(output)));
+            var policy = new RoutingPolicy([], model.Bundle);
+            var settings = new SmartMailOptions { DataDirectory = data.FullName, ModelPath = model.ModelPath };
+            Worker = new ImapWorker(options, mailbox => new MailProcessor(Store, () => policy, new MailExtractor(), mailbox, settings, TimeProvider.System,
+                factory.CreateLogger<MailProcessor>(), new WorkerMetrics(), health: Health), Store, TimeProvider.System, new NoLifetime(),
+                factory.CreateLogger<ImapWorker>(), Health);
+        }
+
+        public CapturingLoggerProvider Logs { get; } = new();
+
+        public SqliteStateStore Store { get; }
+
+        public WorkerHealth Health { get; } = new();
+
+        public ImapWorker Worker { get; }
+
+        public void Deconstruct(out CapturingLoggerProvider logs, out SqliteStateStore store, out WorkerHealth health, out ImapWorker worker) =>
+            (logs, store, health, worker) = (Logs, Store, Health, Worker);
+
+        public void Dispose()
+        {
+            Worker.Dispose();
+            Store.Dispose();
+            Logs.Dispose();
+        }
     }
 
     internal static IEnumerable<byte[]> Mail(int from, int count) =>

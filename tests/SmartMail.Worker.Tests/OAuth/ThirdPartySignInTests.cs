@@ -11,14 +11,14 @@ namespace SmartMail.Worker.Tests.OAuth;
 public sealed class ThirdPartySignInTests
 {
     private const string User = "post@kommune.example";
+    private const string Section = "SmartMail:Mailboxes:0:OAuth2";
 
     [Fact]
     public async Task GetToken_SecretClient_TheProviderIssuesATokenForTheMailUser()
     {
         var ct = TestContext.Current.CancellationToken;
         await using var provider = await ThirdPartyOidcProvider.StartAsync(TimeSpan.FromMinutes(10), User);
-        var client = provider.ClientsFor[User];
-        using var tokens = new OAuth2TokenSource(Options(provider, client.SecretClientId, o => o.ClientSecretFile = client.SecretFile), "SmartMail:Mailboxes:0:OAuth2");
+        using var tokens = SecretClientTokens(provider);
 
         var (token, _) = await tokens.GetTokenAsync(forceRefresh: false, ct);
 
@@ -35,7 +35,7 @@ public sealed class ThirdPartySignInTests
         {
             o.CertificateFile = client.PfxFile;
             o.CertificatePasswordFile = client.PasswordFile;
-        }), "SmartMail:Mailboxes:0:OAuth2");
+        }), Section);
 
         var (token, _) = await tokens.GetTokenAsync(forceRefresh: false, ct);
 
@@ -47,12 +47,7 @@ public sealed class ThirdPartySignInTests
     {
         var ct = TestContext.Current.CancellationToken;
         await using var provider = await ThirdPartyOidcProvider.StartAsync(TimeSpan.FromMinutes(10), User);
-        var client = provider.ClientsFor[User];
-        using var tokens = new OAuth2TokenSource(Options(provider, client.SecretClientId, o =>
-        {
-            o.ClientSecretFile = client.SecretFile;
-            o.CaCertificateFile = null;
-        }), "SmartMail:Mailboxes:0:OAuth2");
+        using var tokens = SecretClientTokens(provider, o => o.CaCertificateFile = null);
 
         var refused = await Assert.ThrowsAsync<SignInRefusedException>(() => tokens.GetTokenAsync(forceRefresh: false, ct));
 
@@ -67,10 +62,7 @@ public sealed class ThirdPartySignInTests
     {
         var ct = TestContext.Current.CancellationToken;
         await using var provider = await ThirdPartyOidcProvider.StartAsync(TimeSpan.FromMinutes(10), User);
-        var client = provider.ClientsFor[User];
-        var options = Options(provider, client.SecretClientId, o => o.ClientSecretFile = client.SecretFile);
-        options.Authority = new Uri(provider.Issuer, "/realms/smartmail");
-        using var tokens = new OAuth2TokenSource(options, "SmartMail:Mailboxes:0:OAuth2");
+        using var tokens = SecretClientTokens(provider, o => o.Authority = new Uri(provider.Issuer, "/realms/smartmail"));
 
         var refused = await Assert.ThrowsAsync<SignInRefusedException>(() => tokens.GetTokenAsync(forceRefresh: false, ct));
 
@@ -84,8 +76,7 @@ public sealed class ThirdPartySignInTests
     {
         var ct = TestContext.Current.CancellationToken;
         await using var provider = await ThirdPartyOidcProvider.StartAsync(TimeSpan.FromMinutes(10), User);
-        var client = provider.ClientsFor[User];
-        using var tokens = new OAuth2TokenSource(Options(provider, client.SecretClientId, o => o.ClientSecretFile = client.SecretFile), "SmartMail:Mailboxes:0:OAuth2");
+        using var tokens = SecretClientTokens(provider);
         await provider.StopAsync();
 
         var down = await Assert.ThrowsAnyAsync<HttpRequestException>(() => tokens.GetTokenAsync(forceRefresh: false, ct));
@@ -105,12 +96,23 @@ public sealed class ThirdPartySignInTests
         using var tokens = new OAuth2TokenSource(new OAuth2Options
         {
             Authority = authority.Issuer, ClientId = clientId, ClientSecret = secret, CaCertificateFile = authority.CaFile, Scopes = ["imap"],
-        }, "SmartMail:Mailboxes:0:OAuth2");
+        }, Section);
 
         var both = await Task.WhenAll(tokens.GetTokenAsync(false, ct), tokens.GetTokenAsync(false, ct));
 
         Assert.Equal(both[0].AccessToken, both[1].AccessToken);
         Assert.Equal(1, authority.TokenRequests);
+    }
+
+    // The mail user's client_secret_post client, its settings changed by tweak (e.g. a wrong authority) before use.
+    private static OAuth2TokenSource SecretClientTokens(ThirdPartyOidcProvider provider, Action<OAuth2Options>? tweak = null)
+    {
+        var client = provider.ClientsFor[User];
+        return new OAuth2TokenSource(Options(provider, client.SecretClientId, o =>
+        {
+            o.ClientSecretFile = client.SecretFile;
+            tweak?.Invoke(o);
+        }), Section);
     }
 
     internal static OAuth2Options Options(ThirdPartyOidcProvider provider, string clientId, Action<OAuth2Options> credential)

@@ -42,11 +42,9 @@ public sealed class ThirdPartyWorkerTests(DefaultModelFixture model, ITestOutput
         options.LeaseDuration = TimeSpan.FromMinutes(3); // longer than the outage: the lease is kept, not lost and taken again
         var smtpClient = provider.ClientsFor[Sender];
         var sink = new SmtpForwardSink(Smtp(relay, provider, smtpClient.SecretClientId, o => o.ClientSecretFile = smtpClient.SecretFile), _ => "byg@kommune.example");
-        using var logs = new CapturingLoggerProvider();
-        using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"));
-        var health = new WorkerHealth();
+        using var run = new WorkerRun(options, Model, Data, output);
+        var (logs, store, health, worker) = run;
         var appended = await AppendAsync(dovecot, Mail(0, 10));
-        using var worker = NewWorker(options, store, logs, health, Model, Data, output);
 
         await worker.StartAsync(ct);
         await WaitUntil(() => Acknowledged(store) == 10, TimeSpan.FromSeconds(60), "the first 10 mails routed (certificate sign-in)");
@@ -105,10 +103,9 @@ public sealed class ThirdPartyWorkerTests(DefaultModelFixture model, ITestOutput
             o.CertificateFile = smtpClient.PfxFile;
             o.CertificatePasswordFile = smtpClient.PasswordFile;
         }), _ => "byg@kommune.example");
-        using var logs = new CapturingLoggerProvider();
-        using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"));
+        using var run = new WorkerRun(options, Model, Data, output);
+        var (logs, store, _, worker) = run;
         var appended = await AppendAsync(dovecot, Mail(0, 6));
-        using var worker = NewWorker(options, store, logs, new WorkerHealth(), Model, Data, output);
 
         await worker.StartAsync(ct);
         await WaitUntil(() => Acknowledged(store) == 6, TimeSpan.FromSeconds(60), "6 mails routed (secret sign-in)");
@@ -132,11 +129,9 @@ public sealed class ThirdPartyWorkerTests(DefaultModelFixture model, ITestOutput
         var (shim, dovecot, provider) = (rig.Shim, rig.Dovecot, rig.Provider);
         var client = provider.ClientsFor[dovecot.User];
         var options = Mailbox(dovecot, provider, client.SecretClientId, o => o.ClientSecretFile = client.SecretFile);
-        using var logs = new CapturingLoggerProvider();
-        using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"));
-        var health = new WorkerHealth();
+        using var run = new WorkerRun(options, Model, Data, output);
+        var (logs, store, health, worker) = run;
         var appended = await AppendAsync(dovecot, Mail(0, 4));
-        using var worker = NewWorker(options, store, logs, health, Model, Data, output);
         shim.Failing = true;
 
         await worker.StartAsync(ct);
@@ -160,11 +155,9 @@ public sealed class ThirdPartyWorkerTests(DefaultModelFixture model, ITestOutput
         var (dovecot, provider) = (rig.Dovecot, rig.Provider);
         var client = provider.ClientsFor[dovecot.User];
         var options = Mailbox(dovecot, provider, client.SecretClientId, o => o.ClientSecretFile = client.SecretFile);
-        using var logs = new CapturingLoggerProvider();
-        using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"));
-        var health = new WorkerHealth();
+        using var run = new WorkerRun(options, Model, Data, output);
+        var (logs, store, health, worker) = run;
         var appended = await AppendAsync(dovecot, Mail(0, 2));
-        using var worker = NewWorker(options, store, logs, health, Model, Data, output);
 
         await worker.StartAsync(ct);
         await WaitUntil(() => Acknowledged(store) == 2, TimeSpan.FromSeconds(60), "2 mails routed");
@@ -195,10 +188,8 @@ public sealed class ThirdPartyWorkerTests(DefaultModelFixture model, ITestOutput
             o.ClientSecretFile = client.SecretFile;
             o.CaCertificateFile = null;
         });
-        using var logs = new CapturingLoggerProvider();
-        using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"));
-        var health = new WorkerHealth();
-        using var worker = NewWorker(options, store, logs, health, Model, Data, output);
+        using var run = new WorkerRun(options, Model, Data, output);
+        var (logs, store, health, worker) = run;
 
         await worker.StartAsync(ct);
         await WaitUntil(() => health.Mailboxes.TryGetValue(options.Name, out var h) && h.Status == HealthStatus.Unhealthy,
@@ -221,10 +212,8 @@ public sealed class ThirdPartyWorkerTests(DefaultModelFixture model, ITestOutput
         var options = dovecot.Options("m365");
         (options.Password, options.Authentication, options.UseLease) = (null, "OAuth2", false);
         options.OAuth2 = new OAuth2Options { Authority = authority.Issuer, ClientId = clientId, ClientSecret = "not-the-secret", CaCertificateFile = authority.CaFile, Scopes = ["imap"] };
-        using var logs = new CapturingLoggerProvider();
-        using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"));
-        var health = new WorkerHealth();
-        using var worker = NewWorker(options, store, logs, health, Model, Data, output);
+        using var run = new WorkerRun(options, Model, Data, output);
+        var (logs, store, health, worker) = run;
 
         await worker.StartAsync(ct);
         await WaitUntil(() => health.Mailboxes.TryGetValue(options.Name, out var h) && h.Status == HealthStatus.Unhealthy,
