@@ -35,67 +35,78 @@ public static class ImapBatchDrainer
         foreach (var chunk in CrashBisect.ByBytes(processor.Batches(processor.Due(listed), batchSize), maxBytes))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var ready = new List<PreparedMail>(chunk.Length);
-            var toFetch = new List<PendingMail>(chunk.Length);
-            foreach (var pending in chunk)
-            {
-                var unfetched = quarantineInPlace && processor.IsTooLarge(pending)
-                    ? await processor.PrepareUnfetchedAsync(mailbox, pending, cancellationToken).ConfigureAwait(false)
-                    : null;
-                if (unfetched is null)
-                {
-                    toFetch.Add(pending);
-                }
-                else
-                {
-                    Sort(unfetched, outcomes, ready);
-                }
-            }
-            var bodies = toFetch.Count == 0 ? new Dictionary<MailKey, byte[]>() : await mailbox.FetchManyAsync([.. toFetch.Select(p => p.Key)], cancellationToken).ConfigureAwait(false);
-            foreach (var prepared in await processor.PrepareBatchAsync(mailbox, [.. toFetch.Select(p => (p, bodies.GetValueOrDefault(p.Key)))],
-                batchSize, cancellationToken).ConfigureAwait(false))
-            {
-                Sort(prepared, outcomes, ready);
-            }
-            if (ready.Count == 0)
-            {
-                continue;
-            }
-            // Every mail is claimed before anything is delivered, whatever its route.
-            var claims = await mailbox.ClaimBatchAsync([.. ready.Select(r => r.Delivery)], store, cancellationToken).ConfigureAwait(false);
-            for (var i = 0; i < claims.Count; i++)
-            {
-                if (claims[i] is { } error)
-                {
-                    outcomes.Add(await processor.DeliveryFailedAsync(mailbox, ready[i], error, cancellationToken).ConfigureAwait(false));
-                }
-            }
-            ready = [.. ready.Where((_, i) => claims[i] is null)];
-            // Folder routes move in batches; SMTP, webhook and journal routes go through the sink one by one.
-            foreach (var other in ready.Where(r => processor.Sink is RoutingSink routes && !routes.IsDefault(r.Record!.Destination!)).ToList())
-            {
-                outcomes.Add(await processor.DeliverAsync(mailbox, other, cancellationToken).ConfigureAwait(false));
-                ready.Remove(other);
-            }
-            if (ready.Count == 0)
-            {
-                continue;
-            }
-            var results = await mailbox.DeliverBatchAsync([.. ready.Select(r => r.Delivery)], store, cancellationToken).ConfigureAwait(false);
-            var delivered = ready.Where((_, i) => results[i] is null).ToList();
-            if (delivered.Count > 0)
-            {
-                outcomes.AddRange(await processor.CompleteAsync(mailbox, delivered, cancellationToken).ConfigureAwait(false));
-            }
-            for (var i = 0; i < ready.Count; i++)
-            {
-                if (results[i] is { } error)
-                {
-                    outcomes.Add(await processor.DeliveryFailedAsync(mailbox, ready[i], error, cancellationToken).ConfigureAwait(false));
-                }
-            }
+            // One call per batch: its bodies are unreachable once it returns, not kept (in this loop's state) while the next
+            // batch is fetched, so at most one batch of bodies is in memory. The yield ends this frame, which still refers to
+            // the finished call (and through it to the batch's bodies) until it returns.
+            await DrainBatchAsync(mailbox, processor, store, chunk, batchSize, quarantineInPlace, outcomes, cancellationToken).ConfigureAwait(false);
+            await Task.Yield();
         }
         return outcomes;
+    }
+
+    // Fetches, prepares, claims, delivers and completes one batch.
+    private static async Task DrainBatchAsync(ImapMailbox mailbox, MailProcessor processor, IStateStore store, PendingMail[] chunk,
+        int batchSize, bool quarantineInPlace, List<ProcessOutcome> outcomes, CancellationToken cancellationToken)
+    {
+        var ready = new List<PreparedMail>(chunk.Length);
+        var toFetch = new List<PendingMail>(chunk.Length);
+        foreach (var pending in chunk)
+        {
+            var unfetched = quarantineInPlace && processor.IsTooLarge(pending)
+                ? await processor.PrepareUnfetchedAsync(mailbox, pending, cancellationToken).ConfigureAwait(false)
+                : null;
+            if (unfetched is null)
+            {
+                toFetch.Add(pending);
+            }
+            else
+            {
+                Sort(unfetched, outcomes, ready);
+            }
+        }
+        var bodies = toFetch.Count == 0 ? new Dictionary<MailKey, byte[]>() : await mailbox.FetchManyAsync([.. toFetch.Select(p => p.Key)], cancellationToken).ConfigureAwait(false);
+        foreach (var prepared in await processor.PrepareBatchAsync(mailbox, [.. toFetch.Select(p => (p, bodies.GetValueOrDefault(p.Key)))],
+            batchSize, cancellationToken).ConfigureAwait(false))
+        {
+            Sort(prepared, outcomes, ready);
+        }
+        if (ready.Count == 0)
+        {
+            return;
+        }
+        // Every mail is claimed before anything is delivered, whatever its route.
+        var claims = await mailbox.ClaimBatchAsync([.. ready.Select(r => r.Delivery)], store, cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < claims.Count; i++)
+        {
+            if (claims[i] is { } error)
+            {
+                outcomes.Add(await processor.DeliveryFailedAsync(mailbox, ready[i], error, cancellationToken).ConfigureAwait(false));
+            }
+        }
+        ready = [.. ready.Where((_, i) => claims[i] is null)];
+        // Folder routes move in batches; SMTP, webhook and journal routes go through the sink one by one.
+        foreach (var other in ready.Where(r => processor.Sink is RoutingSink routes && !routes.IsDefault(r.Record!.Destination!)).ToList())
+        {
+            outcomes.Add(await processor.DeliverAsync(mailbox, other, cancellationToken).ConfigureAwait(false));
+            ready.Remove(other);
+        }
+        if (ready.Count == 0)
+        {
+            return;
+        }
+        var results = await mailbox.DeliverBatchAsync([.. ready.Select(r => r.Delivery)], store, cancellationToken).ConfigureAwait(false);
+        var delivered = ready.Where((_, i) => results[i] is null).ToList();
+        if (delivered.Count > 0)
+        {
+            outcomes.AddRange(await processor.CompleteAsync(mailbox, delivered, cancellationToken).ConfigureAwait(false));
+        }
+        for (var i = 0; i < ready.Count; i++)
+        {
+            if (results[i] is { } error)
+            {
+                outcomes.Add(await processor.DeliveryFailedAsync(mailbox, ready[i], error, cancellationToken).ConfigureAwait(false));
+            }
+        }
 
         // Mail finished without delivery has its outcome; the rest is due a delivery.
         static void Sort(PreparedMail prepared, List<ProcessOutcome> outcomes, List<PreparedMail> ready)

@@ -94,10 +94,11 @@ internal sealed class ImapClaims(ImapSession session, string instanceId)
                     continue;
                 }
                 // A resumed mail carries this instance's own earlier claim: keep it (it is recorded in the ledger already).
-                // Without CONDSTORE the listing does not show it, but the ledger does: a mail a crash left claimed, retried
-                // in another group (the crash guard's bisection), keeps its one marker instead of getting its group's.
+                // Without CONDSTORE the listing does not show it, but the ledger does (the delivery carries the marker of the
+                // record its mail was prepared from): a mail a crash left claimed, retried in another group (the crash guard's
+                // bisection), keeps its one marker instead of getting its group's.
                 var earlier = _listed.GetValueOrDefault(uid.Id).OwnMarker
-                    ?? (store.Get(delivery.Key)?.Marker is { } recorded && IsOwnMarker(recorded) ? recorded : null);
+                    ?? (delivery.Marker is { } recorded && IsOwnMarker(recorded) ? recorded : null);
                 wanted.Add((index, uid, earlier ?? marker));
             }
         }

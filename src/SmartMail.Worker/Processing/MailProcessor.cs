@@ -318,7 +318,8 @@ public sealed class MailProcessor
                 var records = fresh.Select(f => new MailRecord(batch[f.Index].Pending.Key, f.Fingerprint, f.DecisionId, MailState.Seen, null, null, 1)).ToArray();
                 var evaluated = new Evaluated[fresh.Count];
                 var spans = fresh.Select(f => SmartMailTelemetry.StartMail(source.Mailbox, makeCurrent: false)).ToArray();
-                Parallel.For(0, fresh.Count, new ParallelOptions { CancellationToken = cancellationToken }, j =>
+                // One extraction per core: each holds its decoded text and attachment (bounded by the extraction limits) while it runs.
+                Parallel.For(0, fresh.Count, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount }, j =>
                 {
                     var (pending, raw) = batch[fresh[j].Index];
                     _metrics.Seen(source.Mailbox);

@@ -16,7 +16,7 @@ public sealed record PreparedMail(MailRecord? Record, byte[]? Raw, ProcessOutcom
     public System.Diagnostics.Activity? Span { get; init; }
 
     /// <summary>The delivery this mail is due.</summary>
-    public Delivery Delivery => new(Record!.Key, Record.DecisionId, Record.Destination!, Raw!, Record.DecisionJson!);
+    public Delivery Delivery => new(Record!.Key, Record.DecisionId, Record.Destination!, Raw!, Record.DecisionJson!) { Marker = Record.Marker };
 
     /// <summary>A mail finished without delivery.</summary>
     /// <param name="outcome">Its outcome.</param>

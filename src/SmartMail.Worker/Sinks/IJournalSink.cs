@@ -31,7 +31,11 @@ public interface IJournalSink
 /// <param name="Destination">The destination name (a folder, a department).</param>
 /// <param name="Raw">The original message bytes, unchanged.</param>
 /// <param name="DecisionJson">The decision record.</param>
-public sealed record Delivery(SmartMail.Worker.State.MailKey Key, string DecisionId, string Destination, byte[] Raw, string DecisionJson);
+public sealed record Delivery(SmartMail.Worker.State.MailKey Key, string DecisionId, string Destination, byte[] Raw, string DecisionJson)
+{
+    /// <summary>The IMAP claim marker the ledger recorded for the mail (a claim a crash left), if any: claiming it again reuses it.</summary>
+    public string? Marker { get; init; }
+}
 
 /// <summary>What crash recovery knows of a decision whose delivery was not recorded.</summary>
 /// <param name="DecisionId">The decision id.</param>
