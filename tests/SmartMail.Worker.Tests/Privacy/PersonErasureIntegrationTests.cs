@@ -10,6 +10,7 @@ using SmartMail.Worker.Sinks;
 using SmartMail.Worker.Sources;
 using SmartMail.Worker.State;
 using SmartMail.Worker.Tests.Integration;
+using SmartMail.Worker.Tests.StateStores;
 
 namespace SmartMail.Worker.Tests.Privacy;
 
@@ -17,14 +18,19 @@ namespace SmartMail.Worker.Tests.Privacy;
 /// Issue 25, the must-show: one person's five mails (CPR in the subject, the body, a PDF attachment, and a reply thread)
 /// through a real Dovecot and the drop folder, a correction and a retrain; <c>find</c> lists every place; <c>erase</c>
 /// leaves no trace of the CPR number (every spelling), the address or the text in any file under the data directory,
-/// while other mail goes on being routed; the erasure's audit row exists.
+/// while other mail goes on being routed; the erasure's audit row exists. On both state providers: with PostgreSQL, no row
+/// of any table of the database holds a trace either.
 /// </summary>
-public sealed class PersonErasureIntegrationTests(DefaultModelFixture model, ITestOutputHelper output) : IntegrationTest(model)
+public sealed class PersonErasureIntegrationTests(DefaultModelFixture model, PostgreSqlFixture postgres, ITestOutputHelper output)
+    : IntegrationTest(model), IClassFixture<PostgreSqlFixture>
 {
-    [Fact]
-    public async Task FindThenErase_FivePersonMailsByImapAndDropFolder_NoTraceLeftAndRoutingGoesOn()
+    [Theory]
+    [InlineData("Sqlite")]
+    [InlineData("PostgreSql")]
+    public async Task FindThenErase_FivePersonMailsByImapAndDropFolder_NoTraceLeftAndRoutingGoesOn(string provider)
     {
         var ct = TestContext.Current.CancellationToken;
+        var database = provider == "PostgreSql" ? await postgres.NewDatabaseAsync() : null;
         await using var dovecot = await Dovecot.StartAsync();
         var options = new SmartMailOptions
         {
@@ -32,9 +38,12 @@ public sealed class PersonErasureIntegrationTests(DefaultModelFixture model, ITe
             ModelPath = Model.ModelPath,
             Mailboxes = [dovecot.Options("test")],
         };
-        using var store = new SqliteStateStore(Path.Combine(Data.FullName, "state.db"), auditFile: Path.Combine(Data.FullName, "audit.jsonl"));
-        using var examples = new ExampleStore(Path.Combine(Data.FullName, "state.db"));
-        using var privacyStore = new PrivacyStore(Path.Combine(Data.FullName, "state.db"));
+        var auditFile = Path.Combine(Data.FullName, "audit.jsonl");
+        using StateStore store = database is null
+            ? new SqliteStateStore(Path.Combine(Data.FullName, "state.db"), auditFile: auditFile)
+            : new PostgreSqlStateStore(database, "one", auditFile);
+        using var examples = new ExampleStore(store);
+        using var privacyStore = new PrivacyStore(store);
         var hash = PrivacyKeyFile.Load(Data.FullName);
         MailProcessor Processor(IJournalSink sink) => new(store, () => new RoutingPolicy([new RoutingRule { Name = "daycare", Label = "sci.space", Subject = "vuggestue" }], Model.Bundle), new MailExtractor(), sink, options,
             TimeProvider.System, NullLogger.Instance, new WorkerMetrics(), examples, privacy: privacyStore);
@@ -75,6 +84,10 @@ public sealed class PersonErasureIntegrationTests(DefaultModelFixture model, ITe
         var privacy = new PrivacyService(options, privacyStore, store, hash, TimeProvider.System);
         var needles = PersonMails.CprSpellings.Append(PersonMails.Address).Append(PersonMails.Text).Append(PersonMails.ReplyText).ToList();
         Assert.NotEmpty(PersonMails.Traces(Data.FullName, needles)); // the scan sees the person before the erasure
+        if (database is not null)
+        {
+            Assert.NotEmpty(DatabaseTraces(database, needles)); // and so does the database's
+        }
 
         var found = privacy.Find(PersonQuery.ByCpr("31.12.75-4321"), "dpo-test");
 
@@ -103,12 +116,46 @@ public sealed class PersonErasureIntegrationTests(DefaultModelFixture model, ITe
         Assert.All(Enumerable.Range(40, 20), i => Assert.Single(journal, t => t.Contains($"Shuttle launch question {i}\r", StringComparison.Ordinal)));
         var traces = PersonMails.Traces(Data.FullName, needles);
         Assert.True(traces.Count == 0, string.Join("\n", traces));
+        if (database is not null)
+        {
+            var rows = DatabaseTraces(database, needles);
+            Assert.True(rows.Count == 0, string.Join("\n", rows));
+        }
         var row = Assert.Single(store.ReadAudit(), a => a.Outcome == "privacy-erase");
         Assert.Equal("dpo-test", row.By);
         Assert.Contains("5 mails", row.Reason, StringComparison.Ordinal);
         Assert.Equal([retrain.CandidateVersion!], privacyStore.FlaggedModels().Select(f => f.ModelVersion));
         Assert.Empty(privacy.Find(PersonQuery.ByCpr(PersonMails.Cpr), "dpo-test").Mails);
         Assert.DoesNotContain(examples.ReadLabeled(DateTimeOffset.UtcNow), e => found.Mails.Any(m => m.Mail.Fingerprint == e.Document.Fingerprint));
+    }
+
+    // Every row of every table of the database in its text form (what a query, a dump or a backup sees), searched for each needle.
+    private static List<string> DatabaseTraces(string connectionString, List<string> needles)
+    {
+        using var connection = new Npgsql.NpgsqlConnection(connectionString);
+        connection.Open();
+        var tables = new List<string>();
+        using (var list = new Npgsql.NpgsqlCommand("SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = current_schema()", connection))
+        using (var reader = list.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                tables.Add(reader.GetString(0));
+            }
+        }
+        Assert.NotEmpty(tables);
+        var found = new List<string>();
+        foreach (var table in tables)
+        {
+            using var rows = new Npgsql.NpgsqlCommand($"SELECT t::text FROM {table} t", connection);
+            using var reader = rows.ExecuteReader();
+            while (reader.Read())
+            {
+                var row = reader.GetString(0);
+                found.AddRange(needles.Where(n => row.Contains(n, StringComparison.Ordinal)).Select(n => $"{table}: {n}"));
+            }
+        }
+        return found;
     }
 
     private static byte[] Bytes(string mail) => System.Text.Encoding.UTF8.GetBytes(mail);
