@@ -221,7 +221,14 @@ public sealed record MailText(string Subject, string Sender, string Body, IReadO
 /// <param name="LatencyP99">99th percentile of the same.</param>
 /// <param name="DeliveriesWaiting">Decided mails whose delivery waits (e.g. a sink is down).</param>
 public sealed record MailboxStatus(string Mailbox, string Health, int Backlog, string? LeaseHolder, IReadOnlyList<HourVolume> Hours,
-    double AutomationRate, TimeSpan? LatencyP50, TimeSpan? LatencyP99, int DeliveriesWaiting);
+    double AutomationRate, TimeSpan? LatencyP50, TimeSpan? LatencyP99, int DeliveriesWaiting)
+{
+    /// <summary>The status word of <see cref="Health"/>: <c>Healthy</c>, <c>Degraded</c> or <c>Unhealthy</c>.</summary>
+    public string HealthStatus => Health.Split(':', 2)[0].Trim();
+
+    /// <summary>The worker's description after the status word (in English, as the worker logs it), or empty.</summary>
+    public string HealthDetail => Health.Split(':', 2) is [_, var detail] ? detail.Trim() : "";
+}
 
 /// <summary>Mails in one hour.</summary>
 /// <param name="Hour">The hour's start (UTC).</param>

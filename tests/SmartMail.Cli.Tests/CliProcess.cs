@@ -64,6 +64,9 @@ internal static class CliProcess
     /// <summary>The shipped default model.</summary>
     public static string DefaultModel => Path.Combine(RepositoryRoot, "models", "default", "smartmail-20news.zip");
 
+    /// <summary>One of the English sample mails the tests route with <see cref="DefaultModel"/> (the quick start's are Danish).</summary>
+    public static string EnglishSample(string name) => Path.Combine(RepositoryRoot, "tests", "TestData", "english-inbox", name);
+
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

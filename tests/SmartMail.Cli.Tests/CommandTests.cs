@@ -6,7 +6,7 @@ namespace SmartMail.Cli.Tests;
 /// <summary>The verbs as a user runs them: from any directory, with JSON a script can read.</summary>
 public sealed class CommandTests
 {
-    private static string Sample(string name) => Path.Combine(CliProcess.RepositoryRoot, "tests", "TestData", "english-inbox", name);
+    private static string Sample(string name) => CliProcess.EnglishSample(name);
 
     [Fact]
     public async Task Classify_WithoutModel_FromAnotherDirectory_UsesTheDanishDemoModel()

@@ -6,7 +6,7 @@ namespace SmartMail.Cli.Tests;
 /// <summary>What matters in the reports: the precision–automation curve and realised precision against the target (evaluate), and realised precision in service with the thresholds in force (models list).</summary>
 public sealed class PrecisionReportTests
 {
-    private static string Sample(string name) => Path.Combine(CliProcess.RepositoryRoot, "tests", "TestData", "english-inbox", name);
+    private static string Sample(string name) => CliProcess.EnglishSample(name);
 
     private static string LabelFolders(string root)
     {

@@ -70,6 +70,29 @@ public sealed partial class LanguageTests
         Assert.Equal("Postkasser", danish.QuerySelector("h1")!.TextContent);
     }
 
+    [Theory]
+    [InlineData(null, "Nedsat")]
+    [InlineData("en", "Degraded")]
+    public async Task MailboxHealth_TheStatusInThePagesLanguage_TheWorkersDescriptionMarkedEnglish(string? acceptLanguage, string status)
+    {
+        await using var server = await WebServer.StartAsync();
+        using var admin = await server.LocalAdminAsync();
+        if (acceptLanguage is not null)
+        {
+            admin.DefaultRequestHeaders.Add("Accept-Language", acceptLanguage);
+        }
+
+        var (_, page, _) = await admin.PageAsync("/");
+
+        Assert.All(page.TestIds("health-status"), s => Assert.Equal(status, s.TextContent));
+        Assert.All(page.TestIds("health-detail"), d =>
+        {
+            Assert.Equal("reconnecting after a dropped connection", d.TextContent);
+            Assert.Equal("en", d.GetAttribute("lang"));
+        });
+        Assert.NotEmpty(page.TestIds("health-detail"));
+    }
+
     [Fact]
     public async Task MailText_CarriesItsOwnLanguage()
     {

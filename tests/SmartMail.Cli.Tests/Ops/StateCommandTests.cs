@@ -9,7 +9,7 @@ namespace SmartMail.Cli.Tests.Ops;
 /// <summary><c>smartmail state migrate</c> and <c>smartmail state copy</c>, the real CLI against a real PostgreSQL.</summary>
 public sealed class StateCommandTests(PostgreSqlFixture postgres) : IClassFixture<PostgreSqlFixture>
 {
-    private static string Sample(string name) => Path.Combine(CliProcess.RepositoryRoot, "samples", "inbox", name);
+    private static string Sample(string name) => CliProcess.EnglishSample(name);
 
     [Fact]
     public async Task Migrate_OnPostgreSqlAndOnSqlite_AppliesTheSchemaAndPrintsItsVersion()

@@ -24,7 +24,7 @@ public sealed class PrivacyCommandTests
         var dir = CliProcess.TempDirectory();
         var inbox = Directory.CreateDirectory(Path.Combine(dir, "inbox")).FullName;
         File.WriteAllText(Path.Combine(inbox, "person.eml"), Person.Replace("\n", "\r\n", StringComparison.Ordinal));
-        File.Copy(Path.Combine(CliProcess.RepositoryRoot, "tests", "TestData", "english-inbox", "01-shuttle-launch.eml"), Path.Combine(inbox, "other.eml"));
+        File.Copy(CliProcess.EnglishSample("01-shuttle-launch.eml"), Path.Combine(inbox, "other.eml"));
         string[] settings = [$"--SmartMail:DataDirectory={Path.Combine(dir, "data")}", $"--SmartMail:ModelPath={CliProcess.DefaultModel}", $"--SmartMail:Inbox={inbox}"];
         var run = await CliProcess.RunAsync(dir, ["run", .. settings]);
         Assert.True(run.ExitCode == 0, run.ToString());
