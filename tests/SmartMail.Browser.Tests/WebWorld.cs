@@ -230,7 +230,7 @@ public sealed class WebWorld : IAsyncLifetime
         }
     }
 
-    /// <summary>Waits until the worker has delivered the mail with <paramref name="fingerprint"/>.</summary>
+    /// <summary>Waits until the worker has delivered the mail with <paramref name="fingerprint"/> and recorded the delivery.</summary>
     /// <param name="mailbox">The mailbox.</param>
     /// <param name="fingerprint">The fingerprint.</param>
     /// <returns>Its decision id and destination.</returns>
@@ -240,7 +240,9 @@ public sealed class WebWorld : IAsyncLifetime
         while (DateTime.UtcNow < deadline)
         {
             var folders = (await Servers[mailbox].InventoryAsync()).Where(m => m.Fingerprint == fingerprint).Select(m => m.Folder).ToList();
-            var row = LedgerQuery.Rows(StateDb, $"SELECT decision_id, destination FROM mail WHERE mailbox='{mailbox}' AND fingerprint='{fingerprint}'")
+            // Delivered (state 2) or acknowledged (3) in the ledger, not only moved on the server: the pages list a mail once its
+            // delivery is recorded, a moment after the IMAP MOVE (a page loaded in between showed an empty triage queue).
+            var row = LedgerQuery.Rows(StateDb, $"SELECT decision_id, destination FROM mail WHERE mailbox='{mailbox}' AND fingerprint='{fingerprint}' AND state IN (2, 3)")
                 .FirstOrDefault();
             if (row is not null && folders is [var folder] && folder != "INBOX")
             {
