@@ -212,7 +212,8 @@ public sealed record MailText(string Subject, string Sender, string Body, IReadO
 
 /// <summary>A mailbox's health and volumes.</summary>
 /// <param name="Mailbox">The mailbox.</param>
-/// <param name="Health"><c>Healthy</c>, <c>Degraded</c> or <c>Unhealthy</c>, with a short description.</param>
+/// <param name="Health"><c>Healthy</c>, <c>Degraded</c> or <c>Unhealthy</c>.</param>
+/// <param name="HealthDetail">The worker's short description of it (in English, as the worker logs it), or empty.</param>
 /// <param name="Backlog">Mails seen but not yet delivered.</param>
 /// <param name="LeaseHolder">The instance holding the mailbox's lease, if a lease is used.</param>
 /// <param name="Hours">Hourly volumes since the asked time.</param>
@@ -220,15 +221,8 @@ public sealed record MailText(string Subject, string Sender, string Body, IReadO
 /// <param name="LatencyP50">Median time from seen to delivered in the window.</param>
 /// <param name="LatencyP99">99th percentile of the same.</param>
 /// <param name="DeliveriesWaiting">Decided mails whose delivery waits (e.g. a sink is down).</param>
-public sealed record MailboxStatus(string Mailbox, string Health, int Backlog, string? LeaseHolder, IReadOnlyList<HourVolume> Hours,
-    double AutomationRate, TimeSpan? LatencyP50, TimeSpan? LatencyP99, int DeliveriesWaiting)
-{
-    /// <summary>The status word of <see cref="Health"/>: <c>Healthy</c>, <c>Degraded</c> or <c>Unhealthy</c>.</summary>
-    public string HealthStatus => Health.Split(':', 2)[0].Trim();
-
-    /// <summary>The worker's description after the status word (in English, as the worker logs it), or empty.</summary>
-    public string HealthDetail => Health.Split(':', 2) is [_, var detail] ? detail.Trim() : "";
-}
+public sealed record MailboxStatus(string Mailbox, string Health, string HealthDetail, int Backlog, string? LeaseHolder, IReadOnlyList<HourVolume> Hours,
+    double AutomationRate, TimeSpan? LatencyP50, TimeSpan? LatencyP99, int DeliveriesWaiting);
 
 /// <summary>Mails in one hour.</summary>
 /// <param name="Hour">The hour's start (UTC).</param>

@@ -74,7 +74,7 @@ internal sealed class FakeBackend : IOversightQueries, IMailActions, IAccessAudi
     public MailText? GetText(string decisionId) => _texts.GetValueOrDefault(decisionId);
 
     public MailboxStatus GetStatus(string mailbox, DateTimeOffset since) =>
-        new(mailbox, "Degraded: reconnecting after a dropped connection", 3, "instance-1", [.. Enumerable.Range(0, 24).Select(h => new HourVolume(since.AddHours(h), h, h % 3, h % 5 == 0 ? 1 : 0))],
+        new(mailbox, "Degraded", "reconnecting after a dropped connection", 3, "instance-1", [.. Enumerable.Range(0, 24).Select(h => new HourVolume(since.AddHours(h), h, h % 3, h % 5 == 0 ? 1 : 0))],
             0.8, TimeSpan.FromMilliseconds(120), TimeSpan.FromSeconds(2), 1);
 
     public IReadOnlyList<LabelPrecision> LabelPrecisions() =>

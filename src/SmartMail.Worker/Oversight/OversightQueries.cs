@@ -268,8 +268,8 @@ public sealed class OversightQueries : IOversightQueries
         TimeSpan? At(double q) => latencies.Count == 0 ? null
             : TimeSpan.FromMilliseconds(Math.Max(0, latencies[(int)Math.Min(latencies.Count - 1, Math.Max(0, Math.Ceiling(q * latencies.Count) - 1))]));
         var (p50, p99) = (At(0.50), At(0.99));
-        var (health, holder) = Health(mailbox);
-        return new MailboxStatus(mailbox, health, backlog, holder, hours, all == 0 ? 0 : (double)routed / all, p50, p99, waiting);
+        var (health, detail, holder) = Health(mailbox);
+        return new MailboxStatus(mailbox, health, detail, backlog, holder, hours, all == 0 ? 0 : (double)routed / all, p50, p99, waiting);
     }
 
     /// <inheritdoc />
@@ -329,23 +329,23 @@ public sealed class OversightQueries : IOversightQueries
             ? [.. curve.Select(p => new global::SmartMail.Web.CurvePoint(p.MinConfidence, p.AutomationRate, p.Precision)).OrderBy(p => p.Automation)]
             : [];
 
-    private (string Health, string? Holder) Health(string mailbox)
+    private (string Health, string Detail, string? Holder) Health(string mailbox)
     {
         if (_health?.LedgerFailure is { } failure)
         {
-            return ($"Unhealthy: the ledger cannot record ({failure})", null);
+            return ("Unhealthy", $"the ledger cannot record ({failure})", null);
         }
         var imap = _options.Mailboxes.FirstOrDefault(m => m.Name == mailbox);
         if (_health is null || !_health.Mailboxes.TryGetValue(mailbox, out var h))
         {
-            return (imap is null ? "Healthy: the drop folder is watched" : "Degraded: not connected yet", null);
+            return imap is null ? ("Healthy", "the drop folder is watched", null) : ("Degraded", "not connected yet", null);
         }
         string? holder = null;
         if (imap is { UseLease: true })
         {
             holder = h.Status == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy ? $"this instance ({_instanceId})" : "another instance";
         }
-        return ($"{h.Status}: {h.Description}", holder);
+        return (h.Status.ToString(), h.Description, holder);
     }
 
     private static string? Destination(DbConnection connection, string decisionId)
