@@ -126,11 +126,10 @@ public sealed class ThirdPartyWorkerTests(DefaultModelFixture model, ITestOutput
     {
         var ct = TestContext.Current.CancellationToken;
         await using var rig = await ThirdPartyRig.StartAsync(TimeSpan.FromMinutes(10));
-        var (shim, dovecot, provider) = (rig.Shim, rig.Dovecot, rig.Provider);
-        var client = provider.ClientsFor[dovecot.User];
-        var options = Mailbox(dovecot, provider, client.SecretClientId, o => o.ClientSecretFile = client.SecretFile);
+        var (shim, dovecot) = (rig.Shim, rig.Dovecot);
+        var options = SecretMailbox(rig);
         using var run = new WorkerRun(options, Model, Data, output);
-        var (logs, store, health, worker) = run;
+        var (logs, store, _, worker) = run;
         var appended = await AppendAsync(dovecot, Mail(0, 4));
         shim.Failing = true;
 
@@ -153,10 +152,9 @@ public sealed class ThirdPartyWorkerTests(DefaultModelFixture model, ITestOutput
         // Shorter than MSAL's 5 minutes: a token is fetched for every connection, so every reconnect asks the provider.
         await using var rig = await ThirdPartyRig.StartAsync(TimeSpan.FromSeconds(120));
         var (dovecot, provider) = (rig.Dovecot, rig.Provider);
-        var client = provider.ClientsFor[dovecot.User];
-        var options = Mailbox(dovecot, provider, client.SecretClientId, o => o.ClientSecretFile = client.SecretFile);
+        var options = SecretMailbox(rig);
         using var run = new WorkerRun(options, Model, Data, output);
-        var (logs, store, health, worker) = run;
+        var (logs, store, _, worker) = run;
         var appended = await AppendAsync(dovecot, Mail(0, 2));
 
         await worker.StartAsync(ct);
@@ -181,15 +179,9 @@ public sealed class ThirdPartyWorkerTests(DefaultModelFixture model, ITestOutput
     {
         var ct = TestContext.Current.CancellationToken;
         await using var rig = await ThirdPartyRig.StartAsync(TimeSpan.FromMinutes(10));
-        var (dovecot, provider) = (rig.Dovecot, rig.Provider);
-        var client = provider.ClientsFor[dovecot.User];
-        var options = Mailbox(dovecot, provider, client.SecretClientId, o =>
-        {
-            o.ClientSecretFile = client.SecretFile;
-            o.CaCertificateFile = null;
-        });
+        var options = SecretMailbox(rig, o => o.CaCertificateFile = null);
         using var run = new WorkerRun(options, Model, Data, output);
-        var (logs, store, health, worker) = run;
+        var (logs, _, health, worker) = run;
 
         await worker.StartAsync(ct);
         await WaitUntil(() => health.Mailboxes.TryGetValue(options.Name, out var h) && h.Status == HealthStatus.Unhealthy,
@@ -245,6 +237,17 @@ public sealed class ThirdPartyWorkerTests(DefaultModelFixture model, ITestOutput
         options.LeaseDuration = TimeSpan.FromSeconds(40);
         options.OAuth2 = ThirdPartySignInTests.Options(provider, clientId, credential);
         return options;
+    }
+
+    // The mail user's client_secret_post client at the rig's provider, its settings changed by tweak before use.
+    private static ImapMailboxOptions SecretMailbox(ThirdPartyRig rig, Action<OAuth2Options>? tweak = null)
+    {
+        var client = rig.Provider.ClientsFor[rig.Dovecot.User];
+        return Mailbox(rig.Dovecot, rig.Provider, client.SecretClientId, o =>
+        {
+            o.ClientSecretFile = client.SecretFile;
+            tweak?.Invoke(o);
+        });
     }
 
     private static SmtpForwardOptions Smtp(OAuth2SmtpRelay relay, ThirdPartyOidcProvider provider, string clientId, Action<OAuth2Options> credential) =>
