@@ -87,8 +87,8 @@ internal static class RunSummary
             $"This run: {outcomes.Count} mails — {counts.GetValueOrDefault(ProcessOutcome.Routed)} routed, {counts.GetValueOrDefault(ProcessOutcome.Manual)} to manual triage, {counts.GetValueOrDefault(ProcessOutcome.Quarantined)} quarantined, {counts.GetValueOrDefault(ProcessOutcome.Duplicate)} duplicates, {counts.GetValueOrDefault(ProcessOutcome.Deferred)} deferred.");
         AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"Sources: {string.Join("; ", Sources(options))}. {SinksLine(options)}");
         var audit = options.AuditJsonLines
-            ? $"{Path.Combine(options.DataDirectory, "state.db")} and {Path.Combine(options.DataDirectory, "audit.jsonl")}"
-            : Path.Combine(options.DataDirectory, "state.db");
+            ? $"{StateStores.SqlitePath(options.DataDirectory)} and {Path.Combine(options.DataDirectory, "audit.jsonl")}"
+            : StateStores.SqlitePath(options.DataDirectory);
         AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"Audit trail: {audit}.");
     }
 }

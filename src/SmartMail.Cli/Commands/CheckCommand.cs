@@ -11,6 +11,7 @@ using SmartMail.Worker.Imap;
 using SmartMail.Worker.Options;
 using SmartMail.Worker.Security;
 using SmartMail.Worker.Sinks;
+using SmartMail.Worker.State;
 
 namespace SmartMail.Cli.Commands;
 
@@ -85,7 +86,7 @@ internal static class CheckCommand
             WritableOrFail(report, item, dir, "SmartMail:DataDirectory", $"{dir} does not exist yet; the first run creates it");
             return;
         }
-        var state = Path.Combine(dir, "state.db");
+        var state = StateStores.SqlitePath(dir);
         var ledger = File.Exists(state)
             ? string.Create(CultureInfo.InvariantCulture, $"state.db {new FileInfo(state).Length / 1024.0:F0} KiB")
             : "no state.db yet (made by the first run)";

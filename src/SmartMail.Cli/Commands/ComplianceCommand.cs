@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using SmartMail.Worker.Privacy;
+using SmartMail.Worker.State;
 
 namespace SmartMail.Cli.Commands;
 
@@ -23,7 +24,7 @@ internal static class ComplianceCommand
             var dir = parse.GetRequiredValue(output);
             using var host = WorkerConfig.Build(settings);
             var options = host.Options();
-            var state = Path.Combine(options.DataDirectory, "state.db");
+            var state = StateStores.SqlitePath(options.DataDirectory);
             if (!options.State.IsPostgreSql && !File.Exists(state))
             {
                 throw new UsageException($"no state store at '{state}' (SmartMail:DataDirectory): run the worker first.");

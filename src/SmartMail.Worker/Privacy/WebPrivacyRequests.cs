@@ -1,5 +1,6 @@
 using SmartMail.Web;
 using SmartMail.Worker.Options;
+using SmartMail.Worker.State;
 
 namespace SmartMail.Worker.Privacy;
 
@@ -47,7 +48,7 @@ public sealed class WebPrivacyRequests(PrivacyService privacy, IPrivacyStore sto
     /// <inheritdoc />
     public string ComplianceHtml()
     {
-        using var figures = store is PrivacyStore shared ? shared.Figures() : new ComplianceFigures(Path.Combine(options.DataDirectory, "state.db"));
+        using var figures = store is PrivacyStore shared ? shared.Figures() : new ComplianceFigures(StateStores.SqlitePath(options.DataDirectory));
         return ComplianceReport.HtmlBody(ComplianceReport.Build(options, figures, store, time.GetUtcNow()), 2); // under the page's own h1
     }
 
