@@ -13,6 +13,8 @@ namespace SmartMail.Worker.Oversight;
 /// UNCHANGEDSINCE, so of two instances moving the same mail at once only one claims it; the other waits for the mail to
 /// appear in the destination. (A UID MOVE alone is not enough: two sessions moving the same message at the same moment
 /// both got a copy in the destination from Dovecot; <c>ImapActionsTests.Move_TwoInstancesAtOnce_TheMailLandsOnce</c>.)
+/// The claim narrows the race; it does not close it on every server: when two claims both land, both instances move and the
+/// destination briefly holds two copies, and each mover then keeps the copy with the lowest UID (see KeepOneAsync).
 /// A server without MOVE or CONDSTORE is refused: the move could not be made exactly once there.
 /// </summary>
 internal sealed class ImapActionMover(ImapMailboxOptions options, string instanceId)
@@ -77,9 +79,7 @@ internal sealed class ImapActionMover(ImapMailboxOptions options, string instanc
             var deadline = DateTimeOffset.UtcNow + (otherIsMoving ? WaitForOther : TimeSpan.Zero);
             while (true)
             {
-                await target.OpenAsync(FolderAccess.ReadOnly, cancellationToken).ConfigureAwait(false);
-                var there = (await target.SearchAsync(SearchQuery.HasKeyword(marker), cancellationToken).ConfigureAwait(false)).Count > 0;
-                await target.CloseAsync(false, cancellationToken).ConfigureAwait(false);
+                var there = await KeepOneAsync(client, target, marker, cancellationToken).ConfigureAwait(false);
                 if (there)
                 {
                     return;
@@ -103,6 +103,24 @@ internal sealed class ImapActionMover(ImapMailboxOptions options, string instanc
                 await client.DisconnectAsync(true, CancellationToken.None).ConfigureAwait(false);
             }
         }
+    }
+
+    // Whether the mail is in the target, leaving one copy there. Two instances' claims can both succeed on a server that
+    // checks UNCHANGEDSINCE apart from the store (Dovecot did, once in many CI runs), and then both MOVEs give a copy. The
+    // copies carry the same marker; every mover looks after its own MOVE has completed, so the last one sees them all and
+    // each removes the same ones (all but the lowest UID): one copy remains whatever the order.
+    private static async Task<bool> KeepOneAsync(ImapClient client, IMailFolder target, string marker, CancellationToken cancellationToken)
+    {
+        await target.OpenAsync(FolderAccess.ReadWrite, cancellationToken).ConfigureAwait(false);
+        var uids = await target.SearchAsync(SearchQuery.HasKeyword(marker), cancellationToken).ConfigureAwait(false);
+        if (uids.Count > 1 && client.Capabilities.HasFlag(ImapCapabilities.UidPlus))
+        {
+            var extra = uids.OrderBy(u => u.Id).Skip(1).ToList();
+            await target.AddFlagsAsync(extra, MessageFlags.Deleted, true, cancellationToken).ConfigureAwait(false);
+            await target.ExpungeAsync(extra, cancellationToken).ConfigureAwait(false);
+        }
+        await target.CloseAsync(false, cancellationToken).ConfigureAwait(false);
+        return uids.Count > 0;
     }
 
     // Claims the mails for this instance with a conditional STORE (UNCHANGEDSINCE their MODSEQ). False when another

@@ -144,6 +144,35 @@ public sealed class ImapActionsTests : IDisposable
         await AssertOnceInAsync(dovecot, "Housing");
     }
 
+    // The outcome of two claims that both landed (Dovecot let two concurrent UNCHANGEDSINCE stores through once in CI):
+    // the other instance's MOVE already put a copy in the destination when this instance moves its own.
+    [Fact]
+    public async Task Move_TheOtherInstancesCopyIsAlreadyInTheDestination_OneCopyRemains()
+    {
+        await using var dovecot = await Dovecot.StartAsync();
+        var options = Options(dovecot);
+        var id = await ToTriageAsync(dovecot, options);
+        string marker;
+        using (var store = new SqliteStateStore(Path.Combine(_data.FullName, "state.db")))
+        {
+            marker = new LedgerMarker(store).Of(id);
+        }
+        using (var client = await dovecot.ClientAsync())
+        {
+            var triage = await client.GetFolderAsync("_manual-triage", TestContext.Current.CancellationToken);
+            var housing = await client.GetFolder(client.PersonalNamespaces[0])
+                .CreateAsync("Housing", true, TestContext.Current.CancellationToken);
+            await triage.OpenAsync(MailKit.FolderAccess.ReadWrite, TestContext.Current.CancellationToken);
+            var uids = await triage.SearchAsync(MailKit.Search.SearchQuery.All, TestContext.Current.CancellationToken);
+            await triage.CopyToAsync(uids, housing!, TestContext.Current.CancellationToken);
+            await client.DisconnectAsync(true, TestContext.Current.CancellationToken);
+        }
+
+        await new ImapActionMover(dovecot.Options(), "inst0001").MoveAsync(id, marker, "_manual-triage", "Housing", TestContext.Current.CancellationToken);
+
+        await AssertOnceInAsync(dovecot, "Housing");
+    }
+
     public void Dispose()
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
