@@ -1,13 +1,25 @@
 #!/usr/bin/env bash
 # Backlog throughput over loopback IMAP: a throwaway Dovecot gets N mails from 20 Newsgroups bydate-test in INBOX,
-# then `smartmail run` drains it once (Release build) and prints mails/s. Needs root (Dovecot) and ../shared.
-# Usage: [BATCH=500] benchmarks/imap-throughput/run.sh [N=5000]
+# then `smartmail run` drains it once (Release build) and prints mails/s. Needs root (Dovecot, PostgreSQL) and ../shared.
+# Usage: [BATCH=500] [PROVIDER=Sqlite|PostgreSql] [CHECKOUT=<another checkout of SmartMail>] benchmarks/imap-throughput/run.sh [N=5000]
+# PROVIDER=PostgreSql keeps the state in a throwaway PostgreSQL (Debian's package, its default durability settings) on
+# 127.0.0.1; CHECKOUT runs another commit's build (e.g. a git worktree) against the same kind of backlog (compare.sh).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 shared=$(realpath "$repo/../shared")
+checkout=$(realpath "${CHECKOUT:-$repo}")
 n=${1:-5000}
-work=$(mktemp -d); trap 'bash "$shared/dovecot/stop.sh" "$work/dovecot" >/dev/null 2>&1; rm -rf "$work"' EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+provider=${PROVIDER:-Sqlite}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+work=$(mktemp -d); chmod 755 "$work"
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+cleanup() {
+  bash "$shared/dovecot/stop.sh" "$work/dovecot" >/dev/null 2>&1 || true
+  [[ -d "$work/pg" ]] && runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg/data" -m immediate -w stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+port=$(free_port)
 pass=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 bash "$shared/dovecot/start.sh" "$work/dovecot" "$port" "bench:$pass" >/dev/null
 python3 - "$shared/data/20news-bydate/20news-bydate-test" "$port" "$pass" "$n" <<'PY'
@@ -20,11 +32,22 @@ for path in itertools.islice(itertools.cycle(files), n):
     imap.append("INBOX", None, None, data)
 imap.logout()
 PY
-dotnet build -c Release "$repo/src/SmartMail.Cli" -v q -nologo >/dev/null
+state=()
+if [[ "$provider" == PostgreSql ]]; then
+  [[ -x "$pgbin/pg_ctl" ]] || { echo "PROVIDER=PostgreSql needs Debian's postgresql package" >&2; exit 2; }
+  pgport=$(free_port)
+  mkdir -p "$work/pg"; head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$work/pg/pw"; chown -R postgres:postgres "$work/pg"
+  runuser -u postgres -- "$pgbin/initdb" -D "$work/pg/data" -U bench --pwfile "$work/pg/pw" -A scram-sha-256 -E UTF8 >/dev/null
+  runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w \
+    -o "-p $pgport -k $work/pg -c listen_addresses=127.0.0.1" start >/dev/null
+  echo "Host=127.0.0.1;Port=$pgport;Database=postgres;Username=bench;Password=$(cat "$work/pg/pw")" > "$work/pg/connection"
+  state=(--SmartMail:State:Provider=PostgreSql --SmartMail:State:ConnectionStringFile="$work/pg/connection")
+fi
+dotnet build -c Release "$checkout/src/SmartMail.Cli" -v q -nologo >/dev/null
 cd "$work"
 export SMARTMAIL_SmartMail__Mailboxes__0__Password="$pass"  # secrets through the environment, not the command line
-/usr/bin/time -f "%e s wall, %M KB peak RSS" dotnet "$repo/src/SmartMail.Cli/bin/Release/net10.0/smartmail.dll" run \
-  --SmartMail:DataDirectory="$work/data" --SmartMail:ModelPath="$repo/models/default/smartmail-20news.zip" \
+/usr/bin/time -f "%e s wall, %M KB peak RSS" dotnet "$checkout/src/SmartMail.Cli/bin/Release/net10.0/smartmail.dll" run \
+  --SmartMail:DataDirectory="$work/data" --SmartMail:ModelPath="$checkout/models/default/smartmail-20news.zip" "${state[@]}" \
   --SmartMail:Mailboxes:0:Name=bench --SmartMail:Mailboxes:0:Host=127.0.0.1 --SmartMail:Mailboxes:0:Port="$port" \
   --SmartMail:Mailboxes:0:Security=None --SmartMail:Mailboxes:0:AllowPlaintext=true \
-  --SmartMail:Mailboxes:0:Username=bench --SmartMail:Mailboxes:0:BatchSize="${BATCH:-500}" | grep -E "Mailbox|This run|wall"
+  --SmartMail:Mailboxes:0:Username=bench --SmartMail:Mailboxes:0:BatchSize="${BATCH:-500}" 2>&1 | grep -E "Mailbox|This run|wall"
