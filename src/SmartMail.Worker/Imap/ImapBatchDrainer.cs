@@ -1,5 +1,4 @@
 using SmartMail.Worker.Processing;
-using SmartMail.Worker.Sinks;
 using SmartMail.Worker.Sources;
 using SmartMail.Worker.State;
 
@@ -31,7 +30,7 @@ public static class ImapBatchDrainer
         // Batches by count (halved for mail a crash left in flight) and by bytes, from the sizes the server listed: a batch never
         // fetches more than BatchMegabytes, and mail over MaxMessageMegabytes is not fetched at all.
         var maxBytes = mailbox.Options.BatchMegabytes * 1024L * 1024L;
-        var quarantineInPlace = processor.Sink is not RoutingSink router || router.IsDefault(processor.QuarantineDestination);
+        var quarantineInPlace = processor.Sink.IsDefaultRoute(processor.QuarantineDestination);
         foreach (var chunk in CrashBisect.ByBytes(processor.Batches(processor.Due(listed), batchSize), maxBytes))
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -85,7 +84,7 @@ public static class ImapBatchDrainer
         }
         ready = [.. ready.Where((_, i) => claims[i] is null)];
         // Folder routes move in batches; SMTP, webhook and journal routes go through the sink one by one.
-        foreach (var other in ready.Where(r => processor.Sink is RoutingSink routes && !routes.IsDefault(r.Record!.Destination!)).ToList())
+        foreach (var other in ready.Where(r => !processor.Sink.IsDefaultRoute(r.Record!.Destination!)).ToList())
         {
             outcomes.Add(await processor.DeliverAsync(mailbox, other, cancellationToken).ConfigureAwait(false));
             ready.Remove(other);

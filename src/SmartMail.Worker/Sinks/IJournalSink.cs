@@ -23,6 +23,15 @@ public interface IJournalSink
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns><see langword="true"/> delivered, <see langword="false"/> not, <see langword="null"/> unknown.</returns>
     Task<bool?> IsDeliveredAsync(DeliveryCheck check, CancellationToken cancellationToken) => Task.FromResult<bool?>(null);
+
+    /// <summary>
+    /// Whether <paramref name="destination"/> goes to the default sink, the source's own (for an IMAP mailbox: a folder, moved in
+    /// batches by the mailbox; mail too large to fetch is quarantined in place there). A sink that does not route answers
+    /// <see langword="true"/>: every destination is its own.
+    /// </summary>
+    /// <param name="destination">The destination.</param>
+    /// <returns><see langword="true"/> for the default sink.</returns>
+    bool IsDefaultRoute(string destination) => true;
 }
 
 /// <summary>A mail on its way to a destination.</summary>

@@ -37,10 +37,9 @@ public sealed class RoutingSink : IJournalSink
         }
     }
 
-    /// <summary>Whether <paramref name="destination"/> goes to the default sink (for an IMAP mailbox: a folder, moved in batches).</summary>
-    /// <param name="destination">The destination.</param>
-    /// <returns><see langword="true"/> for the default sink.</returns>
-    public bool IsDefault(string destination) => KindOf(destination) == "Default";
+    /// <inheritdoc />
+    /// <remarks>Destinations without a route, and routes of kind <c>Default</c>.</remarks>
+    public bool IsDefaultRoute(string destination) => KindOf(destination) == "Default";
 
     /// <summary>The department address of an SMTP destination.</summary>
     /// <param name="destination">The destination.</param>
