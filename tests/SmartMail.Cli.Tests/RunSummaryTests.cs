@@ -94,4 +94,26 @@ public sealed class RunSummaryTests
         Assert.DoesNotContain("Seeded", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("IMAP mailbox post", result.Stdout, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Run_Imap_LeaseHeldByAWatchingInstance_SkipsTheMailboxAndLeavesItsMail()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var dovecot = await Dovecot.StartAsync();
+        await dovecot.AppendAsync([RunFailureTests.Mail("Shuttle launch")]);
+        var data = CliProcess.TempDirectory();
+        using var watcherStore = new SqliteStateStore(Path.Combine(CliProcess.TempDirectory(), "state.db"));
+        using var watcher = new ImapLease(dovecot.Options("post"), watcherStore, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        Assert.True(await watcher.TryAcquireAsync(ct));
+
+        var result = await CliProcess.RunAsync(data, "run", $"--SmartMail:DataDirectory={data}", $"--SmartMail:ModelPath={CliProcess.DefaultModel}",
+            "--SmartMail:Mailboxes:0:Name=post", "--SmartMail:Mailboxes:0:Host=127.0.0.1", $"--SmartMail:Mailboxes:0:Port={dovecot.Port}",
+            "--SmartMail:Mailboxes:0:Security=None", "--SmartMail:Mailboxes:0:AllowPlaintext=true",
+            $"--SmartMail:Mailboxes:0:Username={dovecot.User}", $"--SmartMail:Mailboxes:0:Password={dovecot.Password}");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("Mailbox post: another SmartMail instance holds its lease and routes it; skipped.", result.Stdout, StringComparison.Ordinal);
+        Assert.Equal("INBOX", Assert.Single(await dovecot.InventoryAsync()).Folder); // not routed: the lease holder routes it
+        Assert.True(watcher.IsHeld);
+    }
 }

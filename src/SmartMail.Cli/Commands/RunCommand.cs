@@ -78,46 +78,33 @@ internal static class RunCommand
         for (var index = 0; index < options.Mailboxes.Count; index++)
         {
             var mailboxOptions = options.Mailboxes[index];
-            // One pass over each IMAP mailbox: reconcile what a crash left, then drain what is waiting.
+            // One pass over each IMAP mailbox, the service's cycle once: reconcile what a crash left, then drain what is waiting.
             // A watching instance on this mailbox holds its lease: then it routes the mail, and this pass leaves it alone.
             var store = host.Services.GetRequiredService<IStateStore>();
-            using var lease = mailboxOptions.UseLease
-                ? new ImapLease(mailboxOptions, store, TimeProvider.System, host.Services.GetRequiredService<ILoggerFactory>().CreateLogger<ImapLease>())
-                : null;
-            var acquired = true;
-            if (lease is not null)
-            {
-                acquired = await MailServerErrors.GuardAsync(mailboxOptions, index, () => lease.TryAcquireAsync(cancellationToken), cancellationToken);
-            }
-            if (!acquired)
+            using var cycle = new MailboxCycle(mailboxOptions, host.Services.GetRequiredService<Func<ImapMailbox, MailProcessor>>(), store,
+                TimeProvider.System, host.Services.GetRequiredService<ILoggerFactory>().CreateLogger<ImapLease>());
+            if (!await MailServerErrors.GuardAsync(mailboxOptions, index, () => cycle.TryAcquireAsync(cancellationToken), cancellationToken))
             {
                 AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture,
                     $"Mailbox [bold]{mailboxOptions.Name}[/]: another SmartMail instance holds its lease and routes it; skipped.");
                 continue;
             }
-            using var fenced = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease?.Fence ?? CancellationToken.None);
-            using var mailbox = new ImapMailbox(mailboxOptions, store.InstanceId);
+            using var fenced = cycle.Fenced(cancellationToken);
+            using var mailbox = cycle.NewMailbox();
             var stopwatch = System.Diagnostics.Stopwatch.StartNew();
             IReadOnlyList<ProcessOutcome> drained = [];
             try
             {
                 await MailServerErrors.GuardAsync(mailboxOptions, index, async () =>
                 {
-                    _ = lease?.KeepAsync(fenced.Token); // the release below stops these renewals and waits for them
-                    await mailbox.ConnectAsync(fenced.Token);
-                    var processor = host.Services.GetRequiredService<Func<ImapMailbox, MailProcessor>>()(mailbox);
-                    await ImapReconciler.ReconcileAsync(mailbox, store, TimeProvider.System, fenced.Token, processor.Sink);
-                    drained = await ImapBatchDrainer.DrainAsync(mailbox, processor, store, mailboxOptions.BatchSize, fenced.Token);
+                    var processor = await cycle.ConnectAsync(mailbox, null, fenced.Token);
+                    drained = await cycle.DrainAsync(mailbox, processor, fenced.Token);
                 }, cancellationToken);
             }
             finally
             {
                 await fenced.CancelAsync();
-                if (lease is not null)
-                {
-                    using var release = new CancellationTokenSource(mailboxOptions.CommandTimeout);
-                    await ReleaseQuietlyAsync(lease, release.Token);
-                }
+                await ReleaseQuietlyAsync(cycle);
             }
             outcomes.AddRange(drained);
             if (options.Learning.WatchCorrections)
@@ -148,11 +135,11 @@ internal static class RunCommand
     }
 
     // A lease that cannot be released runs out by itself; the error that ended the pass is the one to report.
-    private static async Task ReleaseQuietlyAsync(ImapLease lease, CancellationToken cancellationToken)
+    private static async Task ReleaseQuietlyAsync(MailboxCycle cycle)
     {
         try
         {
-            await lease.ReleaseAsync(cancellationToken);
+            await cycle.ReleaseAsync();
         }
         catch (Exception ex) when (ex is IOException or MailKit.ProtocolException or MailKit.Net.Imap.ImapCommandException or OperationCanceledException
             or InvalidOperationException or System.Net.Sockets.SocketException or MailKit.Security.AuthenticationException)

@@ -213,7 +213,7 @@ public sealed partial class ImapLease : IDisposable
                     Lose();
                 }
             }
-            catch (Exception ex) when (ImapWorker.IsTransient(ex) && !cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (MailboxCycle.IsTransient(ex) && !cancellationToken.IsCancellationRequested)
             {
                 // A sign-in that cannot happen now (authority or token check down) is one line; anything else keeps its trace.
                 var signIn = Auth.SignInFailure.Transient(ex);
@@ -264,7 +264,7 @@ public sealed partial class ImapLease : IDisposable
                 LeaseLog.Released(_logger, _options.Name, held);
             }
         }
-        catch (Exception ex) when (ImapWorker.IsTransient(ex) || ex is FolderNotFoundException)
+        catch (Exception ex) when (MailboxCycle.IsTransient(ex) || ex is FolderNotFoundException)
         {
             LeaseLog.RenewFailed(_logger, _options.Name, held, ex.GetType().Name, ex); // it runs out by itself
         }

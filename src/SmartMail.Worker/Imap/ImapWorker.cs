@@ -1,6 +1,4 @@
 using MailKit;
-using MailKit.Net.Imap;
-using MailKit.Security;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SmartMail.Core;
@@ -13,7 +11,8 @@ namespace SmartMail.Worker.Imap;
 /// Watches one IMAP mailbox. A work connection drains the folder through the <see cref="MailProcessor"/>; a second
 /// connection IDLEs (re-issued every <see cref="ImapMailboxOptions.IdleRestart"/>) and wakes the work loop when mail
 /// arrives; without IDLE the folder is polled. Transient failures reconnect with capped, jittered backoff; refused
-/// credentials stop this mailbox loudly; a state store that cannot record stops the service (fail closed).
+/// credentials stop this mailbox loudly; a state store that cannot record stops the service (fail closed). Each round is
+/// the <see cref="MailboxCycle"/> the one-shot <c>smartmail run</c> makes once: lease, connect, reconcile, drain.
 /// </summary>
 public sealed class ImapWorker(
     ImapMailboxOptions options,
@@ -27,7 +26,6 @@ public sealed class ImapWorker(
 {
     private readonly SemaphoreSlim _wake = new(0, 1);
     private bool _warnedNoCondStore;
-    private Task _keep = Task.CompletedTask; // the lease's renewals while this instance holds it
 
     /// <summary>Mails handled since start (for tests and status).</summary>
     public int Handled { get; private set; }
@@ -38,23 +36,19 @@ public sealed class ImapWorker(
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var lease = options.UseLease ? new ImapLease(options, store, time, logger) : null;
+        using var cycle = new MailboxCycle(options, processorFor, store, time, logger);
         try
         {
-            await WatchAsync(lease, stoppingToken);
+            await WatchAsync(cycle, stoppingToken);
         }
         finally
         {
-            if (lease is not null)
-            {
-                // Work has stopped: give the lease up so a standby takes over at its next look.
-                using var release = new CancellationTokenSource(options.CommandTimeout);
-                await lease.ReleaseAsync(release.Token);
-            }
+            // Work has stopped: give the lease up so a standby takes over at its next look.
+            await cycle.ReleaseAsync();
         }
     }
 
-    private async Task WatchAsync(ImapLease? lease, CancellationToken stoppingToken)
+    private async Task WatchAsync(MailboxCycle cycle, CancellationToken stoppingToken)
     {
         DateTimeOffset? connectedAt = null;
         for (var failures = 0; !stoppingToken.IsCancellationRequested;)
@@ -73,32 +67,25 @@ public sealed class ImapWorker(
             var held = false; // whether this round got as far as holding the lease (a failure before that is an outage, not a lost lease)
             try
             {
-                if (lease is { IsHeld: false })
-                {
-                    await _keep; // surfaces a failure of the last holding's renewals (a ledger that cannot record them)
-                    await AcquireAsync(lease, stoppingToken);
-                    _keep = lease.KeepAsync(stoppingToken);
-                }
+                await AcquireAsync(cycle, stoppingToken);
                 held = true;
                 // All work on the folder stops when the lease is lost or runs out.
-                work = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, lease?.Fence ?? CancellationToken.None);
+                work = cycle.Fenced(stoppingToken);
                 idleStop = CancellationTokenSource.CreateLinkedTokenSource(work.Token);
                 var token = work.Token;
-                mailbox = new ImapMailbox(options, store.InstanceId);
-                await mailbox.ConnectAsync(token);
-                IsConnected = true;
-                connectedAt = time.GetUtcNow();
-                health?.Working(options.Name, time.GetUtcNow());
-                ImapLog.Connected(logger, options.Name, mailbox.UidValidity, mailbox.SupportsIdle, mailbox.SupportsMove);
-                if (!mailbox.SupportsClaims && !_warnedNoCondStore)
+                mailbox = cycle.NewMailbox();
+                var processor = await cycle.ConnectAsync(mailbox, connected =>
                 {
-                    _warnedNoCondStore = true;
-                    ImapLog.NoCondStore(logger, options.Name);
-                }
-                // The processor first: its sink answers the reconciler per route (IMAP folder, journal, SMTP, webhook), and it
-                // has the ledger mirror its audit rows to audit.jsonl before the reconciler writes any.
-                var processor = processorFor(mailbox);
-                await ImapReconciler.ReconcileAsync(mailbox, store, time, token, processor.Sink);
+                    IsConnected = true;
+                    connectedAt = time.GetUtcNow();
+                    health?.Working(options.Name, time.GetUtcNow());
+                    ImapLog.Connected(logger, options.Name, connected.UidValidity, connected.SupportsIdle, connected.SupportsMove);
+                    if (!connected.SupportsClaims && !_warnedNoCondStore)
+                    {
+                        _warnedNoCondStore = true;
+                        ImapLog.NoCondStore(logger, options.Name);
+                    }
+                }, token);
                 if (options.UseIdle && mailbox.SupportsIdle)
                 {
                     idle = IdleAsync(idleStop.Token);
@@ -106,10 +93,7 @@ public sealed class ImapWorker(
                 while (!token.IsCancellationRequested)
                 {
                     models?.RefreshIfChanged();
-                    // A claim another instance left behind is taken over once any command that instance sent before it lost
-                    // the lease has surely been answered.
-                    mailbox.AdoptForeignClaims = lease is not null && lease.HeldFor >= 2 * options.CommandTimeout;
-                    var drained = (await ImapBatchDrainer.DrainAsync(mailbox, processor, store, options.BatchSize, token)).Count;
+                    var drained = (await cycle.DrainAsync(mailbox, processor, token)).Count;
                     Handled += drained;
                     ImapLog.Drained(logger, options.Name, drained);
                     if (idle is { IsCompleted: true })
@@ -119,94 +103,75 @@ public sealed class ImapWorker(
                     await _wake.WaitAsync(options.PollInterval, token);
                 }
             }
-            catch (MailboxConfigurationException ex)
+            catch (Exception ex) when (MailboxCycle.Classify(ex, stoppingToken.IsCancellationRequested, out var hint) is var failure and not MailboxFailure.Unexpected)
             {
-                ImapLog.ConfigurationInvalid(logger, options.Name, ex.Setting ?? "?", ex.Message);
-                health?.Stopped(options.Name, $"configuration error in setting {ex.Setting}", time.GetUtcNow());
-                return; // not transient: retrying cannot fix a setting; other mailboxes go on
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested && IsThrottling(ex, out var hint))
-            {
-                // The server (or the token authority) is throttling: stay away as long as it asks, or exponentially longer.
-                failures++;
-                var delay = ServerThrottle.Wait(hint, failures, Random.Shared.NextDouble());
-                ImapLog.Throttled(logger, options.Name, failures, delay, hint is not null, ex.GetType().Name);
-                health?.Reconnecting(options.Name, $"the server is throttling; next connection in {delay:g} (refusal {failures})", time.GetUtcNow());
-                IsConnected = false;
-                if (idleStop is not null)
+                switch (failure)
                 {
-                    await idleStop.CancelAsync();
+                    case MailboxFailure.Configuration:
+                        var setting = ((MailboxConfigurationException)ex).Setting;
+                        ImapLog.ConfigurationInvalid(logger, options.Name, setting ?? "?", ex.Message);
+                        health?.Stopped(options.Name, $"configuration error in setting {setting}", time.GetUtcNow());
+                        return; // not transient: retrying cannot fix a setting; other mailboxes go on
+                    case MailboxFailure.Throttled:
+                        // The server (or the token authority) is throttling: stay away as long as it asks, or exponentially longer.
+                        failures++;
+                        var wait = ServerThrottle.Wait(hint, failures, Random.Shared.NextDouble());
+                        ImapLog.Throttled(logger, options.Name, failures, wait, hint is not null, ex.GetType().Name);
+                        health?.Reconnecting(options.Name, $"the server is throttling; next connection in {wait:g} (refusal {failures})", time.GetUtcNow());
+                        await DisconnectedAsync(idleStop);
+                        await Task.Delay(wait, time, stoppingToken);
+                        break;
+                    case MailboxFailure.SignInRefused:
+                        ImapLog.SignInRefused(logger, options.Name, ex.Message);
+                        health?.Stopped(options.Name, "the OAuth2 sign-in was refused (see the log)", time.GetUtcNow());
+                        return; // not transient: a retry storm would get the app throttled; other mailboxes go on
+                    case MailboxFailure.CredentialsRefused:
+                        ImapLog.AuthenticationFailed(logger, options.Name, ex);
+                        health?.Stopped(options.Name, "the server refused the credentials", time.GetUtcNow());
+                        return; // not transient: retrying would lock the account; other mailboxes go on
+                    case MailboxFailure.LeaseUnavailable:
+                        ImapLog.LeaseUnavailable(logger, options.Name, ex);
+                        health?.Stopped(options.Name, "the lease folder cannot be created (see the log)", time.GetUtcNow());
+                        return;
+                    case MailboxFailure.LedgerFailed:
+                        Log.StateStoreFailed(logger, ex);
+                        health?.LedgerFailed(ex.GetType().Name);
+                        Environment.ExitCode = 1;
+                        lifetime.StopApplication();
+                        return;
+                    case MailboxFailure.InvariantBroken:
+                        // A broken invariant is a bug, not an outage: stop loudly rather than reconnect into it again and again.
+                        Log.InvariantBroken(logger, options.Name, ex);
+                        health?.Stopped(options.Name, "a ledger invariant broke (see the log)", time.GetUtcNow());
+                        Environment.ExitCode = 1;
+                        lifetime.StopApplication();
+                        return;
+                    case MailboxFailure.Stopped:
+                        return;
+                    case MailboxFailure.Transient when held && !cycle.IsHeld && !stoppingToken.IsCancellationRequested:
+                        // The lease was lost mid-work (the cancelled command may have been cut off: the reconciler sorts it out when
+                        // this instance holds the lease again). Stand by.
+                        IsConnected = false;
+                        await cycle.ThrowIfRenewalsFailedAsync(); // a ledger that cannot record the lease stops the service like any other
+                        break;
+                    case MailboxFailure.Transient:
+                        failures++;
+                        var delay = Backoff(failures);
+                        if (Auth.SignInFailure.Transient(ex) is { } problem)
+                        {
+                            ImapLog.SignInNotNow(logger, options.Name, failures, delay, problem); // one line, no stack trace: the party at fault is named
+                        }
+                        else
+                        {
+                            ImapLog.ConnectionLost(logger, options.Name, failures, delay, ex);
+                        }
+                        health?.Reconnecting(options.Name, $"reconnecting after {ex.GetType().Name} (failure {failures})", time.GetUtcNow());
+                        await DisconnectedAsync(idleStop);
+                        await Task.Delay(delay, time, stoppingToken);
+                        break;
+                    default:
+                        throw; // Unexpected: filtered out above
                 }
-                await Task.Delay(delay, time, stoppingToken);
-            }
-            catch (Auth.SignInRefusedException ex)
-            {
-                ImapLog.SignInRefused(logger, options.Name, ex.Message);
-                health?.Stopped(options.Name, "the OAuth2 sign-in was refused (see the log)", time.GetUtcNow());
-                return; // not transient: a retry storm would get the app throttled; other mailboxes go on
-            }
-            catch (AuthenticationException ex)
-            {
-                ImapLog.AuthenticationFailed(logger, options.Name, ex);
-                health?.Stopped(options.Name, "the server refused the credentials", time.GetUtcNow());
-                return; // not transient: retrying would lock the account; other mailboxes go on
-            }
-            catch (LeaseUnavailableException ex)
-            {
-                ImapLog.LeaseUnavailable(logger, options.Name, ex);
-                health?.Stopped(options.Name, "the lease folder cannot be created (see the log)", time.GetUtcNow());
-                return;
-            }
-            catch (StateStoreException ex)
-            {
-                Log.StateStoreFailed(logger, ex);
-                health?.LedgerFailed(ex.GetType().Name);
-                Environment.ExitCode = 1;
-                lifetime.StopApplication();
-                return;
-            }
-            catch (IllegalTransitionException ex)
-            {
-                // A broken invariant is a bug, not an outage: stop loudly rather than reconnect into it again and again.
-                Log.InvariantBroken(logger, options.Name, ex);
-                health?.Stopped(options.Name, "a ledger invariant broke (see the log)", time.GetUtcNow());
-                Environment.ExitCode = 1;
-                lifetime.StopApplication();
-                return;
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex) when (held && lease is { IsHeld: false } && !stoppingToken.IsCancellationRequested && (ex is OperationCanceledException || IsTransient(ex)))
-            {
-                // The lease was lost mid-work (the cancelled command may have been cut off: the reconciler sorts it out when
-                // this instance holds the lease again). Stand by.
-                IsConnected = false;
-                if (_keep.IsFaulted)
-                {
-                    await _keep; // a ledger that cannot record the lease stops the service like any other
-                }
-            }
-            catch (Exception ex) when (IsTransient(ex))
-            {
-                failures++;
-                var delay = Backoff(failures);
-                if (Auth.SignInFailure.Transient(ex) is { } problem)
-                {
-                    ImapLog.SignInNotNow(logger, options.Name, failures, delay, problem); // one line, no stack trace: the party at fault is named
-                }
-                else
-                {
-                    ImapLog.ConnectionLost(logger, options.Name, failures, delay, ex);
-                }
-                health?.Reconnecting(options.Name, $"reconnecting after {ex.GetType().Name} (failure {failures})", time.GetUtcNow());
-                IsConnected = false;
-                if (idleStop is not null)
-                {
-                    await idleStop.CancelAsync();
-                }
-                await Task.Delay(delay, time, stoppingToken);
             }
             finally
             {
@@ -222,7 +187,7 @@ public sealed class ImapWorker(
                     {
                         await idle;
                     }
-                    catch (Exception ex) when (ex is OperationCanceledException || IsTransient(ex))
+                    catch (Exception ex) when (ex is OperationCanceledException || MailboxCycle.IsTransient(ex))
                     {
                         // the work loop reconnects
                     }
@@ -233,10 +198,20 @@ public sealed class ImapWorker(
         }
     }
 
-    private async Task AcquireAsync(ImapLease lease, CancellationToken stoppingToken)
+    // Marks the work connection down and ends the IDLE connection before the wait for the next round.
+    private async Task DisconnectedAsync(CancellationTokenSource? idleStop)
+    {
+        IsConnected = false;
+        if (idleStop is not null)
+        {
+            await idleStop.CancelAsync();
+        }
+    }
+
+    private async Task AcquireAsync(MailboxCycle cycle, CancellationToken stoppingToken)
     {
         var told = false;
-        await lease.AcquireAsync(generation =>
+        await cycle.AcquireAsync(generation =>
         {
             health?.Standby(options.Name, $"standing by: another instance holds the lease (generation {generation})", time.GetUtcNow());
             if (!told)
@@ -312,40 +287,6 @@ public sealed class ImapWorker(
 
     /// <summary>A connection up at least this long clears the failure count when it is lost.</summary>
     internal static readonly TimeSpan StableAfter = TimeSpan.FromMinutes(1);
-
-    /// <summary>Whether <paramref name="ex"/> says the server or the token authority is throttling (NO/BAD/BYE with a throttling
-    /// text, HTTP 429 from the authority), and the wait it asked for.</summary>
-    /// <param name="ex">The failure.</param>
-    /// <param name="hint">The server's time hint, when it gave one.</param>
-    /// <returns><see langword="true"/> when throttled.</returns>
-    internal static bool IsThrottling(Exception ex, out TimeSpan? hint)
-    {
-        hint = null;
-        if (ex is HttpRequestException { StatusCode: System.Net.HttpStatusCode.TooManyRequests })
-        {
-            return true;
-        }
-        return ex is AuthenticationException or ImapCommandException or ImapProtocolException or IOException && ServerThrottle.IsThrottled(ex, out hint);
-    }
-
-    /// <summary>Whether <paramref name="ex"/> is worth a reconnect (network, server, time-out) rather than a stop.</summary>
-    /// <param name="ex">The failure.</param>
-    /// <returns><see langword="true"/> when transient.</returns>
-    /// <remarks>
-    /// An <see cref="InvalidOperationException"/> is transient only when MailKit raised it about its connection (not connected,
-    /// not authenticated, a folder closed under it, the client busy after a cut-off command). Ours mean a broken invariant
-    /// (<see cref="IllegalTransitionException"/>, a refused action, the data directory in use): reconnecting cannot fix those,
-    /// and a worker that retried them would loop on the bug.
-    /// </remarks>
-    internal static bool IsTransient(Exception ex) => ex switch
-    {
-        MailboxConfigurationException or IllegalTransitionException or StateStoreException => false,
-        IOException or ImapProtocolException or ImapCommandException or System.Net.Sockets.SocketException or TimeoutException
-            or SslHandshakeException or OperationCanceledException or HttpRequestException => true,
-        ServiceNotConnectedException or ServiceNotAuthenticatedException or FolderNotOpenException => true,
-        InvalidOperationException => ex.Source == typeof(ImapClient).Assembly.GetName().Name,
-        _ => false,
-    };
 
     private static TimeSpan Backoff(int failures) =>
         TimeSpan.FromSeconds(Math.Min(300, Math.Pow(2, Math.Min(failures, 9)) * 0.25) + (Random.Shared.NextDouble() * 0.5));

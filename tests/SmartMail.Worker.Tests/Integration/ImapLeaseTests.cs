@@ -86,7 +86,7 @@ public sealed class ImapLeaseTests(DefaultModelFixture model, ITestOutputHelper 
                 {
                     return;
                 }
-                catch (Exception ex) when (ImapWorker.IsTransient(ex))
+                catch (Exception ex) when (MailboxCycle.IsTransient(ex))
                 {
                     continue; // a 1 s command time-out on a busy machine: look again, as the worker would
                 }

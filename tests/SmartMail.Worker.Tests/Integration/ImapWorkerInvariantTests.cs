@@ -32,7 +32,41 @@ public sealed class ImapWorkerInvariantTests : IDisposable
     [Theory]
     [MemberData(nameof(Failures))]
     public void IsTransient_ByKindOfFailure_ReconnectsOnlyOnConnectionTrouble(Exception failure, bool transient) =>
-        Assert.Equal(transient, ImapWorker.IsTransient(failure));
+        Assert.Equal(transient, MailboxCycle.IsTransient(failure));
+
+    // What the service does after a failure, decided in one place for the service and the one-shot run.
+    public static TheoryData<Exception, bool, MailboxFailure> Classified() => new()
+    {
+        { new MailboxConfigurationException("invariant", "Folder", "no such folder"), false, MailboxFailure.Configuration },
+        { new MailKit.Security.AuthenticationException("NO [LIMIT] too many connections, try again in 30 seconds"), false, MailboxFailure.Throttled },
+        { new MailKit.Security.AuthenticationException("NO [LIMIT] too many connections, try again in 30 seconds"), true, MailboxFailure.CredentialsRefused },
+        { new HttpRequestException("429", null, System.Net.HttpStatusCode.TooManyRequests), false, MailboxFailure.Throttled },
+        { new HttpRequestException("429", null, System.Net.HttpStatusCode.TooManyRequests), true, MailboxFailure.Transient },
+        { new Auth.SignInRefusedException("OAuth2:ClientSecret was refused"), false, MailboxFailure.SignInRefused },
+        { new MailKit.Security.AuthenticationException("NO [AUTHENTICATIONFAILED] Authentication failed."), false, MailboxFailure.CredentialsRefused },
+        { new LeaseUnavailableException("no lease folder"), false, MailboxFailure.LeaseUnavailable },
+        { new StateStoreException("the ledger cannot record"), false, MailboxFailure.LedgerFailed },
+        { new IllegalTransitionException("Deliver is not allowed for mail 7: it is Seen."), false, MailboxFailure.InvariantBroken },
+        { new OperationCanceledException(), true, MailboxFailure.Stopped },
+        { new OperationCanceledException(), false, MailboxFailure.Transient },
+        { new IOException("reset"), false, MailboxFailure.Transient },
+        { new IOException("reset"), true, MailboxFailure.Transient },
+        { new InvalidOperationException("ours: a broken invariant"), false, MailboxFailure.Unexpected },
+    };
+
+    [Theory]
+    [MemberData(nameof(Classified))]
+    public void Classify_ByKindOfFailureAndWhetherStopping_SaysWhatTheServiceDoesNext(Exception failure, bool stopping, MailboxFailure expected) =>
+        Assert.Equal(expected, MailboxCycle.Classify(failure, stopping, out _));
+
+    [Fact]
+    public void Classify_ThrottledWithATimeHint_PassesTheHintOn()
+    {
+        var failure = MailboxCycle.Classify(new ImapProtocolException("BYE [UNAVAILABLE] server busy, try again in 30 seconds"), stopping: false, out var hint);
+
+        Assert.Equal(MailboxFailure.Throttled, failure);
+        Assert.Equal(TimeSpan.FromSeconds(30), hint);
+    }
 
     [Fact]
     public async Task Worker_IllegalTransition_StopsTheApplicationWithOneCriticalLine()

@@ -83,7 +83,7 @@ public sealed class ThirdPartySignInTests
 
         Assert.Contains("SmartMail:Mailboxes:0:OAuth2:Authority", down.Message, StringComparison.Ordinal);
         Assert.Contains(provider.Issuer.Authority, down.Message, StringComparison.Ordinal);
-        Assert.True(Imap.ImapWorker.IsTransient(down));
+        Assert.True(Imap.MailboxCycle.IsTransient(down));
     }
 
     [Fact]
