@@ -55,7 +55,7 @@ internal static class CorrectCommand
                 : $"smartmail: error: {prefix} matches {matches.Count} mails; give more characters.");
             return ExitCodes.Failure;
         }
-        var known = CorrectionRecorder.KnownLabels(examples, host.Options());
+        var known = CorrectionRecorder.KnownLabels(examples, host.Options(), store);
         if (!isNew && !known.Contains(label))
         {
             throw new UsageException($"the label '{label}' is not known (known: {string.Join(", ", known.Order(StringComparer.Ordinal))}); " +
@@ -137,7 +137,7 @@ internal static class RetrainCommand
         _ = host.Services.GetRequiredService<IStateStore>();
         var cutoff = DateTimeOffset.UtcNow.AddDays(-options.Learning.RetentionDays);
         host.Services.GetRequiredService<SmartMail.Worker.Privacy.IPrivacyStore>().RecordPurge(DateTimeOffset.UtcNow, cutoff, examples.Purge(cutoff), 0);
-        var report = Retrainer.Run(examples, history, ModelRegistry.For(options), retrain, TimeProvider.System,
+        var report = Retrainer.Run(examples, history, ModelRegistry.For(options, host.Services.GetRequiredService<IStateStore>()), retrain, TimeProvider.System,
             new Progress<string>(line => AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"[grey]{DateTime.Now:HH:mm:ss}[/] {line}")));
         var color = report.Decision == RetrainDecision.Promoted ? "green" : "yellow";
         AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"[{color}]{report.Decision}[/]: {report.Reason}");
@@ -181,7 +181,7 @@ internal static class ModelsCommand
         {
             using var host = WorkerConfig.Build(settings);
             var options = host.Options();
-            var registry = ModelRegistry.For(options);
+            var registry = ModelRegistry.For(options, host.Services.GetRequiredService<IStateStore>());
             var examples = host.Services.GetRequiredService<ExampleStore>();
             if (parse.GetValue(json))
             {
@@ -198,7 +198,8 @@ internal static class ModelsCommand
         {
             using var host = WorkerConfig.Build(settings);
             var v = parse.GetRequiredValue(version);
-            var before = ModelRegistry.For(host.Options()).Promote(v, parse.GetValue(reason) ?? $"promoted by hand by {Environment.UserName}");
+            var before = ModelRegistry.For(host.Options(), host.Services.GetRequiredService<IStateStore>())
+                .Promote(v, parse.GetValue(reason) ?? $"promoted by hand by {Environment.UserName}", "cli", Environment.UserName);
             AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"Serving [bold]{v}[/] (was {before ?? "the configured model"}).");
             return ExitCodes.Ok;
         });
@@ -206,7 +207,8 @@ internal static class ModelsCommand
         rollback.SetAction(parse =>
         {
             using var host = WorkerConfig.Build(settings);
-            var now = ModelRegistry.For(host.Options()).Rollback(parse.GetValue(reason) ?? $"rolled back by hand by {Environment.UserName}");
+            var now = ModelRegistry.For(host.Options(), host.Services.GetRequiredService<IStateStore>())
+                .Rollback(parse.GetValue(reason) ?? $"rolled back by hand by {Environment.UserName}", "cli", Environment.UserName);
             AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"Serving [bold]{now}[/] again.");
             return ExitCodes.Ok;
         });
