@@ -14,7 +14,8 @@ public sealed class ModelAdminTests(WebWorld world)
     public async Task Admin_PromotesACandidateAfterConfirming_ThenRollsBack_TheRegistryServesEach_AndTheAuditNamesTheAdmin()
     {
         world.Require();
-        var registry = ModelRegistry.For(new SmartMailOptions { DataDirectory = world.DataDirectory, ModelPath = SmartMailProcess.DanishModel });
+        using var store = new SmartMail.Worker.State.SqliteStateStore(world.StateDb);
+        var registry = ModelRegistry.For(new SmartMailOptions { DataDirectory = world.DataDirectory, ModelPath = SmartMailProcess.DanishModel }, store);
         var served = registry.CurrentVersion();
         Assert.NotEqual(world.CandidateVersion, served);
         await using var context = await world.NewContextAsync();

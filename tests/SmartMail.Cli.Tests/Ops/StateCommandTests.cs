@@ -24,7 +24,7 @@ public sealed class StateCommandTests(PostgreSqlFixture postgres) : IClassFixtur
         Assert.True(pg.ExitCode == 0, pg.ToString());
         Assert.Contains("postgresql://127.0.0.1:", pg.Stdout, StringComparison.Ordinal);
         Assert.Contains("schema version 2.", pg.Stdout, StringComparison.Ordinal); // PostgreSQL's second: the privacy tables
-        Assert.Equal("2", Scalar(connection, "SELECT value FROM meta WHERE key = 'schema_version'"));
+        Assert.Equal("3", Scalar(connection, "SELECT value FROM meta WHERE key = 'schema_version'"));
         Assert.DoesNotContain(new NpgsqlConnectionStringBuilder(connection).Password!, pg.Stdout + pg.Stderr, StringComparison.Ordinal);
         Assert.True(sqlite.ExitCode == 0, sqlite.ToString());
         Assert.Contains("schema version 1.", sqlite.Stdout, StringComparison.Ordinal);
