@@ -166,8 +166,9 @@ internal static class ModelsCommand
     public static Command Create(string[] settings)
     {
         var command = new Command("models", $"""
-            The model versions in DataDirectory/models/: list them, serve one (a running worker swaps it in without a
-            restart), or go back to the model served before the current one.
+            The model versions in the state store's model registry: list them, serve one (every running worker on the
+            store swaps it in without a restart), or go back to the model served before the current one. Each change
+            writes one audit row.
             {CliOptions.SettingsNote}
             """);
         var reason = new Option<string?>("--reason") { Description = "Why (written to the registry's history).", HelpName = "TEXT" };
