@@ -136,14 +136,19 @@ public abstract partial class StateStore : IStateStore
     /// <param name="mailbox">The mailbox.</param>
     /// <param name="fingerprint">The fingerprint.</param>
     /// <returns>The record or <see langword="null"/>.</returns>
+    // "+state": the state is filtered, never searched by. Without statistics SQLite's planner chose the (mailbox, state)
+    // index here and walked every delivered mail of the mailbox for each new mail (a 5,000-mail backlog ran at half
+    // speed); the fingerprint finds one or two rows.
+    internal const string FindDeliveredSql = "SELECT folder, uidvalidity, uid, fingerprint, decision_id, state, destination, decision_json, attempts " +
+        "FROM mail WHERE mailbox=@m AND fingerprint=@fp AND +state IN (@delivered, @acknowledged) ORDER BY created_utc LIMIT 1";
+
     public MailRecord? FindDelivered(string mailbox, string fingerprint)
     {
         lock (_gate)
         {
             EnsureOpen();
             using var cmd = _connection.CreateCommand();
-            cmd.CommandText = "SELECT folder, uidvalidity, uid, fingerprint, decision_id, state, destination, decision_json, attempts FROM mail " +
-                "WHERE mailbox=@m AND fingerprint=@fp AND state IN (@delivered, @acknowledged) ORDER BY created_utc LIMIT 1";
+            cmd.CommandText = FindDeliveredSql;
             cmd.Bind("@m", mailbox);
             cmd.Bind("@fp", fingerprint);
             cmd.Bind("@delivered", (int)MailState.Delivered);
