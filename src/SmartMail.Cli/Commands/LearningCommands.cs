@@ -213,9 +213,20 @@ internal static class ModelsCommand
             AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"Serving [bold]{now}[/] again.");
             return ExitCodes.Ok;
         });
+        var delete = new Command("delete", "Deletes VERSION (not the one served): its bundle leaves the registry; its history stays.") { version, reason };
+        delete.SetAction(parse =>
+        {
+            using var host = WorkerConfig.Build(settings);
+            var v = parse.GetRequiredValue(version);
+            ModelRegistry.For(host.Options(), host.Services.GetRequiredService<IStateStore>())
+                .Delete(v, parse.GetValue(reason) ?? $"deleted by hand by {Environment.UserName}", "cli", Environment.UserName);
+            AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"Deleted [bold]{v}[/].");
+            return ExitCodes.Ok;
+        });
         command.Subcommands.Add(list);
         command.Subcommands.Add(promote);
         command.Subcommands.Add(rollback);
+        command.Subcommands.Add(delete);
         return command;
     }
 

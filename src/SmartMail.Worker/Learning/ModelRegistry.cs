@@ -162,6 +162,36 @@ public sealed class ModelRegistry
         return Store.ChangeModel(null, reason, _time.GetUtcNow(), c => Audit(c, reason, via, by)).Version;
     }
 
+    /// <summary>
+    /// Deletes a version that is not served (its bundle in the store and this instance's cache file): a model trained on
+    /// mail a person had erased, or one no longer wanted. Its history rows stay. Other instances' cache files go when their
+    /// data directory is cleaned.
+    /// </summary>
+    /// <param name="version">The version.</param>
+    /// <param name="reason">Why, for the audit row.</param>
+    /// <param name="via">Who deletes it: <c>web</c>, <c>cli</c> or <c>learning</c>.</param>
+    /// <param name="by">The person.</param>
+    /// <exception cref="ArgumentException">The version is not in the registry.</exception>
+    /// <exception cref="InvalidOperationException">The version is served now.</exception>
+    public void Delete(string version, string reason, string via = "cli", string? by = null)
+    {
+        ArgumentNullException.ThrowIfNull(version);
+        Store.DeleteModel(version, new AuditEntry
+        {
+            Time = _time.GetUtcNow(),
+            DecisionId = "",
+            Fingerprint = "",
+            Mailbox = "",
+            Source = via,
+            ModelVersion = version,
+            Reason = $"model {version} deleted via {via}: {reason}",
+            Destination = "",
+            Outcome = "delete-model",
+            By = by,
+        });
+        File.Delete(Path.Combine(Directory, CacheFile(version)));
+    }
+
     private AuditEntry Audit(ModelChange change, string reason, string via, string? by) => new()
     {
         Time = _time.GetUtcNow(),

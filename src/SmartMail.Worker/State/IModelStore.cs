@@ -60,6 +60,14 @@ public interface IModelStore
     /// <exception cref="StateStoreException">The store cannot record.</exception>
     ModelChange ChangeModel(string? version, string reason, DateTimeOffset now, Func<ModelChange, AuditEntry> audit);
 
+    /// <summary>Deletes <paramref name="version"/>'s row and bundle (not the one served), in one transaction with the audit row <paramref name="audit"/> makes.</summary>
+    /// <param name="version">The version.</param>
+    /// <param name="audit">The audit row of the deletion.</param>
+    /// <exception cref="ArgumentException">The version is not in the registry.</exception>
+    /// <exception cref="InvalidOperationException">The version is served now.</exception>
+    /// <exception cref="StateStoreException">The store cannot record.</exception>
+    void DeleteModel(string version, AuditEntry audit);
+
     /// <summary>Imports a registry kept in files (before it lived in the store) into an empty one, in one transaction.</summary>
     /// <param name="models">The versions.</param>
     /// <param name="history">The history, oldest first.</param>

@@ -105,6 +105,28 @@ public abstract partial class StateStore
     }
 
     /// <inheritdoc />
+    public void DeleteModel(string version, AuditEntry audit)
+    {
+        ArgumentNullException.ThrowIfNull(version);
+        ArgumentNullException.ThrowIfNull(audit);
+        Transact((tx, rows) =>
+        {
+            LockRegistry(tx);
+            if (Head(tx.Connection!, tx)?.Version == version)
+            {
+                throw new InvalidOperationException($"model version '{version}' is served now: promote another or roll back first.");
+            }
+            using var delete = tx.Connection!.Command("DELETE FROM model_version WHERE version = @v", ("@v", version));
+            delete.Transaction = tx;
+            if (delete.ExecuteNonQuery() == 0)
+            {
+                throw new ArgumentException($"model version '{version}' is not in the registry ({Location}); see 'smartmail models list'.", nameof(version));
+            }
+            rows.Add(audit);
+        });
+    }
+
+    /// <inheritdoc />
     public bool ImportModels(IReadOnlyList<StoredModel> models, IReadOnlyList<RegistryEvent> history)
     {
         ArgumentNullException.ThrowIfNull(models);

@@ -130,6 +130,17 @@ public abstract class ModelRegistryTests(RegistryModels models) : IDisposable
         Assert.Single(ModelAuditLines(a)); // A's audit.jsonl: its own promotion only
         Assert.Contains("rollback", Assert.Single(ModelAuditLines(b)), StringComparison.Ordinal);
         Assert.Equal(["seed", "promote", "rollback"], a.Registry.Read().History.Select(h => h.Action));
+
+        // A version no longer wanted leaves the store (not the one served), with one audit row; its history stays.
+        Assert.Throws<InvalidOperationException>(() => b.Registry.Delete(models.Seed.Version, "test"));
+        b.Registry.Delete(next, "trained on erased mail", "cli", "dorte");
+        Assert.Null(a.Store.ReadModelBundle(next));
+        Assert.False(File.Exists(Path.Combine(b.Options.DataDirectory, "models", ModelRegistry.CacheFile(next))));
+        Assert.DoesNotContain(a.Registry.Read().Models, m => m.Version == next);
+        Assert.Equal(3, a.Registry.Read().History.Count);
+        var deleted = Assert.Single(a.Store.ReadAudit(), r => r.Outcome == "delete-model");
+        Assert.Equal((next, "cli", "dorte"), (deleted.ModelVersion, deleted.Source, deleted.By));
+        Assert.Throws<ArgumentException>(() => b.Registry.Delete(next, "again"));
     }
 
     [Fact]
