@@ -1,6 +1,5 @@
 using SmartMail.Web;
 using SmartMail.Worker.Options;
-using SmartMail.Worker.State;
 
 namespace SmartMail.Worker.Privacy;
 
@@ -9,6 +8,7 @@ namespace SmartMail.Worker.Privacy;
 /// <param name="store">The privacy store (for the compliance report).</param>
 /// <param name="options">The worker's options.</param>
 /// <param name="time">The clock.</param>
+/// <param name="models">The model registry's store (for the compliance report's model cards).</param>
 public sealed class WebPrivacyRequests(PrivacyService privacy, IPrivacyStore store, SmartMailOptions options, TimeProvider time,
     State.IModelStore models) : IPrivacyRequests
 {
@@ -49,7 +49,7 @@ public sealed class WebPrivacyRequests(PrivacyService privacy, IPrivacyStore sto
     /// <inheritdoc />
     public string ComplianceHtml()
     {
-        using var figures = store is PrivacyStore shared ? shared.Figures() : new ComplianceFigures(StateStores.SqlitePath(options.DataDirectory));
+        using var figures = store.Figures();
         return ComplianceReport.HtmlBody(ComplianceReport.Build(options, figures, store, models, time.GetUtcNow()), 2); // under the page's own h1
     }
 

@@ -271,14 +271,22 @@ public abstract partial class StateStore : IStateStore
         return cmd.ExecuteScalar() is { } state and not DBNull ? (MailState)Convert.ToInt32(state, CultureInfo.InvariantCulture) : null;
     }
 
-    internal void Update(DbTransaction tx, MailKey key, string assignments, params (string Name, object? Value)[] parameters)
+    internal void Update(DbTransaction tx, MailKey key, string assignments, params (string Name, object? Value)[] parameters) =>
+        UpdateWhere(tx, key, "", assignments, parameters);
+
+    // Updates the mail only while it is in one of the states (the transition's check and its write in one statement);
+    // false when it is in none of them or has no row.
+    internal bool UpdateIn(DbTransaction tx, MailKey key, string states, string assignments, params (string Name, object? Value)[] parameters) =>
+        UpdateWhere(tx, key, $" AND state IN ({states})", assignments, parameters) > 0;
+
+    private int UpdateWhere(DbTransaction tx, MailKey key, string condition, string assignments, (string Name, object? Value)[] parameters)
     {
-        var cmd = Prepared($"UPDATE mail SET {assignments} WHERE mailbox=@m AND folder=@f AND uidvalidity=@v AND uid=@u", key, tx);
+        var cmd = Prepared($"UPDATE mail SET {assignments} WHERE mailbox=@m AND folder=@f AND uidvalidity=@v AND uid=@u{condition}", key, tx);
         foreach (var (name, value) in parameters)
         {
             cmd.Bind(name, value ?? DBNull.Value);
         }
-        cmd.ExecuteNonQuery();
+        return cmd.ExecuteNonQuery();
     }
 
     // Inserts the mail as seen with one attempt, or counts one more attempt.
