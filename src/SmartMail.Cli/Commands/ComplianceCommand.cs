@@ -31,7 +31,7 @@ internal static class ComplianceCommand
             }
             using var figures = host.Services.GetRequiredService<PrivacyStore>().Figures();
             var sections = ComplianceReport.Build(options, figures, host.Services.GetRequiredService<IPrivacyStore>(),
-                host.Services.GetRequiredService<SmartMail.Worker.State.IStateStore>(), DateTimeOffset.UtcNow);
+                host.Services.GetRequiredService<IStateStore>(), DateTimeOffset.UtcNow);
             dir.Create();
             File.WriteAllText(Path.Combine(dir.FullName, "compliance-report.md"), ComplianceReport.Markdown(sections));
             File.WriteAllText(Path.Combine(dir.FullName, "compliance-report.html"), ComplianceReport.Html(sections));
