@@ -43,7 +43,7 @@ public sealed class CorrectionWorker(CorrectionScanner scanner, string mailbox, 
             }
             catch (Exception ex) when (ex is IOException or HttpRequestException or MailKit.ProtocolException or MailKit.CommandException or MailKit.ServiceNotConnectedException
                 or System.Net.Sockets.SocketException or TimeoutException or OperationCanceledException or System.Security.Authentication.AuthenticationException
-                or MailKit.Security.AuthenticationException or Microsoft.Data.Sqlite.SqliteException)
+                or MailKit.Security.AuthenticationException or System.Data.Common.DbException or StateStoreException)
             {
                 // Corrections wait safely in the folders: a failed scan is retried later, nothing is lost.
                 var delay = TimeSpan.FromSeconds(Math.Min(interval.TotalSeconds * Math.Pow(2, Math.Min(++failures, 6)), 3600));
