@@ -80,9 +80,19 @@ public sealed class RetrainWorker(ExampleStore examples, IStateStore state, Smar
         while (!stoppingToken.IsCancellationRequested)
         {
             var cutoff = time.GetUtcNow().AddDays(-options.Learning.RetentionDays);
-            var purgedExamples = examples.Purge(cutoff);
-            var purgedSummaries = state.PurgeSummaries(cutoff);
-            privacy?.RecordPurge(time.GetUtcNow(), cutoff, purgedExamples, purgedSummaries);
+            try
+            {
+                var purgedExamples = examples.Purge(cutoff);
+                var purgedSummaries = state.PurgeSummaries(cutoff);
+                privacy?.RecordPurge(time.GetUtcNow(), cutoff, purgedExamples, purgedSummaries);
+            }
+            catch (Exception ex) when (ex is System.Data.Common.DbException or StateStoreException)
+            {
+                // The database went away (a PostgreSQL restart cuts the open connection): the purge is tried again in a minute.
+                Log.StateStoreFailed(logger, ex);
+                await Task.Delay(TimeSpan.FromMinutes(1), time, stoppingToken);
+                continue;
+            }
             await Task.Delay(tick, time, stoppingToken);
             if (time.GetUtcNow() < nextRetrain)
             {
