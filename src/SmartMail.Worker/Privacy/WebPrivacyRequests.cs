@@ -1,6 +1,5 @@
 using SmartMail.Web;
 using SmartMail.Worker.Options;
-using SmartMail.Worker.State;
 
 namespace SmartMail.Worker.Privacy;
 
@@ -48,7 +47,7 @@ public sealed class WebPrivacyRequests(PrivacyService privacy, IPrivacyStore sto
     /// <inheritdoc />
     public string ComplianceHtml()
     {
-        using var figures = store is PrivacyStore shared ? shared.Figures() : new ComplianceFigures(StateStores.SqlitePath(options.DataDirectory));
+        using var figures = store.Figures();
         return ComplianceReport.HtmlBody(ComplianceReport.Build(options, figures, store, time.GetUtcNow()), 2); // under the page's own h1
     }
 
