@@ -43,7 +43,7 @@ public sealed class CorrectionWorker(CorrectionScanner scanner, string mailbox, 
             }
             catch (Exception ex) when (ex is IOException or HttpRequestException or MailKit.ProtocolException or MailKit.CommandException or MailKit.ServiceNotConnectedException
                 or System.Net.Sockets.SocketException or TimeoutException or OperationCanceledException or System.Security.Authentication.AuthenticationException
-                or MailKit.Security.AuthenticationException or Microsoft.Data.Sqlite.SqliteException)
+                or MailKit.Security.AuthenticationException or System.Data.Common.DbException or StateStoreException)
             {
                 // Corrections wait safely in the folders: a failed scan is retried later, nothing is lost.
                 var delay = TimeSpan.FromSeconds(Math.Min(interval.TotalSeconds * Math.Pow(2, Math.Min(++failures, 6)), 3600));
@@ -80,9 +80,19 @@ public sealed class RetrainWorker(ExampleStore examples, IStateStore state, Smar
         while (!stoppingToken.IsCancellationRequested)
         {
             var cutoff = time.GetUtcNow().AddDays(-options.Learning.RetentionDays);
-            var purgedExamples = examples.Purge(cutoff);
-            var purgedSummaries = state.PurgeSummaries(cutoff);
-            privacy?.RecordPurge(time.GetUtcNow(), cutoff, purgedExamples, purgedSummaries);
+            try
+            {
+                var purgedExamples = examples.Purge(cutoff);
+                var purgedSummaries = state.PurgeSummaries(cutoff);
+                privacy?.RecordPurge(time.GetUtcNow(), cutoff, purgedExamples, purgedSummaries);
+            }
+            catch (Exception ex) when (ex is System.Data.Common.DbException or StateStoreException)
+            {
+                // The database went away (a PostgreSQL restart cuts the open connection): the purge is tried again in a minute.
+                Log.StateStoreFailed(logger, ex);
+                await Task.Delay(TimeSpan.FromMinutes(1), time, stoppingToken);
+                continue;
+            }
             await Task.Delay(tick, time, stoppingToken);
             if (time.GetUtcNow() < nextRetrain)
             {

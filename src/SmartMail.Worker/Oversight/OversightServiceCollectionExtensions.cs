@@ -67,8 +67,9 @@ public sealed class OversightRecovery(MailActions actions, TimeProvider time, IL
                     OversightLog.Recovered(logger, finished);
                 }
             }
-            catch (StateStoreException ex)
+            catch (Exception ex) when (ex is StateStoreException or System.Data.Common.DbException)
             {
+                // The database went away (a PostgreSQL restart cuts the open connection): tried again in a minute.
                 Log.StateStoreFailed(logger, ex);
             }
             await Task.Delay(TimeSpan.FromMinutes(1), time, stoppingToken);

@@ -52,7 +52,7 @@ public sealed partial class PendingErasureWorker(PrivacyService privacy, TimePro
                     PendingErased(logger, erased);
                 }
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Data.Common.DbException or StateStoreException)
             {
                 PendingFailed(logger, ex);
             }

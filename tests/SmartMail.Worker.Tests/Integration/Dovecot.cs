@@ -17,7 +17,8 @@ namespace SmartMail.Worker.Tests.Integration;
 /// dovecot-imapd once when missing and running as root). Skips the test with a clear message without Linux, root or Dovecot.
 /// Options of <see cref="StartAsync"/>: IMAPS and STARTTLS with a throwaway CA (<see cref="CaFile"/>), extra settings
 /// (e.g. <see cref="WithoutMove"/>), a <see cref="DovecotProfile"/> (Exchange Online) and OAuth2 sign-in (XOAUTH2 and
-/// OAUTHBEARER checked against an RFC 7662 introspection URL, e.g. <c>LocalOidcAuthority.BackChannelIntrospectionEndpoint</c>). Several servers run at
+/// OAUTHBEARER checked against an RFC 7662 introspection URL, e.g. <c>LocalOidcAuthority.BackChannelIntrospectionEndpoint</c>) and more than
+/// one account (<c>accounts:</c>; the methods taking <c>account</c> address account n, 0 being <see cref="User"/>). Several servers run at
 /// once, each on ports handed out once per test run.
 /// </summary>
 public sealed class Dovecot : IAsyncDisposable
@@ -28,12 +29,12 @@ public sealed class Dovecot : IAsyncDisposable
     private readonly DovecotConfig _config;
     private readonly DovecotInstall.Binaries _binaries;
 
-    private Dovecot(DovecotInstall.Binaries binaries, DovecotConfig config)
+    private Dovecot(DovecotInstall.Binaries binaries, DovecotConfig config, int accounts)
     {
         _binaries = binaries;
         _config = config;
-        User = "sm" + RandomNumberGenerator.GetHexString(6, lowercase: true);
-        Password = RandomNumberGenerator.GetHexString(24, lowercase: true);
+        Accounts = [.. Enumerable.Range(0, accounts).Select(_ =>
+            ("sm" + RandomNumberGenerator.GetHexString(6, lowercase: true), RandomNumberGenerator.GetHexString(24, lowercase: true)))];
     }
 
     /// <summary>The server's directory: dovecot.conf, users, mail/USER (maildir), run/, state/, dovecot.log, tls/.</summary>
@@ -47,9 +48,14 @@ public sealed class Dovecot : IAsyncDisposable
 
     public Uri? OAuth2IntrospectionUrl => _config.OAuth2IntrospectionUrl;
 
-    public string User { get; }
+    /// <summary>The first account's user name.</summary>
+    public string User => Accounts[0].User;
 
-    public string Password { get; }
+    /// <summary>The first account's password.</summary>
+    public string Password => Accounts[0].Password;
+
+    /// <summary>Every account (user name and password), the first being <see cref="User"/>; each has its own INBOX.</summary>
+    public IReadOnlyList<(string User, string Password)> Accounts { get; }
 
     public string CaFile => _config.CaFile;
 
@@ -59,14 +65,17 @@ public sealed class Dovecot : IAsyncDisposable
     /// <summary>Dovecot settings hiding MOVE (and IDLE) from clients.</summary>
     public const string WithoutMove = "imap_capability = IMAP4rev1 LITERAL+ SASL-IR ID ENABLE UIDPLUS IDLE";
 
-    /// <summary>Starts a server with one account (<see cref="User"/>, <see cref="Password"/>) and an empty INBOX.</summary>
+    /// <summary>Starts a server with one account (<see cref="User"/>, <see cref="Password"/>), or <paramref name="accounts"/> of
+    /// them (<see cref="Accounts"/>), each with an empty INBOX.</summary>
     /// <param name="tls">Also serve IMAPS on <see cref="TlsPort"/> and STARTTLS on <see cref="Port"/>, with a certificate from a throwaway CA (<see cref="CaFile"/>).</param>
     /// <param name="extra">dovecot.conf lines appended last (they override), e.g. <see cref="WithoutMove"/>.</param>
     /// <param name="profile">What the server looks like to a client.</param>
     /// <param name="oauth2IntrospectionUrl">Also accept SASL XOAUTH2 and OAUTHBEARER, each token checked by an RFC 7662 POST to this URL.</param>
+    /// <param name="accounts">How many accounts (mailboxes) the server has, each with its own generated user and password.</param>
     public static async Task<Dovecot> StartAsync(bool tls = false, string? extra = null, DovecotProfile profile = DovecotProfile.Default,
-        Uri? oauth2IntrospectionUrl = null)
+        Uri? oauth2IntrospectionUrl = null, int accounts = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(accounts, 1);
         var (binaries, whyNot) = await DovecotInstall.EnsureAsync();
         if (binaries is null)
         {
@@ -78,7 +87,7 @@ public sealed class Dovecot : IAsyncDisposable
         }
         var dir = System.IO.Directory.CreateTempSubdirectory("smartmail-dovecot-").FullName;
         var config = new DovecotConfig(dir, FreePort(), tls ? FreePort() : null, profile, oauth2IntrospectionUrl, extra);
-        var server = new Dovecot(binaries, config);
+        var server = new Dovecot(binaries, config, accounts);
         try
         {
             await server.WriteFilesAsync();
@@ -92,36 +101,40 @@ public sealed class Dovecot : IAsyncDisposable
         return server;
     }
 
-    public ImapMailboxOptions Options(string name = "test") => new()
+    /// <summary>Options of a mailbox named <paramref name="name"/> on account <paramref name="account"/> (0: <see cref="User"/>).</summary>
+    public ImapMailboxOptions Options(string name = "test", int account = 0) => new()
     {
         Name = name,
         Host = "127.0.0.1",
         Port = Port,
         Security = "None",
         AllowPlaintext = true,
-        Username = User,
-        Password = Password,
+        Username = Accounts[account].User,
+        Password = Accounts[account].Password,
         CommandTimeout = TimeSpan.FromSeconds(20),
         PollInterval = TimeSpan.FromSeconds(1),
     };
 
-    /// <summary>A client for the test's own checks (a separate connection, as another mail client would be).</summary>
-    public async Task<ImapClient> ClientAsync()
+    /// <summary>A client for the test's own checks (a separate connection, as another mail client would be), signed in to
+    /// account <paramref name="account"/> (0: <see cref="User"/>).</summary>
+    public async Task<ImapClient> ClientAsync(int account = 0)
     {
+        var (user, password) = Accounts[account];
         var client = new ImapClient();
         await client.ConnectAsync("127.0.0.1", Port, SecureSocketOptions.None);
-        await client.AuthenticateAsync(User, Password);
+        await client.AuthenticateAsync(user, password);
         return client;
     }
 
-    public Task AppendAsync(IEnumerable<byte[]> messages, string folder = "INBOX") => AppendCoreAsync(messages, folder, fingerprints: false);
+    public Task AppendAsync(IEnumerable<byte[]> messages, string folder = "INBOX", int account = 0) => AppendCoreAsync(messages, folder, fingerprints: false, account);
 
-    /// <summary>Appends to INBOX and returns each message's fingerprint as the server stores it (APPEND goes through MimeKit).</summary>
-    public Task<List<string>> AppendFingerprintedAsync(IEnumerable<byte[]> messages) => AppendCoreAsync(messages, "INBOX", fingerprints: true);
+    /// <summary>Appends to INBOX of account <paramref name="account"/> and returns each message's fingerprint as the server
+    /// stores it (APPEND goes through MimeKit).</summary>
+    public Task<List<string>> AppendFingerprintedAsync(IEnumerable<byte[]> messages, int account = 0) => AppendCoreAsync(messages, "INBOX", fingerprints: true, account);
 
-    private async Task<List<string>> AppendCoreAsync(IEnumerable<byte[]> messages, string folder, bool fingerprints)
+    private async Task<List<string>> AppendCoreAsync(IEnumerable<byte[]> messages, string folder, bool fingerprints, int account)
     {
-        using var client = await ClientAsync();
+        using var client = await ClientAsync(account);
         var target = await client.GetFolderAsync(folder);
         var uids = new List<UniqueId>();
         foreach (var raw in messages)
@@ -150,10 +163,11 @@ public sealed class Dovecot : IAsyncDisposable
         return SmartMail.Core.Mime.MailExtractor.Fingerprint(buffer.ToArray());
     }
 
-    /// <summary>Every message in every folder: folder name, keywords and fingerprint (SHA-256 of its bytes).</summary>
-    public async Task<List<(string Folder, IReadOnlySet<string> Keywords, string Fingerprint)>> InventoryAsync()
+    /// <summary>Every message in every folder of account <paramref name="account"/> (0: <see cref="User"/>): folder name,
+    /// keywords and fingerprint (SHA-256 of its bytes).</summary>
+    public async Task<List<(string Folder, IReadOnlySet<string> Keywords, string Fingerprint)>> InventoryAsync(int account = 0)
     {
-        using var client = await ClientAsync();
+        using var client = await ClientAsync(account);
         var result = new List<(string, IReadOnlySet<string>, string)>();
         var root = client.GetFolder(client.PersonalNamespaces[0]);
         var folders = (await root.GetSubfoldersAsync(false)).Append(client.Inbox).DistinctBy(f => f.FullName);
@@ -266,7 +280,7 @@ public sealed class Dovecot : IAsyncDisposable
         {
             System.IO.Directory.CreateDirectory(dir);
         }
-        File.WriteAllText(_config.UsersFile, DovecotConfig.Users([(User, Password)]));
+        File.WriteAllText(_config.UsersFile, DovecotConfig.Users(Accounts));
         if (OAuth2IntrospectionUrl is not null)
         {
             File.WriteAllText(_config.OAuth2File, _config.OAuth2Settings());

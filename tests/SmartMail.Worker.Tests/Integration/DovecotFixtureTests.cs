@@ -23,6 +23,27 @@ public sealed class DovecotFixtureTests
     }
 
     [Fact]
+    public async Task SeveralAccounts_EachHasItsOwnInbox_AndSignsInWithItsOwnPassword()
+    {
+        await using var dovecot = await Dovecot.StartAsync(accounts: 3);
+        Assert.Equal(3, dovecot.Accounts.Select(a => a.User).Distinct().Count());
+        Assert.Equal((dovecot.User, dovecot.Password), dovecot.Accounts[0]);
+
+        var second = await dovecot.AppendFingerprintedAsync(Mails(2), account: 1);
+        await dovecot.AppendAsync(Mails(1), account: 2);
+
+        Assert.Empty(await dovecot.InventoryAsync());
+        Assert.Equal(second.Order(), (await dovecot.InventoryAsync(account: 1)).Select(m => m.Fingerprint).Order());
+        Assert.Single(await dovecot.InventoryAsync(account: 2));
+        Assert.Equal(dovecot.Accounts[2].User, dovecot.Options("third", account: 2).Username);
+        // One account's password does not open another's mailbox.
+        using var client = new ImapClient();
+        await client.ConnectAsync("127.0.0.1", dovecot.Port, SecureSocketOptions.None, TestContext.Current.CancellationToken);
+        await Assert.ThrowsAsync<AuthenticationException>(() =>
+            client.AuthenticateAsync(dovecot.Accounts[1].User, dovecot.Accounts[2].Password, TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
     public async Task StopAsync_ThenStartAgain_SamePortKeepsMailUidsAndUidValidity()
     {
         await using var dovecot = await Dovecot.StartAsync();

@@ -203,17 +203,5 @@ public sealed class PostgreSqlWorkersTests(DefaultModelFixture model, ITestOutpu
         }
     }
 
-    private static List<string> Rows(string connection, string sql)
-    {
-        using var c = new NpgsqlConnection(connection);
-        c.Open();
-        using var cmd = new NpgsqlCommand(sql, c);
-        using var r = cmd.ExecuteReader();
-        var result = new List<string>();
-        while (r.Read())
-        {
-            result.Add(Convert.ToString(r.GetValue(0), CultureInfo.InvariantCulture)!);
-        }
-        return result;
-    }
+    private static List<string> Rows(string connection, string sql) => PostgreSqlServer.Rows(connection, sql);
 }

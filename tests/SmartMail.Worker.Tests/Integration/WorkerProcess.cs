@@ -79,13 +79,28 @@ internal sealed class WorkerProcess : IDisposable
         }
     }
 
-    /// <summary>A log callback that writes the worker's warnings and errors to <paramref name="output"/> (information lines would drown them).</summary>
-    public static Action<string> WarningsTo(ITestOutputHelper output) => line =>
+    /// <summary>A log callback that writes the worker's warnings and errors to <paramref name="output"/> (information lines would drown them).
+    /// An entry's indented continuation lines (the console formatter's message line) go with its first line.</summary>
+    public static Action<string> WarningsTo(ITestOutputHelper output)
     {
-        if (line.StartsWith("info:", StringComparison.Ordinal) || line.StartsWith("dbug:", StringComparison.Ordinal))
+        var quiet = false;
+        return line =>
         {
-            return;
-        }
+            if (line.StartsWith("info:", StringComparison.Ordinal) || line.StartsWith("dbug:", StringComparison.Ordinal))
+            {
+                quiet = true;
+                return;
+            }
+            quiet &= line.StartsWith(' ');
+            if (!quiet)
+            {
+                Write(output, line);
+            }
+        };
+    }
+
+    private static void Write(ITestOutputHelper output, string line)
+    {
         try
         {
             output.WriteLine(line);
@@ -94,7 +109,7 @@ internal sealed class WorkerProcess : IDisposable
         {
             // the test has finished
         }
-    };
+    }
 
     /// <summary>Whether the process has ended (by itself, or killed).</summary>
     public bool HasExited => _process.HasExited;

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 using SmartMail.Worker.Imap;
@@ -12,7 +13,8 @@ namespace SmartMail.Worker.Tests.Reliability;
 /// <see cref="CheckAsync"/> reads every folder and the ledger and reports: every appended mail is in exactly one destination
 /// (a department folder, manual triage or quarantine), none is duplicated or lost and nothing else appeared; each decision id
 /// was decided once and delivered once (one copy, carrying one SmartMail marker); and the ledger agrees with the server
-/// (every row finished, the mail in the folder its row names, carrying the marker its row records).
+/// (every row finished, the mail in the folder its row names, carrying the marker its row records). A shared ledger (PostgreSQL)
+/// is checked one mailbox at a time: that mailbox's rows against its Dovecot account.
 /// </summary>
 public sealed class MailboxChecker
 {
@@ -49,9 +51,18 @@ public sealed class MailboxChecker
     /// <summary>Reads the server and the ledger at <paramref name="ledger"/> and reports.</summary>
     public async Task<CheckReport> CheckAsync(Dovecot dovecot, string ledger)
     {
+        await using var connection = new SqliteConnection($"Data Source={ledger};Mode=ReadOnly;Pooling=False");
+        return await CheckAsync(dovecot, connection, account: 0, mailbox: null);
+    }
+
+    /// <summary>Reads account <paramref name="account"/> of the server and the rows of <paramref name="mailbox"/> (all rows when
+    /// <see langword="null"/>) in the ledger on <paramref name="ledger"/> (SQLite or PostgreSQL, opened here if closed), and reports.</summary>
+    public async Task<CheckReport> CheckAsync(Dovecot dovecot, DbConnection ledger, int account, string? mailbox)
+    {
         ArgumentNullException.ThrowIfNull(dovecot);
+        ArgumentNullException.ThrowIfNull(ledger);
         var problems = new List<string>();
-        var inventory = await dovecot.InventoryAsync();
+        var inventory = await dovecot.InventoryAsync(account);
         var expected = _appended.ToHashSet(StringComparer.Ordinal);
         if (expected.Count != _appended.Count)
         {
@@ -77,7 +88,7 @@ public sealed class MailboxChecker
             problems.Add($"{Short(message.Fingerprint)} in {message.Folder} carries {message.Keywords.Count(IsMarker)} SmartMail markers, not one");
         }
 
-        var rows = ReadLedger(ledger, out var decisionsPerId);
+        var rows = ReadLedger(ledger, mailbox, out var decisionsPerId);
         foreach (var row in rows.Where(r => r.State != 3))
         {
             problems.Add($"{Short(row.Fingerprint)}: ledger row unfinished (state {row.State})");
@@ -140,14 +151,30 @@ public sealed class MailboxChecker
 
     private sealed record Row(string Fingerprint, string DecisionId, int State, string? Destination, string? Marker);
 
-    private static List<Row> ReadLedger(string path, out Dictionary<string, int> decisionsPerId)
+    private static List<Row> ReadLedger(DbConnection connection, string? mailbox, out Dictionary<string, int> decisionsPerId)
     {
-        using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
-        connection.Open();
-        var rows = new List<Row>();
-        using (var cmd = connection.CreateCommand())
+        if (connection.State != System.Data.ConnectionState.Open)
         {
-            cmd.CommandText = "SELECT fingerprint, decision_id, state, destination, marker, decision_json FROM mail";
+            connection.Open();
+        }
+        // Both SQLite and PostgreSQL take @name parameters and CASE sums.
+        var where = mailbox is null ? "" : " WHERE mailbox = @mailbox";
+        DbCommand Command(string sql)
+        {
+            var cmd = connection.CreateCommand();
+            cmd.CommandText = sql;
+            if (mailbox is not null)
+            {
+                var parameter = cmd.CreateParameter();
+                parameter.ParameterName = "@mailbox";
+                parameter.Value = mailbox;
+                cmd.Parameters.Add(parameter);
+            }
+            return cmd;
+        }
+        var rows = new List<Row>();
+        using (var cmd = Command("SELECT fingerprint, decision_id, state, destination, marker, decision_json FROM mail" + where))
+        {
             using var r = cmd.ExecuteReader();
             while (r.Read())
             {
@@ -159,17 +186,17 @@ public sealed class MailboxChecker
             }
         }
         decisionsPerId = new Dictionary<string, int>(StringComparer.Ordinal);
-        using (var cmd = connection.CreateCommand())
+        using (var cmd = Command(""))
         {
             // The crash guard's quarantine ("… was started N times without finishing") may follow a decision whose delivery
             // died with the process N times in a row — by design, a mail that keeps killing the worker is poison — so it
             // counts as the decision only when there is no other; the mail must then be in quarantine (checked above).
-            cmd.CommandText = $"SELECT decision_id, SUM(outcome IN ({string.Join(", ", Decisions.Select(d => $"'{d}'"))}) AND reason NOT LIKE '%{CrashGuard}%'), " +
-                $"SUM(outcome = 'quarantined' AND reason LIKE '%{CrashGuard}%') FROM audit GROUP BY decision_id";
+            cmd.CommandText = $"SELECT decision_id, SUM(CASE WHEN outcome IN ({string.Join(", ", Decisions.Select(d => $"'{d}'"))}) AND reason NOT LIKE '%{CrashGuard}%' THEN 1 ELSE 0 END), " +
+                $"SUM(CASE WHEN outcome = 'quarantined' AND reason LIKE '%{CrashGuard}%' THEN 1 ELSE 0 END) FROM audit{where} GROUP BY decision_id";
             using var r = cmd.ExecuteReader();
             while (r.Read())
             {
-                var (decided, guarded) = (r.GetInt32(1), r.GetInt32(2));
+                var (decided, guarded) = (Convert.ToInt32(r.GetValue(1), CultureInfo.InvariantCulture), Convert.ToInt32(r.GetValue(2), CultureInfo.InvariantCulture));
                 if (decided + guarded > 0)
                 {
                     decisionsPerId[r.GetString(0)] = decided > 0 ? decided : guarded;

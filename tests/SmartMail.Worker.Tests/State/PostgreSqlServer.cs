@@ -92,6 +92,21 @@ public sealed class PostgreSqlServer : IAsyncDisposable
         return ConnectionString(name);
     }
 
+    /// <summary>The first column of every row <paramref name="sql"/> returns on <paramref name="connectionString"/>, as invariant text.</summary>
+    public static List<string> Rows(string connectionString, string sql)
+    {
+        using var connection = new NpgsqlConnection(connectionString);
+        connection.Open();
+        using var cmd = new NpgsqlCommand(sql, connection);
+        using var reader = cmd.ExecuteReader();
+        var result = new List<string>();
+        while (reader.Read())
+        {
+            result.Add(Convert.ToString(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture)!);
+        }
+        return result;
+    }
+
     /// <summary>Starts the server (again) on the same port and data.</summary>
     public Task StartAgainAsync() => RunAsync("pg_ctl", "-D", Data, "-l", Path.Combine(Directory, "server.log"), "-w", "-t", "60",
         "-o", $"-p {Port} -k {Directory} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=50", "start");
