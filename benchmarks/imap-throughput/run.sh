@@ -50,4 +50,17 @@ export SMARTMAIL_SmartMail__Mailboxes__0__Password="$pass"  # secrets through th
   --SmartMail:DataDirectory="$work/data" --SmartMail:ModelPath="$checkout/models/default/smartmail-20news.zip" "${state[@]}" \
   --SmartMail:Mailboxes:0:Name=bench --SmartMail:Mailboxes:0:Host=127.0.0.1 --SmartMail:Mailboxes:0:Port="$port" \
   --SmartMail:Mailboxes:0:Security=None --SmartMail:Mailboxes:0:AllowPlaintext=true \
-  --SmartMail:Mailboxes:0:Username=bench --SmartMail:Mailboxes:0:BatchSize="${BATCH:-500}" 2>&1 | grep -E "Mailbox|This run|wall"
+  --SmartMail:Mailboxes:0:Username=bench --SmartMail:Mailboxes:0:BatchSize="${BATCH:-500}" \
+  --Logging:LogLevel:SmartMail.Worker.Processing.MailProcessor=Debug 2>&1 | python3 -c '
+import re, sys
+stages = dict.fromkeys(("fetch", "prepare", "claim", "deliver", "complete"), 0.0); mails = 0
+for line in sys.stdin:
+    m = re.search(r"Batch of (\d+) in \S+: fetch (\d+) ms, prepare (\d+) ms, claim (\d+) ms, deliver (\d+) ms, complete (\d+) ms", line)
+    if m:
+        mails += int(m[1])
+        for name, value in zip(stages, m.groups()[1:]): stages[name] += float(value)
+    elif re.search(r"Mailbox|This run|wall", line):
+        print(line, end="")
+if mails:  # the stage log (event 2017, Debug) exists from the commit that added it on
+    print("Per mail: " + ", ".join(f"{k} {v / mails:.2f} ms" for k, v in stages.items()) + f" (sum {sum(stages.values()) / mails:.2f} ms)")
+' 

@@ -56,6 +56,9 @@ public static class SmartMailEventId
     /// <summary>A symbolic link in the drop inbox was ignored.</summary>
     public const int SymlinkIgnored = 2016;
 
+    /// <summary>Where a batch's time went, stage by stage (Debug).</summary>
+    public const int BatchTimed = 2017;
+
     /// <summary>The text of decided mail was not kept for training.</summary>
     public const int ExamplesNotKept = 2030;
 

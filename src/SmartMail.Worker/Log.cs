@@ -36,6 +36,10 @@ internal static partial class Log
     [LoggerMessage(EventId = SmartMailEventId.Claimed, Level = LogLevel.Information, Message = "Mail {Uid} in {Mailbox} is claimed by another SmartMail instance; left to it")]
     public static partial void Claimed(ILogger logger, string mailbox, string uid);
 
+    [LoggerMessage(EventId = SmartMailEventId.BatchTimed, Level = LogLevel.Debug,
+        Message = "Batch of {Mails} in {Mailbox}: fetch {FetchMs:F0} ms, prepare {PrepareMs:F0} ms, claim {ClaimMs:F0} ms, deliver {DeliverMs:F0} ms, complete {CompleteMs:F0} ms")]
+    public static partial void BatchTimed(ILogger logger, int mails, string mailbox, double fetchMs, double prepareMs, double claimMs, double deliverMs, double completeMs);
+
     [LoggerMessage(EventId = SmartMailEventId.PollFailed, Level = LogLevel.Error, Message = "Polling {Mailbox} failed")]
     public static partial void PollFailed(ILogger logger, string mailbox, Exception exception);
 

@@ -14,7 +14,8 @@ public sealed class ModelAdminTests(WebWorld world)
     public async Task Admin_PromotesACandidateAfterConfirming_ThenRollsBack_TheRegistryServesEach_AndTheAuditNamesTheAdmin()
     {
         world.Require();
-        var registry = ModelRegistry.For(new SmartMailOptions { DataDirectory = world.DataDirectory, ModelPath = SmartMailProcess.DanishModel });
+        using var store = new SmartMail.Worker.State.SqliteStateStore(world.StateDb);
+        var registry = ModelRegistry.For(new SmartMailOptions { DataDirectory = world.DataDirectory, ModelPath = SmartMailProcess.DanishModel }, store);
         var served = registry.CurrentVersion();
         Assert.NotEqual(world.CandidateVersion, served);
         await using var context = await world.NewContextAsync();
@@ -46,6 +47,11 @@ public sealed class ModelAdminTests(WebWorld world)
         // The audit rows name the admin in their own column (the free-text reason masks addresses).
         var audit = LedgerQuery.Rows(world.StateDb, "SELECT outcome, model_version, by_whom FROM audit WHERE outcome IN ('promote', 'rollback') ORDER BY seq");
         Assert.Equal([$"promote | {world.CandidateVersion} | {WebWorld.Ida}", $"rollback | {served} | {WebWorld.Ida}"], audit);
+        // The same rows, committed with the registry change, reach the worker's audit.jsonl.
+        var mirrored = File.ReadAllLines(Path.Combine(world.DataDirectory, "audit.jsonl"))
+            .Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!).Where(l => (string?)l["outcome"] is "promote" or "rollback")
+            .Select(l => $"{(string?)l["outcome"]} | {(string?)l["modelVersion"]} | {(string?)l["by"]}");
+        Assert.Equal(audit, mirrored);
         Assert.Equal(["promote", "rollback"], registry.Read().History.TakeLast(2).Select(e => e.Action));
         Assert.All(registry.Read().History.TakeLast(2), e => Assert.Contains(WebWorld.Ida, e.Reason, StringComparison.Ordinal));
     }

@@ -311,7 +311,10 @@ public sealed class WebWorld : IAsyncLifetime
     {
         var folders = Topics.WriteHistory(Path.Combine(_directory.FullName, "history"), 20, Topics.Space, Topics.Cars, Topics.Parking);
         using var bundle = ModelTraining.Train(TrainingSet.FromFolders(folders, new MailExtractor()), new TrainingOptions { Seed = 17 }).Bundle;
-        var registry = ModelRegistry.For(new SmartMailOptions { DataDirectory = DataDirectory, ModelPath = SmartMailProcess.DanishModel });
+        // The registry lives in the state store: the worker started next opens the same state.db.
+        SmartMail.Worker.Options.DataDirectoryPermissions.Prepare(DataDirectory, "state.db");
+        using var store = new SmartMail.Worker.State.SqliteStateStore(StateDb);
+        var registry = ModelRegistry.For(new SmartMailOptions { DataDirectory = DataDirectory, ModelPath = SmartMailProcess.DanishModel }, store);
         registry.EnsureSeeded();
         return registry.Add(bundle, "candidate").Version;
     }

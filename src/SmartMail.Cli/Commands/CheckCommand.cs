@@ -100,10 +100,17 @@ internal static class CheckCommand
 
     private static IReadOnlyList<string> CheckModel(CheckReport report, SmartMailOptions options)
     {
-        var path = SmartMail.Worker.Learning.ModelRegistry.For(options).ActivePath;
-        var setting = path == options.ModelPath ? "SmartMail:ModelPath" : "the promoted model (DataDirectory/models/current.zip: 'smartmail models rollback' or promote another)";
+        var path = options.ModelPath;
+        var setting = "SmartMail:ModelPath";
         try
         {
+            // The promoted model, from the state store's model registry (no store yet: nothing was promoted).
+            if (options.State.IsPostgreSql || File.Exists(StateStores.SqlitePath(options.DataDirectory)))
+            {
+                using var store = StateStores.Open(options);
+                path = SmartMail.Worker.Learning.ModelRegistry.For(options, store).ActivePath;
+                setting = path == options.ModelPath ? setting : "the promoted model (the state store's model registry: 'smartmail models rollback' or promote another)";
+            }
             using var bundle = ModelBundle.Load(path);
             report.Ok("model", string.Create(CultureInfo.InvariantCulture,
                 $"{bundle.Manifest.ModelVersion} ({bundle.Model.Labels.Count} labels) from {path}"));

@@ -30,7 +30,8 @@ internal static class ComplianceCommand
                 throw new UsageException($"no state store at '{state}' (SmartMail:DataDirectory): run the worker first.");
             }
             using var figures = host.Services.GetRequiredService<PrivacyStore>().Figures();
-            var sections = ComplianceReport.Build(options, figures, host.Services.GetRequiredService<IPrivacyStore>(), DateTimeOffset.UtcNow);
+            var sections = ComplianceReport.Build(options, figures, host.Services.GetRequiredService<IPrivacyStore>(),
+                host.Services.GetRequiredService<IStateStore>(), DateTimeOffset.UtcNow);
             dir.Create();
             File.WriteAllText(Path.Combine(dir.FullName, "compliance-report.md"), ComplianceReport.Markdown(sections));
             File.WriteAllText(Path.Combine(dir.FullName, "compliance-report.html"), ComplianceReport.Html(sections));

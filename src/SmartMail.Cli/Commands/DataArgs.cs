@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
 using SmartMail.Core.Classification;
 using SmartMail.Core.Mime;
 using Spectre.Console;
@@ -77,7 +78,8 @@ internal sealed class DataArgs
                 ? "--imap needs a mailbox in SmartMail:Mailboxes (appsettings.json or --SmartMail:Mailboxes:0:Host=... settings)"
                 : $"no mailbox '{mailboxName}' in SmartMail:Mailboxes");
         IReadOnlyList<string> known;
-        using (var current = ModelBundle.Load(SmartMail.Worker.Learning.ModelRegistry.For(options).ActivePath))
+        using (var current = ModelBundle.Load(SmartMail.Worker.Learning.ModelRegistry.For(options,
+            host.Services.GetRequiredService<SmartMail.Worker.State.IStateStore>()).ActivePath))
         {
             known = current.Model.Labels;
         }

@@ -55,7 +55,7 @@ internal static class CorrectCommand
                 : $"smartmail: error: {prefix} matches {matches.Count} mails; give more characters.");
             return ExitCodes.Failure;
         }
-        var known = CorrectionRecorder.KnownLabels(examples, host.Options());
+        var known = CorrectionRecorder.KnownLabels(examples, host.Options(), store);
         if (!isNew && !known.Contains(label))
         {
             throw new UsageException($"the label '{label}' is not known (known: {string.Join(", ", known.Order(StringComparer.Ordinal))}); " +
@@ -137,7 +137,7 @@ internal static class RetrainCommand
         _ = host.Services.GetRequiredService<IStateStore>();
         var cutoff = DateTimeOffset.UtcNow.AddDays(-options.Learning.RetentionDays);
         host.Services.GetRequiredService<SmartMail.Worker.Privacy.IPrivacyStore>().RecordPurge(DateTimeOffset.UtcNow, cutoff, examples.Purge(cutoff), 0);
-        var report = Retrainer.Run(examples, history, ModelRegistry.For(options), retrain, TimeProvider.System,
+        var report = Retrainer.Run(examples, history, ModelRegistry.For(options, host.Services.GetRequiredService<IStateStore>()), retrain, TimeProvider.System,
             new Progress<string>(line => AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"[grey]{DateTime.Now:HH:mm:ss}[/] {line}")));
         var color = report.Decision == RetrainDecision.Promoted ? "green" : "yellow";
         AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"[{color}]{report.Decision}[/]: {report.Reason}");
@@ -166,8 +166,9 @@ internal static class ModelsCommand
     public static Command Create(string[] settings)
     {
         var command = new Command("models", $"""
-            The model versions in DataDirectory/models/: list them, serve one (a running worker swaps it in without a
-            restart), or go back to the model served before the current one.
+            The model versions in the state store's model registry: list them, serve one (every running worker on the
+            store swaps it in without a restart), or go back to the model served before the current one. Each change
+            writes one audit row.
             {CliOptions.SettingsNote}
             """);
         var reason = new Option<string?>("--reason") { Description = "Why (written to the registry's history).", HelpName = "TEXT" };
@@ -181,7 +182,7 @@ internal static class ModelsCommand
         {
             using var host = WorkerConfig.Build(settings);
             var options = host.Options();
-            var registry = ModelRegistry.For(options);
+            var registry = ModelRegistry.For(options, host.Services.GetRequiredService<IStateStore>());
             var examples = host.Services.GetRequiredService<ExampleStore>();
             if (parse.GetValue(json))
             {
@@ -198,7 +199,8 @@ internal static class ModelsCommand
         {
             using var host = WorkerConfig.Build(settings);
             var v = parse.GetRequiredValue(version);
-            var before = ModelRegistry.For(host.Options()).Promote(v, parse.GetValue(reason) ?? $"promoted by hand by {Environment.UserName}");
+            var before = ModelRegistry.For(host.Options(), host.Services.GetRequiredService<IStateStore>())
+                .Promote(v, parse.GetValue(reason) ?? $"promoted by hand by {Environment.UserName}", "cli", Environment.UserName);
             AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"Serving [bold]{v}[/] (was {before ?? "the configured model"}).");
             return ExitCodes.Ok;
         });
@@ -206,13 +208,25 @@ internal static class ModelsCommand
         rollback.SetAction(parse =>
         {
             using var host = WorkerConfig.Build(settings);
-            var now = ModelRegistry.For(host.Options()).Rollback(parse.GetValue(reason) ?? $"rolled back by hand by {Environment.UserName}");
+            var now = ModelRegistry.For(host.Options(), host.Services.GetRequiredService<IStateStore>())
+                .Rollback(parse.GetValue(reason) ?? $"rolled back by hand by {Environment.UserName}", "cli", Environment.UserName);
             AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"Serving [bold]{now}[/] again.");
+            return ExitCodes.Ok;
+        });
+        var delete = new Command("delete", "Deletes VERSION (not the one served): its bundle leaves the registry; its history stays.") { version, reason };
+        delete.SetAction(parse =>
+        {
+            using var host = WorkerConfig.Build(settings);
+            var v = parse.GetRequiredValue(version);
+            ModelRegistry.For(host.Options(), host.Services.GetRequiredService<IStateStore>())
+                .Delete(v, parse.GetValue(reason) ?? $"deleted by hand by {Environment.UserName}", "cli", Environment.UserName);
+            AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"Deleted [bold]{v}[/].");
             return ExitCodes.Ok;
         });
         command.Subcommands.Add(list);
         command.Subcommands.Add(promote);
         command.Subcommands.Add(rollback);
+        command.Subcommands.Add(delete);
         return command;
     }
 

@@ -44,7 +44,14 @@ internal static class StateCommand
             var options = BackupCommand.OptionsWithoutSideEffects(host);
             var target = parse.GetValue(to) ?? (options.State.IsPostgreSql ? options.State.ResolveConnectionString()
                 : throw new UsageException("name the PostgreSQL database with --to, or configure it as SmartMail:State (Provider=PostgreSql)."));
-            var (instance, copied) = StateCopy.Copy(StateStores.SqlitePath(options.DataDirectory), target);
+            var sqlite = StateStores.SqlitePath(options.DataDirectory);
+            if (File.Exists(sqlite))
+            {
+                // A files registry of an earlier SmartMail goes into state.db first, so that the copy carries it.
+                using var source = new SqliteStateStore(sqlite);
+                new SmartMail.Worker.Learning.ModelRegistry(source, Path.Combine(options.DataDirectory, "models"), options.ModelPath).ImportFiles();
+            }
+            var (instance, copied) = StateCopy.Copy(sqlite, target);
             foreach (var (table, rows) in copied)
             {
                 Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{table,-16} {rows,10} rows"));

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using SmartMail.Worker.Processing;
 using SmartMail.Worker.Sinks;
 using SmartMail.Worker.Sources;
@@ -64,7 +65,9 @@ public static class ImapBatchDrainer
                 Sort(unfetched, outcomes, ready);
             }
         }
+        var clock = Stopwatch.GetTimestamp();
         var bodies = toFetch.Count == 0 ? new Dictionary<MailKey, byte[]>() : await mailbox.FetchManyAsync([.. toFetch.Select(p => p.Key)], cancellationToken).ConfigureAwait(false);
+        var fetched = Stopwatch.GetTimestamp();
         foreach (var prepared in await processor.PrepareBatchAsync(mailbox, [.. toFetch.Select(p => (p, bodies.GetValueOrDefault(p.Key)))],
             batchSize, cancellationToken).ConfigureAwait(false))
         {
@@ -74,6 +77,7 @@ public static class ImapBatchDrainer
         {
             return;
         }
+        var prepareDone = Stopwatch.GetTimestamp();
         // Every mail is claimed before anything is delivered, whatever its route.
         var claims = await mailbox.ClaimBatchAsync([.. ready.Select(r => r.Delivery)], store, cancellationToken).ConfigureAwait(false);
         for (var i = 0; i < claims.Count; i++)
@@ -84,6 +88,7 @@ public static class ImapBatchDrainer
             }
         }
         ready = [.. ready.Where((_, i) => claims[i] is null)];
+        var claimed = Stopwatch.GetTimestamp();
         // Folder routes move in batches; SMTP, webhook and journal routes go through the sink one by one.
         foreach (var other in ready.Where(r => processor.Sink is RoutingSink routes && !routes.IsDefault(r.Record!.Destination!)).ToList())
         {
@@ -95,6 +100,7 @@ public static class ImapBatchDrainer
             return;
         }
         var results = await mailbox.DeliverBatchAsync([.. ready.Select(r => r.Delivery)], store, cancellationToken).ConfigureAwait(false);
+        var moved = Stopwatch.GetTimestamp();
         var delivered = ready.Where((_, i) => results[i] is null).ToList();
         if (delivered.Count > 0)
         {
@@ -107,6 +113,8 @@ public static class ImapBatchDrainer
                 outcomes.Add(await processor.DeliveryFailedAsync(mailbox, ready[i], error, cancellationToken).ConfigureAwait(false));
             }
         }
+        processor.BatchTimed(mailbox.Mailbox, new BatchStages(chunk.Length, Stopwatch.GetElapsedTime(clock, fetched), Stopwatch.GetElapsedTime(fetched, prepareDone),
+            Stopwatch.GetElapsedTime(prepareDone, claimed), Stopwatch.GetElapsedTime(claimed, moved), Stopwatch.GetElapsedTime(moved)));
 
         // Mail finished without delivery has its outcome; the rest is due a delivery.
         static void Sort(PreparedMail prepared, List<ProcessOutcome> outcomes, List<PreparedMail> ready)

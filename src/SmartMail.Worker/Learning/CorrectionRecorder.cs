@@ -15,13 +15,14 @@ public static class CorrectionRecorder
     /// </summary>
     /// <param name="examples">The example store (earlier corrections).</param>
     /// <param name="options">The worker's options (model registry, routes).</param>
+    /// <param name="models">The model registry's store.</param>
     /// <returns>The labels.</returns>
-    public static IReadOnlySet<string> KnownLabels(ExampleStore examples, SmartMailOptions options)
+    public static IReadOnlySet<string> KnownLabels(ExampleStore examples, SmartMailOptions options, State.IModelStore models)
     {
         ArgumentNullException.ThrowIfNull(examples);
         ArgumentNullException.ThrowIfNull(options);
         var known = new HashSet<string>(options.Routes.Keys, StringComparer.Ordinal);
-        using (var model = SmartMail.Core.Classification.ModelBundle.Load(ModelRegistry.For(options).ActivePath))
+        using (var model = SmartMail.Core.Classification.ModelBundle.Load(ModelRegistry.For(options, models).ActivePath))
         {
             known.UnionWith(model.Model.Labels);
         }

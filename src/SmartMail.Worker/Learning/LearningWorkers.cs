@@ -91,7 +91,7 @@ public sealed class RetrainWorker(ExampleStore examples, IStateStore state, Smar
             nextRetrain = time.GetUtcNow() + every!.Value;
             try
             {
-                var report = await Task.Run(() => Retrain(examples, options, time, null, privacy), stoppingToken);
+                var report = await Task.Run(() => Retrain(examples, options, state, time, null, privacy), stoppingToken);
                 LearningLog.Retrained(logger, report.Decision, report.Reason, report.ReportFile ?? "");
                 models.RefreshIfChanged();
             }
@@ -105,18 +105,19 @@ public sealed class RetrainWorker(ExampleStore examples, IStateStore state, Smar
     /// <summary>One retrain with the worker's settings: history from <see cref="LearningOptions.BaseTrainingData"/>.</summary>
     /// <param name="examples">The stored examples.</param>
     /// <param name="options">The worker's options.</param>
+    /// <param name="models">The model registry's store.</param>
     /// <param name="time">The clock.</param>
     /// <param name="progress">Receives a line per stage.</param>
     /// <returns>The report.</returns>
     /// <param name="privacy">Records what the candidate learned from; none when <see langword="null"/>.</param>
-    public static RetrainReport Retrain(ExampleStore examples, SmartMailOptions options, TimeProvider time, IProgress<string>? progress,
+    public static RetrainReport Retrain(ExampleStore examples, SmartMailOptions options, IModelStore models, TimeProvider time, IProgress<string>? progress,
         Privacy.IPrivacyStore? privacy = null)
     {
         ArgumentNullException.ThrowIfNull(examples);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(time);
         var history = options.Learning.BaseTrainingData is { } dir ? TrainingSet.FromFolders(dir, new MailExtractor()) : null;
-        return Retrainer.Run(examples, history, ModelRegistry.For(options), new RetrainOptions
+        return Retrainer.Run(examples, history, ModelRegistry.For(options, models), new RetrainOptions
         {
             TargetPrecision = options.Learning.TargetPrecision,
             MinComparisonExamples = options.Learning.MinComparisonExamples,

@@ -55,7 +55,7 @@ public sealed class MailActions : IMailActions
         _routes = routes;
         _time = time;
         _logger = logger;
-        Registry = registry ?? ModelRegistry.For(options);
+        Registry = registry ?? ModelRegistry.For(options, store, time);
         if (options.AuditJsonLines)
         {
             // Corrections and model changes reach audit.jsonl through the store's one writer.
@@ -92,8 +92,8 @@ public sealed class MailActions : IMailActions
         ArgumentException.ThrowIfNullOrEmpty(user);
         try
         {
-            var previous = Registry.Promote(version, $"{reason} (by {user} in the web app)");
-            AuditModel("promote", version, user, $"model {version} promoted in the web app (was {previous ?? "the configured model"}): {reason}");
+            // The registry change and its audit row commit together (and reach audit.jsonl like every other row).
+            var previous = Registry.Promote(version, $"{reason} (by {user} in the web app)", "web", user);
             OversightLog.ModelChanged(_logger, "promote", version);
             return new ActionOutcome(true, $"Model {version} is served now (it was {previous ?? "the configured model"}).");
         }
@@ -109,8 +109,7 @@ public sealed class MailActions : IMailActions
         ArgumentException.ThrowIfNullOrEmpty(user);
         try
         {
-            var version = Registry.Rollback($"{reason} (by {user} in the web app)");
-            AuditModel("rollback", version, user, $"rolled back to model {version} in the web app: {reason}");
+            var version = Registry.Rollback($"{reason} (by {user} in the web app)", "web", user);
             OversightLog.ModelChanged(_logger, "rollback", version);
             return new ActionOutcome(true, $"Model {version} is served again.");
         }
@@ -379,21 +378,6 @@ public sealed class MailActions : IMailActions
             ? new MailRow(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5))
             : null;
     }
-
-    private void AuditModel(string action, string version, string user, string reason) =>
-        _store.AppendAudit(new AuditEntry
-        {
-            Time = _time.GetUtcNow(),
-            DecisionId = "",
-            Fingerprint = "",
-            Mailbox = "",
-            Source = "web",
-            ModelVersion = version,
-            Reason = reason,
-            Destination = "",
-            Outcome = action,
-            By = user,
-        });
 
     private DbConnection Open() => _store.OpenConnection();
 

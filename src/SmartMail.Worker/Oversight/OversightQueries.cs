@@ -44,7 +44,7 @@ public sealed class OversightQueries : IOversightQueries
         _store = store;
         _options = options;
         _examples = examples;
-        _registry = ModelRegistry.For(options);
+        _registry = ModelRegistry.For(options, store);
         _model = model;
         _health = health;
         _time = time;
@@ -313,14 +313,8 @@ public sealed class OversightQueries : IOversightQueries
     /// <inheritdoc />
     public string? ModelReport(string version)
     {
-        // Only a file the registry names, inside the registry folder.
-        var entry = _registry.Read().Models.FirstOrDefault(m => m.Version == version);
-        if (entry?.Report is not { } report)
-        {
-            return null;
-        }
-        var path = Path.GetFullPath(Path.Combine(_registry.Directory, report));
-        return path.StartsWith(_registry.Directory + Path.DirectorySeparatorChar, StringComparison.Ordinal) && File.Exists(path) ? File.ReadAllText(path) : null;
+        // The report kept with the version in the store (any instance's retrain wrote it).
+        return _registry.Report(version);
     }
 
     /// <inheritdoc />

@@ -14,14 +14,6 @@ public sealed class ComplianceFigures : IDisposable
 {
     private readonly DbConnection _connection;
 
-    /// <summary>Opens the state database read-only.</summary>
-    /// <param name="path">The state database.</param>
-    public ComplianceFigures(string path)
-        : this(new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString()))
-    {
-        _connection.Open();
-    }
-
     /// <summary>Reads through <paramref name="connection"/> (open; any provider), which it disposes.</summary>
     /// <param name="connection">A connection to the state database.</param>
     internal ComplianceFigures(DbConnection connection) => _connection = connection;

@@ -18,9 +18,11 @@ public static class ComplianceReport
     /// <param name="options">The worker's options.</param>
     /// <param name="figures">The figures from the state database.</param>
     /// <param name="privacy">Retention passes and models trained on erased mail.</param>
+    /// <param name="models">The model registry's store.</param>
     /// <param name="now">The time.</param>
     /// <returns>The sections.</returns>
-    public static IReadOnlyList<ReportSection> Build(SmartMailOptions options, ComplianceFigures figures, IPrivacyStore privacy, DateTimeOffset now)
+    public static IReadOnlyList<ReportSection> Build(SmartMailOptions options, ComplianceFigures figures, IPrivacyStore privacy,
+        State.IModelStore models, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(figures);
@@ -31,10 +33,10 @@ public static class ComplianceReport
             Article30(options),
             Oversight(figures),
         };
-        var registry = ModelRegistry.For(options);
+        var registry = ModelRegistry.For(options, models);
         var record = registry.Read();
         var flagged = privacy.FlaggedModels().ToDictionary(f => f.ModelVersion, f => f.Requests, StringComparer.Ordinal);
-        var files = record.Models.Select(m => (m.Version, Path.Combine(registry.Directory, m.File), m.Status)).ToList();
+        var files = record.Models.Select(m => (m.Version, registry.PathOf(m.Version), m.Status)).ToList();
         if (files.Count == 0 && File.Exists(registry.ActivePath))
         {
             files.Add(("configured", registry.ActivePath, "current"));

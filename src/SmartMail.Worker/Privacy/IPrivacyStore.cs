@@ -37,6 +37,10 @@ public interface IPrivacyStore
     /// <returns>The places.</returns>
     IReadOnlyList<StorePlace> PlacesOf(MailRef mail, string exampleHash);
 
+    /// <summary>The compliance report's figures from the same database, on a connection of their own (the caller disposes them).</summary>
+    /// <returns>The figures.</returns>
+    ComplianceFigures Figures();
+
     /// <summary>The mail a decision id names, if the ledger has it.</summary>
     /// <param name="decisionId">The decision id.</param>
     /// <returns>The mail, or <see langword="null"/>.</returns>

@@ -24,7 +24,8 @@ public static class PrivacyServiceCollectionExtensions
         services.AddSingleton<SmartMail.Web.IAccessAudit>(sp => new PrivacyAccessAudit(sp.GetRequiredService<IStateStore>(),
             sp.GetRequiredService<IPrivacyStore>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<SmartMail.Web.IPrivacyRequests>(sp => new WebPrivacyRequests(sp.GetRequiredService<PrivacyService>(),
-            sp.GetRequiredService<IPrivacyStore>(), sp.GetRequiredService<SmartMailOptions>(), sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<IPrivacyStore>(), sp.GetRequiredService<SmartMailOptions>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<IStateStore>()));
         if (watch)
         {
             services.AddHostedService<PendingErasureWorker>();

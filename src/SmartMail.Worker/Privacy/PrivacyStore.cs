@@ -61,8 +61,7 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
     /// <summary>The database file (SQLite), or the server and database (PostgreSQL).</summary>
     public string Path { get; }
 
-    /// <summary>The compliance report's figures from the same database, on a connection of their own (the caller disposes them).</summary>
-    /// <returns>The figures.</returns>
+    /// <inheritdoc />
     /// <exception cref="StateStoreException">The database cannot be opened.</exception>
     public ComplianceFigures Figures()
     {

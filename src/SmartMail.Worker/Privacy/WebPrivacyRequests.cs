@@ -1,6 +1,5 @@
 using SmartMail.Web;
 using SmartMail.Worker.Options;
-using SmartMail.Worker.State;
 
 namespace SmartMail.Worker.Privacy;
 
@@ -9,7 +8,9 @@ namespace SmartMail.Worker.Privacy;
 /// <param name="store">The privacy store (for the compliance report).</param>
 /// <param name="options">The worker's options.</param>
 /// <param name="time">The clock.</param>
-public sealed class WebPrivacyRequests(PrivacyService privacy, IPrivacyStore store, SmartMailOptions options, TimeProvider time) : IPrivacyRequests
+/// <param name="models">The model registry's store (for the compliance report's model cards).</param>
+public sealed class WebPrivacyRequests(PrivacyService privacy, IPrivacyStore store, SmartMailOptions options, TimeProvider time,
+    State.IModelStore models) : IPrivacyRequests
 {
     /// <inheritdoc />
     public bool Available => true;
@@ -48,8 +49,8 @@ public sealed class WebPrivacyRequests(PrivacyService privacy, IPrivacyStore sto
     /// <inheritdoc />
     public string ComplianceHtml()
     {
-        using var figures = store is PrivacyStore shared ? shared.Figures() : new ComplianceFigures(StateStores.SqlitePath(options.DataDirectory));
-        return ComplianceReport.HtmlBody(ComplianceReport.Build(options, figures, store, time.GetUtcNow()), 2); // under the page's own h1
+        using var figures = store.Figures();
+        return ComplianceReport.HtmlBody(ComplianceReport.Build(options, figures, store, models, time.GetUtcNow()), 2); // under the page's own h1
     }
 
     private static PersonQuery Query(string kind, string value) => kind switch

@@ -6,44 +6,51 @@ using SmartMail.Worker.Options;
 namespace SmartMail.Worker.Processing;
 
 /// <summary>
-/// Holds the routing policy with the model in force, and swaps in a new model when the bundle file changes. The model
-/// in force is the registry's promoted model (<c>DataDirectory/models/current.zip</c>) once there is one, else
-/// <see cref="SmartMailOptions.ModelPath"/>. A bundle that fails to load at start stops the worker with a message naming the setting; one that fails
-/// at a swap is refused with one log line and the model in force is kept (the refused file is not tried again until it
-/// changes). <see cref="ModelBundle.Load"/> bounds what a bundle may unpack and turns every schema or manifest error
-/// into a <see cref="ModelBundleException"/>.
+/// Holds the routing policy with the model in force, and swaps in a new model when the registry serves another one. The
+/// model in force is the model registry's (in the state store, so a promotion on any instance of a fleet reaches this
+/// one) once anything is promoted, read into <c>DataDirectory/models/cache/</c>; until then
+/// <see cref="SmartMailOptions.ModelPath"/> (swapped when the file changes). <see cref="RefreshIfChanged"/> asks the store
+/// for the registry's last change (a row, not the bundle) and reads the bundle only when it changed. A bundle that fails to
+/// load at start stops the worker with a message naming the setting; one that fails at a swap is refused with one log line
+/// and the model in force is kept (the refused version is not tried again until the registry changes).
+/// <see cref="ModelBundle.Load"/> bounds what a bundle may unpack and turns every schema or manifest error into a <see cref="ModelBundleException"/>.
 /// </summary>
 public sealed class ModelProvider : IDisposable
 {
     private readonly SmartMailOptions _options;
-    private readonly Learning.ModelRegistry _registry;
+    private readonly Learning.ModelRegistry? _registry;
     private readonly ILogger _logger;
     private readonly IThresholdOverrides? _overrides;
     private readonly Lock _gate = new();
     private RoutingPolicy _policy;
     private DateTime _loadedWriteTime;
-    private string _loadedPath;
+    private long? _loadedSeq;
 
-    /// <summary>Loads the configured model.</summary>
+    /// <summary>Loads the model in force.</summary>
     /// <param name="options">Options.</param>
     /// <param name="logger">Logger.</param>
     /// <param name="overrides">Thresholds raised in service, applied by every policy this provider builds; none when <see langword="null"/>.</param>
-    /// <exception cref="ModelBundleException">The bundle cannot be served; the message names SmartMail:ModelPath.</exception>
-    public ModelProvider(SmartMailOptions options, ILogger<ModelProvider> logger, IThresholdOverrides? overrides = null)
+    /// <param name="store">The state store with the model registry; none (only <see cref="SmartMailOptions.ModelPath"/> is served) when <see langword="null"/>.</param>
+    /// <exception cref="ModelBundleException">The bundle cannot be served; the message names the setting.</exception>
+    public ModelProvider(SmartMailOptions options, ILogger<ModelProvider> logger, IThresholdOverrides? overrides = null, State.IStateStore? store = null)
     {
+        ArgumentNullException.ThrowIfNull(options);
         _overrides = overrides;
         _options = options;
         _logger = logger;
-        _registry = Learning.ModelRegistry.For(options);
-        _loadedPath = _registry.ActivePath;
-        _loadedWriteTime = File.GetLastWriteTimeUtc(_loadedPath);
+        _registry = store is null ? null : Learning.ModelRegistry.For(options, store);
+        var head = _registry?.Store.CurrentModel();
+        _loadedSeq = head?.Seq;
+        var path = head is null ? options.ModelPath : _registry!.PathOf(head.Version);
+        _loadedWriteTime = File.GetLastWriteTimeUtc(path);
         try
         {
-            _policy = new RoutingPolicy(options.Rules, ModelBundle.Load(_loadedPath), options.CaseNumbers, _overrides);
+            _policy = new RoutingPolicy(options.Rules, ModelBundle.Load(path), options.CaseNumbers, _overrides);
         }
         catch (ModelBundleException ex)
         {
-            var setting = _loadedPath == options.ModelPath ? "ModelPath" : "DataDirectory (models/current.zip; 'smartmail models rollback' or promote another)";
+            var setting = head is null ? "ModelPath"
+                : $"State (the promoted model {head.Version} in the state store's model registry: 'smartmail models rollback' or promote another)";
             throw new ModelBundleException($"{SmartMailOptions.SectionName}:{setting}: {ex.Message}", ex);
         }
         Log.ModelLoaded(_logger, _policy.Model!.Manifest.ModelVersion, _policy.Model.Model.Labels.Count);
@@ -61,20 +68,32 @@ public sealed class ModelProvider : IDisposable
         }
     }
 
-    /// <summary>Loads the bundle again if its file changed; keeps the current model when the new one is unusable.</summary>
+    /// <summary>Loads the registry's model if it changed (or the configured file, until something is promoted); keeps the current model when the new one is unusable.</summary>
     /// <returns><see langword="true"/> when a new model was swapped in.</returns>
     public bool RefreshIfChanged()
     {
-        var path = _registry.ActivePath;
-        var writeTime = File.Exists(path) ? File.GetLastWriteTimeUtc(path) : _loadedWriteTime;
-        if (writeTime == _loadedWriteTime && path == _loadedPath)
-        {
-            return false;
-        }
-        _loadedWriteTime = writeTime;
-        _loadedPath = path;
         try
         {
+            string path;
+            if (_registry?.Store.CurrentModel() is { } head)
+            {
+                if (head.Seq == _loadedSeq)
+                {
+                    return false;
+                }
+                path = _registry.PathOf(head.Version);
+                _loadedSeq = head.Seq; // tried once: a refused version is not read again until the registry changes
+            }
+            else
+            {
+                path = _options.ModelPath;
+                var writeTime = File.Exists(path) ? File.GetLastWriteTimeUtc(path) : _loadedWriteTime;
+                if (writeTime == _loadedWriteTime)
+                {
+                    return false;
+                }
+                _loadedWriteTime = writeTime;
+            }
             var policy = new RoutingPolicy(_options.Rules, ModelBundle.Load(path), _options.CaseNumbers, _overrides);
             lock (_gate)
             {
@@ -84,9 +103,10 @@ public sealed class ModelProvider : IDisposable
             Log.ModelLoaded(_logger, policy.Model!.Manifest.ModelVersion, policy.Model.Model.Labels.Count);
             return true;
         }
-        catch (Exception ex) when (ex is ModelBundleException or ArgumentException or InvalidOperationException)
+        catch (Exception ex) when (ex is ModelBundleException or ArgumentException or InvalidOperationException or IOException)
         {
-            // One line, no stack trace: ModelBundle.Load refuses every bundle it cannot serve with a one-line message.
+            // One line, no stack trace: ModelBundle.Load refuses every bundle it cannot serve with a one-line message; a store
+            // that cannot be read now is asked again at the next refresh.
             Log.ModelSwapRefused(_logger, string.Join(' ', ex.Message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries)));
             return false;
         }

@@ -9,7 +9,7 @@ namespace SmartMail.Worker.State;
 /// SQLite (<see cref="SqliteStateStore"/>) is the embedded default. Implementations are thread-safe; a failure to record
 /// is a <see cref="StateStoreException"/> (the worker fails closed).
 /// </summary>
-public interface IStateStore : IMailReads, IAuditTrail, IWebActionStore, IInstanceMeta, IDisposable
+public interface IStateStore : IMailReads, IAuditTrail, IWebActionStore, IInstanceMeta, IModelStore, IDisposable
 {
     /// <summary>The mail's state machine over this store: the one writer of mail rows, and of their audit rows with them.</summary>
     MailLedger Ledger { get; }

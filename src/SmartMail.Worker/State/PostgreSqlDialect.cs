@@ -10,10 +10,13 @@ internal sealed class PostgreSqlDialect : StateDialect
     public override string Name => "PostgreSql";
 
     /// <inheritdoc />
-    public override IReadOnlyList<string> Migrations { get; } = [Version1, Version2];
+    public override IReadOnlyList<string> Migrations { get; } = [Version1, Version2, Version3];
 
     /// <inheritdoc />
     public override string MigrationLock => "SELECT pg_advisory_xact_lock(72657301)";
+
+    /// <inheritdoc />
+    public override string? RegistryLock => "SELECT pg_advisory_xact_lock(72657302)";
 
     /// <inheritdoc />
     public override string LockRow => " FOR UPDATE";
@@ -109,5 +112,18 @@ internal sealed class PostgreSqlDialect : StateDialect
         CREATE TABLE retention_purge (
             seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, time_utc TEXT NOT NULL, cutoff_utc TEXT NOT NULL,
             examples INTEGER NOT NULL, summaries INTEGER NOT NULL);
+        """;
+
+    // The model registry (StateStore.Models): every version with its bundle, and the history whose last row names the version
+    // served, so that a promotion on one instance reaches every instance.
+    private const string Version3 = """
+        CREATE TABLE model_version (
+            version TEXT PRIMARY KEY, created_utc TEXT NOT NULL, status TEXT NOT NULL, labels INTEGER NOT NULL,
+            routed_labels INTEGER NOT NULL, documents INTEGER NOT NULL, holdout_macro_f1 DOUBLE PRECISION, report TEXT, report_text TEXT,
+            bundle BYTEA NOT NULL, added_utc TEXT NOT NULL);
+        CREATE TABLE model_event (
+            seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, time_utc TEXT NOT NULL, action TEXT NOT NULL, version TEXT NOT NULL,
+            previous TEXT, reason TEXT NOT NULL);
+        CREATE TRIGGER model_event_append_only BEFORE UPDATE OR DELETE ON model_event FOR EACH ROW EXECUTE FUNCTION smartmail_append_only();
         """;
 }

@@ -10,7 +10,7 @@ internal sealed class SqliteDialect(TimeSpan busyTimeout) : StateDialect
     public override string Name => "Sqlite";
 
     /// <inheritdoc />
-    public override IReadOnlyList<string> Migrations { get; } = [Schema + ThreadSchema];
+    public override IReadOnlyList<string> Migrations { get; } = [Schema + ThreadSchema, ModelSchema];
 
     /// <inheritdoc />
     public override void Opened(DbConnection connection, bool writer) =>
@@ -98,5 +98,20 @@ internal sealed class SqliteDialect(TimeSpan busyTimeout) : StateDialect
             message_hash TEXT NOT NULL, mailbox TEXT NOT NULL, kind TEXT NOT NULL, label TEXT NOT NULL,
             destination TEXT, decision_id TEXT, fingerprint TEXT, folder TEXT, updated_utc TEXT NOT NULL,
             PRIMARY KEY (message_hash, mailbox, kind));
+        """;
+
+    // The model registry (StateStore.Models): every version with its bundle, and the history whose last row names the version served.
+    private const string ModelSchema = """
+        CREATE TABLE IF NOT EXISTS model_version (
+            version TEXT PRIMARY KEY, created_utc TEXT NOT NULL, status TEXT NOT NULL, labels INTEGER NOT NULL,
+            routed_labels INTEGER NOT NULL, documents INTEGER NOT NULL, holdout_macro_f1 REAL, report TEXT, report_text TEXT,
+            bundle BLOB NOT NULL, added_utc TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS model_event (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, time_utc TEXT NOT NULL, action TEXT NOT NULL, version TEXT NOT NULL,
+            previous TEXT, reason TEXT NOT NULL);
+        CREATE TRIGGER IF NOT EXISTS model_event_append_only_update BEFORE UPDATE ON model_event
+            BEGIN SELECT RAISE(ABORT, 'the model history is append-only'); END;
+        CREATE TRIGGER IF NOT EXISTS model_event_append_only_delete BEFORE DELETE ON model_event
+            BEGIN SELECT RAISE(ABORT, 'the model history is append-only'); END;
         """;
 }

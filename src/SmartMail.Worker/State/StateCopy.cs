@@ -5,7 +5,7 @@ namespace SmartMail.Worker.State;
 
 /// <summary>
 /// Moves an instance's SQLite state (<c>state.db</c>: the ledger, the audit trail, the web app's rows, thread memory, the
-/// learning loop's examples, corrections and thresholds, the privacy index) into an empty PostgreSQL database, in one transaction, and checks
+/// learning loop's examples, corrections and thresholds, the privacy index, the model registry with its bundles) into an empty PostgreSQL database, in one transaction, and checks
 /// that every table has as many rows there as in the file. The audit rows keep their order (<c>seq</c>).
 /// </summary>
 public static class StateCopy
@@ -15,6 +15,7 @@ public static class StateCopy
     [
         "mail", "audit", "mail_summary", "web_action", "thread", "example", "correction", "feedback_cursor", "label_route", "label_threshold",
         "threshold_change", "privacy_mail", "privacy_key", "privacy_model", "privacy_model_flag", "privacy_pending", "retention_purge",
+        "model_version", "model_event",
     ];
 
     // The instance's own values in the file (e.g. lease generations) are kept under its name in the shared database.

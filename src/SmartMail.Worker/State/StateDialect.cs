@@ -24,6 +24,9 @@ internal abstract class StateDialect
     /// <summary>A statement run first in the migration transaction so that two instances starting together migrate one after the other.</summary>
     public virtual string? MigrationLock => null;
 
+    /// <summary>A statement run first in a change of the model registry so that two instances' changes take turns (SQLite: its one writer does).</summary>
+    public virtual string? RegistryLock => null;
+
     /// <summary>Appended to the read of a row that the transaction then changes (another writer waits for the commit).</summary>
     public virtual string LockRow => "";
 

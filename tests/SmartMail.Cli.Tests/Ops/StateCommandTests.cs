@@ -23,11 +23,11 @@ public sealed class StateCommandTests(PostgreSqlFixture postgres) : IClassFixtur
 
         Assert.True(pg.ExitCode == 0, pg.ToString());
         Assert.Contains("postgresql://127.0.0.1:", pg.Stdout, StringComparison.Ordinal);
-        Assert.Contains("schema version 2.", pg.Stdout, StringComparison.Ordinal); // PostgreSQL's second: the privacy tables
-        Assert.Equal("2", Scalar(connection, "SELECT value FROM meta WHERE key = 'schema_version'"));
+        Assert.Contains("schema version 3.", pg.Stdout, StringComparison.Ordinal); // PostgreSQL's third: the model registry
+        Assert.Equal("3", Scalar(connection, "SELECT value FROM meta WHERE key = 'schema_version'"));
         Assert.DoesNotContain(new NpgsqlConnectionStringBuilder(connection).Password!, pg.Stdout + pg.Stderr, StringComparison.Ordinal);
         Assert.True(sqlite.ExitCode == 0, sqlite.ToString());
-        Assert.Contains("schema version 1.", sqlite.Stdout, StringComparison.Ordinal);
+        Assert.Contains("schema version 2.", sqlite.Stdout, StringComparison.Ordinal); // SQLite's second: the model registry
         Assert.True(File.Exists(Path.Combine(dir, "data", "state.db")));
     }
 
@@ -48,6 +48,13 @@ public sealed class StateCommandTests(PostgreSqlFixture postgres) : IClassFixtur
         var fingerprint = MailExtractor.Fingerprint(await File.ReadAllBytesAsync(Sample("01-shuttle-launch.eml"), TestContext.Current.CancellationToken))[..16];
         var correct = await CliProcess.RunAsync(dir, ["correct", fingerprint, "sci.med", .. settings]);
         Assert.True(correct.ExitCode == 0, correct.ToString());
+        string served;
+        using (var bundle = SmartMail.Core.Classification.ModelBundle.Load(CliProcess.DefaultModel))
+        {
+            served = bundle.Manifest.ModelVersion;
+        }
+        var promote = await CliProcess.RunAsync(dir, ["models", "promote", served, .. settings]); // the registry's rows, a bundle among them
+        Assert.True(promote.ExitCode == 0, promote.ToString());
         var state = Path.Combine(data, "state.db");
         var before = StateCopy.Tables.ToDictionary(t => t, t => SqliteCount(state, t));
         var sqliteAudit = SqliteColumn(state, "SELECT outcome || '/' || decision_id FROM audit ORDER BY seq");
@@ -57,7 +64,8 @@ public sealed class StateCommandTests(PostgreSqlFixture postgres) : IClassFixtur
 
         Assert.True(copy.ExitCode == 0, copy.ToString());
         Assert.Equal(3, before["mail"]);
-        Assert.True(before["audit"] >= 4 && before["correction"] == 1 && before["example"] == 3, string.Join(", ", before));
+        Assert.True(before["audit"] >= 5 && before["correction"] == 1 && before["example"] == 3, string.Join(", ", before));
+        Assert.True(before["model_version"] == 1 && before["model_event"] == 2, string.Join(", ", before));
         foreach (var (table, rows) in before)
         {
             Assert.Equal(rows, long.Parse(Scalar(connection, $"SELECT COUNT(*) FROM {table}")!, System.Globalization.CultureInfo.InvariantCulture));
@@ -70,6 +78,8 @@ public sealed class StateCommandTests(PostgreSqlFixture postgres) : IClassFixtur
             Assert.Equal(sqliteAudit, store.ReadAudit().Select(a => a.Outcome + "/" + a.DecisionId));
             store.AppendAudit(store.ReadAudit()[0] with { Outcome = "after-copy" });
             Assert.Equal("after-copy", store.ReadAudit()[^1].Outcome); // the sequence continues after the copied rows
+            Assert.Equal(served, store.CurrentModel()!.Version); // the model served, with its bundle's bytes
+            Assert.Equal(await File.ReadAllBytesAsync(CliProcess.DefaultModel, TestContext.Current.CancellationToken), store.ReadModelBundle(served));
         }
         Assert.Equal(SqliteColumn(state, "SELECT value FROM meta WHERE key = 'thread_key'").Single(), Scalar(connection, "SELECT value FROM meta WHERE key = 'thread_key'"));
         Assert.Equal(1, again.ExitCode);

@@ -41,7 +41,7 @@ public sealed class LearningLoopTests(DefaultModelFixture model) : IntegrationTe
         options.Mailboxes.Add(dovecot.Options());
         using var store = new SqliteStateStore(Path.Combine(options.DataDirectory, "state.db"));
         using var examples = new ExampleStore(Path.Combine(options.DataDirectory, "state.db"));
-        using var models = new ModelProvider(options, NullLogger<ModelProvider>.Instance);
+        using var models = new ModelProvider(options, NullLogger<ModelProvider>.Instance, store: store);
         var v1Version = models.Policy.Model!.Manifest.ModelVersion;
         var scanner = new CorrectionScanner(options.Mailboxes[0], options, store, examples, () => models.Policy.Model!.Model.Labels,
             TimeProvider.System, NullLogger.Instance);
@@ -110,7 +110,7 @@ public sealed class LearningLoopTests(DefaultModelFixture model) : IntegrationTe
         Assert.Equal(30, store.ReadAudit().Count(a => a.Outcome == "corrected" && a.Label == NewDepartment));
 
         // 4. Retrain from the history plus the stored examples: the candidate is better on the held-out new mail.
-        var registry = ModelRegistry.For(options);
+        var registry = ModelRegistry.For(options, store);
         var report = Retrainer.Run(examples, history, registry, new RetrainOptions { MinComparisonExamples = 10, ConfirmAfter = TimeSpan.Zero },
             TimeProvider.System);
         Assert.Equal(RetrainDecision.Promoted, report.Decision);

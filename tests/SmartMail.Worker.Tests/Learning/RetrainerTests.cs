@@ -2,6 +2,7 @@ using SmartMail.Core.Classification;
 using SmartMail.Core.Mime;
 using SmartMail.Worker.Learning;
 using SmartMail.Worker.Options;
+using SmartMail.Worker.State;
 
 namespace SmartMail.Worker.Tests.Learning;
 
@@ -12,7 +13,17 @@ public sealed class RetrainerTests : IDisposable
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("smartmail-retrain-");
     private readonly MailExtractor _extractor = new();
 
-    public void Dispose() => _dir.Delete(recursive: true);
+    private readonly List<IDisposable> _stores = [];
+
+    public void Dispose()
+    {
+        foreach (var store in _stores)
+        {
+            store.Dispose();
+        }
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        _dir.Delete(recursive: true);
+    }
 
     [Fact]
     public void ShuffledLabels_CandidateIsWorse_IsNotPromoted_AndTheReportSaysWhy()
@@ -30,11 +41,12 @@ public sealed class RetrainerTests : IDisposable
             Assert.True(report.ShuffledLabels);
             Assert.True(report.Candidate!.AutomationAtTarget < report.Current!.AutomationAtTarget - 0.2,
                 $"candidate {report.Candidate.AutomationAtTarget} vs current {report.Current.AutomationAtTarget}");
-            Assert.False(File.Exists(registry.CurrentPath));
+            Assert.Null(registry.Store.CurrentModel()); // nothing promoted: the configured model is served
             Assert.Equal(current, registry.CurrentVersion());
             var entry = Assert.Single(registry.Read().Models, m => m.Version == report.CandidateVersion);
             Assert.Equal("rejected", entry.Status);
             Assert.Contains("SHUFFLED", File.ReadAllText(report.ReportFile!), StringComparison.Ordinal);
+            Assert.Contains("SHUFFLED", registry.Report(entry.Version), StringComparison.Ordinal); // kept with the version in the store
         }
     }
 
@@ -129,7 +141,9 @@ public sealed class RetrainerTests : IDisposable
             bundle.Save(seed);
         }
         var options = new SmartMailOptions { DataDirectory = Path.Combine(_dir.FullName, "data"), ModelPath = seed };
-        return (ModelRegistry.For(options), new ExampleStore(Path.Combine(options.DataDirectory, "state.db")), history);
+        var store = new SqliteStateStore(Path.Combine(options.DataDirectory, "state.db"));
+        _stores.Add(store);
+        return (ModelRegistry.For(options, store), new ExampleStore(Path.Combine(options.DataDirectory, "state.db")), history);
     }
 
     private void Store(ExampleStore examples, int perTopic, params string[] topics)

@@ -71,7 +71,7 @@ public sealed class PersonErasureIntegrationTests(DefaultModelFixture model, Pos
         var first = store.FindDecided("").Single(d => d.DecisionId == FindDecision(privacyStore, hash, "person-1@borger.example"));
         CorrectionRecorder.Record(store, examples, options, new Correction(DateTimeOffset.UtcNow, first.Mailbox, first.Fingerprint, first.DecisionId,
             null, first.Destination, "sci.space", "sci.space", "sagsbehandler", "imap", null), null, "corrected in a test", "sci.space");
-        var retrain = Retrainer.Run(examples, null, ModelRegistry.For(options), new RetrainOptions
+        var retrain = Retrainer.Run(examples, null, ModelRegistry.For(options, store), new RetrainOptions
         {
             ConfirmAfter = TimeSpan.Zero,
             MinComparisonExamples = 1,

@@ -395,6 +395,31 @@ public sealed class SqliteConformanceTests : StateStoreConformanceTests
         return store;
     }
 
+    // Each new mail asks whether the same bytes were delivered before; with the (mailbox, state) index that walked every
+    // delivered mail of the mailbox, so a backlog slowed as it was worked.
+    [Fact]
+    public void FindDelivered_SearchesByFingerprint_NotByState()
+    {
+        using var store = new SqliteStateStore(Database);
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Database};Pooling=False");
+        connection.Open();
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "EXPLAIN QUERY PLAN " + StateStore.FindDeliveredSql;
+        foreach (var name in new[] { "@m", "@fp", "@delivered", "@acknowledged" })
+        {
+            cmd.Parameters.AddWithValue(name, 0);
+        }
+        using var plan = cmd.ExecuteReader();
+        var steps = new List<string>();
+        while (plan.Read())
+        {
+            steps.Add(plan.GetString(3));
+        }
+
+        Assert.Contains(steps, s => s.Contains("INDEX mail_fingerprint", StringComparison.Ordinal));
+        Assert.DoesNotContain(steps, s => s.Contains("mail_state", StringComparison.Ordinal));
+    }
+
     protected override void ForceSchemaVersion(string database, int version)
     {
         using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={database};Pooling=False");
