@@ -86,6 +86,8 @@ public static class ModelLab
                 "svmit" => o with { Trainer = o.Trainer with { SvmIterations = int.Parse(v, CultureInfo.InvariantCulture) } },
                 "lambda" => o with { Trainer = o.Trainer with { SvmLambda = float.Parse(v, CultureInfo.InvariantCulture) } },
                 "folds" => o with { CrossFitFolds = int.Parse(v, CultureInfo.InvariantCulture) },
+                "repeats" => o with { CrossFitRepeats = int.Parse(v, CultureInfo.InvariantCulture) },
+                "rawshared" => o with { Thresholds = o.Thresholds with { SharedIsotonic = false } },
                 "seed" => o with { Seed = int.Parse(v, CultureInfo.InvariantCulture) },
                 "maxfeat" => o with { Featurizer = o.Featurizer with { MaxFeatures = int.Parse(v, CultureInfo.InvariantCulture) } },
                 _ => throw new ArgumentException($"unknown flag {f}"),

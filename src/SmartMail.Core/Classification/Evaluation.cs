@@ -104,6 +104,15 @@ public sealed record ThresholdOptions
     /// </summary>
     public double SharedConfidence { get; init; } = 0.5;
 
+    /// <summary>
+    /// Whether the shared threshold is tested on the pooled evidence smoothed by isotonic regression (see
+    /// <see cref="Evaluator.IsotonicPooledCut"/>) rather than on the raw counts of right routes at each cut. The raw
+    /// share right above a cut wanders around the target where the precision curve is flat, and its lowest passing cut
+    /// jumps with the folds; the isotonic expectation falls monotonically as the cut falls, so it crosses the target
+    /// once, and a stretch of equally sure mail counts by its average, not by the order of its last few mails.
+    /// </summary>
+    public bool SharedIsotonic { get; init; } = true;
+
     /// <summary>A short name of the rule for manifests and reports, e.g. <c>wilson-0.9</c>.</summary>
     public string Name => Method switch
     {
@@ -111,7 +120,7 @@ public sealed record ThresholdOptions
         ThresholdMethod.ClopperPearson => $"clopper-pearson-{Confidence.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}",
         ThresholdMethod.Wilson => $"wilson-{Confidence.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}",
         _ => $"learn-then-test-{(1 - Confidence).ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}",
-    } + (Margin > 0 ? $"+{Margin.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}" : "") + (PooledFallback ? "+pooled" : "") + (Shared ? $"+shared-{SharedConfidence.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}" : "");
+    } + (Margin > 0 ? $"+{Margin.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}" : "") + (PooledFallback ? "+pooled" : "") + (Shared && SharedIsotonic ? "+shared-isotonic" : Shared ? $"+shared-{SharedConfidence.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}" : "");
 }
 
 /// <summary>Quality for one label.</summary>
@@ -363,7 +372,9 @@ public static class Evaluator
             return new ThresholdChoice(plain, null, notes);
         }
         var strict = options with { Shared = false, PooledFallback = false, PointEstimateBelowBoundSupport = false };
-        var shared = PooledCut(scored, targetPrecision, strict with { Confidence = options.SharedConfidence });
+        var shared = options.SharedIsotonic
+            ? IsotonicPooledCut(scored, targetPrecision, strict)
+            : PooledCut(scored, targetPrecision, strict with { Confidence = options.SharedConfidence });
         var own = ChooseThresholds(scored, labels, targetPrecision, strict);
         var result = new Dictionary<string, float?>(StringComparer.Ordinal);
         foreach (var label in labels)
@@ -412,6 +423,57 @@ public static class Evaluator
         ChooseThresholds(
             [.. scored.Select(s => new ScoredExample(s.Actual == s.Predicted.Label ? "*" : "-", s.Predicted with { Label = "*" }))],
             ["*"], targetPrecision, options)["*"];
+
+    /// <summary>
+    /// The single cut for all labels on the pooled evidence smoothed by isotonic regression: the share right at each
+    /// confidence is fitted by pool-adjacent-violators as a function that does not rise as confidence falls (the
+    /// maximum-likelihood estimate of a precision-at-confidence that is monotone), and the cut is the lowest confidence
+    /// at which the fitted share right above it reaches the target (the expectation: the fit already pools the evidence
+    /// of a stretch; at least <see cref="ThresholdOptions.MinSupport"/> routes above it). The fitted share above a
+    /// cut falls monotonically as the cut falls, so it crosses the target once; within a stretch the fit pools, the
+    /// order of right and wrong mails does not matter, which is what moves with the fold assignment.
+    /// </summary>
+    /// <param name="scored">Validation truth and predictions, all labels.</param>
+    /// <param name="targetPrecision">The precision to keep.</param>
+    /// <param name="options">The margin and the fewest routes.</param>
+    /// <returns>The cut, or <see langword="null"/> when none passes.</returns>
+    internal static float? IsotonicPooledCut(IReadOnlyList<ScoredExample> scored, double targetPrecision, ThresholdOptions options)
+    {
+        var target = Math.Min(targetPrecision + options.Margin, 1.0);
+        // One group per distinct confidence, most confident first (ties share one fitted value).
+        var groups = scored.GroupBy(s => s.Predicted.Confidence).OrderByDescending(g => g.Key)
+            .Select(g => (Confidence: g.Key, Right: (double)g.Count(s => s.Actual == s.Predicted.Label), Count: g.Count())).ToList();
+        // Pool adjacent violators: a block less precise than the one after it (less confident) merges with it.
+        var blocks = new List<(double Right, int Count, int Groups)>(groups.Count);
+        foreach (var (_, right, count) in groups)
+        {
+            blocks.Add((right, count, 1));
+            while (blocks.Count > 1 && blocks[^2].Right * blocks[^1].Count < blocks[^1].Right * blocks[^2].Count)
+            {
+                var last = blocks[^1];
+                blocks.RemoveAt(blocks.Count - 1);
+                blocks[^1] = (blocks[^1].Right + last.Right, blocks[^1].Count + last.Count, blocks[^1].Groups + last.Groups);
+            }
+        }
+        float? best = null;
+        double expected = 0;
+        var routes = 0;
+        var g = 0;
+        foreach (var (right, count, groupCount) in blocks)
+        {
+            var share = right / count;
+            for (var j = 0; j < groupCount; j++, g++)
+            {
+                routes += groups[g].Count;
+                expected += share * groups[g].Count;
+                if (routes >= options.MinSupport && expected >= target * routes)
+                {
+                    best = groups[g].Confidence;
+                }
+            }
+        }
+        return best;
+    }
 
     // Below target with the given confidence: the one-sided upper bound of k right out of n is under it.
     private static bool Below(int k, int n, double target, double confidence) =>

@@ -33,6 +33,12 @@ public sealed record TrainingOptions
     /// </summary>
     public int CrossFitMaxDocuments { get; init; } = 5_000;
 
+    /// <summary>
+    /// How many fold assignments cross-fitting repeats (each with its own seed): every document is scored out of fold
+    /// once per assignment and all those scores are pooled, so the cut does not depend on one assignment's luck.
+    /// </summary>
+    public int CrossFitRepeats { get; init; } = 1;
+
     /// <summary>Fewest examples a label needs to be learned; below it the label is manual-only.</summary>
     public int MinExamplesPerLabel { get; init; } = 10;
 
@@ -132,12 +138,16 @@ public static class ModelTraining
         if (holdout.Count > 0)
         {
             var parts = new List<(TextModel Model, IReadOnlyList<TrainingDocument> Documents)> { (model, holdout) };
-            for (var f = 1; folds is not null && f < options.CrossFitFolds; f++)
+            for (var r = 0; folds is not null && r < options.CrossFitRepeats; r++)
             {
-                progress?.Report($"cross-fitting: fold {f + 1} of {options.CrossFitFolds}");
-                var fold = f;
-                parts.Add((ModelTrainer.Train([.. usable.Where((_, i) => folds[i] != fold).Select(ToLabeled)], featurizer, trainer),
-                    [.. usable.Where((_, i) => folds[i] == fold)]));
+                var assignment = r == 0 ? folds : Folds(usable, options.CrossFitFolds, RepeatSeed(options.Seed, r));
+                for (var f = r == 0 ? 1 : 0; f < options.CrossFitFolds; f++)
+                {
+                    progress?.Report($"cross-fitting: fold {f + 1} of {options.CrossFitFolds}" + (options.CrossFitRepeats > 1 ? $", assignment {r + 1} of {options.CrossFitRepeats}" : ""));
+                    var fold = f;
+                    parts.Add((ModelTrainer.Train([.. usable.Where((_, i) => assignment[i] != fold).Select(ToLabeled)], featurizer, trainer),
+                        [.. usable.Where((_, i) => assignment[i] == fold)]));
+                }
             }
             if (trainer.Trainer == TrainerSettings.OneVersusRestSvm)
             {
@@ -356,6 +366,9 @@ public static class ModelTraining
         }
         return fold;
     }
+
+    // The seed of the r-th repeated fold assignment: distinct from the first assignment's and from other seeds' repeats.
+    private static int RepeatSeed(int seed, int repeat) => unchecked((seed * 7919) + repeat);
 
     private static LabeledText ToLabeled(TrainingDocument d) => new(d.Label, d.Text);
 }

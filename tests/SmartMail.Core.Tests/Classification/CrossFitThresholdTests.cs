@@ -111,6 +111,32 @@ public sealed class CrossFitThresholdTests
         Assert.Equal((0.0, 1.0), Precision.ClopperPearson(0, 0, 0.95));
     }
 
+    [Fact]
+    public void Choose_FlatStretchInAnyOrder_SharedCutStaysInABand_WhereTheFirstCrossingJumped()
+    {
+        // The same pooled evidence as different fold assignments give it: 100 sure routes all right, then a flat stretch
+        // of 200 routes with 180 right (90 %) in 20 different orders, then 100 routes at 50 %. The share right above a
+        // cut crosses 0.95 in the middle of the flat stretch (about 200 routes); where the raw share first passes the
+        // test from below depends on the order of the last few mails, the isotonic expectation does not.
+        int Routed(bool isotonic, int order)
+        {
+            var random = new Random(order);
+            var flat = Enumerable.Range(0, 200).Select(i => i < 180).ToArray();
+            random.Shuffle(flat);
+            var right = Enumerable.Repeat(true, 100).Concat(flat).Concat(Enumerable.Range(0, 100).Select(_ => random.NextDouble() < 0.5)).ToList();
+            var scored = right.Select((r, i) => new ScoredExample(r ? "a" : "b", new Prediction("a", 1f - (i * 1e-3f), []))).ToList();
+            var cut = Evaluator.Choose(scored, ["a", "b"], 0.95, new ThresholdOptions { Shared = true, SharedIsotonic = isotonic }).Shared;
+            return cut is { } c ? scored.Count(s => s.Predicted.Confidence >= c) : 0;
+        }
+
+        var isotonic = Enumerable.Range(1, 20).Select(o => Routed(true, o)).ToList();
+        var raw = Enumerable.Range(1, 20).Select(o => Routed(false, o)).ToList();
+
+        Assert.True(isotonic.Max() - isotonic.Min() <= 60, $"isotonic cut routes {string.Join(", ", isotonic)}");
+        Assert.True(raw.Max() - raw.Min() > 60, $"first-crossing cut routes {string.Join(", ", raw)}"); // what it replaced
+        Assert.All(isotonic, n => Assert.InRange(n, 150, 280)); // around the 200 where the expected share crosses
+    }
+
     private static IEnumerable<ScoredExample> Routes(string actual, string predicted, float confidence, int count) =>
         Enumerable.Range(0, count).Select(i => new ScoredExample(actual, new Prediction(predicted, confidence - (i * 1e-5f), [])));
 
