@@ -42,6 +42,14 @@ public sealed class ImapActionsTests : IDisposable
         return Assert.Single(new OversightQueries(store, examples, options, () => null, null, TimeProvider.System).TriageQueue("test", 0, 10).Items).DecisionId;
     }
 
+    // A mail in manual triage and the claim marker the ledger recorded for it (what a web move looks for).
+    private async Task<(string Id, string Marker)> ToTriageWithMarkerAsync(Dovecot dovecot)
+    {
+        var id = await ToTriageAsync(dovecot, Options(dovecot));
+        using var store = new SqliteStateStore(Path.Combine(_data.FullName, "state.db"));
+        return (id, new LedgerMarker(store).Of(id));
+    }
+
     private static (SqliteStateStore Store, ExampleStore Examples, MailActions Actions) Open(SmartMailOptions options)
     {
         var path = Path.Combine(options.DataDirectory, "state.db");
@@ -128,13 +136,7 @@ public sealed class ImapActionsTests : IDisposable
     public async Task Move_TwoInstancesAtOnce_TheMailLandsOnce()
     {
         await using var dovecot = await Dovecot.StartAsync();
-        var options = Options(dovecot);
-        var id = await ToTriageAsync(dovecot, options);
-        string marker;
-        using (var store = new SqliteStateStore(Path.Combine(_data.FullName, "state.db")))
-        {
-            marker = new LedgerMarker(store).Of(id);
-        }
+        var (id, marker) = await ToTriageWithMarkerAsync(dovecot);
 
         // Two worker instances, each with its own connection, move the same mail at the same moment.
         await Task.WhenAll(
@@ -150,13 +152,7 @@ public sealed class ImapActionsTests : IDisposable
     public async Task Move_TheOtherInstancesCopyIsAlreadyInTheDestination_OneCopyRemains()
     {
         await using var dovecot = await Dovecot.StartAsync();
-        var options = Options(dovecot);
-        var id = await ToTriageAsync(dovecot, options);
-        string marker;
-        using (var store = new SqliteStateStore(Path.Combine(_data.FullName, "state.db")))
-        {
-            marker = new LedgerMarker(store).Of(id);
-        }
+        var (id, marker) = await ToTriageWithMarkerAsync(dovecot);
         using (var client = await dovecot.ClientAsync())
         {
             var triage = await client.GetFolderAsync("_manual-triage", TestContext.Current.CancellationToken);
