@@ -60,7 +60,14 @@ internal sealed class BackgroundCli : IAsyncDisposable
         }
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         timeout.CancelAfter(TimeSpan.FromMinutes(2));
-        await _process.WaitForExitAsync(timeout.Token);
+        try
+        {
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!TestContext.Current.CancellationToken.IsCancellationRequested)
+        {
+            Assert.Fail($"smartmail did not stop within 2 minutes of Ctrl+C; it printed:\n{Output}");
+        }
         return _process.ExitCode;
     }
 

@@ -136,23 +136,44 @@ public sealed class Dovecot : IAsyncDisposable
     {
         using var client = await ClientAsync(account);
         var target = await client.GetFolderAsync(folder);
+        // Fingerprinted mail is appended to a folder no worker watches, read back there, then moved in: a running worker may
+        // take mail from the target the moment it arrives (the fleet test read back a mail a worker had already moved).
+        var landing = fingerprints ? await StagingAsync(client) : target;
         var uids = new List<UniqueId>();
         foreach (var raw in messages)
         {
             using var message = MimeMessage.Load(new MemoryStream(raw));
-            uids.Add(await target.AppendAsync(message) ?? throw new InvalidOperationException("Dovecot answered APPEND without APPENDUID."));
+            uids.Add(await landing.AppendAsync(message) ?? throw new InvalidOperationException("Dovecot answered APPEND without APPENDUID."));
         }
         var result = new List<string>();
         if (fingerprints && uids.Count > 0)
         {
-            await target.OpenAsync(FolderAccess.ReadOnly);
+            await landing.OpenAsync(FolderAccess.ReadWrite);
             foreach (var uid in uids)
             {
-                result.Add(await FingerprintAsync(target, uid));
+                result.Add(await FingerprintAsync(landing, uid));
             }
+            await landing.MoveToAsync(uids, target);
         }
         await client.DisconnectAsync(true);
         return result;
+    }
+
+    private static async Task<IMailFolder> StagingAsync(ImapClient client)
+    {
+        var root = client.GetFolder(client.PersonalNamespaces[0]);
+        try
+        {
+            var folder = await root.GetSubfolderAsync("_fixture-staging");
+            if (folder.Exists)
+            {
+                return folder;
+            }
+        }
+        catch (FolderNotFoundException)
+        {
+        }
+        return await root.CreateAsync("_fixture-staging", true) ?? throw new InvalidOperationException("The fixture's staging folder could not be made.");
     }
 
     private static async Task<string> FingerprintAsync(IMailFolder folder, UniqueId uid)

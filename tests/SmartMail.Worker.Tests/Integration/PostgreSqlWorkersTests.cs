@@ -55,7 +55,7 @@ public sealed class PostgreSqlWorkersTests(DefaultModelFixture model, ITestOutpu
             var total = appended.Values.Sum();
             for (var waited = System.Diagnostics.Stopwatch.StartNew(); Count(connection, "SELECT COUNT(*) FROM mail WHERE state = 3", orZero: true) < total; await Task.Delay(250, ct))
             {
-                Assert.True(waited.Elapsed < TimeSpan.FromSeconds(90), $"{Count(connection, "SELECT COUNT(*) FROM mail WHERE state = 3")} of {total} acknowledged");
+                Assert.True(waited.Elapsed < TimeSpan.FromSeconds(90), $"{Count(connection, "SELECT COUNT(*) FROM mail WHERE state = 3", orZero: true)} of {total} acknowledged");
                 Assert.DoesNotContain(workers, w => w.HasExited);
             }
         }
