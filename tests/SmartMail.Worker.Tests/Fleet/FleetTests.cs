@@ -137,7 +137,7 @@ public sealed partial class FleetTests(DefaultModelFixture model, ITestOutputHel
         {
             var first = ((round * mailboxes.Count) + m) * PerRound;
             mailboxes[m].Appended.AddRange(await mailboxes[m].Server.AppendFingerprintedAsync(
-                Enumerable.Range(first, PerRound).Select(i => System.Text.Encoding.UTF8.GetBytes(Mails.Mixed(i))), mailboxes[m].Account));
+                Enumerable.Range(first, PerRound).Select(i => System.Text.Encoding.UTF8.GetBytes(Mails.Mixed(i))), mailboxes[m].Account, staged: true));
         }
     }
 

@@ -130,15 +130,20 @@ public sealed class Dovecot : IAsyncDisposable
 
     /// <summary>Appends to INBOX of account <paramref name="account"/> and returns each message's fingerprint as the server
     /// stores it (APPEND goes through MimeKit).</summary>
-    public Task<List<string>> AppendFingerprintedAsync(IEnumerable<byte[]> messages, int account = 0) => AppendCoreAsync(messages, "INBOX", fingerprints: true, account);
+    /// <param name="messages">The messages.</param>
+    /// <param name="account">The account.</param>
+    /// <param name="staged">Append to a staging folder, read back there and move into INBOX: for a mailbox a worker is
+    /// already draining, which may take a mail before it could be read back in INBOX.</param>
+    public Task<List<string>> AppendFingerprintedAsync(IEnumerable<byte[]> messages, int account = 0, bool staged = false) =>
+        AppendCoreAsync(messages, "INBOX", fingerprints: true, account, staged);
 
-    private async Task<List<string>> AppendCoreAsync(IEnumerable<byte[]> messages, string folder, bool fingerprints, int account)
+    private async Task<List<string>> AppendCoreAsync(IEnumerable<byte[]> messages, string folder, bool fingerprints, int account, bool staged = false)
     {
         using var client = await ClientAsync(account);
         var target = await client.GetFolderAsync(folder);
-        // Fingerprinted mail is appended to a folder no worker watches, read back there, then moved in: a running worker may
-        // take mail from the target the moment it arrives (the fleet test read back a mail a worker had already moved).
-        var landing = fingerprints ? await StagingAsync(client) : target;
+        // Staged mail is appended to a folder no worker watches, read back there, then moved in: a running worker may take
+        // mail from the target the moment it arrives (the fleet test read back a mail a worker had already moved).
+        var landing = staged ? await StagingAsync(client) : target;
         var uids = new List<UniqueId>();
         foreach (var raw in messages)
         {
@@ -148,12 +153,15 @@ public sealed class Dovecot : IAsyncDisposable
         var result = new List<string>();
         if (fingerprints && uids.Count > 0)
         {
-            await landing.OpenAsync(FolderAccess.ReadWrite);
+            await landing.OpenAsync(staged ? FolderAccess.ReadWrite : FolderAccess.ReadOnly);
             foreach (var uid in uids)
             {
                 result.Add(await FingerprintAsync(landing, uid));
             }
-            await landing.MoveToAsync(uids, target);
+            if (staged)
+            {
+                await landing.MoveToAsync(uids, target);
+            }
         }
         await client.DisconnectAsync(true);
         return result;
