@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using SmartMail.Cli;
 
 if (Console.IsOutputRedirected)
@@ -6,10 +7,15 @@ if (Console.IsOutputRedirected)
     Spectre.Console.AnsiConsole.Profile.Width = 240;
 }
 
+// Ctrl+C (SIGINT) and a service manager's or kill's SIGTERM both ask the verb to stop: it finishes what it has in hand
+// (run --watch stops its host, which waits for the mail being delivered) and the program exits when the verb has ended.
+// A shell that starts a program in the background without job control makes it ignore SIGINT; SIGTERM still stops it.
 using var cancel = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
+void Stop(PosixSignalContext context)
 {
-    e.Cancel = true;
+    context.Cancel = true;
     cancel.Cancel();
-};
+}
+using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 return await SmartMailCli.InvokeAsync(args, cancellationToken: cancel.Token);

@@ -59,7 +59,9 @@ internal static class SmartMailCli
         }
         try
         {
-            var configuration = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
+            // ProcessTerminationTimeout null: the caller's token carries Ctrl+C and SIGTERM (Program.cs). System.CommandLine's
+            // own handler would return 130/143 two seconds after the signal while a watching host was still stopping.
+            var configuration = new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
             if (output is not null)
             {
                 configuration.Output = output;

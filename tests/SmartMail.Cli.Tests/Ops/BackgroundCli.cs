@@ -3,7 +3,11 @@ using System.Text;
 
 namespace SmartMail.Cli.Tests.Ops;
 
-/// <summary>The real <c>smartmail</c> program running in the background (e.g. <c>run --watch</c>), stopped with Ctrl+C (SIGINT).</summary>
+/// <summary>
+/// The real <c>smartmail</c> program running in the background (e.g. <c>run --watch</c>), stopped with SIGTERM as a service
+/// manager or <c>kill</c> stops it. Not SIGINT (Ctrl+C): a process started by a shell in the background without job control
+/// ignores SIGINT, and so does everything it starts, a CI runner's tests included; the program then rightly never sees it.
+/// </summary>
 internal sealed class BackgroundCli : IAsyncDisposable
 {
     private readonly Process _process;
@@ -49,13 +53,13 @@ internal sealed class BackgroundCli : IAsyncDisposable
         return cli;
     }
 
-    /// <summary>Ctrl+C, then waits for the exit.</summary>
+    /// <summary>SIGTERM, then waits for the exit.</summary>
     /// <returns>The exit code.</returns>
     public async Task<int> StopAsync()
     {
         if (!_process.HasExited)
         {
-            using var kill = Process.Start("kill", ["-INT", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+            using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
             await kill.WaitForExitAsync(TestContext.Current.CancellationToken);
         }
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
@@ -66,7 +70,7 @@ internal sealed class BackgroundCli : IAsyncDisposable
         }
         catch (OperationCanceledException) when (!TestContext.Current.CancellationToken.IsCancellationRequested)
         {
-            Assert.Fail($"smartmail did not stop within 2 minutes of Ctrl+C; it printed:\n{Output}");
+            Assert.Fail($"smartmail did not stop within 2 minutes of SIGTERM; it printed:\n{Output}");
         }
         return _process.ExitCode;
     }
