@@ -93,12 +93,22 @@ internal sealed class ImapClaims(ImapSession session, string instanceId)
                 {
                     continue;
                 }
+                var recorded = delivery.Marker;
+                var fleetClaim = store.SharedByInstances && recorded is not null && IsForeignMarker(recorded);
+                if (fleetClaim && !AdoptForeign)
+                {
+                    // Another instance sharing this ledger recorded this claim (and may have set it): it is continued under the
+                    // same marker once this instance adopts claims, when any command that instance sent has surely been answered.
+                    results[index] = new MailClaimedException($"Mail {uid.Id} is claimed by another instance sharing this ledger ({recorded}).");
+                    continue;
+                }
                 // A resumed mail carries this instance's own earlier claim: keep it (it is recorded in the ledger already).
                 // Without CONDSTORE the listing does not show it, but the ledger does (the delivery carries the marker of the
                 // record its mail was prepared from): a mail a crash left claimed, retried in another group (the crash guard's
                 // bisection), keeps its one marker instead of getting its group's.
+                // In a shared ledger, another instance's recorded claim is the fleet's: continued under its marker, never a second one.
                 var earlier = _listed.GetValueOrDefault(uid.Id).OwnMarker
-                    ?? (delivery.Marker is { } recorded && IsOwnMarker(recorded) ? recorded : null);
+                    ?? (recorded is not null && (IsOwnMarker(recorded) || fleetClaim) ? recorded : null);
                 wanted.Add((index, uid, earlier ?? marker));
             }
         }
@@ -157,7 +167,7 @@ internal sealed class ImapClaims(ImapSession session, string instanceId)
             // The state is read again right before the STORE (one FETCH for the batch): what the listing saw may be minutes old
             // and, with another session changing the folder during a long FETCH, not one consistent moment.
             await ReadClaimStateAsync([.. pending.Where(p => round == 0 || _listed.GetValueOrDefault(p.Uid.Id).ModSeq == 0).Select(p => p.Uid)],
-                results, cancellationToken).ConfigureAwait(false);
+                wanted.ToDictionary(w => w.Uid.Id, w => w.Marker), results, cancellationToken).ConfigureAwait(false);
             var retry = new List<(UniqueId Uid, string Marker)>();
             var unsettled = pending.Where(p => !results.ContainsKey(p.Uid.Id)).ToList();
             foreach (var (uid, _) in unsettled.Where(p => _listed[p.Uid.Id].OwnMarker is not null))
@@ -196,8 +206,10 @@ internal sealed class ImapClaims(ImapSession session, string instanceId)
     }
 
     // Reads FLAGS and MODSEQ of mails whose state is not known (or changed): another instance's marker makes the mail
-    // claimed, a missing mail is gone; the others get a fresh MODSEQ for the next conditional STORE.
-    private async Task ReadClaimStateAsync(IList<UniqueId> uids, Dictionary<uint, Exception?> results, CancellationToken cancellationToken)
+    // claimed, a missing mail is gone; the others get a fresh MODSEQ for the next conditional STORE. The marker a mail is
+    // wanted with counts as this instance's (a fleet's claim continued from a shared ledger).
+    private async Task ReadClaimStateAsync(IList<UniqueId> uids, Dictionary<uint, string> wanted, Dictionary<uint, Exception?> results,
+        CancellationToken cancellationToken)
     {
         if (uids.Count == 0)
         {
@@ -211,13 +223,14 @@ internal sealed class ImapClaims(ImapSession session, string instanceId)
             {
                 results[uid.Id] = new MailGoneException($"Mail {uid.Id} left {session.Options.Folder} before it was claimed.");
             }
-            else if (!AdoptForeign && summary.Keywords.FirstOrDefault(IsForeignMarker) is { } foreign)
+            else if (wanted.GetValueOrDefault(uid.Id) is var mine
+                && !AdoptForeign && summary.Keywords.FirstOrDefault(k => IsForeignMarker(k) && k != mine) is { } foreign)
             {
                 results[uid.Id] = new MailClaimedException($"Mail {uid.Id} is claimed by another SmartMail instance ({foreign}).");
             }
             else
             {
-                _listed[uid.Id] = (summary.ModSeq ?? 0, summary.Keywords.FirstOrDefault(IsOwnMarker));
+                _listed[uid.Id] = (summary.ModSeq ?? 0, summary.Keywords.FirstOrDefault(k => IsOwnMarker(k) || k == mine));
             }
         }
     }

@@ -297,19 +297,27 @@ public sealed class MailProcessor
         var fresh = new List<(int Index, string Fingerprint, string DecisionId)>();
         try
         {
+            // What the ledger knows of the batch, in two queries (not two per mail): which mails have rows, and which of the
+            // new ones' bytes were delivered before.
+            var rows = _store.GetMany([.. batch.Select(b => b.Pending.Key)]);
+            var fingerprints = batch.Select(b => b.Raw is not null && !rows.ContainsKey(b.Pending.Key) ? MailExtractor.Fingerprint(b.Raw) : null).ToArray();
+            var delivered = fingerprints.Select((f, i) => (Fingerprint: f, batch[i].Pending.Key.Mailbox))
+                .Where(f => f.Fingerprint is not null)
+                .GroupBy(f => f.Mailbox, StringComparer.Ordinal)
+                .SelectMany(g => _store.FindDeliveredMany(g.Key, [.. g.Select(f => f.Fingerprint!)]).Select(d => (g.Key, d.Key)))
+                .ToHashSet();
             for (var i = 0; i < batch.Count; i++)
             {
                 var (pending, raw) = batch[i];
-                if (raw is not null && _store.Get(pending.Key) is null)
+                if (fingerprints[i] is { } fingerprint)
                 {
-                    var fingerprint = MailExtractor.Fingerprint(raw);
                     if (fresh.Any(f => f.Fingerprint == fingerprint))
                     {
                         // The same bytes twice in one batch: the next drain finds the first delivered and records a duplicate.
                         results[i] = PreparedMail.Done(ProcessOutcome.Deferred);
                         continue;
                     }
-                    if (_store.FindDelivered(pending.Key.Mailbox, fingerprint) is null)
+                    if (!delivered.Contains((pending.Key.Mailbox, fingerprint)))
                     {
                         fresh.Add((i, fingerprint, DecisionIdFor(pending.Key.Mailbox, fingerprint)));
                         continue;
@@ -424,8 +432,13 @@ public sealed class MailProcessor
         {
             if (error is MailClaimedException)
             {
-                // Another instance on this mailbox holds the claim and delivers it: record that, leave it alone.
+                // Another instance on this mailbox holds the claim and delivers it: record that, leave it alone. In a shared
+                // ledger that claim is recorded in this very row: it stays as it is, for whoever holds the lease to continue.
                 Log.Claimed(_logger, record.Key.Mailbox, record.Key.Uid);
+                if (_store.SharedByInstances)
+                {
+                    return ProcessOutcome.Claimed;
+                }
                 _ledger.LoseClaim(record.Key, Audit(record, "claimed", null, destination, "another SmartMail instance claimed the mail first", "claimed"));
                 return ProcessOutcome.Claimed;
             }

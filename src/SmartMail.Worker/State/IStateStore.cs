@@ -53,6 +53,17 @@ public interface IMailReads
     /// <returns>The record or <see langword="null"/>.</returns>
     MailRecord? FindDelivered(string mailbox, string fingerprint);
 
+    /// <summary>The ledger rows of <paramref name="keys"/> that exist (<see cref="Get"/> for a batch, in as few queries as the store can).</summary>
+    /// <param name="keys">The mails' keys.</param>
+    /// <returns>The records by key; a key without a row is absent.</returns>
+    IReadOnlyDictionary<MailKey, MailRecord> GetMany(IReadOnlyCollection<MailKey> keys);
+
+    /// <summary><see cref="FindDelivered"/> for many fingerprints of one mailbox.</summary>
+    /// <param name="mailbox">The mailbox.</param>
+    /// <param name="fingerprints">The fingerprints.</param>
+    /// <returns>The earliest delivered record by fingerprint; a fingerprint never delivered is absent.</returns>
+    IReadOnlyDictionary<string, MailRecord> FindDeliveredMany(string mailbox, IReadOnlyCollection<string> fingerprints);
+
     /// <summary>Decided mails whose fingerprint starts with <paramref name="fingerprintPrefix"/> (for corrections reported by hand).</summary>
     /// <param name="fingerprintPrefix">A fingerprint or its first characters.</param>
     /// <returns>Mailbox, fingerprint, decision id, destination and decision record of each.</returns>
@@ -110,6 +121,12 @@ public interface IInstanceMeta
 {
     /// <summary>This ledger's instance id: eight hex digits made once, when the store is created (IMAP claim keywords carry it).</summary>
     string InstanceId { get; }
+
+    /// <summary>
+    /// Whether instances share this ledger (PostgreSQL), rather than each keeping its own (SQLite). In a shared ledger a claim
+    /// another instance recorded is the fleet's claim: whoever holds the mailbox's lease continues it under the same marker.
+    /// </summary>
+    bool SharedByInstances { get; }
 
     /// <summary>A value kept under <paramref name="key"/> (for example the lease generation last held).</summary>
     /// <param name="key">The key.</param>

@@ -70,9 +70,10 @@ public sealed class MailLedger
         ArgumentNullException.ThrowIfNull(mails);
         _store.Transact((tx, audit) =>
         {
+            var states = _store.StatesOf(tx, [.. mails.Select(m => m.Key)]);
             foreach (var (key, fingerprint, decisionId) in mails)
             {
-                var from = _store.StateOf(tx, key);
+                MailState? from = states.TryGetValue(key, out var state) ? state : null;
                 if (from is MailState.Gone or MailState.ClaimedElsewhere)
                 {
                     Check(MailTransition.Reopen, key, from);
@@ -85,7 +86,7 @@ public sealed class MailLedger
                 Check(MailTransition.Begin, key, from);
                 _store.Insert(tx, key, fingerprint, decisionId, MailState.Seen, now);
             }
-        });
+        }, batched: true);
     }
 
     /// <summary><see cref="MailTransition.Decide"/>: records each decision and its audit row (one transaction for the batch).</summary>
@@ -111,7 +112,7 @@ public sealed class MailLedger
                 }
                 audit.Add(d.Audit);
             }
-        });
+        }, batched: true);
     }
 
     /// <summary><see cref="MailTransition.Claim"/>: records, in one transaction, the marker keyword about to be set on each mail.</summary>
@@ -132,7 +133,7 @@ public sealed class MailLedger
             {
                 Step(tx, MailTransition.Claim, key, "marker=@k", ("@k", marker));
             }
-        });
+        }, batched: true);
     }
 
     /// <summary>
@@ -262,7 +263,7 @@ public sealed class MailLedger
                     _store.SummaryDelivered(tx, key, now);
                 }
             }
-        });
+        }, batched: true);
     }
 
     /// <summary>
@@ -462,15 +463,13 @@ public sealed class MailLedger
     // Writes a transition of an existing row: the write is conditional on the row's state (one statement, where reading
     // the state first and then writing took two: half the ledger's round trips on PostgreSQL). When it matched nothing
     // the state is read to say why.
-    private void Step(DbTransaction tx, MailTransition transition, MailKey key, string assignments, params (string Name, object? Value)[] parameters)
-    {
-        if (!_store.UpdateIn(tx, key, FromStates[transition], assignments, parameters))
+    private void Step(DbTransaction tx, MailTransition transition, MailKey key, string assignments, params (string Name, object? Value)[] parameters) =>
+        _store.UpdateIn(tx, key, FromStates[transition], assignments, () =>
         {
             var from = _store.StateOf(tx, key);
             Check(transition, key, from);
             throw new IllegalTransitionException($"{transition} of mail {key.Uid} of {key.Mailbox} in {key.Folder} matched no row in state {from}.");
-        }
-    }
+        }, parameters);
 
     private static void Check(MailTransition transition, MailKey key, MailState? from)
     {

@@ -24,25 +24,15 @@ public abstract partial class StateStore : IThreadRows
         }
     }
 
-    internal void RememberThread(DbTransaction? tx, ThreadEntry entry)
-    {
-        var cmd = Prepared("""
+    internal void RememberThread(DbTransaction? tx, ThreadEntry entry) =>
+        Write(tx, """
             INSERT INTO thread (message_hash, mailbox, kind, label, destination, decision_id, fingerprint, folder, updated_utc)
             VALUES (@h, @m, @k, @l, @dest, @d, @fp, @f, @t)
             ON CONFLICT (message_hash, mailbox, kind) DO UPDATE SET label = excluded.label, destination = excluded.destination,
                 decision_id = excluded.decision_id, fingerprint = excluded.fingerprint, folder = excluded.folder, updated_utc = excluded.updated_utc
-            """, null, tx);
-        cmd.Bind("@h", entry.MessageHash);
-        cmd.Bind("@m", entry.Mailbox);
-        cmd.Bind("@k", entry.DecisionId is null ? "folder" : "routed");
-        cmd.Bind("@l", entry.Label);
-        cmd.Bind("@dest", (object?)entry.Destination ?? DBNull.Value);
-        cmd.Bind("@d", (object?)entry.DecisionId ?? DBNull.Value);
-        cmd.Bind("@fp", (object?)entry.Fingerprint ?? DBNull.Value);
-        cmd.Bind("@f", (object?)entry.Folder ?? DBNull.Value);
-        cmd.Bind("@t", Time(entry.Time));
-        cmd.ExecuteNonQuery();
-    }
+            """, null,
+            [("@h", entry.MessageHash), ("@m", entry.Mailbox), ("@k", entry.DecisionId is null ? "folder" : "routed"), ("@l", entry.Label),
+             ("@dest", entry.Destination), ("@d", entry.DecisionId), ("@fp", entry.Fingerprint), ("@f", entry.Folder), ("@t", Time(entry.Time))]);
 
     // A row written outside a mail's decision (a message seen in a department folder).
     void IThreadRows.RememberThread(ThreadEntry entry)

@@ -113,6 +113,9 @@ public abstract partial class StateStore : IStateStore
     /// </summary>
     public string InstanceId { get; }
 
+    /// <inheritdoc />
+    public bool SharedByInstances => _metaScope.Length > 0;
+
     /// <summary>The ledger row for <paramref name="key"/>, if any.</summary>
     /// <param name="key">The mail's key.</param>
     /// <returns>The record or <see langword="null"/>.</returns>
@@ -238,7 +241,9 @@ public abstract partial class StateStore : IStateStore
     // One step of the state machine: the body's writes and the audit rows it adds commit in one database transaction, and
     // the same rows then go to the JSON-lines file, under the same lock (file order is table order). A body that throws
     // (an illegal transition) rolls everything back. Database failures become StateStoreException (fail closed).
-    internal void Transact(Action<DbTransaction, List<AuditEntry>> body)
+    // batched: the body's writes through Write may travel in one round trip (StateStore.Batch.cs); its reads go through
+    // Prepared or StatesOf, which send what is queued first.
+    internal void Transact(Action<DbTransaction, List<AuditEntry>> body, bool batched = false)
     {
         lock (_gate)
         {
@@ -247,16 +252,25 @@ public abstract partial class StateStore : IStateStore
             try
             {
                 using var tx = _connection.BeginTransaction();
+                if (batched)
+                {
+                    BeginBatch(tx);
+                }
                 body(tx, audit);
                 foreach (var row in audit)
                 {
                     InsertAudit(row, tx);
                 }
+                Flush();
                 tx.Commit();
             }
             catch (DbException ex)
             {
                 throw new StateStoreException($"The state store '{Location}' cannot record: {ex.Message}", ex);
+            }
+            finally
+            {
+                EndBatch();
             }
             if (audit.Count > 0)
             {
@@ -272,44 +286,26 @@ public abstract partial class StateStore : IStateStore
     }
 
     internal void Update(DbTransaction tx, MailKey key, string assignments, params (string Name, object? Value)[] parameters) =>
-        UpdateWhere(tx, key, "", assignments, parameters);
+        Write(tx, $"UPDATE mail SET {assignments} WHERE mailbox=@m AND folder=@f AND uidvalidity=@v AND uid=@u", key, parameters);
 
     // Updates the mail only while it is in one of the states (the transition's check and its write in one statement);
-    // false when it is in none of them or has no row.
-    internal bool UpdateIn(DbTransaction tx, MailKey key, string states, string assignments, params (string Name, object? Value)[] parameters) =>
-        UpdateWhere(tx, key, $" AND state IN ({states})", assignments, parameters) > 0;
-
-    private int UpdateWhere(DbTransaction tx, MailKey key, string condition, string assignments, (string Name, object? Value)[] parameters)
-    {
-        var cmd = Prepared($"UPDATE mail SET {assignments} WHERE mailbox=@m AND folder=@f AND uidvalidity=@v AND uid=@u{condition}", key, tx);
-        foreach (var (name, value) in parameters)
-        {
-            cmd.Bind(name, value ?? DBNull.Value);
-        }
-        return cmd.ExecuteNonQuery();
-    }
+    // onNoRow runs when it is in none of them or has no row (in a batched step, once the batch has run).
+    internal void UpdateIn(DbTransaction tx, MailKey key, string states, string assignments, Action onNoRow, params (string Name, object? Value)[] parameters) =>
+        Write(tx, $"UPDATE mail SET {assignments} WHERE mailbox=@m AND folder=@f AND uidvalidity=@v AND uid=@u AND state IN ({states})", key, parameters, onNoRow);
 
     // Inserts the mail as seen with one attempt, or counts one more attempt.
-    internal void Insert(DbTransaction tx, MailKey key, string fingerprint, string decisionId, MailState state, DateTimeOffset now)
-    {
-        var cmd = Prepared("""
+    internal void Insert(DbTransaction tx, MailKey key, string fingerprint, string decisionId, MailState state, DateTimeOffset now) =>
+        Write(tx, """
             INSERT INTO mail (mailbox, folder, uidvalidity, uid, fingerprint, decision_id, state, attempts, created_utc, updated_utc)
             VALUES (@m, @f, @v, @u, @fp, @d, @s, 1, @t, @t)
             ON CONFLICT (mailbox, folder, uidvalidity, uid) DO UPDATE SET attempts = mail.attempts + 1, updated_utc = @t
-            """, key, tx);
-        cmd.Bind("@fp", fingerprint);
-        cmd.Bind("@d", decisionId);
-        cmd.Bind("@s", (int)state);
-        cmd.Bind("@t", Time(now));
-        cmd.ExecuteNonQuery();
-    }
+            """, key, [("@fp", fingerprint), ("@d", decisionId), ("@s", (int)state), ("@t", Time(now))]);
 
     // The web app's row for a decision, written in the decision's transaction. A later decision of the same mail (quarantine
     // after failed deliveries) takes its place but keeps the subject and sender read the first time.
     internal void WriteSummary(DbTransaction tx, MailKey key, string decisionId, string fingerprint, string destination, SummaryToRecord s,
-        DateTimeOffset now)
-    {
-        var cmd = Prepared("""
+        DateTimeOffset now) =>
+        Write(tx, """
             INSERT INTO mail_summary (decision_id, mailbox, fingerprint, subject, sender, received_utc, seen_utc, decided_utc, source,
                                       decided_label, label, confidence, model_version, outcome, state, destination)
             VALUES (@d, @m, @fp, @subj, @from, @recv,
@@ -320,21 +316,10 @@ public abstract partial class StateStore : IStateStore
                 sender = CASE WHEN excluded.sender = '' THEN mail_summary.sender ELSE excluded.sender END,
                 decided_utc = @t, delivered_utc = NULL, latency_ms = NULL, source = @src, decided_label = @l, label = @l, confidence = @c,
                 model_version = @mv, outcome = @o, state = 'pending', destination = @dest
-            """, key, tx);
-        cmd.Bind("@d", decisionId);
-        cmd.Bind("@fp", fingerprint);
-        cmd.Bind("@subj", SmartMail.Core.Privacy.Cpr.Redact(s.Subject));
-        cmd.Bind("@from", s.Sender);
-        cmd.Bind("@recv", Time(s.Received ?? now));
-        cmd.Bind("@t", Time(now));
-        cmd.Bind("@src", s.Source);
-        cmd.Bind("@l", (object?)s.Label ?? DBNull.Value);
-        cmd.Bind("@c", (object?)s.Confidence ?? DBNull.Value);
-        cmd.Bind("@mv", (object?)s.ModelVersion ?? DBNull.Value);
-        cmd.Bind("@o", s.Outcome);
-        cmd.Bind("@dest", destination);
-        cmd.ExecuteNonQuery();
-    }
+            """, key,
+            [("@d", decisionId), ("@fp", fingerprint), ("@subj", SmartMail.Core.Privacy.Cpr.Redact(s.Subject)), ("@from", s.Sender),
+             ("@recv", Time(s.Received ?? now)), ("@t", Time(now)), ("@src", s.Source), ("@l", s.Label), ("@c", s.Confidence),
+             ("@mv", s.ModelVersion), ("@o", s.Outcome), ("@dest", destination)]);
 
     /// <summary>
     /// Deletes the web app's rows (sender, masked subject) of mail last decided before <paramref name="cutoff"/>, except
@@ -357,15 +342,11 @@ public abstract partial class StateStore : IStateStore
     }
 
     // The delivery of the mail's current decision was recorded: its web-app row leaves "pending" (latency = delivered - seen).
-    internal void SummaryDelivered(DbTransaction tx, MailKey key, DateTimeOffset now)
-    {
-        var cmd = Prepared($"""
+    internal void SummaryDelivered(DbTransaction tx, MailKey key, DateTimeOffset now) =>
+        Write(tx, $"""
             UPDATE mail_summary SET state = outcome, delivered_utc = @t, latency_ms = {Dialect.MillisBetween("seen_utc", "@t")}
             WHERE decision_id = (SELECT decision_id FROM mail WHERE mailbox=@m AND folder=@f AND uidvalidity=@v AND uid=@u) AND delivered_utc IS NULL
-            """, key, tx);
-        cmd.Bind("@t", Time(now));
-        cmd.ExecuteNonQuery();
-    }
+            """, key, [("@t", Time(now))]);
 
     // RequestAction: the action's row at its intent (new, or asked again after it finished).
     internal void RequestAction(DbTransaction tx, WebActionRecord action, DateTimeOffset now)
@@ -590,6 +571,7 @@ public abstract partial class StateStore : IStateStore
     // dispose them): preparing the same SQL again for every mail and step cost ~15 % of the IMAP backlog throughput.
     private DbCommand Prepared(string sql, MailKey? key, DbTransaction? tx)
     {
+        Flush(); // a read (or a write run at once) in a batched step sees the step's writes so far
         if (!_prepared.TryGetValue(sql, out var cmd))
         {
             cmd = _connection.CreateCommand();
@@ -605,30 +587,15 @@ public abstract partial class StateStore : IStateStore
         return cmd;
     }
 
-    private void InsertAudit(AuditEntry a, DbTransaction? tx)
-    {
-        var cmd = Prepared("""
+    private void InsertAudit(AuditEntry a, DbTransaction? tx) =>
+        Write(tx, """
             INSERT INTO audit (time_utc, decision_id, fingerprint, mailbox, source, label, confidence, top_json, threshold,
                                model_version, rule, reason, destination, outcome, by_whom)
             VALUES (@t, @d, @fp, @m, @src, @l, @c, @top, @th, @mv, @r, @why, @dest, @o, @by)
-            """, null, tx);
-        cmd.Bind("@t", Time(a.Time));
-        cmd.Bind("@d", a.DecisionId);
-        cmd.Bind("@fp", a.Fingerprint);
-        cmd.Bind("@m", a.Mailbox);
-        cmd.Bind("@src", a.Source);
-        cmd.Bind("@l", (object?)a.Label ?? DBNull.Value);
-        cmd.Bind("@c", (object?)a.Confidence ?? DBNull.Value);
-        cmd.Bind("@top", (object?)a.TopJson ?? DBNull.Value);
-        cmd.Bind("@by", (object?)a.By ?? DBNull.Value);
-        cmd.Bind("@th", (object?)a.Threshold ?? DBNull.Value);
-        cmd.Bind("@mv", (object?)a.ModelVersion ?? DBNull.Value);
-        cmd.Bind("@r", (object?)a.Rule ?? DBNull.Value);
-        cmd.Bind("@why", a.Reason);
-        cmd.Bind("@dest", a.Destination);
-        cmd.Bind("@o", a.Outcome);
-        cmd.ExecuteNonQuery();
-    }
+            """, null,
+            [("@t", Time(a.Time)), ("@d", a.DecisionId), ("@fp", a.Fingerprint), ("@m", a.Mailbox), ("@src", a.Source), ("@l", a.Label),
+             ("@c", a.Confidence), ("@top", a.TopJson), ("@by", a.By), ("@th", a.Threshold), ("@mv", a.ModelVersion), ("@r", a.Rule),
+             ("@why", a.Reason), ("@dest", a.Destination), ("@o", a.Outcome)]);
 
     private DbCommand Command(string sql, MailKey key)
     {

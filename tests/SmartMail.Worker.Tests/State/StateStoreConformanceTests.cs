@@ -154,6 +154,48 @@ public abstract class StateStoreConformanceTests : IAsyncLifetime
         }
     }
 
+    // A batch's step is one transaction however its writes travel (PostgreSQL sends them together and checks each after):
+    // one mail that may not take the step, after others that may, leaves every mail and the audit trail as they were.
+    [Fact]
+    public void BatchStep_OneMailMayNotTakeIt_NoMailTakesIt_AndTheStoreGoesOn()
+    {
+        var store = Open();
+        store.Ledger.Begin([(Key(1), "fp1", "sm-1"), (Key(2), "fp2", "sm-2"), (Key(3), "fp3", "sm-3")], Now);
+        store.Ledger.Decide([Decision(Key(1), "fp1", "sm-1"), Decision(Key(2), "fp2", "sm-2")]); // the third is only seen
+        var audit = store.ReadAudit().Count;
+
+        var error = Assert.Throws<IllegalTransitionException>(() => store.Ledger.Deliver([Key(1), Key(2), Key(3)], Now));
+
+        Assert.Contains("mail 3 ", error.Message, StringComparison.Ordinal);
+        Assert.All(new[] { 1, 2 }, n => Assert.Equal(MailState.Decided, store.Get(Key(n))!.State));
+        Assert.Equal(MailState.Seen, store.Get(Key(3))!.State);
+        Assert.Equal(audit, store.ReadAudit().Count);
+        store.Ledger.Deliver([Key(1), Key(2)], Now);
+        Assert.All(new[] { 1, 2 }, n => Assert.Equal(MailState.Delivered, store.Get(Key(n))!.State));
+    }
+
+    // The batch reads: more keys than one IN list takes, over two folders; only rows that exist, and only bytes really delivered.
+    [Fact]
+    public void GetMany_AndFindDeliveredMany_AnswerForEveryKeyAndFingerprint()
+    {
+        var store = Open();
+        var keys = Enumerable.Range(1, 1200).Select(n => n % 2 == 0 ? Key(n) : new MailKey("box", "Other", 7, n.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToArray();
+        var recorded = keys.Where((_, i) => i % 3 != 0).ToArray();
+        store.Ledger.Begin([.. recorded.Select(k => (k, $"fp-{k.Folder}-{k.Uid}", $"sm-{k.Folder}-{k.Uid}"))], Now);
+        var delivered = recorded.Take(700).ToArray();
+        store.Ledger.Decide([.. delivered.Select(k => Decision(k, $"fp-{k.Folder}-{k.Uid}", $"sm-{k.Folder}-{k.Uid}"))]);
+        store.Ledger.Deliver(delivered, Now);
+
+        var rows = store.GetMany(keys);
+        var found = store.FindDeliveredMany("box", [.. keys.Select(k => $"fp-{k.Folder}-{k.Uid}"), "fp-never"]);
+
+        Assert.Equal(recorded.ToHashSet(), rows.Keys.ToHashSet());
+        Assert.All(recorded, k => Assert.Equal(store.Get(k), rows[k]));
+        Assert.Equal(delivered.Select(k => $"fp-{k.Folder}-{k.Uid}").ToHashSet(), found.Keys.ToHashSet());
+        Assert.All(delivered, k => Assert.Equal(k, found[$"fp-{k.Folder}-{k.Uid}"].Key));
+        Assert.Empty(store.FindDeliveredMany("other-box", [.. found.Keys]));
+    }
+
     [Fact]
     public void FailedTransaction_LeavesNeitherStateNorAudit()
     {

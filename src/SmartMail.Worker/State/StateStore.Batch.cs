@@ -1,0 +1,214 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text;
+
+namespace SmartMail.Worker.State;
+
+// The per-batch round trips of the state machine. Each step of a mail (begin, decide, claim, deliver, acknowledge) used to
+// be a statement per mail; on a server database every statement is a round trip, and the IMAP backlog on PostgreSQL ran at
+// a third of SQLite's speed. Now a batch's reads are one query each (GetMany, FindDeliveredMany, the states Begin locks),
+// and on a provider whose dialect batches writes (PostgreSQL) a batched step's writes go to the server as one DbBatch just
+// before the transaction commits. SQLite runs every statement at once, as before: it is in the process, a statement costs
+// no round trip.
+public abstract partial class StateStore
+{
+    // At most this many values in one IN (...) list (SQLite allows 32,766 parameters, PostgreSQL 65,535).
+    private const int InListChunk = 500;
+
+    // The writes of the batched step in progress, and per write what to do when it changed no row (null: nothing).
+    private DbBatch? _batch;
+    private readonly List<Action?> _batchChecks = [];
+
+    /// <summary>The ledger rows of <paramref name="keys"/> that exist (one query per mailbox folder and 500 keys).</summary>
+    /// <param name="keys">The mails' keys.</param>
+    /// <returns>The records by key; a key without a row is absent.</returns>
+    public IReadOnlyDictionary<MailKey, MailRecord> GetMany(IReadOnlyCollection<MailKey> keys)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var found = new Dictionary<MailKey, MailRecord>();
+        lock (_gate)
+        {
+            EnsureOpen();
+            foreach (var (folder, uids) in ByFolder(keys))
+            {
+                using var cmd = _connection.CreateCommand();
+                cmd.CommandText = "SELECT uid, fingerprint, decision_id, state, destination, decision_json, attempts, marker FROM mail " +
+                    $"WHERE mailbox=@m AND folder=@f AND uidvalidity=@v AND uid IN ({InList(cmd, "@u", uids)})";
+                BindFolder(cmd, folder);
+                using var r = cmd.ExecuteReader();
+                while (r.Read())
+                {
+                    var key = folder with { Uid = r.GetString(0) };
+                    found[key] = new MailRecord(key, r.GetString(1), r.GetString(2), (MailState)r.GetInt32(3), r.IsDBNull(4) ? null : r.GetString(4),
+                        r.IsDBNull(5) ? null : r.GetString(5), r.GetInt32(6), r.IsDBNull(7) ? null : r.GetString(7));
+                }
+            }
+        }
+        return found;
+    }
+
+    /// <summary>For each of <paramref name="fingerprints"/>, the mail of <paramref name="mailbox"/> really delivered before with it, if any (<see cref="FindDelivered"/> for many).</summary>
+    /// <param name="mailbox">The mailbox.</param>
+    /// <param name="fingerprints">The fingerprints.</param>
+    /// <returns>The earliest such record by fingerprint; a fingerprint never delivered is absent.</returns>
+    public IReadOnlyDictionary<string, MailRecord> FindDeliveredMany(string mailbox, IReadOnlyCollection<string> fingerprints)
+    {
+        ArgumentNullException.ThrowIfNull(mailbox);
+        ArgumentNullException.ThrowIfNull(fingerprints);
+        var found = new Dictionary<string, MailRecord>(StringComparer.Ordinal);
+        lock (_gate)
+        {
+            EnsureOpen();
+            foreach (var chunk in fingerprints.Distinct(StringComparer.Ordinal).Chunk(InListChunk))
+            {
+                using var cmd = _connection.CreateCommand();
+                // "+state": filtered, never searched by (FindDeliveredSql says why); earliest first, so the first row per fingerprint is kept.
+                cmd.CommandText = "SELECT folder, uidvalidity, uid, fingerprint, decision_id, state, destination, decision_json, attempts FROM mail " +
+                    $"WHERE mailbox=@m AND fingerprint IN ({InList(cmd, "@fp", chunk)}) AND +state IN (@delivered, @acknowledged) ORDER BY created_utc";
+                cmd.Bind("@m", mailbox);
+                cmd.Bind("@delivered", (int)MailState.Delivered);
+                cmd.Bind("@acknowledged", (int)MailState.Acknowledged);
+                using var r = cmd.ExecuteReader();
+                while (r.Read())
+                {
+                    var fingerprint = r.GetString(3);
+                    if (!found.ContainsKey(fingerprint))
+                    {
+                        found[fingerprint] = new MailRecord(new MailKey(mailbox, r.GetString(0), r.GetInt64(1), r.GetString(2)), fingerprint, r.GetString(4),
+                            (MailState)r.GetInt32(5), r.IsDBNull(6) ? null : r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7), r.GetInt32(8));
+                    }
+                }
+            }
+        }
+        return found;
+    }
+
+    // The states of the mails that have rows, read (and on PostgreSQL locked) in the step's transaction.
+    internal Dictionary<MailKey, MailState> StatesOf(DbTransaction tx, IReadOnlyCollection<MailKey> keys)
+    {
+        Flush();
+        var states = new Dictionary<MailKey, MailState>();
+        foreach (var (folder, uids) in ByFolder(keys))
+        {
+            using var cmd = _connection.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = $"SELECT uid, state FROM mail WHERE mailbox=@m AND folder=@f AND uidvalidity=@v AND uid IN ({InList(cmd, "@u", uids)})" + Dialect.LockRow;
+            BindFolder(cmd, folder);
+            using var r = cmd.ExecuteReader();
+            while (r.Read())
+            {
+                states[folder with { Uid = r.GetString(0) }] = (MailState)r.GetInt32(1);
+            }
+        }
+        return states;
+    }
+
+    // A step whose writes may travel together: on a dialect that batches, the writes made through Write are sent in one
+    // round trip before the commit (or before any read the body makes through Prepared or StatesOf).
+    private void BeginBatch(DbTransaction tx)
+    {
+        if (Dialect.BatchesWrites)
+        {
+            _batch = _connection.CreateBatch();
+            _batch.Transaction = tx;
+        }
+    }
+
+    private void EndBatch()
+    {
+        _batch?.Dispose();
+        _batch = null;
+        _batchChecks.Clear();
+    }
+
+    // Runs a write of the state machine now, or adds it to the batched step in progress. onNoRow runs when the write changed
+    // no row (a conditional transition that did not match): at once, or once the batch has run (the transaction still open).
+    private void Write(DbTransaction? tx, string sql, MailKey? key, (string Name, object? Value)[] parameters, Action? onNoRow = null)
+    {
+        if (_batch is { } batch && tx is not null)
+        {
+            var command = batch.CreateBatchCommand();
+            command.CommandText = sql;
+            if (key is not null)
+            {
+                foreach (var (name, value) in KeyParameters(key))
+                {
+                    Add(command, name, value);
+                }
+            }
+            foreach (var (name, value) in parameters)
+            {
+                Add(command, name, value);
+            }
+            batch.BatchCommands.Add(command);
+            _batchChecks.Add(onNoRow);
+            return;
+        }
+        var cmd = Prepared(sql, key, tx);
+        foreach (var (name, value) in parameters)
+        {
+            cmd.Bind(name, value);
+        }
+        if (cmd.ExecuteNonQuery() == 0)
+        {
+            onNoRow?.Invoke();
+        }
+    }
+
+    // Sends the batched writes (one round trip), then runs the check of the first write that changed no row.
+    private void Flush()
+    {
+        if (_batch is not { BatchCommands.Count: > 0 } batch)
+        {
+            return;
+        }
+        batch.ExecuteNonQuery();
+        Action? failed = null;
+        for (var i = 0; i < batch.BatchCommands.Count && failed is null; i++)
+        {
+            if (_batchChecks[i] is { } check && batch.BatchCommands[i].RecordsAffected == 0)
+            {
+                failed = check;
+            }
+        }
+        batch.BatchCommands.Clear();
+        _batchChecks.Clear();
+        failed?.Invoke();
+    }
+
+    private static void Add(DbBatchCommand command, string name, object? value)
+    {
+        var p = command.CreateParameter();
+        p.ParameterName = name;
+        p.Value = value ?? DBNull.Value;
+        command.Parameters.Add(p);
+    }
+
+    private static (string Name, object? Value)[] KeyParameters(MailKey key) =>
+        [("@m", key.Mailbox), ("@f", key.Folder), ("@v", key.UidValidity), ("@u", key.Uid)];
+
+    // The keys grouped by mailbox folder (the key with an empty uid), in chunks of at most InListChunk uids.
+    private static IEnumerable<(MailKey Folder, string[] Uids)> ByFolder(IEnumerable<MailKey> keys) =>
+        keys.GroupBy(k => k with { Uid = "" })
+            .SelectMany(g => g.Select(k => k.Uid).Distinct(StringComparer.Ordinal).Chunk(InListChunk).Select(uids => (g.Key, uids)));
+
+    private static void BindFolder(DbCommand cmd, MailKey folder)
+    {
+        cmd.Bind("@m", folder.Mailbox);
+        cmd.Bind("@f", folder.Folder);
+        cmd.Bind("@v", folder.UidValidity);
+    }
+
+    // "@p0, @p1, …" with each value bound.
+    private static string InList(DbCommand cmd, string prefix, string[] values)
+    {
+        var list = new StringBuilder();
+        for (var i = 0; i < values.Length; i++)
+        {
+            var name = prefix + i.ToString(CultureInfo.InvariantCulture);
+            list.Append(i == 0 ? "" : ", ").Append(name);
+            cmd.Bind(name, values[i]);
+        }
+        return list.ToString();
+    }
+}

@@ -1,0 +1,113 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using SmartMail.Core.Mime;
+using SmartMail.Core.Routing;
+using SmartMail.Worker.Imap;
+using SmartMail.Worker.Options;
+using SmartMail.Worker.Processing;
+using SmartMail.Worker.State;
+using SmartMail.Worker.Tests.StateStores;
+
+namespace SmartMail.Worker.Tests.Integration;
+
+/// <summary>
+/// Instances sharing one ledger (PostgreSQL) hand a mailbox over through its lease. A claim the last holder recorded (and
+/// perhaps set on the mail) before it died is the fleet's claim: the next holder continues it under the same marker once it
+/// adopts claims, and leaves the row alone before that. The fleet test found a mail moved with two markers and decided twice:
+/// the next holder had claimed it again under its own marker, and earlier marked the shared row "claimed elsewhere", which
+/// reopened the mail and decided it again.
+/// </summary>
+public sealed class SharedLedgerClaimTests(DefaultModelFixture model, PostgreSqlFixture postgres) : IntegrationTest(model), IClassFixture<PostgreSqlFixture>
+{
+    private const string Dead = "dead0001";
+    private const string Next = "next0002";
+
+    [Fact]
+    public async Task ClaimSetByTheDeadHolder_TheNextHolderMovesTheMailUnderThatMarker_DecidedOnce()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (dovecot, dead, next) = await WorldAsync();
+        await using var _ = dovecot;
+        using var __ = dead;
+        using var ___ = next;
+        MailKey key;
+        using (var mailbox = new ImapMailbox(dovecot.Options(), Dead))
+        {
+            await mailbox.ConnectAsync(ct);
+            var pending = Assert.Single(await mailbox.ListAsync(ct));
+            var prepared = await Processor(dead, mailbox).PrepareBatchAsync(mailbox, [(pending, await mailbox.FetchAsync(pending.Key, ct))], 10, ct);
+            Assert.Null(Assert.Single(await mailbox.ClaimBatchAsync([prepared[0].Delivery], dead, ct)));
+            key = pending.Key;
+            // The holder dies here: the mail is claimed (recorded and set), not moved.
+        }
+        var marker = next.Get(key)!.Marker!;
+
+        var outcome = await DrainAsync(dovecot, next, adopt: true);
+
+        Assert.Equal([ProcessOutcome.Routed], outcome);
+        var routed = Assert.Single(await dovecot.InventoryAsync());
+        Assert.NotEqual("INBOX", routed.Folder);
+        Assert.Equal(marker, Assert.Single(routed.Keywords));
+        AssertDecidedOnce(next, key);
+    }
+
+    [Fact]
+    public async Task ClaimRecordedByTheDeadHolder_BeforeAdoptingTheRowIsLeftAlone_ThenTheMailMovesUnderThatMarker_DecidedOnce()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (dovecot, dead, next) = await WorldAsync();
+        await using var _ = dovecot;
+        using var __ = dead;
+        using var ___ = next;
+        MailKey key;
+        string marker;
+        using (var mailbox = new ImapMailbox(dovecot.Options(), Dead))
+        {
+            await mailbox.ConnectAsync(ct);
+            var pending = Assert.Single(await mailbox.ListAsync(ct));
+            var prepared = await Processor(dead, mailbox).PrepareBatchAsync(mailbox, [(pending, await mailbox.FetchAsync(pending.Key, ct))], 10, ct);
+            key = pending.Key;
+            marker = ImapMailbox.MarkerPrefix + Dead + "_" + prepared[0].Record!.DecisionId;
+            dead.Ledger.Claim([(key, marker)]);
+            // The holder dies here: the claim is recorded, the STORE never sent (or still on its way).
+        }
+
+        Assert.Equal([ProcessOutcome.Claimed], await DrainAsync(dovecot, next, adopt: false));
+        var row = next.Get(key)!;
+        Assert.Equal((MailState.Decided, marker), (row.State, row.Marker)); // not "claimed elsewhere": that would reopen it
+        Assert.Equal("INBOX", Assert.Single(await dovecot.InventoryAsync()).Folder);
+
+        Assert.Equal([ProcessOutcome.Routed], await DrainAsync(dovecot, next, adopt: true));
+        var routed = Assert.Single(await dovecot.InventoryAsync());
+        Assert.NotEqual("INBOX", routed.Folder);
+        Assert.Equal(marker, Assert.Single(routed.Keywords));
+        AssertDecidedOnce(next, key);
+    }
+
+    private async Task<(Dovecot Dovecot, PostgreSqlStateStore Dead, PostgreSqlStateStore Next)> WorldAsync()
+    {
+        var database = await postgres.NewDatabaseAsync();
+        var dovecot = await Dovecot.StartAsync();
+        await dovecot.AppendAsync([System.Text.Encoding.UTF8.GetBytes(Mails.Space(1))]);
+        return (dovecot, new PostgreSqlStateStore(database, Dead), new PostgreSqlStateStore(database, Next));
+    }
+
+    private MailProcessor Processor(IStateStore store, ImapMailbox mailbox) =>
+        new(store, () => new RoutingPolicy([], Model.Bundle), new MailExtractor(), mailbox,
+            new SmartMailOptions { DataDirectory = Data.FullName, ModelPath = Model.ModelPath }, TimeProvider.System, NullLogger.Instance, new WorkerMetrics());
+
+    // One drain by the next holder, adopting other instances' claims or not yet.
+    private async Task<IReadOnlyList<ProcessOutcome>> DrainAsync(Dovecot dovecot, PostgreSqlStateStore store, bool adopt)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var mailbox = new ImapMailbox(dovecot.Options(), store.InstanceId) { AdoptForeignClaims = adopt };
+        await mailbox.ConnectAsync(ct);
+        return await ImapBatchDrainer.DrainAsync(mailbox, Processor(store, mailbox), store, 10, ct);
+    }
+
+    private static void AssertDecidedOnce(PostgreSqlStateStore store, MailKey key)
+    {
+        var row = store.Get(key)!;
+        Assert.Equal(MailState.Acknowledged, row.State);
+        Assert.Single(store.ReadAudit(), a => a.DecisionId == row.DecisionId && a.Outcome is "routed" or "manual");
+    }
+}
