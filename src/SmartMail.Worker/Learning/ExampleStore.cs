@@ -94,10 +94,8 @@ public sealed partial class ExampleStore : IDisposable
         lock (_gate)
         {
             using var tx = Db.BeginTransaction();
-            foreach (var e in examples)
-            {
-                InsertExample(tx, e, e.Label is null ? ExampleOrigin.Manual : ExampleOrigin.Routed, e.Label, now, "DO NOTHING");
-            }
+            // One round trip for the batch where the provider batches statements (PostgreSQL), not one per mail.
+            tx.ExecuteAll([.. examples.Select(e => InsertExample(e, e.Label is null ? ExampleOrigin.Manual : ExampleOrigin.Routed, e.Label, now, "DO NOTHING"))]);
             tx.Commit();
         }
     }
@@ -126,8 +124,8 @@ public sealed partial class ExampleStore : IDisposable
     {
         if (text is not null)
         {
-            InsertExample(tx, text with { Label = correction.ToLabel }, ExampleOrigin.Correction, correction.FromLabel, correction.Time,
-                "DO UPDATE SET label = @l, origin = @o, subject = @s, body = @b, updated_utc = @t");
+            tx.ExecuteAll(InsertExample(text with { Label = correction.ToLabel }, ExampleOrigin.Correction, correction.FromLabel, correction.Time,
+                "DO UPDATE SET label = @l, origin = @o, subject = @s, body = @b, updated_utc = @t"));
         }
         else
         {
@@ -345,38 +343,24 @@ public sealed partial class ExampleStore : IDisposable
     public void Dispose() => _db.Dispose();
 
     // One example row; what happens when the mail already has one is the caller's (keep it, or take the correction).
-    private static void InsertExample(DbTransaction tx, NewExample e, string origin, string? decidedLabel, DateTimeOffset now, string onConflict)
-    {
-        using var cmd = tx.Connection!.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = $"""
+    private static DbStatement InsertExample(NewExample e, string origin, string? decidedLabel, DateTimeOffset now, string onConflict) =>
+        new($"""
             INSERT INTO example (mailbox, fingerprint, decision_id, label, origin, decided_label, model_version, subject, body,
                                  mail_date, created_utc, updated_utc)
             VALUES (@m, @fp, @d, @l, @o, @decided, @mv, @s, @b, @date, @t, @t)
             ON CONFLICT (mailbox, fingerprint) {onConflict}
-            """;
-        cmd.Bind("@o", origin);
-        cmd.Bind("@decided", (object?)decidedLabel ?? DBNull.Value);
-        BindExample(cmd, e, now);
-        cmd.ExecuteNonQuery();
-    }
+            """, [("@o", origin), ("@decided", decidedLabel), .. ExampleParameters(e, now)]);
 
-    private static void BindExample(DbCommand cmd, NewExample e, DateTimeOffset now)
+    private static (string Name, object? Value)[] ExampleParameters(NewExample e, DateTimeOffset now)
     {
-        cmd.Bind("@m", e.Mailbox);
-        cmd.Bind("@fp", e.Fingerprint);
-        cmd.Bind("@d", (object?)e.DecisionId ?? DBNull.Value);
-        cmd.Bind("@l", (object?)e.Label ?? DBNull.Value);
-        cmd.Bind("@mv", (object?)e.ModelVersion ?? DBNull.Value);
         // Personal data never reaches the store: the same redaction as logs and the audit trail.
-        cmd.Bind("@s", Redactor.Redact(e.Text.Subject));
         // Redacted before it is cut: a number across the limit would otherwise be kept in part (its date and two digits).
         // The margin holds the longest spelling, and an address.
         var body = e.Text.Body.Length > MaxBodyLength + RedactionMargin ? e.Text.Body[..(MaxBodyLength + RedactionMargin)] : e.Text.Body;
         var redacted = Redactor.Redact(body);
-        cmd.Bind("@b", redacted.Length > MaxBodyLength ? redacted[..MaxBodyLength] : redacted);
-        cmd.Bind("@date", e.MailDate is { } date ? Time(date) : DBNull.Value);
-        cmd.Bind("@t", Time(now));
+        return [("@m", e.Mailbox), ("@fp", e.Fingerprint), ("@d", e.DecisionId), ("@l", e.Label), ("@mv", e.ModelVersion),
+            ("@s", Redactor.Redact(e.Text.Subject)), ("@b", redacted.Length > MaxBodyLength ? redacted[..MaxBodyLength] : redacted),
+            ("@date", e.MailDate is { } date ? Time(date) : null), ("@t", Time(now))];
     }
 
     private static string? Nullable(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);

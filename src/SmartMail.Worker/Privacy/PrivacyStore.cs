@@ -103,20 +103,14 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
         }
         lock (_gate)
         {
+            const string Mail = "INSERT INTO privacy_mail (decision_id, mailbox, fingerprint, time_utc) VALUES (@d, @m, @fp, @t) " +
+                "ON CONFLICT (decision_id) DO UPDATE SET mailbox = excluded.mailbox, fingerprint = excluded.fingerprint, time_utc = excluded.time_utc";
+            const string Key = "INSERT INTO privacy_key (hash, kind, decision_id) VALUES (@h, @k, @d) ON CONFLICT DO NOTHING";
             using var tx = Db.BeginTransaction();
-            using var mail = Command(tx, "INSERT INTO privacy_mail (decision_id, mailbox, fingerprint, time_utc) VALUES (@d, @m, @fp, @t) " +
-                "ON CONFLICT (decision_id) DO UPDATE SET mailbox = excluded.mailbox, fingerprint = excluded.fingerprint, time_utc = excluded.time_utc");
-            using var key = Command(tx, "INSERT INTO privacy_key (hash, kind, decision_id) VALUES (@h, @k, @d) ON CONFLICT DO NOTHING");
-            foreach (var m in mails)
-            {
-                Bind(mail, ("@d", m.Mail.DecisionId), ("@m", m.Mail.Mailbox), ("@fp", m.Mail.Fingerprint), ("@t", Time(m.Time)));
-                mail.ExecuteNonQuery();
-                foreach (var k in m.Keys)
-                {
-                    Bind(key, ("@h", k.Hash), ("@k", k.Kind), ("@d", m.Mail.DecisionId));
-                    key.ExecuteNonQuery();
-                }
-            }
+            // One round trip for the batch where the provider batches statements (PostgreSQL).
+            tx.ExecuteAll([.. mails.SelectMany(m => m.Keys
+                .Select(k => new DbStatement(Key, [("@h", k.Hash), ("@k", k.Kind), ("@d", m.Mail.DecisionId)]))
+                .Prepend(new DbStatement(Mail, [("@d", m.Mail.DecisionId), ("@m", m.Mail.Mailbox), ("@fp", m.Mail.Fingerprint), ("@t", Time(m.Time))])))]);
             tx.Commit();
         }
     }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Data.Common;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
@@ -153,7 +154,7 @@ public sealed class MailProcessor
             var waiting = _store.ListWaiting(pending[0].Key.Mailbox, _time.GetUtcNow());
             return waiting.Count == 0 ? pending : [.. pending.Where(p => !waiting.Contains(p.Key))];
         }
-        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        catch (DbException ex)
         {
             throw StoreFailed(pending[0].Key, ex);
         }
@@ -189,7 +190,7 @@ public sealed class MailProcessor
             }
             return batches;
         }
-        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        catch (DbException ex)
         {
             throw StoreFailed(due[0].Key, ex);
         }
@@ -270,7 +271,7 @@ public sealed class MailProcessor
             }
             return prepared;
         }
-        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        catch (DbException ex)
         {
             throw StoreFailed(pending.Key, ex);
         }
@@ -355,7 +356,7 @@ public sealed class MailProcessor
             }
             return [.. results.Select(r => r!)];
         }
-        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        catch (DbException ex)
         {
             throw StoreFailed(batch[0].Pending.Key, ex);
         }
@@ -399,7 +400,7 @@ public sealed class MailProcessor
             _ledger.Acknowledge(delivered.Select(d => d.Record!.Key), _time.GetUtcNow());
             return outcomes;
         }
-        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        catch (DbException ex)
         {
             throw StoreFailed(delivered[0].Record!.Key, ex);
         }
@@ -478,7 +479,7 @@ public sealed class MailProcessor
             }
             return (await CompleteAsync(source, [quarantined], cancellationToken).ConfigureAwait(false))[0];
         }
-        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        catch (DbException ex)
         {
             throw StoreFailed(record.Key, ex);
         }
@@ -490,7 +491,7 @@ public sealed class MailProcessor
         {
             _ledger.Defer(record.Key, error, retryAt, _time.GetUtcNow());
         }
-        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        catch (DbException ex)
         {
             throw StoreFailed(record.Key, ex);
         }
@@ -553,11 +554,19 @@ public sealed class MailProcessor
             }
             return new PreparedMail(record, [], null) { Started = started };
         }
-        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        catch (DbException ex)
         {
             throw StoreFailed(key, ex);
         }
     }
+
+    // A database error's number for the log (SQLite's result code; another provider's own code), never its message (it may quote data).
+    private static int ErrorCode(Exception ex) => (ex is StateStoreException { InnerException: { } inner } ? inner : ex) switch
+    {
+        Microsoft.Data.Sqlite.SqliteException sqlite => sqlite.SqliteErrorCode,
+        DbException db => db.ErrorCode,
+        _ => 0,
+    };
 
     private StateStoreException StoreFailed(MailKey key, Exception ex)
     {
@@ -771,9 +780,9 @@ public sealed class MailProcessor
             _privacy.Index([.. decisions.Where(d => d.Evaluated.Keys is not null).Select(d => new Privacy.IndexedMail(
                 new Privacy.MailRef(d.Record.Key.Mailbox, d.Record.Fingerprint, d.Record.DecisionId), d.Evaluated.Keys!, _time.GetUtcNow()))]);
         }
-        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        catch (Exception ex) when (ex is DbException or StateStoreException)
         {
-            NotIndexed(_logger, decisions.Count, ex.SqliteErrorCode, null);
+            NotIndexed(_logger, decisions.Count, ErrorCode(ex), null);
         }
     }
 
@@ -792,9 +801,9 @@ public sealed class MailProcessor
         {
             _examples.SaveDecided(examples, _time.GetUtcNow());
         }
-        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        catch (Exception ex) when (ex is DbException or StateStoreException)
         {
-            Log.ExamplesNotKept(_logger, examples.Count, ex.SqliteErrorCode);
+            Log.ExamplesNotKept(_logger, examples.Count, ErrorCode(ex));
         }
     }
 
@@ -805,9 +814,9 @@ public sealed class MailProcessor
         {
             _precision?.Routed(decisions);
         }
-        catch (Microsoft.Data.Sqlite.SqliteException ex)
+        catch (Exception ex) when (ex is DbException or StateStoreException)
         {
-            Log.RoutesNotCounted(_logger, decisions.Count, ex.SqliteErrorCode);
+            Log.RoutesNotCounted(_logger, decisions.Count, ErrorCode(ex));
         }
     }
 

@@ -26,6 +26,47 @@ internal static class DbCommands
         cmd.Parameters.Add(p);
     }
 
+    /// <summary>
+    /// Runs <paramref name="statements"/> in <paramref name="tx"/>: as one batch (one round trip) where the provider batches
+    /// statements (PostgreSQL), else one after the other.
+    /// </summary>
+    public static void ExecuteAll(this DbTransaction tx, params DbStatement[] statements)
+    {
+        var connection = tx.Connection!;
+        if (connection.CanCreateBatch && statements.Length > 1)
+        {
+            using var batch = connection.CreateBatch();
+            batch.Transaction = tx;
+            foreach (var statement in statements)
+            {
+                batch.Add(statement.Sql, statement.Parameters);
+            }
+            batch.ExecuteNonQuery();
+            return;
+        }
+        foreach (var statement in statements)
+        {
+            using var cmd = connection.Command(statement.Sql, statement.Parameters);
+            cmd.Transaction = tx;
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>Adds <paramref name="sql"/> with <paramref name="parameters"/> bound by name to <paramref name="batch"/>.</summary>
+    public static void Add(this DbBatch batch, string sql, IEnumerable<(string Name, object? Value)> parameters)
+    {
+        var command = batch.CreateBatchCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            var p = command.CreateParameter();
+            p.ParameterName = name;
+            p.Value = value ?? DBNull.Value;
+            command.Parameters.Add(p);
+        }
+        batch.BatchCommands.Add(command);
+    }
+
     /// <summary>Runs <paramref name="sql"/> (no parameters).</summary>
     public static void Execute(this DbConnection connection, string sql)
     {
@@ -33,3 +74,6 @@ internal static class DbCommands
         cmd.ExecuteNonQuery();
     }
 }
+
+/// <summary>One SQL statement with its parameters (named <c>@</c>, <see langword="null"/>: SQL NULL).</summary>
+internal sealed record DbStatement(string Sql, (string Name, object? Value)[] Parameters);

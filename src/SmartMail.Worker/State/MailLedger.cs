@@ -129,9 +129,9 @@ public sealed class MailLedger
         }
         _store.Transact((tx, _) =>
         {
-            foreach (var (key, marker) in list)
+            foreach (var group in list.GroupBy(m => m.Marker, StringComparer.Ordinal))
             {
-                Step(tx, MailTransition.Claim, key, "marker=@k", ("@k", marker));
+                StepAll(tx, MailTransition.Claim, [.. group.Select(m => m.Key)], "marker=@k", ("@k", group.Key));
             }
         }, batched: true);
     }
@@ -255,13 +255,10 @@ public sealed class MailLedger
         }
         _store.Transact((tx, _) =>
         {
-            foreach (var key in list)
+            StepAll(tx, transition, list, "state=@s, updated_utc=@t", ("@s", Convert.ToInt32(Table[transition].To!, System.Globalization.CultureInfo.InvariantCulture)), ("@t", Time(now)));
+            if (transition == MailTransition.Deliver)
             {
-                Step(tx, transition, key, "state=@s, updated_utc=@t", ("@s", Convert.ToInt32(Table[transition].To!, System.Globalization.CultureInfo.InvariantCulture)), ("@t", Time(now)));
-                if (transition == MailTransition.Deliver)
-                {
-                    _store.SummaryDelivered(tx, key, now);
-                }
+                _store.SummariesDelivered(tx, list, now);
             }
         }, batched: true);
     }
@@ -469,6 +466,25 @@ public sealed class MailLedger
             var from = _store.StateOf(tx, key);
             Check(transition, key, from);
             throw new IllegalTransitionException($"{transition} of mail {key.Uid} of {key.Mailbox} in {key.Folder} matched no row in state {from}.");
+        }, parameters);
+
+    // Step for many mails: one conditional statement per mailbox folder (and 500 mails). When it changed fewer rows than it
+    // has mails, the states are read (in the transaction, which is then rolled back) to say which mail may not take the
+    // step: the mails that took it are in its target state by then, unless that is also a state it starts from.
+    private void StepAll(DbTransaction tx, MailTransition transition, List<MailKey> keys, string assignments, params (string Name, object? Value)[] parameters) =>
+        _store.UpdateAllIn(tx, keys, FromStates[transition], assignments, () =>
+        {
+            var to = Table[transition].To is MailState target && !Table[transition].From.Contains(target) ? target : (MailState?)null;
+            var states = _store.StatesOf(tx, keys);
+            foreach (var key in keys)
+            {
+                MailState? from = states.TryGetValue(key, out var state) ? state : null;
+                if (from != to)
+                {
+                    Check(transition, key, from);
+                }
+            }
+            throw new IllegalTransitionException($"{transition} of {keys.Count} mails changed fewer rows than mails: one was {to} already.");
         }, parameters);
 
     private static void Check(MailTransition transition, MailKey key, MailState? from)

@@ -1,6 +1,5 @@
 using System.Data.Common;
 using System.Globalization;
-using System.Text;
 
 namespace SmartMail.Worker.State;
 
@@ -15,9 +14,10 @@ public abstract partial class StateStore
     // At most this many values in one IN (...) list (SQLite allows 32,766 parameters, PostgreSQL 65,535).
     private const int InListChunk = 500;
 
-    // The writes of the batched step in progress, and per write what to do when it changed no row (null: nothing).
+    // The writes of the batched step in progress, and per write how many rows it must change and what to do when it
+    // changed fewer (null: nothing).
     private DbBatch? _batch;
-    private readonly List<Action?> _batchChecks = [];
+    private readonly List<(int Rows, Action? OnFewer)> _batchChecks = [];
 
     /// <summary>The ledger rows of <paramref name="keys"/> that exist (one query per mailbox folder and 500 keys).</summary>
     /// <param name="keys">The mails' keys.</param>
@@ -121,27 +121,42 @@ public abstract partial class StateStore
         _batchChecks.Clear();
     }
 
-    // Runs a write of the state machine now, or adds it to the batched step in progress. onNoRow runs when the write changed
-    // no row (a conditional transition that did not match): at once, or once the batch has run (the transaction still open).
-    private void Write(DbTransaction? tx, string sql, MailKey? key, (string Name, object? Value)[] parameters, Action? onNoRow = null)
+    // Updates the mails of keys (one statement per mailbox folder and 500 keys) while each is in one of the states; onFewer
+    // runs when a statement changed fewer rows than it has keys (one of them is in none of the states, or has no row).
+    internal void UpdateAllIn(DbTransaction tx, IReadOnlyCollection<MailKey> keys, string states, string assignments, Action onFewer,
+        params (string Name, object? Value)[] parameters)
+    {
+        foreach (var (folder, uids) in ByFolder(keys))
+        {
+            var (list, values) = InList("@u", uids);
+            Write(tx, $"UPDATE mail SET {assignments} WHERE mailbox=@m AND folder=@f AND uidvalidity=@v AND uid IN ({list}) AND state IN ({states})",
+                null, [.. FolderParameters(folder), .. values, .. parameters], onFewer, uids.Length);
+        }
+    }
+
+    // The web app's rows of the mails' current decisions leave "pending" (SummaryDelivered for many).
+    internal void SummariesDelivered(DbTransaction tx, IReadOnlyCollection<MailKey> keys, DateTimeOffset now)
+    {
+        foreach (var (folder, uids) in ByFolder(keys))
+        {
+            var (list, values) = InList("@u", uids);
+            Write(tx, $"""
+                UPDATE mail_summary SET state = outcome, delivered_utc = @t, latency_ms = {Dialect.MillisBetween("seen_utc", "@t")}
+                WHERE decision_id IN (SELECT decision_id FROM mail WHERE mailbox=@m AND folder=@f AND uidvalidity=@v AND uid IN ({list}))
+                  AND delivered_utc IS NULL
+                """, null, [.. FolderParameters(folder), .. values, ("@t", Time(now))]);
+        }
+    }
+
+    // Runs a write of the state machine now, or adds it to the batched step in progress. onFewer runs when the write changed
+    // fewer than rows rows (a conditional transition that did not match): at once, or once the batch has run (the
+    // transaction still open).
+    private void Write(DbTransaction? tx, string sql, MailKey? key, (string Name, object? Value)[] parameters, Action? onFewer = null, int rows = 1)
     {
         if (_batch is { } batch && tx is not null)
         {
-            var command = batch.CreateBatchCommand();
-            command.CommandText = sql;
-            if (key is not null)
-            {
-                foreach (var (name, value) in KeyParameters(key))
-                {
-                    Add(command, name, value);
-                }
-            }
-            foreach (var (name, value) in parameters)
-            {
-                Add(command, name, value);
-            }
-            batch.BatchCommands.Add(command);
-            _batchChecks.Add(onNoRow);
+            batch.Add(sql, key is null ? parameters : [.. KeyParameters(key), .. parameters]);
+            _batchChecks.Add((rows, onFewer));
             return;
         }
         var cmd = Prepared(sql, key, tx);
@@ -149,9 +164,9 @@ public abstract partial class StateStore
         {
             cmd.Bind(name, value);
         }
-        if (cmd.ExecuteNonQuery() == 0)
+        if (cmd.ExecuteNonQuery() < rows)
         {
-            onNoRow?.Invoke();
+            onFewer?.Invoke();
         }
     }
 
@@ -166,7 +181,7 @@ public abstract partial class StateStore
         Action? failed = null;
         for (var i = 0; i < batch.BatchCommands.Count && failed is null; i++)
         {
-            if (_batchChecks[i] is { } check && batch.BatchCommands[i].RecordsAffected == 0)
+            if (_batchChecks[i] is { OnFewer: { } check } && batch.BatchCommands[i].RecordsAffected < _batchChecks[i].Rows)
             {
                 failed = check;
             }
@@ -174,14 +189,6 @@ public abstract partial class StateStore
         batch.BatchCommands.Clear();
         _batchChecks.Clear();
         failed?.Invoke();
-    }
-
-    private static void Add(DbBatchCommand command, string name, object? value)
-    {
-        var p = command.CreateParameter();
-        p.ParameterName = name;
-        p.Value = value ?? DBNull.Value;
-        command.Parameters.Add(p);
     }
 
     private static (string Name, object? Value)[] KeyParameters(MailKey key) =>
@@ -192,23 +199,32 @@ public abstract partial class StateStore
         keys.GroupBy(k => k with { Uid = "" })
             .SelectMany(g => g.Select(k => k.Uid).Distinct(StringComparer.Ordinal).Chunk(InListChunk).Select(uids => (g.Key, uids)));
 
+    private static (string Name, object? Value)[] FolderParameters(MailKey folder) =>
+        [("@m", folder.Mailbox), ("@f", folder.Folder), ("@v", folder.UidValidity)];
+
     private static void BindFolder(DbCommand cmd, MailKey folder)
     {
-        cmd.Bind("@m", folder.Mailbox);
-        cmd.Bind("@f", folder.Folder);
-        cmd.Bind("@v", folder.UidValidity);
+        foreach (var (name, value) in FolderParameters(folder))
+        {
+            cmd.Bind(name, value);
+        }
     }
 
     // "@p0, @p1, …" with each value bound.
     private static string InList(DbCommand cmd, string prefix, string[] values)
     {
-        var list = new StringBuilder();
-        for (var i = 0; i < values.Length; i++)
+        var (list, parameters) = InList(prefix, values);
+        foreach (var (name, value) in parameters)
         {
-            var name = prefix + i.ToString(CultureInfo.InvariantCulture);
-            list.Append(i == 0 ? "" : ", ").Append(name);
-            cmd.Bind(name, values[i]);
+            cmd.Bind(name, value);
         }
-        return list.ToString();
+        return list;
+    }
+
+    // "@p0, @p1, …" and the parameters that bind them.
+    private static (string List, (string Name, object? Value)[] Parameters) InList(string prefix, string[] values)
+    {
+        var parameters = values.Select((v, i) => (prefix + i.ToString(CultureInfo.InvariantCulture), (object?)v)).ToArray();
+        return (string.Join(", ", parameters.Select(p => p.Item1)), parameters);
     }
 }

@@ -166,7 +166,7 @@ public abstract class StateStoreConformanceTests : IAsyncLifetime
 
         var error = Assert.Throws<IllegalTransitionException>(() => store.Ledger.Deliver([Key(1), Key(2), Key(3)], Now));
 
-        Assert.Contains("mail 3 ", error.Message, StringComparison.Ordinal);
+        Assert.Contains("mail 3 of box in INBOX: it is Seen", error.Message, StringComparison.Ordinal);
         Assert.All(new[] { 1, 2 }, n => Assert.Equal(MailState.Decided, store.Get(Key(n))!.State));
         Assert.Equal(MailState.Seen, store.Get(Key(3))!.State);
         Assert.Equal(audit, store.ReadAudit().Count);
