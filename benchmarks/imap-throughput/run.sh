@@ -2,6 +2,7 @@
 # Backlog throughput over loopback IMAP: a throwaway Dovecot gets N mails from 20 Newsgroups bydate-test in INBOX,
 # then `smartmail run` drains it once (Release build) and prints mails/s. Needs root (Dovecot, PostgreSQL) and ../shared.
 # Usage: [BATCH=500] [PROVIDER=Sqlite|PostgreSql] [CHECKOUT=<another checkout of SmartMail>] benchmarks/imap-throughput/run.sh [N=5000]
+# PG_EXTRA="Max Auto Prepare=64" appends Npgsql connection settings (PostgreSql only).
 # PROVIDER=PostgreSql keeps the state in a throwaway PostgreSQL (Debian's package, its default durability settings) on
 # 127.0.0.1; CHECKOUT runs another commit's build (e.g. a git worktree) against the same kind of backlog (compare.sh).
 set -euo pipefail
@@ -40,7 +41,7 @@ if [[ "$provider" == PostgreSql ]]; then
   runuser -u postgres -- "$pgbin/initdb" -D "$work/pg/data" -U bench --pwfile "$work/pg/pw" -A scram-sha-256 -E UTF8 >/dev/null
   runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w \
     -o "-p $pgport -k $work/pg -c listen_addresses=127.0.0.1" start >/dev/null
-  echo "Host=127.0.0.1;Port=$pgport;Database=postgres;Username=bench;Password=$(cat "$work/pg/pw")" > "$work/pg/connection"
+  echo "Host=127.0.0.1;Port=$pgport;Database=postgres;Username=bench;Password=$(cat "$work/pg/pw")${PG_EXTRA:+;$PG_EXTRA}" > "$work/pg/connection"
   state=(--SmartMail:State:Provider=PostgreSql --SmartMail:State:ConnectionStringFile="$work/pg/connection")
 fi
 dotnet build -c Release "$checkout/src/SmartMail.Cli" -v q -nologo >/dev/null
