@@ -117,7 +117,7 @@ internal static class Assets
         }
         function announce(waiting) {
           const live = document.querySelector('[data-testid="live"]');
-          live.querySelector('[data-testid="live-text"]').textContent = live.dataset.newMail.replace("{0}", String(waiting));
+          live.querySelector('[data-testid="live-text"]').textContent = (waiting === 1 ? live.dataset.newMailOne : live.dataset.newMail).replace("{0}", String(waiting));
           live.querySelector('[data-testid="show-new-mail"]').hidden = false;
           if (!touched && !document.querySelector('[data-testid="flash"]')) {
             window.setTimeout(() => { if (!touched) window.location.reload(); }, 2000);

@@ -33,7 +33,7 @@ public sealed class PrivacyPageTests(WebWorld world)
         await dpo.GetByTestId("privacy-kind").SelectOptionAsync("address");
         await dpo.GetByTestId("privacy-value").FillAsync(address);
         await dpo.GetByTestId("privacy-find").ClickAsync();
-        await Expect(dpo.GetByTestId("privacy-summary")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^1 mails på \d+ steder$"));
+        await Expect(dpo.GetByTestId("privacy-summary")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^1 mail på (1 sted|\d+ steder)$"));
         await Expect(dpo.GetByTestId("privacy-result")).Not.ToContainTextAsync(address);
         await Expect(dpo.GetByTestId("privacy-result")).ToHaveAttributeAsync("lang", "en"); // the worker's findings, in English
         await Expect(dpo.GetByTestId("privacy-value")).ToHaveValueAsync("");

@@ -95,7 +95,7 @@ public sealed class SafeTriageTests(WebWorld world)
 
         await Expect(count).ToHaveTextAsync((before + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), new() { Timeout = 20_000 });
         await Expect(touched.GetByTestId("live")).ToHaveAttributeAsync("aria-live", "polite");
-        await Expect(touched.GetByTestId("live-text")).ToContainTextAsync($"Ny post: {before + 1} mails venter");
+        await Expect(touched.GetByTestId("live-text")).ToContainTextAsync($"Ny post: {before + 1} {(before + 1 == 1 ? "mail venter" : "mails venter")}"); // Danish singular for one
         await Expect(touched.GetByTestId("show-new-mail")).ToBeVisibleAsync();
         Assert.Equal("none", await count.EvaluateAsync<string>("e => getComputedStyle(e).animationName")); // reduced motion: no pulse
         await Expect(Row(touched, decisionId)).ToHaveCountAsync(0); // not reloaded

@@ -44,10 +44,12 @@ public sealed class PrivacyPagesTests
         Assert.Single(report.TestIds("nav-privacy"));
     }
 
-    [Fact]
-    public async Task PrivacyPage_Findings_AreMarkedEnglish_AndTheSummaryIsInTheReadersLanguage()
+    [Theory]
+    [InlineData(2, 3, "2 mails på 3 steder")]
+    [InlineData(1, 1, "1 mail på 1 sted")] // Danish singular (was "1 mails på 1 steder")
+    public async Task PrivacyPage_Findings_AreMarkedEnglish_AndTheSummaryIsInTheReadersLanguage(int mails, int places, string summary)
     {
-        await using var server = await WebServer.StartAsync(privacy: new FakePrivacy());
+        await using var server = await WebServer.StartAsync(privacy: new FakePrivacy(mails, places));
         using var dpo = await server.LocalAdminAsync();
         var (_, form, _) = await dpo.PageAsync("/privacy");
         var fields = form.QuerySelectorAll("[data-testid=privacy-form] input[type=hidden][name]") // the anti-forgery token
@@ -61,18 +63,18 @@ public sealed class PrivacyPagesTests
         var page = await new AngleSharp.Html.Parser.HtmlParser().ParseDocumentAsync(html, TestContext.Current.CancellationToken);
 
         Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
-        Assert.Equal("2 mails på 3 steder", Assert.Single(page.TestIds("privacy-summary")).TextContent);
+        Assert.Equal(summary, Assert.Single(page.TestIds("privacy-summary")).TextContent);
         var result = Assert.Single(page.TestIds("privacy-result"));
         Assert.Equal("en", result.GetAttribute("lang"));
-        Assert.Equal("Found 2 mails in 3 places.", result.TextContent);
+        Assert.Equal($"Found {mails} mails in {places} places.", result.TextContent);
         Assert.DoesNotContain("borger@example.dk", html, StringComparison.Ordinal);
     }
 
-    private sealed class FakePrivacy : IPrivacyRequests
+    private sealed class FakePrivacy(int mails = 2, int places = 3) : IPrivacyRequests
     {
         public bool Available => true;
 
-        public PrivacyAnswer Find(string kind, string value, string user) => new("Found 2 mails in 3 places.", 2, 3);
+        public PrivacyAnswer Find(string kind, string value, string user) => new($"Found {mails} mails in {places} places.", mails, places);
 
         public byte[] Export(string kind, string value, string user) => [];
 

@@ -85,7 +85,7 @@ public sealed class TriageModel(IOversightQueries queries, IMailActions actions,
                 Logged("route", outcome.Ok);
                 (outcome.Ok ? routed : failures).Add(outcome.Ok ? id : outcome.Message);
             }
-            Flash(failures.Count > 0 ? Format.Fill(Texts.SomeNotDone, failures.Count, string.Join(" ", failures.Distinct(StringComparer.Ordinal)))
+            Flash(failures.Count > 0 ? Format.Fill(failures.Count == 1 ? Texts.SomeNotDoneOne : Texts.SomeNotDone, failures.Count, string.Join(" ", failures.Distinct(StringComparer.Ordinal)))
                 : routed.Count == 1 ? Format.Fill(Texts.Routed, label) : Format.Fill(Texts.RoutedMany, routed.Count, label), failures.Count == 0);
             OfferUndo(mailbox, routed);
         }
