@@ -1,6 +1,5 @@
 using System.Data.Common;
 using System.Globalization;
-using Microsoft.Data.Sqlite;
 using SmartMail.Worker.State;
 
 namespace SmartMail.Worker.Privacy;
@@ -86,9 +85,9 @@ public sealed class ComplianceFigures : IDisposable
                 result.Add(read(r));
             }
         }
-        catch (SqliteException ex) when (ex.Message.Contains("no such table", StringComparison.Ordinal))
+        catch (DbException ex) when (ex.Message.Contains("no such table", StringComparison.Ordinal) || ex.SqlState == "42P01")
         {
-            // A store from before the learning loop: nothing to report.
+            // A store from before the learning loop (SQLite "no such table", PostgreSQL undefined_table): nothing to report.
         }
         return result;
     }
