@@ -94,10 +94,8 @@ public sealed partial class ExampleStore : IDisposable
         lock (_gate)
         {
             using var tx = Db.BeginTransaction();
-            // One INSERT per 200 examples (12 parameters each), not one per mail.
-            tx.ExecuteAll([.. examples.Chunk(200).Select(rows => DbCommands.InsertRows(ExampleInto,
-                [.. rows.Select(e => ExampleRow(e, e.Label is null ? ExampleOrigin.Manual : ExampleOrigin.Routed, e.Label, now))],
-                "ON CONFLICT (mailbox, fingerprint) DO NOTHING"))]);
+            // One round trip for the batch where the provider batches statements (PostgreSQL), not one per mail.
+            tx.ExecuteAll([.. examples.Select(e => InsertExample(e, e.Label is null ? ExampleOrigin.Manual : ExampleOrigin.Routed, e.Label, now, "DO NOTHING"))]);
             tx.Commit();
         }
     }
@@ -127,7 +125,7 @@ public sealed partial class ExampleStore : IDisposable
         if (text is not null)
         {
             tx.ExecuteAll(InsertExample(text with { Label = correction.ToLabel }, ExampleOrigin.Correction, correction.FromLabel, correction.Time,
-                "DO UPDATE SET label = excluded.label, origin = excluded.origin, subject = excluded.subject, body = excluded.body, updated_utc = excluded.updated_utc"));
+                "DO UPDATE SET label = @l, origin = @o, subject = @s, body = @b, updated_utc = @t"));
         }
         else
         {
@@ -345,24 +343,24 @@ public sealed partial class ExampleStore : IDisposable
     public void Dispose() => _db.Dispose();
 
     // One example row; what happens when the mail already has one is the caller's (keep it, or take the correction).
-    private const string ExampleInto = """
-        INSERT INTO example (mailbox, fingerprint, decision_id, label, origin, decided_label, model_version, subject, body,
-                             mail_date, created_utc, updated_utc)
-        """;
-
     private static DbStatement InsertExample(NewExample e, string origin, string? decidedLabel, DateTimeOffset now, string onConflict) =>
-        DbCommands.InsertRows(ExampleInto, [ExampleRow(e, origin, decidedLabel, now)], $"ON CONFLICT (mailbox, fingerprint) {onConflict}");
+        new($"""
+            INSERT INTO example (mailbox, fingerprint, decision_id, label, origin, decided_label, model_version, subject, body,
+                                 mail_date, created_utc, updated_utc)
+            VALUES (@m, @fp, @d, @l, @o, @decided, @mv, @s, @b, @date, @t, @t)
+            ON CONFLICT (mailbox, fingerprint) {onConflict}
+            """, [("@o", origin), ("@decided", decidedLabel), .. ExampleParameters(e, now)]);
 
-    // The example's columns in ExampleInto's order. Personal data never reaches the store: the same redaction as logs and
-    // the audit trail, applied before the body is cut (a number across the limit would otherwise be kept in part: its date
-    // and two digits); the margin holds the longest spelling, and an address.
-    private static (string Name, object? Value)[] ExampleRow(NewExample e, string origin, string? decidedLabel, DateTimeOffset now)
+    private static (string Name, object? Value)[] ExampleParameters(NewExample e, DateTimeOffset now)
     {
+        // Personal data never reaches the store: the same redaction as logs and the audit trail.
+        // Redacted before it is cut: a number across the limit would otherwise be kept in part (its date and two digits).
+        // The margin holds the longest spelling, and an address.
         var body = e.Text.Body.Length > MaxBodyLength + RedactionMargin ? e.Text.Body[..(MaxBodyLength + RedactionMargin)] : e.Text.Body;
         var redacted = Redactor.Redact(body);
-        return [("@m", e.Mailbox), ("@fp", e.Fingerprint), ("@d", e.DecisionId), ("@l", e.Label), ("@o", origin), ("@decided", decidedLabel),
-            ("@mv", e.ModelVersion), ("@s", Redactor.Redact(e.Text.Subject)), ("@b", redacted.Length > MaxBodyLength ? redacted[..MaxBodyLength] : redacted),
-            ("@date", e.MailDate is { } date ? Time(date) : null), ("@t", Time(now)), ("@t2", Time(now))];
+        return [("@m", e.Mailbox), ("@fp", e.Fingerprint), ("@d", e.DecisionId), ("@l", e.Label), ("@mv", e.ModelVersion),
+            ("@s", Redactor.Redact(e.Text.Subject)), ("@b", redacted.Length > MaxBodyLength ? redacted[..MaxBodyLength] : redacted),
+            ("@date", e.MailDate is { } date ? Time(date) : null), ("@t", Time(now))];
     }
 
     private static string? Nullable(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);

@@ -52,24 +52,6 @@ internal static class DbCommands
         }
     }
 
-    /// <summary>
-    /// One multi-row INSERT: <paramref name="into"/> (<c>INSERT INTO t (a, b)</c>), a VALUES tuple per row of its parameters
-    /// in their order (each name suffixed with the row's number), then <paramref name="onConflict"/>. One statement to parse
-    /// and plan instead of one per row; callers keep a statement under the providers' parameter limits (SQLite 32,766).
-    /// </summary>
-    public static DbStatement InsertRows(string into, IReadOnlyList<(string Name, object? Value)[]> rows, string onConflict = "")
-    {
-        var parameters = new List<(string Name, object? Value)>();
-        var tuples = new List<string>(rows.Count);
-        for (var i = 0; i < rows.Count; i++)
-        {
-            var row = rows[i].Select(p => (Name: $"{p.Name}_{i.ToString(System.Globalization.CultureInfo.InvariantCulture)}", p.Value)).ToArray();
-            parameters.AddRange(row);
-            tuples.Add($"({string.Join(", ", row.Select(p => p.Name))})");
-        }
-        return new DbStatement($"{into} VALUES {string.Join(", ", tuples)} {onConflict}", [.. parameters]);
-    }
-
     /// <summary>Adds <paramref name="sql"/> with <paramref name="parameters"/> bound by name to <paramref name="batch"/>.</summary>
     public static void Add(this DbBatch batch, string sql, IEnumerable<(string Name, object? Value)> parameters)
     {

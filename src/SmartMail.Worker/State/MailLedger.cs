@@ -71,7 +71,6 @@ public sealed class MailLedger
         _store.Transact((tx, audit) =>
         {
             var states = _store.StatesOf(tx, [.. mails.Select(m => m.Key)]);
-            var fresh = new List<(MailKey, string, string)>(mails.Count);
             foreach (var (key, fingerprint, decisionId) in mails)
             {
                 MailState? from = states.TryGetValue(key, out var state) ? state : null;
@@ -85,9 +84,8 @@ public sealed class MailLedger
                     continue;
                 }
                 Check(MailTransition.Begin, key, from);
-                fresh.Add((key, fingerprint, decisionId));
+                _store.Insert(tx, key, fingerprint, decisionId, MailState.Seen, now);
             }
-            _store.Insert(tx, fresh, MailState.Seen, now);
         }, batched: true);
     }
 
@@ -203,7 +201,7 @@ public sealed class MailLedger
                 throw new IllegalTransitionException($"Mail {key.Uid} of {key.Mailbox} cannot be a duplicate of {earlier.DecisionId}: that one was never delivered.");
             }
             Check(MailTransition.Duplicate, key, _store.StateOf(tx, key));
-            _store.Insert(tx, [(key, fingerprint, decisionId)], MailState.Seen, audit.Time);
+            _store.Insert(tx, key, fingerprint, decisionId, MailState.Seen, audit.Time);
             _store.Update(tx, key, "state=2, destination=@dest, decision_json=@j, updated_utc=@t",
                 ("@dest", earlier.Destination), ("@j", earlier.DecisionJson ?? "{}"), ("@t", Time(audit.Time)));
             rows.Add(audit);

@@ -257,9 +257,9 @@ public abstract partial class StateStore : IStateStore
                     BeginBatch(tx);
                 }
                 body(tx, audit);
-                foreach (var rows in audit.Chunk(AuditRowsPerStatement))
+                foreach (var row in audit)
                 {
-                    InsertAudit(rows, tx);
+                    InsertAudit(row, tx);
                 }
                 Flush();
                 tx.Commit();
@@ -293,23 +293,13 @@ public abstract partial class StateStore : IStateStore
     internal void UpdateIn(DbTransaction tx, MailKey key, string states, string assignments, Action onNoRow, params (string Name, object? Value)[] parameters) =>
         Write(tx, $"UPDATE mail SET {assignments} WHERE mailbox=@m AND folder=@f AND uidvalidity=@v AND uid=@u AND state IN ({states})", key, parameters, onNoRow);
 
-    // Inserts each mail as seen with one attempt, or counts one more attempt (one INSERT per 500 mails; a key given twice
-    // counts once).
-    internal void Insert(DbTransaction tx, IEnumerable<(MailKey Key, string Fingerprint, string DecisionId)> mails, MailState state, DateTimeOffset now)
-    {
-        foreach (var rows in mails.DistinctBy(m => m.Key).Chunk(500))
-        {
-            var insert = DbCommands.InsertRows(
-                "INSERT INTO mail (mailbox, folder, uidvalidity, uid, fingerprint, decision_id, state, attempts, created_utc, updated_utc)",
-                [.. rows.Select(m => new (string, object?)[]
-                {
-                    ("@m", m.Key.Mailbox), ("@f", m.Key.Folder), ("@v", m.Key.UidValidity), ("@u", m.Key.Uid), ("@fp", m.Fingerprint),
-                    ("@d", m.DecisionId), ("@s", (int)state), ("@n", 1), ("@t", Time(now)), ("@t2", Time(now)),
-                })],
-                "ON CONFLICT (mailbox, folder, uidvalidity, uid) DO UPDATE SET attempts = mail.attempts + 1, updated_utc = excluded.updated_utc");
-            Write(tx, insert.Sql, null, insert.Parameters);
-        }
-    }
+    // Inserts the mail as seen with one attempt, or counts one more attempt.
+    internal void Insert(DbTransaction tx, MailKey key, string fingerprint, string decisionId, MailState state, DateTimeOffset now) =>
+        Write(tx, """
+            INSERT INTO mail (mailbox, folder, uidvalidity, uid, fingerprint, decision_id, state, attempts, created_utc, updated_utc)
+            VALUES (@m, @f, @v, @u, @fp, @d, @s, 1, @t, @t)
+            ON CONFLICT (mailbox, folder, uidvalidity, uid) DO UPDATE SET attempts = mail.attempts + 1, updated_utc = @t
+            """, key, [("@fp", fingerprint), ("@d", decisionId), ("@s", (int)state), ("@t", Time(now))]);
 
     // The web app's row for a decision, written in the decision's transaction. A later decision of the same mail (quarantine
     // after failed deliveries) takes its place but keeps the subject and sender read the first time.
@@ -597,22 +587,15 @@ public abstract partial class StateStore : IStateStore
         return cmd;
     }
 
-    // A step's audit rows: one INSERT per 200 rows (15 parameters each).
-    private const int AuditRowsPerStatement = 200;
-
-    private void InsertAudit(AuditEntry[] rows, DbTransaction? tx)
-    {
-        var insert = DbCommands.InsertRows("""
+    private void InsertAudit(AuditEntry a, DbTransaction? tx) =>
+        Write(tx, """
             INSERT INTO audit (time_utc, decision_id, fingerprint, mailbox, source, label, confidence, top_json, threshold,
                                model_version, rule, reason, destination, outcome, by_whom)
-            """, [.. rows.Select(a => new (string, object?)[]
-            {
-                ("@t", Time(a.Time)), ("@d", a.DecisionId), ("@fp", a.Fingerprint), ("@m", a.Mailbox), ("@src", a.Source), ("@l", a.Label),
-                ("@c", a.Confidence), ("@top", a.TopJson), ("@th", a.Threshold), ("@mv", a.ModelVersion), ("@r", a.Rule),
-                ("@why", a.Reason), ("@dest", a.Destination), ("@o", a.Outcome), ("@by", a.By),
-            })]);
-        Write(tx, insert.Sql, null, insert.Parameters);
-    }
+            VALUES (@t, @d, @fp, @m, @src, @l, @c, @top, @th, @mv, @r, @why, @dest, @o, @by)
+            """, null,
+            [("@t", Time(a.Time)), ("@d", a.DecisionId), ("@fp", a.Fingerprint), ("@m", a.Mailbox), ("@src", a.Source), ("@l", a.Label),
+             ("@c", a.Confidence), ("@top", a.TopJson), ("@by", a.By), ("@th", a.Threshold), ("@mv", a.ModelVersion), ("@r", a.Rule),
+             ("@why", a.Reason), ("@dest", a.Destination), ("@o", a.Outcome)]);
 
     private DbCommand Command(string sql, MailKey key)
     {
