@@ -24,21 +24,11 @@ public sealed class SharedLedgerClaimTests(DefaultModelFixture model, PostgreSql
     [Fact]
     public async Task ClaimSetByTheDeadHolder_TheNextHolderMovesTheMailUnderThatMarker_DecidedOnce()
     {
-        var ct = TestContext.Current.CancellationToken;
-        var (dovecot, dead, next) = await WorldAsync();
-        await using var _ = dovecot;
-        using var __ = dead;
-        using var ___ = next;
-        MailKey key;
-        using (var mailbox = new ImapMailbox(dovecot.Options(), Dead))
-        {
-            await mailbox.ConnectAsync(ct);
-            var pending = Assert.Single(await mailbox.ListAsync(ct));
-            var prepared = await Processor(dead, mailbox).PrepareBatchAsync(mailbox, [(pending, await mailbox.FetchAsync(pending.Key, ct))], 10, ct);
-            Assert.Null(Assert.Single(await mailbox.ClaimBatchAsync([prepared[0].Delivery], dead, ct)));
-            key = pending.Key;
-            // The holder dies here: the mail is claimed (recorded and set), not moved.
-        }
+        await using var world = await WorldAsync();
+        var (dovecot, dead, next) = (world.Dovecot, world.Dead, world.Next);
+        // The holder dies after the claim: recorded and set, the mail not moved.
+        var key = await DeadHolderAsync(dovecot, dead, async (mailbox, prepared) =>
+            Assert.Null(Assert.Single(await mailbox.ClaimBatchAsync([prepared.Delivery], dead, TestContext.Current.CancellationToken))));
         var marker = next.Get(key)!.Marker!;
 
         var outcome = await DrainAsync(dovecot, next, adopt: true);
@@ -53,23 +43,16 @@ public sealed class SharedLedgerClaimTests(DefaultModelFixture model, PostgreSql
     [Fact]
     public async Task ClaimRecordedByTheDeadHolder_BeforeAdoptingTheRowIsLeftAlone_ThenTheMailMovesUnderThatMarker_DecidedOnce()
     {
-        var ct = TestContext.Current.CancellationToken;
-        var (dovecot, dead, next) = await WorldAsync();
-        await using var _ = dovecot;
-        using var __ = dead;
-        using var ___ = next;
-        MailKey key;
-        string marker;
-        using (var mailbox = new ImapMailbox(dovecot.Options(), Dead))
+        await using var world = await WorldAsync();
+        var (dovecot, dead, next) = (world.Dovecot, world.Dead, world.Next);
+        // The holder dies after recording the claim: the STORE never sent (or still on its way).
+        var marker = "";
+        var key = await DeadHolderAsync(dovecot, dead, (_, prepared) =>
         {
-            await mailbox.ConnectAsync(ct);
-            var pending = Assert.Single(await mailbox.ListAsync(ct));
-            var prepared = await Processor(dead, mailbox).PrepareBatchAsync(mailbox, [(pending, await mailbox.FetchAsync(pending.Key, ct))], 10, ct);
-            key = pending.Key;
-            marker = ImapMailbox.MarkerPrefix + Dead + "_" + prepared[0].Record!.DecisionId;
-            dead.Ledger.Claim([(key, marker)]);
-            // The holder dies here: the claim is recorded, the STORE never sent (or still on its way).
-        }
+            marker = ImapMailbox.MarkerPrefix + Dead + "_" + prepared.Record!.DecisionId;
+            dead.Ledger.Claim([(prepared.Record.Key, marker)]);
+            return Task.CompletedTask;
+        });
 
         Assert.Equal([ProcessOutcome.Claimed], await DrainAsync(dovecot, next, adopt: false));
         var row = next.Get(key)!;
@@ -83,12 +66,35 @@ public sealed class SharedLedgerClaimTests(DefaultModelFixture model, PostgreSql
         AssertDecidedOnce(next, key);
     }
 
-    private async Task<(Dovecot Dovecot, PostgreSqlStateStore Dead, PostgreSqlStateStore Next)> WorldAsync()
+    // The dead holder's last session: the one mail listed and prepared (decided), then lastStep, then the process is gone.
+    private async Task<MailKey> DeadHolderAsync(Dovecot dovecot, PostgreSqlStateStore dead, Func<ImapMailbox, PreparedMail, Task> lastStep)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var mailbox = new ImapMailbox(dovecot.Options(), Dead);
+        await mailbox.ConnectAsync(ct);
+        var pending = Assert.Single(await mailbox.ListAsync(ct));
+        var prepared = await Processor(dead, mailbox).PrepareBatchAsync(mailbox, [(pending, await mailbox.FetchAsync(pending.Key, ct))], 10, ct);
+        await lastStep(mailbox, prepared[0]);
+        return pending.Key;
+    }
+
+    // One mail in a Dovecot, and the two instances' stores on one database.
+    private async Task<World> WorldAsync()
     {
         var database = await postgres.NewDatabaseAsync();
         var dovecot = await Dovecot.StartAsync();
         await dovecot.AppendAsync([System.Text.Encoding.UTF8.GetBytes(Mails.Space(1))]);
-        return (dovecot, new PostgreSqlStateStore(database, Dead), new PostgreSqlStateStore(database, Next));
+        return new World(dovecot, new PostgreSqlStateStore(database, Dead), new PostgreSqlStateStore(database, Next));
+    }
+
+    private sealed record World(Dovecot Dovecot, PostgreSqlStateStore Dead, PostgreSqlStateStore Next) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            Dead.Dispose();
+            Next.Dispose();
+            await Dovecot.DisposeAsync();
+        }
     }
 
     private MailProcessor Processor(IStateStore store, ImapMailbox mailbox) =>
