@@ -154,6 +154,7 @@ internal sealed class ImapClaims(ImapSession session, string instanceId)
             return results;
         }
         var pending = wanted.ToList();
+        var markers = wanted.ToDictionary(w => w.Uid.Id, w => w.Marker);
         for (var round = 0; pending.Count > 0; round++)
         {
             if (round == 3)
@@ -167,7 +168,7 @@ internal sealed class ImapClaims(ImapSession session, string instanceId)
             // The state is read again right before the STORE (one FETCH for the batch): what the listing saw may be minutes old
             // and, with another session changing the folder during a long FETCH, not one consistent moment.
             await ReadClaimStateAsync([.. pending.Where(p => round == 0 || _listed.GetValueOrDefault(p.Uid.Id).ModSeq == 0).Select(p => p.Uid)],
-                wanted.ToDictionary(w => w.Uid.Id, w => w.Marker), results, cancellationToken).ConfigureAwait(false);
+                markers, results, cancellationToken).ConfigureAwait(false);
             var retry = new List<(UniqueId Uid, string Marker)>();
             var unsettled = pending.Where(p => !results.ContainsKey(p.Uid.Id)).ToList();
             foreach (var (uid, _) in unsettled.Where(p => _listed[p.Uid.Id].OwnMarker is not null))

@@ -239,7 +239,7 @@ public sealed class MailLedger
             _store.Update(tx, key, "state=@s, updated_utc=@t", ("@s", Convert.ToInt32(Table[transition].To!, System.Globalization.CultureInfo.InvariantCulture)), ("@t", Time(audit.Time)));
             if (transition == MailTransition.Recover && from == MailState.Decided)
             {
-                _store.SummaryDelivered(tx, key, audit.Time);
+                _store.SummariesDelivered(tx, [key], audit.Time);
             }
             rows.Add(audit);
         });

@@ -22,9 +22,6 @@ internal sealed class PostgreSqlDialect : StateDialect
     public override string LockRow => " FOR UPDATE";
 
     /// <inheritdoc />
-    public override bool BatchesWrites => true;
-
-    /// <inheritdoc />
     public override string MillisBetween(string from, string to) =>
         $"CAST(EXTRACT(EPOCH FROM (CAST({to} AS timestamptz) - CAST({from} AS timestamptz))) * 1000 AS BIGINT)";
 

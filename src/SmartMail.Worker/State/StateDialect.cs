@@ -30,12 +30,6 @@ internal abstract class StateDialect
     /// <summary>Appended to the read of a row that the transaction then changes (another writer waits for the commit).</summary>
     public virtual string LockRow => "";
 
-    /// <summary>
-    /// Whether a batched step's writes are sent together (one <see cref="DbBatch"/>, one round trip) rather than each when made:
-    /// worth it where a statement is a round trip to a server.
-    /// </summary>
-    public virtual bool BatchesWrites => false;
-
     /// <summary>Milliseconds from the ISO 8601 text <paramref name="from"/> to <paramref name="to"/>, as an integer expression.</summary>
     public abstract string MillisBetween(string from, string to);
 

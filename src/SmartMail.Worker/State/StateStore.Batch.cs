@@ -6,8 +6,8 @@ namespace SmartMail.Worker.State;
 // The per-batch round trips of the state machine. Each step of a mail (begin, decide, claim, deliver, acknowledge) used to
 // be a statement per mail; on a server database every statement is a round trip, and the IMAP backlog on PostgreSQL ran at
 // a third of SQLite's speed. Now a batch's reads are one query each (GetMany, FindDeliveredMany, the states Begin locks),
-// and on a provider whose dialect batches writes (PostgreSQL) a batched step's writes go to the server as one DbBatch just
-// before the transaction commits. SQLite runs every statement at once, as before: it is in the process, a statement costs
+// and on a provider that batches statements (DbConnection.CanCreateBatch: Npgsql, not Microsoft.Data.Sqlite; the same
+// test as DbCommands.ExecuteAll) a batched step's writes go to the server as one DbBatch just before the transaction commits. SQLite runs every statement at once, as before: it is in the process, a statement costs
 // no round trip.
 public abstract partial class StateStore
 {
@@ -32,15 +32,14 @@ public abstract partial class StateStore
             foreach (var (folder, uids) in ByFolder(keys))
             {
                 using var cmd = _connection.CreateCommand();
-                cmd.CommandText = "SELECT uid, fingerprint, decision_id, state, destination, decision_json, attempts, marker FROM mail " +
+                cmd.CommandText = $"SELECT {RecordColumns}, uid FROM mail " +
                     $"WHERE mailbox=@m AND folder=@f AND uidvalidity=@v AND uid IN ({InList(cmd, "@u", uids)})";
                 BindFolder(cmd, folder);
                 using var r = cmd.ExecuteReader();
                 while (r.Read())
                 {
-                    var key = folder with { Uid = r.GetString(0) };
-                    found[key] = new MailRecord(key, r.GetString(1), r.GetString(2), (MailState)r.GetInt32(3), r.IsDBNull(4) ? null : r.GetString(4),
-                        r.IsDBNull(5) ? null : r.GetString(5), r.GetInt32(6), r.IsDBNull(7) ? null : r.GetString(7));
+                    var key = folder with { Uid = r.GetString(7) };
+                    found[key] = Read(key, r);
                 }
             }
         }
@@ -63,7 +62,7 @@ public abstract partial class StateStore
             {
                 using var cmd = _connection.CreateCommand();
                 // "+state": filtered, never searched by (FindDeliveredSql says why); earliest first, so the first row per fingerprint is kept.
-                cmd.CommandText = "SELECT folder, uidvalidity, uid, fingerprint, decision_id, state, destination, decision_json, attempts FROM mail " +
+                cmd.CommandText = $"SELECT {DeliveredColumns} FROM mail " +
                     $"WHERE mailbox=@m AND fingerprint IN ({InList(cmd, "@fp", chunk)}) AND +state IN (@delivered, @acknowledged) ORDER BY created_utc";
                 cmd.Bind("@m", mailbox);
                 cmd.Bind("@delivered", (int)MailState.Delivered);
@@ -72,11 +71,7 @@ public abstract partial class StateStore
                 while (r.Read())
                 {
                     var fingerprint = r.GetString(3);
-                    if (!found.ContainsKey(fingerprint))
-                    {
-                        found[fingerprint] = new MailRecord(new MailKey(mailbox, r.GetString(0), r.GetInt64(1), r.GetString(2)), fingerprint, r.GetString(4),
-                            (MailState)r.GetInt32(5), r.IsDBNull(6) ? null : r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7), r.GetInt32(8));
-                    }
+                    found.TryAdd(fingerprint, ReadDelivered(mailbox, r));
                 }
             }
         }
@@ -103,11 +98,11 @@ public abstract partial class StateStore
         return states;
     }
 
-    // A step whose writes may travel together: on a dialect that batches, the writes made through Write are sent in one
+    // A step whose writes may travel together: where the provider batches, the writes made through Write are sent in one
     // round trip before the commit (or before any read the body makes through Prepared or StatesOf).
     private void BeginBatch(DbTransaction tx)
     {
-        if (Dialect.BatchesWrites)
+        if (_connection.CanCreateBatch)
         {
             _batch = _connection.CreateBatch();
             _batch.Transaction = tx;
@@ -134,7 +129,7 @@ public abstract partial class StateStore
         }
     }
 
-    // The web app's rows of the mails' current decisions leave "pending" (SummaryDelivered for many).
+    // The delivery of the mails' current decisions was recorded: their web-app rows leave "pending" (latency = delivered - seen).
     internal void SummariesDelivered(DbTransaction tx, IReadOnlyCollection<MailKey> keys, DateTimeOffset now)
     {
         foreach (var (folder, uids) in ByFolder(keys))
@@ -191,8 +186,8 @@ public abstract partial class StateStore
         failed?.Invoke();
     }
 
-    private static (string Name, object? Value)[] KeyParameters(MailKey key) =>
-        [("@m", key.Mailbox), ("@f", key.Folder), ("@v", key.UidValidity), ("@u", key.Uid)];
+    // The mail's key, as every statement on the mail table names it: @m, @f, @v, @u.
+    private static (string Name, object? Value)[] KeyParameters(MailKey key) => [.. FolderParameters(key), ("@u", key.Uid)];
 
     // The keys grouped by mailbox folder (the key with an empty uid), in chunks of at most InListChunk uids.
     private static IEnumerable<(MailKey Folder, string[] Uids)> ByFolder(IEnumerable<MailKey> keys) =>

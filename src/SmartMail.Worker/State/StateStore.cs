@@ -125,8 +125,7 @@ public abstract partial class StateStore : IStateStore
         lock (_gate)
         {
             EnsureOpen();
-            using var cmd = Command("SELECT fingerprint, decision_id, state, destination, decision_json, attempts, marker FROM mail " +
-                "WHERE mailbox=@m AND folder=@f AND uidvalidity=@v AND uid=@u", key);
+            using var cmd = Command($"SELECT {RecordColumns} FROM mail WHERE mailbox=@m AND folder=@f AND uidvalidity=@v AND uid=@u", key);
             using var r = cmd.ExecuteReader();
             return r.Read() ? Read(key, r) : null;
         }
@@ -142,7 +141,7 @@ public abstract partial class StateStore : IStateStore
     // "+state": the state is filtered, never searched by. Without statistics SQLite's planner chose the (mailbox, state)
     // index here and walked every delivered mail of the mailbox for each new mail (a 5,000-mail backlog ran at half
     // speed); the fingerprint finds one or two rows.
-    internal const string FindDeliveredSql = "SELECT folder, uidvalidity, uid, fingerprint, decision_id, state, destination, decision_json, attempts " +
+    internal const string FindDeliveredSql = $"SELECT {DeliveredColumns} " +
         "FROM mail WHERE mailbox=@m AND fingerprint=@fp AND +state IN (@delivered, @acknowledged) ORDER BY created_utc LIMIT 1";
 
     public MailRecord? FindDelivered(string mailbox, string fingerprint)
@@ -157,13 +156,7 @@ public abstract partial class StateStore : IStateStore
             cmd.Bind("@delivered", (int)MailState.Delivered);
             cmd.Bind("@acknowledged", (int)MailState.Acknowledged);
             using var r = cmd.ExecuteReader();
-            if (!r.Read())
-            {
-                return null;
-            }
-            var key = new MailKey(mailbox, r.GetString(0), r.GetInt64(1), r.GetString(2));
-            return new MailRecord(key, r.GetString(3), r.GetString(4), (MailState)r.GetInt32(5),
-                r.IsDBNull(6) ? null : r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7), r.GetInt32(8));
+            return r.Read() ? ReadDelivered(mailbox, r) : null;
         }
     }
 
@@ -340,13 +333,6 @@ public abstract partial class StateStore : IStateStore
         });
         return deleted;
     }
-
-    // The delivery of the mail's current decision was recorded: its web-app row leaves "pending" (latency = delivered - seen).
-    internal void SummaryDelivered(DbTransaction tx, MailKey key, DateTimeOffset now) =>
-        Write(tx, $"""
-            UPDATE mail_summary SET state = outcome, delivered_utc = @t, latency_ms = {Dialect.MillisBetween("seen_utc", "@t")}
-            WHERE decision_id = (SELECT decision_id FROM mail WHERE mailbox=@m AND folder=@f AND uidvalidity=@v AND uid=@u) AND delivered_utc IS NULL
-            """, key, [("@t", Time(now))]);
 
     // RequestAction: the action's row at its intent (new, or asked again after it finished).
     internal void RequestAction(DbTransaction tx, WebActionRecord action, DateTimeOffset now)
@@ -608,11 +594,21 @@ public abstract partial class StateStore : IStateStore
     // The mail's key, as every statement on the mail table names it: @m, @f, @v, @u.
     private static void BindKey(DbCommand cmd, MailKey key)
     {
-        cmd.Bind("@m", key.Mailbox);
-        cmd.Bind("@f", key.Folder);
-        cmd.Bind("@v", key.UidValidity);
-        cmd.Bind("@u", key.Uid);
+        foreach (var (name, value) in KeyParameters(key))
+        {
+            cmd.Bind(name, value);
+        }
     }
+
+    // What Read takes, in its order (Get, GetMany).
+    private const string RecordColumns = "fingerprint, decision_id, state, destination, decision_json, attempts, marker";
+
+    // What ReadDelivered takes, in its order (FindDelivered, FindDeliveredMany).
+    private const string DeliveredColumns = "folder, uidvalidity, uid, fingerprint, decision_id, state, destination, decision_json, attempts";
+
+    private static MailRecord ReadDelivered(string mailbox, DbDataReader r) =>
+        new(new MailKey(mailbox, r.GetString(0), r.GetInt64(1), r.GetString(2)), r.GetString(3), r.GetString(4), (MailState)r.GetInt32(5),
+            r.IsDBNull(6) ? null : r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7), r.GetInt32(8));
 
     private static MailRecord Read(MailKey key, DbDataReader r) =>
         new(key, r.GetString(0), r.GetString(1), (MailState)r.GetInt32(2), r.IsDBNull(3) ? null : r.GetString(3),
