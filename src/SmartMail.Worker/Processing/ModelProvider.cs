@@ -22,6 +22,7 @@ public sealed class ModelProvider : IDisposable
     private readonly ILogger _logger;
     private readonly IThresholdOverrides? _overrides;
     private readonly Lock _gate = new();
+    private readonly Lock _refresh = new();
     private RoutingPolicy _policy;
     private DateTime _loadedWriteTime;
     private long? _loadedSeq;
@@ -70,7 +71,20 @@ public sealed class ModelProvider : IDisposable
 
     /// <summary>Loads the registry's model if it changed (or the configured file, until something is promoted); keeps the current model when the new one is unusable.</summary>
     /// <returns><see langword="true"/> when a new model was swapped in.</returns>
+    /// <remarks>
+    /// One refresh at a time (every mailbox's worker, the drop folder and the learning loop call it): two refreshes that
+    /// overlapped could finish in the wrong order, a promotion's slower load replacing the rollback read after it, and the
+    /// provider would then serve the promoted model while believing it serves the registry's head, until the next change.
+    /// </remarks>
     public bool RefreshIfChanged()
+    {
+        lock (_refresh)
+        {
+            return Refresh();
+        }
+    }
+
+    private bool Refresh()
     {
         try
         {
