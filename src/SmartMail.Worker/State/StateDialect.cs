@@ -46,16 +46,19 @@ internal abstract class StateDialect
         {
             return found;
         }
-        using (var meta = connection.Command("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"))
-        {
-            meta.ExecuteNonQuery();
-        }
+        // Everything from here under the lock, the meta table's creation included: PostgreSQL's CREATE TABLE IF NOT EXISTS is
+        // no guard against another session creating it at the same moment (23505 on pg_type).
         using var tx = connection.BeginTransaction();
         if (MigrationLock is { } lockSql)
         {
             using var take = connection.Command(lockSql);
             take.Transaction = tx;
             take.ExecuteNonQuery();
+        }
+        using (var meta = connection.Command("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"))
+        {
+            meta.Transaction = tx;
+            meta.ExecuteNonQuery();
         }
         var current = Version(connection, tx);
         if (current > Migrations.Count)

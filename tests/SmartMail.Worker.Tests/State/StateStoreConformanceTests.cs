@@ -51,7 +51,10 @@ public abstract class StateStoreConformanceTests : IAsyncLifetime
     private StateStore Open(string instance = "a")
     {
         var store = OpenStore(Database, instance);
-        _open.Add(store);
+        lock (_open)
+        {
+            _open.Add(store);
+        }
         return store;
     }
 
@@ -300,6 +303,24 @@ public abstract class StateStoreConformanceTests : IAsyncLifetime
         var refused = Assert.Throws<StateStoreException>(() => OpenStore(Database, "a"));
         Assert.Contains("newer than this SmartMail", refused.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', refused.Message);
+    }
+
+    // A fleet started together on a new database: every instance migrates at once (the fleet test once saw PostgreSQL's
+    // 23505 on pg_type from two CREATE TABLE IF NOT EXISTS racing outside the migration lock).
+    [Fact]
+    public async Task Migrations_InstancesOpeningANewDatabaseTogether_AllComeUpOnOneSchema()
+    {
+        const int instances = 6;
+        using var together = new Barrier(instances);
+        var opened = await Task.WhenAll(Enumerable.Range(0, instances).Select(i => Task.Run(() =>
+        {
+            together.SignalAndWait(TestContext.Current.CancellationToken);
+            return Open("i" + i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }, TestContext.Current.CancellationToken)));
+
+        Assert.All(opened, store => Assert.Equal(opened[0].SchemaVersion, store.SchemaVersion));
+        opened[0].Ledger.Begin([(Key(1), "fp1", "sm-1")], Now);
+        Assert.Equal(MailState.Seen, opened[^1].Get(Key(1))!.State);
     }
 
     private static void Bring(StateStore store, MailKey key, MailState? state)
