@@ -114,6 +114,9 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
     /// </remarks>
     public Task<IReadOnlyList<PendingMail>> ListAsync(CancellationToken cancellationToken) => _source.ListAsync(cancellationToken);
 
+    /// <summary>The mails in the watched folder that the last <see cref="ListAsync"/> left out because another instance claimed them.</summary>
+    public IReadOnlyList<MailKey> ClaimedByOthers => _source.ClaimedByOthers;
+
     /// <inheritdoc />
     public Task<byte[]?> FetchAsync(MailKey key, CancellationToken cancellationToken) => _source.FetchAsync(key, cancellationToken);
 

@@ -15,8 +15,8 @@ namespace SmartMail.Worker.Imap;
 /// folder undelivered, taken by another client or renumbered by a UIDVALIDITY change (<see cref="MailTransition.Leave"/>).
 /// It is not a delivery: should the mail come back, it is routed then, under the same decision id (idempotent at every sink).</item>
 /// </list>
-/// Mail still in the folder (including mail this instance claimed before the crash) is left for the processor, which resumes
-/// it from its last recorded step.
+/// Mail still in the folder (including mail this instance claimed before the crash, and, in a ledger instances share, mail
+/// another instance claimed) is left for the processor, which resumes it from its last recorded step.
 /// </summary>
 public static class ImapReconciler
 {
@@ -36,6 +36,13 @@ public static class ImapReconciler
         ArgumentNullException.ThrowIfNull(time);
         sink ??= mailbox;
         var present = (await mailbox.ListAsync(cancellationToken).ConfigureAwait(false)).Select(p => p.Key).ToHashSet();
+        if (store.SharedByInstances)
+        {
+            // In a ledger the fleet shares, the row of a mail another instance claimed is that claim's record, and the mail is
+            // still here: it stays unfinished for the lease holder that adopts the claim. (Marked gone, it would be reopened
+            // and decided a second time when it is listed again; the fleet test found it so, moved with two markers.)
+            present.UnionWith(mailbox.ClaimedByOthers);
+        }
         int delivered = 0, gone = 0;
         foreach (var record in store.ListUnfinished(mailbox.Mailbox))
         {

@@ -14,12 +14,21 @@ internal sealed class ImapSource(ImapSession session, ImapClaims claims, ImapFol
 {
     // Each listed mail's RFC822.SIZE.
     private readonly Dictionary<uint, long> _sizes = [];
+    // The mails the last listing left out because another instance claimed them: still in the folder.
+    private readonly List<MailKey> _claimedByOthers = [];
+
+    /// <summary>The mails in the folder that the last listing left out because another instance claimed them.</summary>
+    public IReadOnlyList<MailKey> ClaimedByOthers => _claimedByOthers;
 
     /// <inheritdoc />
     public string Mailbox => session.Options.Name;
 
     /// <summary>Forgets the listing of the last connection.</summary>
-    public void Reset() => _sizes.Clear();
+    public void Reset()
+    {
+        _sizes.Clear();
+        _claimedByOthers.Clear();
+    }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<PendingMail>> ListAsync(CancellationToken cancellationToken)
@@ -29,6 +38,7 @@ internal sealed class ImapSource(ImapSession session, ImapClaims claims, ImapFol
         // (the one IDLE told us about) may not be visible to SEARCH yet.
         await session.Client.NoOpAsync(cancellationToken).ConfigureAwait(false);
         var uids = await inbox.SearchAsync(SearchQuery.All, cancellationToken).ConfigureAwait(false);
+        _claimedByOthers.Clear();
         if (uids.Count == 0)
         {
             return [];
@@ -45,6 +55,7 @@ internal sealed class ImapSource(ImapSession session, ImapClaims claims, ImapFol
             // FLAGS and MODSEQ come from one FETCH response: the state of the message at one moment.
             if (atomicClaims && !claims.Observe(summary))
             {
+                _claimedByOthers.Add(session.Key(summary.UniqueId));
                 continue;
             }
             _sizes[summary.UniqueId.Id] = (long)(summary.Size ?? 0);

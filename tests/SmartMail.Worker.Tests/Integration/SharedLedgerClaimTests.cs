@@ -66,6 +66,32 @@ public sealed class SharedLedgerClaimTests(DefaultModelFixture model, PostgreSql
         AssertDecidedOnce(next, key);
     }
 
+    [Fact]
+    public async Task ClaimSetByTheDeadHolder_TheNextHoldersReconcileAtConnect_LeavesTheMailInTheFolderUnfinished_NotGone()
+    {
+        await using var world = await WorldAsync();
+        var (dovecot, dead, next) = (world.Dovecot, world.Dead, world.Next);
+        var ct = TestContext.Current.CancellationToken;
+        var key = await DeadHolderAsync(dovecot, dead, async (mailbox, prepared) =>
+            Assert.Null(Assert.Single(await mailbox.ClaimBatchAsync([prepared.Delivery], dead, ct))));
+        var marker = next.Get(key)!.Marker!;
+
+        // The next holder connects as MailboxCycle does, reconciling before it adopts claims: the mail it does not list
+        // (another instance's marker) is still in the folder, so its row is not "gone" (which would reopen and decide it again).
+        using (var mailbox = new ImapMailbox(dovecot.Options(), next.InstanceId))
+        {
+            await mailbox.ConnectAsync(ct);
+            Assert.Empty(await mailbox.ListAsync(ct));
+            Assert.Equal((0, 0), await ImapReconciler.ReconcileAsync(mailbox, next, TimeProvider.System, ct, Processor(next, mailbox).Sink));
+        }
+        Assert.Equal((MailState.Decided, marker), (next.Get(key)!.State, next.Get(key)!.Marker));
+
+        Assert.Equal([ProcessOutcome.Routed], await DrainAsync(dovecot, next, adopt: true));
+        var routed = Assert.Single(await dovecot.InventoryAsync());
+        Assert.Equal(marker, Assert.Single(routed.Keywords));
+        AssertDecidedOnce(next, key);
+    }
+
     // The dead holder's last session: the one mail listed and prepared (decided), then lastStep, then the process is gone.
     private async Task<MailKey> DeadHolderAsync(Dovecot dovecot, PostgreSqlStateStore dead, Func<ImapMailbox, PreparedMail, Task> lastStep)
     {
