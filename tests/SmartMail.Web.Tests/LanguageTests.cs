@@ -28,6 +28,29 @@ public sealed partial class LanguageTests
         Assert.Equal("Sign out", english[nameof(Texts.SignOut)]);
     }
 
+    // The model's reasons are recorded in English (the audit trail's words); a page words them in its own language.
+    [Theory]
+    [InlineData("da", "model: '23 Borgerlige forhold' at 0.844 is below its threshold 0.947", "modellen: '23 Borgerlige forhold' med 0,844 er under etikettens tærskel 0,947")]
+    [InlineData("da", "model: 'sci.space' at 0.99 reached its threshold 0.9", "modellen: 'sci.space' med 0,99 nåede etikettens tærskel 0,9")]
+    [InlineData("da", "model: 'comp.graphics' at 0.998, but that label is manual-only (too little evidence for automatic routing)",
+        "modellen: 'comp.graphics' med 0,998, men den etiket fordeles kun af en person (for lidt at lære af til automatisk fordeling)")]
+    [InlineData("en", "model: '23 Borgerlige forhold' at 0.844 is below its threshold 0.947", "model: '23 Borgerlige forhold' at 0.844 is below its threshold 0.947")]
+    [InlineData("da", "model: 'x' at 0.500 is below its threshold 0.900 (raised in service: 3 of 20 wrong)", "model: 'x' at 0.500 is below its threshold 0.900 (raised in service: 3 of 20 wrong)")]
+    [InlineData("da", "rule 'Skat' matched the subject", "rule 'Skat' matched the subject")]
+    public void Reason_TheModelsReasonsInThePagesLanguage_OtherReasonsAsRecorded(string language, string recorded, string shown)
+    {
+        var (culture, ui) = (CultureInfo.CurrentCulture, CultureInfo.CurrentUICulture);
+        try
+        {
+            CultureInfo.CurrentCulture = CultureInfo.CurrentUICulture = CultureInfo.GetCultureInfo(language);
+            Assert.Equal(shown, Words.Reason(recorded));
+        }
+        finally
+        {
+            (CultureInfo.CurrentCulture, CultureInfo.CurrentUICulture) = (culture, ui);
+        }
+    }
+
     [Theory]
     [InlineData(null, "da", "Log ud")]
     [InlineData("da-DK,da;q=0.9", "da", "Log ud")]

@@ -10,7 +10,7 @@ namespace SmartMail.Core.Routing;
 /// department that owns its series), then the mail's thread (a reply goes where the mail it replies to went), then the
 /// model when its top label reaches that label's threshold, else manual triage with the model's suggestions. Thread-safe.
 /// </summary>
-public sealed class RoutingPolicy
+public sealed partial class RoutingPolicy
 {
     private static readonly TimeSpan MatchTimeout = TimeSpan.FromMilliseconds(100);
     // How many Message-IDs of a mail's References are looked up (the newest): a long thread needs no more.
@@ -228,6 +228,35 @@ public sealed class RoutingPolicy
             Reason = reason,
         };
     }
+
+    /// <summary>
+    /// Reads back a model reason <see cref="FromPrediction"/> wrote (the label reached its threshold, is below it, or is
+    /// manual-only for too little evidence), for a reader that words it in another language. Any other reason (a rule, a
+    /// case number, a threshold raised in service, quarantine…) is not read: the recorded words stand.
+    /// </summary>
+    /// <param name="reason">The recorded reason.</param>
+    /// <param name="label">The model's label.</param>
+    /// <param name="confidence">Its confidence.</param>
+    /// <param name="threshold">The label's threshold; <see langword="null"/> when the label is manual-only.</param>
+    /// <param name="reached">Whether the confidence reached the threshold (the mail was routed).</param>
+    /// <returns>Whether <paramref name="reason"/> is one of those three.</returns>
+    public static bool TryReadModelReason(string? reason, out string label, out float confidence, out float? threshold, out bool reached)
+    {
+        (label, confidence, threshold, reached) = (string.Empty, 0, null, false);
+        if (reason is null || ModelReason().Match(reason) is not { Success: true } m)
+        {
+            return false;
+        }
+        label = m.Groups["label"].Value;
+        confidence = float.Parse(m.Groups["confidence"].Value, CultureInfo.InvariantCulture);
+        threshold = m.Groups["threshold"].Success ? float.Parse(m.Groups["threshold"].Value, CultureInfo.InvariantCulture) : null;
+        reached = m.Groups["verb"].Value == "reached"; // from the words: the rounded numbers may tie
+        return true;
+    }
+
+    // The three plain forms FromPrediction writes (not those with a threshold raised in service).
+    [GeneratedRegex(@"^model: '(?<label>.+)' at (?<confidence>[0-9.]+)(?: (?<verb>reached|is below) its threshold (?<threshold>[0-9.]+)|, but that label is manual-only \(too little evidence for automatic routing\))$", RegexOptions.CultureInvariant)]
+    private static partial Regex ModelReason();
 
     private sealed record CompiledRule(RoutingRule Rule, Regex? From, Regex? Subject, Regex? Text)
     {

@@ -76,6 +76,31 @@ public sealed class RoutingPolicyTests(TrainedModelFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public void TryReadModelReason_ReadsBackWhatFromPredictionWrote_AndNothingElse()
+    {
+        var (label, threshold) = fixture.Bundle.Thresholds.Where(t => t.Value is not null).Select(t => (t.Key, t.Value!.Value)).First();
+        var manualOnly = fixture.Bundle.Manifest with { Labels = [.. fixture.Bundle.Manifest.Labels.Select(l => l with { Threshold = null })] };
+        using var noThresholds = new ModelBundle(ModelBundle.Load(fixture.BundlePath).Model, manualOnly);
+        foreach (var (bundle, confidence, reached, th) in new[]
+        {
+            (fixture.Bundle, Math.Min(1f, threshold + 0.01f), true, (float?)threshold),
+            (fixture.Bundle, threshold - 0.01f, false, threshold),
+            (noThresholds, 0.999f, false, null),
+        })
+        {
+            var decision = RoutingPolicy.FromPrediction(new Prediction(label, confidence, [new LabelScore(label, confidence)]), bundle);
+
+            Assert.True(RoutingPolicy.TryReadModelReason(decision.Reason, out var readLabel, out var readConfidence, out var readThreshold, out var readReached), decision.Reason);
+            Assert.Equal((label, reached), (readLabel, readReached));
+            Assert.Equal(confidence, readConfidence, 0.0005f);
+            Assert.Equal(th is null, readThreshold is null);
+            Assert.Equal(th ?? 0, readThreshold ?? 0, 0.0005f);
+        }
+        Assert.False(RoutingPolicy.TryReadModelReason("rule 'Skat' matched the subject", out _, out _, out _, out _));
+        Assert.False(RoutingPolicy.TryReadModelReason(null, out _, out _, out _, out _));
+    }
+
+    [Fact]
     public void Decide_NoModel_GoesToManualTriage()
     {
         var decision = new RoutingPolicy([], null).Decide(Doc("x", "y"));
