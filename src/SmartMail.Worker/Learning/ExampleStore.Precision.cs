@@ -54,39 +54,39 @@ public sealed partial class ExampleStore
     }
 
     // CountAutomaticRoutes in the caller's transaction (the ledger's, so the threshold changes' audit rows commit with them).
+    // The routes are recorded in one batch (one round trip on PostgreSQL); each label's state is read once and saved once,
+    // the routes applied to it in order in between (the transaction sees no other writer's counts either way), and a change
+    // of a threshold in force is recorded as it happens.
     internal static List<ThresholdChangeRecord> CountAutomaticRoutes(DbTransaction tx, IReadOnlyCollection<AutomaticRoute> routes,
         ThresholdTracker tracker, bool adjust, DateTimeOffset now)
     {
+        var recorded = tx.ExecuteAll([.. routes.Select(route => new DbStatement("""
+            INSERT INTO label_route (mailbox, fingerprint, decision_id, model_version, label, confidence, decided_utc)
+            VALUES (@m, @fp, @d, @mv, @l, @c, @t) ON CONFLICT (mailbox, fingerprint) DO NOTHING
+            """, [("@m", route.Mailbox), ("@fp", route.Fingerprint), ("@d", route.DecisionId), ("@mv", route.ModelVersion),
+                ("@l", route.Label), ("@c", route.Confidence), ("@t", Time(now))]))]);
         var changes = new List<ThresholdChangeRecord>();
-        foreach (var route in routes)
+        var states = new Dictionary<(string Version, string Label), LabelThresholdState>();
+        foreach (var (route, i) in routes.Select((r, i) => (r, i)))
         {
-            using (var insert = tx.Connection!.CreateCommand())
+            if (recorded[i] == 0)
             {
-                insert.Transaction = tx;
-                insert.CommandText = """
-                    INSERT INTO label_route (mailbox, fingerprint, decision_id, model_version, label, confidence, decided_utc)
-                    VALUES (@m, @fp, @d, @mv, @l, @c, @t) ON CONFLICT (mailbox, fingerprint) DO NOTHING
-                    """;
-                insert.Bind("@m", route.Mailbox);
-                insert.Bind("@fp", route.Fingerprint);
-                insert.Bind("@d", (object?)route.DecisionId ?? DBNull.Value);
-                insert.Bind("@mv", route.ModelVersion);
-                insert.Bind("@l", route.Label);
-                insert.Bind("@c", route.Confidence);
-                insert.Bind("@t", Time(now));
-                if (insert.ExecuteNonQuery() == 0)
-                {
-                    continue;
-                }
+                continue; // counted before
             }
             // No state yet means no override was in force: the route's threshold is the model's own.
-            var state = ReadThreshold(tx, route.ModelVersion, route.Label) ?? ThresholdTracker.Start(route.ModelVersion, route.Label, route.Threshold);
+            var key = (route.ModelVersion, route.Label);
+            var state = states.TryGetValue(key, out var known) ? known
+                : ReadThreshold(tx, route.ModelVersion, route.Label) ?? ThresholdTracker.Start(route.ModelVersion, route.Label, route.Threshold);
             var (next, change) = tracker.Routed(state, adjust);
-            SaveThreshold(tx, next, tracker, now);
+            states[key] = next;
             if (change is not null)
             {
                 changes.Add(InsertChange(tx, next, change, now));
             }
+        }
+        foreach (var state in states.Values)
+        {
+            SaveThreshold(tx, state, tracker, now);
         }
         return changes;
     }

@@ -30,9 +30,11 @@ internal static class DbCommands
     /// Runs <paramref name="statements"/> in <paramref name="tx"/>: as one batch (one round trip) where the provider batches
     /// statements (PostgreSQL), else one after the other.
     /// </summary>
-    public static void ExecuteAll(this DbTransaction tx, params DbStatement[] statements)
+    /// <returns>The rows each statement changed, in order.</returns>
+    public static int[] ExecuteAll(this DbTransaction tx, params DbStatement[] statements)
     {
         var connection = tx.Connection!;
+        var changed = new int[statements.Length];
         if (connection.CanCreateBatch && statements.Length > 1)
         {
             using var batch = connection.CreateBatch();
@@ -42,14 +44,19 @@ internal static class DbCommands
                 batch.Add(statement.Sql, statement.Parameters);
             }
             batch.ExecuteNonQuery();
-            return;
+            for (var i = 0; i < changed.Length; i++)
+            {
+                changed[i] = batch.BatchCommands[i].RecordsAffected;
+            }
+            return changed;
         }
-        foreach (var statement in statements)
+        for (var i = 0; i < statements.Length; i++)
         {
-            using var cmd = connection.Command(statement.Sql, statement.Parameters);
+            using var cmd = connection.Command(statements[i].Sql, statements[i].Parameters);
             cmd.Transaction = tx;
-            cmd.ExecuteNonQuery();
+            changed[i] = cmd.ExecuteNonQuery();
         }
+        return changed;
     }
 
     /// <summary>Adds <paramref name="sql"/> with <paramref name="parameters"/> bound by name to <paramref name="batch"/>.</summary>

@@ -58,6 +58,37 @@ public sealed class ThresholdAdjustmentTests : IDisposable
             new Correction(_time.GetUtcNow(), "mb", fingerprint, "sm-" + fingerprint, from, from, to, to, "caseworker", "imap", version),
             null, $"moved by a caseworker from '{from}' to {to}", to);
 
+    // A batch's routes are counted together (one round trip for the routes, each label read and saved once): the thresholds,
+    // the counts and every change in force come out as if they had been counted one at a time.
+    [Fact]
+    public void Routes_CountedAsOneBatch_EndAsCountedOneByOne_ThresholdsCountsAndChanges()
+    {
+        var outcomes = new List<string>();
+        foreach (var batched in new[] { false, true })
+        {
+            _mails = 0;
+            var options = new SmartMailOptions { DataDirectory = Directory.CreateDirectory(Path.Combine(_dir.FullName, batched ? "batched" : "one-by-one")).FullName, ModelPath = "unused" };
+            using var w = new World(options, _time);
+            for (var i = 0; i < 6; i++)
+            {
+                Correct(w, Route(w, "guns"), "guns", "politics"); // raises the threshold in force
+            }
+            // Then a long run of right routes, again and again across labels, brings it down step by step; one route counted twice.
+            var routes = Enumerable.Range(0, 400).Select(i => new AutomaticRoute("mb", $"late{i % 399:D4}", $"sm-late{i % 399:D4}", V1,
+                i % 3 == 0 ? "clean" : "guns", 0.99f, 0.8f)).ToList();
+            foreach (var chunk in batched ? [routes] : routes.Select(r => new List<AutomaticRoute> { r }))
+            {
+                w.Monitor.Routed(chunk);
+            }
+            var report = LabelPrecisionMonitor.Report(w.Examples, w.Options, V1).OrderBy(r => r.Label, StringComparer.Ordinal);
+            var changes = w.Examples.ReadThresholdChanges(1000).Reverse().Select(c => $"{c.Label} {c.From} {c.To} {c.Outcome} {c.Automated}/{c.Wrong}");
+            outcomes.Add(JsonSerializer.Serialize(new { report, changes }));
+        }
+
+        Assert.Contains("lowered", outcomes[0], StringComparison.Ordinal); // the run did move a threshold in force
+        Assert.Equal(outcomes[0], outcomes[1]);
+    }
+
     [Fact]
     public void Corrections_ManyOnOneLabel_RaiseItsThresholdThenMakeItManualOnly_CleanLabelUntouched()
     {
