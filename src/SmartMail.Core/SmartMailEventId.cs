@@ -134,6 +134,9 @@ public static class SmartMailEventId
     /// <summary>Pending erasures could not be completed.</summary>
     public const int PendingErasuresFailed = 2164;
 
+    /// <summary>A background task (the web actions' recovery, the retention purge) found the state store unavailable; it tries again later, the worker goes on.</summary>
+    public const int StateStoreRetrying = 2165;
+
     /// <summary>The web app listens.</summary>
     public const int WebListening = 2701;
 

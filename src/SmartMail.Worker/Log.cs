@@ -27,6 +27,9 @@ internal static partial class Log
     [LoggerMessage(EventId = SmartMailEventId.StateStoreFailed, Level = LogLevel.Critical, Message = "The state store cannot record; the worker stops taking mail")]
     public static partial void StateStoreFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = SmartMailEventId.StateStoreRetrying, Level = LogLevel.Warning, Message = "The state store is unavailable to {Task}; tried again in {Delay}")]
+    public static partial void StateStoreRetrying(ILogger logger, string task, TimeSpan delay, Exception exception);
+
     [LoggerMessage(EventId = SmartMailEventId.ModelLoaded, Level = LogLevel.Information, Message = "Model {ModelVersion} loaded with {Labels} labels")]
     public static partial void ModelLoaded(ILogger logger, string modelVersion, int labels);
 

@@ -89,7 +89,7 @@ public sealed class RetrainWorker(ExampleStore examples, IStateStore state, Smar
             catch (Exception ex) when (ex is System.Data.Common.DbException or StateStoreException)
             {
                 // The database went away (a PostgreSQL restart cuts the open connection): the purge is tried again in a minute.
-                Log.StateStoreFailed(logger, ex);
+                Log.StateStoreRetrying(logger, "the retention purge", TimeSpan.FromMinutes(1), ex);
                 await Task.Delay(TimeSpan.FromMinutes(1), time, stoppingToken);
                 continue;
             }

@@ -70,7 +70,7 @@ public sealed class OversightRecovery(MailActions actions, TimeProvider time, IL
             catch (Exception ex) when (ex is StateStoreException or System.Data.Common.DbException)
             {
                 // The database went away (a PostgreSQL restart cuts the open connection): tried again in a minute.
-                Log.StateStoreFailed(logger, ex);
+                Log.StateStoreRetrying(logger, "the web actions' recovery", TimeSpan.FromMinutes(1), ex);
             }
             await Task.Delay(TimeSpan.FromMinutes(1), time, stoppingToken);
         }
