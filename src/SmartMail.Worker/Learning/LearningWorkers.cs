@@ -71,6 +71,9 @@ public sealed class CorrectionWorker(CorrectionScanner scanner, string mailbox, 
 public sealed class RetrainWorker(ExampleStore examples, IStateStore state, SmartMailOptions options, ModelProvider models, TimeProvider time,
     ILogger<RetrainWorker> logger, Privacy.IPrivacyStore? privacy = null) : BackgroundService
 {
+    // How soon a purge the state store refused is tried again.
+    private static readonly TimeSpan RetryAfterStoreFailure = TimeSpan.FromMinutes(1);
+
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -89,8 +92,8 @@ public sealed class RetrainWorker(ExampleStore examples, IStateStore state, Smar
             catch (Exception ex) when (ex is System.Data.Common.DbException or StateStoreException)
             {
                 // The database went away (a PostgreSQL restart cuts the open connection): the purge is tried again in a minute.
-                Log.StateStoreRetrying(logger, "the retention purge", TimeSpan.FromMinutes(1), ex);
-                await Task.Delay(TimeSpan.FromMinutes(1), time, stoppingToken);
+                Log.StateStoreRetrying(logger, "the retention purge", RetryAfterStoreFailure, ex);
+                await Task.Delay(RetryAfterStoreFailure, time, stoppingToken);
                 continue;
             }
             await Task.Delay(tick, time, stoppingToken);

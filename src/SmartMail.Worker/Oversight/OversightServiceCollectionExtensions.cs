@@ -54,6 +54,8 @@ public static class OversightServiceCollectionExtensions
 /// <param name="logger">The logger.</param>
 public sealed class OversightRecovery(MailActions actions, TimeProvider time, ILogger<OversightRecovery> logger) : BackgroundService
 {
+    private static readonly TimeSpan Every = TimeSpan.FromMinutes(1);
+
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -70,9 +72,9 @@ public sealed class OversightRecovery(MailActions actions, TimeProvider time, IL
             catch (Exception ex) when (ex is StateStoreException or System.Data.Common.DbException)
             {
                 // The database went away (a PostgreSQL restart cuts the open connection): tried again in a minute.
-                Log.StateStoreRetrying(logger, "the web actions' recovery", TimeSpan.FromMinutes(1), ex);
+                Log.StateStoreRetrying(logger, "the web actions' recovery", Every, ex);
             }
-            await Task.Delay(TimeSpan.FromMinutes(1), time, stoppingToken);
+            await Task.Delay(Every, time, stoppingToken);
         }
     }
 }

@@ -34,10 +34,7 @@ public sealed class SharedLedgerClaimTests(DefaultModelFixture model, PostgreSql
         var outcome = await DrainAsync(dovecot, next, adopt: true);
 
         Assert.Equal([ProcessOutcome.Routed], outcome);
-        var routed = Assert.Single(await dovecot.InventoryAsync());
-        Assert.NotEqual("INBOX", routed.Folder);
-        Assert.Equal(marker, Assert.Single(routed.Keywords));
-        AssertDecidedOnce(next, key);
+        await AssertMovedOnceUnderAsync(dovecot, next, key, marker);
     }
 
     [Fact]
@@ -60,10 +57,7 @@ public sealed class SharedLedgerClaimTests(DefaultModelFixture model, PostgreSql
         Assert.Equal("INBOX", Assert.Single(await dovecot.InventoryAsync()).Folder);
 
         Assert.Equal([ProcessOutcome.Routed], await DrainAsync(dovecot, next, adopt: true));
-        var routed = Assert.Single(await dovecot.InventoryAsync());
-        Assert.NotEqual("INBOX", routed.Folder);
-        Assert.Equal(marker, Assert.Single(routed.Keywords));
-        AssertDecidedOnce(next, key);
+        await AssertMovedOnceUnderAsync(dovecot, next, key, marker);
     }
 
     [Fact]
@@ -87,9 +81,7 @@ public sealed class SharedLedgerClaimTests(DefaultModelFixture model, PostgreSql
         Assert.Equal((MailState.Decided, marker), (next.Get(key)!.State, next.Get(key)!.Marker));
 
         Assert.Equal([ProcessOutcome.Routed], await DrainAsync(dovecot, next, adopt: true));
-        var routed = Assert.Single(await dovecot.InventoryAsync());
-        Assert.Equal(marker, Assert.Single(routed.Keywords));
-        AssertDecidedOnce(next, key);
+        await AssertMovedOnceUnderAsync(dovecot, next, key, marker);
     }
 
     // The dead holder's last session: the one mail listed and prepared (decided), then lastStep, then the process is gone.
@@ -136,8 +128,12 @@ public sealed class SharedLedgerClaimTests(DefaultModelFixture model, PostgreSql
         return await ImapBatchDrainer.DrainAsync(mailbox, Processor(store, mailbox), store, 10, ct);
     }
 
-    private static void AssertDecidedOnce(PostgreSqlStateStore store, MailKey key)
+    // The mail is out of INBOX, one copy carrying one marker (the dead holder's), its row acknowledged and decided once.
+    private static async Task AssertMovedOnceUnderAsync(Dovecot dovecot, PostgreSqlStateStore store, MailKey key, string marker)
     {
+        var routed = Assert.Single(await dovecot.InventoryAsync());
+        Assert.NotEqual("INBOX", routed.Folder);
+        Assert.Equal(marker, Assert.Single(routed.Keywords));
         var row = store.Get(key)!;
         Assert.Equal(MailState.Acknowledged, row.State);
         Assert.Single(store.ReadAudit(), a => a.DecisionId == row.DecisionId && a.Outcome is "routed" or "manual");
