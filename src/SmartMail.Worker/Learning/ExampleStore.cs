@@ -94,8 +94,9 @@ public sealed partial class ExampleStore : IDisposable
         lock (_gate)
         {
             using var tx = Db.BeginTransaction();
-            // One round trip for the batch where the provider batches statements (PostgreSQL), not one per mail.
-            tx.ExecuteAll([.. examples.Select(e => InsertExample(e, e.Label is null ? ExampleOrigin.Manual : ExampleOrigin.Routed, e.Label, now, "DO NOTHING"))]);
+            // One set statement for the batch on PostgreSQL, not one per mail (DO NOTHING: a mail met twice keeps its first row).
+            var rows = examples.Select(e => InsertExample(e, e.Label is null ? ExampleOrigin.Manual : ExampleOrigin.Routed, e.Label, now, "DO NOTHING")).ToList();
+            tx.ExecuteRows(rows[0].Sql, [.. rows.Select(r => r.Parameters)]);
             tx.Commit();
         }
     }

@@ -107,10 +107,11 @@ public sealed class PrivacyStore : IPrivacyStore, IDisposable
                 "ON CONFLICT (decision_id) DO UPDATE SET mailbox = excluded.mailbox, fingerprint = excluded.fingerprint, time_utc = excluded.time_utc";
             const string Key = "INSERT INTO privacy_key (hash, kind, decision_id) VALUES (@h, @k, @d) ON CONFLICT DO NOTHING";
             using var tx = Db.BeginTransaction();
-            // One round trip for the batch where the provider batches statements (PostgreSQL).
-            tx.ExecuteAll([.. mails.SelectMany(m => m.Keys
-                .Select(k => new DbStatement(Key, [("@h", k.Hash), ("@k", k.Kind), ("@d", m.Mail.DecisionId)]))
-                .Prepend(new DbStatement(Mail, [("@d", m.Mail.DecisionId), ("@m", m.Mail.Mailbox), ("@fp", m.Mail.Fingerprint), ("@t", Time(m.Time))])))]);
+            // One set statement per table for the batch on PostgreSQL, not one per mail and key.
+            var list = mails.ToList();
+            tx.ExecuteRows(Mail, [.. list.Select(m => new (string, object?)[] { ("@d", m.Mail.DecisionId), ("@m", m.Mail.Mailbox), ("@fp", m.Mail.Fingerprint), ("@t", Time(m.Time)) })],
+                i => list[i].Mail.DecisionId);
+            tx.ExecuteRows(Key, [.. list.SelectMany(m => m.Keys.Select(k => new (string, object?)[] { ("@h", k.Hash), ("@k", k.Kind), ("@d", m.Mail.DecisionId) }))]);
             tx.Commit();
         }
     }

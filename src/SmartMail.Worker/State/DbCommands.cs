@@ -59,6 +59,23 @@ internal static class DbCommands
         return changed;
     }
 
+    /// <summary>
+    /// Runs <paramref name="sql"/> once for each of <paramref name="rows"/> in <paramref name="tx"/>: on PostgreSQL as one
+    /// set statement (<see cref="SetWrites"/>; more when <paramref name="keyOf"/> names a key twice), else row by row.
+    /// </summary>
+    /// <returns>The rows changed in all.</returns>
+    public static int ExecuteRows(this DbTransaction tx, string sql, IReadOnlyList<(string Name, object? Value)[]> rows, Func<int, object>? keyOf = null)
+    {
+        if (rows.Count == 0)
+        {
+            return 0;
+        }
+        var statements = SetWrites.Supported(tx.Connection!)
+            ? SetWrites.For(sql, rows, keyOf).Select(s => s.Statement)
+            : rows.Select(row => new DbStatement(sql, row));
+        return tx.ExecuteAll([.. statements]).Sum();
+    }
+
     /// <summary>Adds <paramref name="sql"/> with <paramref name="parameters"/> bound by name to <paramref name="batch"/>.</summary>
     public static void Add(this DbBatch batch, string sql, IEnumerable<(string Name, object? Value)> parameters)
     {

@@ -71,6 +71,7 @@ public sealed class MailLedger
         _store.Transact((tx, audit) =>
         {
             var states = _store.StatesOf(tx, [.. mails.Select(m => m.Key)]);
+            var inserts = new List<(MailKey, string, string)>(mails.Count);
             foreach (var (key, fingerprint, decisionId) in mails)
             {
                 MailState? from = states.TryGetValue(key, out var state) ? state : null;
@@ -84,8 +85,9 @@ public sealed class MailLedger
                     continue;
                 }
                 Check(MailTransition.Begin, key, from);
-                _store.Insert(tx, key, fingerprint, decisionId, MailState.Seen, now);
+                inserts.Add((key, fingerprint, decisionId));
             }
+            _store.InsertAll(tx, inserts, MailState.Seen, now); // one set statement on PostgreSQL
         }, batched: true);
     }
 
@@ -98,14 +100,14 @@ public sealed class MailLedger
         ArgumentNullException.ThrowIfNull(decisions);
         _store.Transact((tx, audit) =>
         {
+            // One statement per table for the batch where the store writes sets (PostgreSQL): the rows touch different mails.
+            _store.UpdateEachIn(tx, [.. decisions.Select(d => (d.Key, new (string Name, object? Value)[] {
+                    ("@dest", d.Destination), ("@j", d.DecisionJson), ("@t", Time(d.Audit.Time)) }))],
+                FromStates[MailTransition.Decide], "state=1, destination=@dest, decision_json=@j, error=NULL, updated_utc=@t",
+                () => IllegalStep(tx, MailTransition.Decide, [.. decisions.Select(d => d.Key)]));
+            _store.WriteSummaries(tx, [.. decisions.Where(d => d.Summary is not null).Select(d => (d, d.Summary!))]);
             foreach (var d in decisions)
             {
-                Step(tx, MailTransition.Decide, d.Key, "state=1, destination=@dest, decision_json=@j, error=NULL, updated_utc=@t",
-                    ("@dest", d.Destination), ("@j", d.DecisionJson), ("@t", Time(d.Audit.Time)));
-                if (d.Summary is { } summary)
-                {
-                    _store.WriteSummary(tx, d.Key, d.Audit.DecisionId, d.Audit.Fingerprint, d.Destination, summary, d.Audit.Time);
-                }
                 if (d.Thread is { } thread)
                 {
                     _store.RememberThread(tx, thread); // with the decision: a reply finds it once the mail is delivered
@@ -468,24 +470,27 @@ public sealed class MailLedger
             throw new IllegalTransitionException($"{transition} of mail {key.Uid} of {key.Mailbox} in {key.Folder} matched no row in state {from}.");
         }, parameters);
 
-    // Step for many mails: one conditional statement per mailbox folder (and 500 mails). When it changed fewer rows than it
-    // has mails, the states are read (in the transaction, which is then rolled back) to say which mail may not take the
-    // step: the mails that took it are in its target state by then, unless that is also a state it starts from.
+    // Step for many mails with the same values: one conditional statement per mailbox folder (and 500 mails).
     private void StepAll(DbTransaction tx, MailTransition transition, List<MailKey> keys, string assignments, params (string Name, object? Value)[] parameters) =>
-        _store.UpdateAllIn(tx, keys, FromStates[transition], assignments, () =>
+        _store.UpdateAllIn(tx, keys, FromStates[transition], assignments, () => IllegalStep(tx, transition, keys), parameters);
+
+    // A step of many mails changed fewer rows than it has mails: the states are read (in the transaction, which is then
+    // rolled back) to say which mail may not take the step. The mails that took it are in its target state by then, unless
+    // that is also a state it starts from.
+    private void IllegalStep(DbTransaction tx, MailTransition transition, List<MailKey> keys)
+    {
+        var to = Table[transition].To is MailState target && !Table[transition].From.Contains(target) ? target : (MailState?)null;
+        var states = _store.StatesOf(tx, keys);
+        foreach (var key in keys)
         {
-            var to = Table[transition].To is MailState target && !Table[transition].From.Contains(target) ? target : (MailState?)null;
-            var states = _store.StatesOf(tx, keys);
-            foreach (var key in keys)
+            MailState? from = states.TryGetValue(key, out var state) ? state : null;
+            if (from != to)
             {
-                MailState? from = states.TryGetValue(key, out var state) ? state : null;
-                if (from != to)
-                {
-                    Check(transition, key, from);
-                }
+                Check(transition, key, from);
             }
-            throw new IllegalTransitionException($"{transition} of {keys.Count} mails changed fewer rows than mails: one was {to} already.");
-        }, parameters);
+        }
+        throw new IllegalTransitionException($"{transition} of {keys.Count} mails changed fewer rows than mails: one was {to} already.");
+    }
 
     private static void Check(MailTransition transition, MailKey key, MailState? from)
     {

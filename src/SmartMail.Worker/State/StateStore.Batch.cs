@@ -165,6 +165,25 @@ public abstract partial class StateStore
         }
     }
 
+    // Runs sql once for each of rows: in a batched step on PostgreSQL as set statements (SetWrites; keyOf as there), else
+    // row by row through Write. onFewer runs when the rows changed fewer table rows than there are rows (each must change one).
+    private void WriteRows(DbTransaction tx, string sql, IReadOnlyList<(string Name, object? Value)[]> rows, Func<int, object>? keyOf, Action? onFewer)
+    {
+        if (_batch is { } batch && SetWrites.Supported(_connection))
+        {
+            foreach (var (statement, count) in SetWrites.For(sql, rows, keyOf))
+            {
+                batch.Add(statement.Sql, statement.Parameters);
+                _batchChecks.Add((count, onFewer));
+            }
+            return;
+        }
+        foreach (var row in rows)
+        {
+            Write(tx, sql, null, row, onFewer);
+        }
+    }
+
     // Sends the batched writes (one round trip), then runs the check of the first write that changed no row.
     private void Flush()
     {

@@ -250,10 +250,7 @@ public abstract partial class StateStore : IStateStore
                     BeginBatch(tx);
                 }
                 body(tx, audit);
-                foreach (var row in audit)
-                {
-                    InsertAudit(row, tx);
-                }
+                InsertAudit(tx, audit);
                 Flush();
                 tx.Commit();
             }
@@ -284,21 +281,35 @@ public abstract partial class StateStore : IStateStore
     // Updates the mail only while it is in one of the states (the transition's check and its write in one statement);
     // onNoRow runs when it is in none of them or has no row (in a batched step, once the batch has run).
     internal void UpdateIn(DbTransaction tx, MailKey key, string states, string assignments, Action onNoRow, params (string Name, object? Value)[] parameters) =>
-        Write(tx, $"UPDATE mail SET {assignments} WHERE mailbox=@m AND folder=@f AND uidvalidity=@v AND uid=@u AND state IN ({states})", key, parameters, onNoRow);
+        Write(tx, UpdateInSql(states, assignments), key, parameters, onNoRow);
+
+    // UpdateIn for many mails, each with its own values (one set statement on PostgreSQL); onFewer runs when one of them
+    // is in none of the states or has no row.
+    internal void UpdateEachIn(DbTransaction tx, IReadOnlyList<(MailKey Key, (string Name, object? Value)[] Parameters)> mails, string states,
+        string assignments, Action onFewer) =>
+        WriteRows(tx, UpdateInSql(states, assignments), [.. mails.Select(m => (KeyParameters(m.Key)).Concat(m.Parameters).ToArray())],
+            i => mails[i].Key, onFewer);
+
+    private static string UpdateInSql(string states, string assignments) =>
+        $"UPDATE mail SET {assignments} WHERE mailbox=@m AND folder=@f AND uidvalidity=@v AND uid=@u AND state IN ({states})";
 
     // Inserts the mail as seen with one attempt, or counts one more attempt.
     internal void Insert(DbTransaction tx, MailKey key, string fingerprint, string decisionId, MailState state, DateTimeOffset now) =>
-        Write(tx, """
+        InsertAll(tx, [(key, fingerprint, decisionId)], state, now);
+
+    // Insert for many mails (one set statement on PostgreSQL).
+    internal void InsertAll(DbTransaction tx, IReadOnlyList<(MailKey Key, string Fingerprint, string DecisionId)> mails, MailState state, DateTimeOffset now) =>
+        WriteRows(tx, """
             INSERT INTO mail (mailbox, folder, uidvalidity, uid, fingerprint, decision_id, state, attempts, created_utc, updated_utc)
             VALUES (@m, @f, @v, @u, @fp, @d, @s, 1, @t, @t)
-            ON CONFLICT (mailbox, folder, uidvalidity, uid) DO UPDATE SET attempts = mail.attempts + 1, updated_utc = @t
-            """, key, [("@fp", fingerprint), ("@d", decisionId), ("@s", (int)state), ("@t", Time(now))]);
+            ON CONFLICT (mailbox, folder, uidvalidity, uid) DO UPDATE SET attempts = mail.attempts + 1, updated_utc = excluded.updated_utc
+            """, [.. mails.Select(m => (KeyParameters(m.Key)).Concat([("@fp", m.Fingerprint), ("@d", m.DecisionId), ("@s", (int)state), ("@t", Time(now))]).ToArray())],
+            i => mails[i].Key, null);
 
-    // The web app's row for a decision, written in the decision's transaction. A later decision of the same mail (quarantine
-    // after failed deliveries) takes its place but keeps the subject and sender read the first time.
-    internal void WriteSummary(DbTransaction tx, MailKey key, string decisionId, string fingerprint, string destination, SummaryToRecord s,
-        DateTimeOffset now) =>
-        Write(tx, """
+    // The web app's row for each decision, written in the decisions' transaction. A later decision of the same mail
+    // (quarantine after failed deliveries) takes its place but keeps the subject and sender read the first time.
+    internal void WriteSummaries(DbTransaction tx, IReadOnlyList<(DecisionToRecord Decision, SummaryToRecord Summary)> decisions) =>
+        WriteRows(tx, """
             INSERT INTO mail_summary (decision_id, mailbox, fingerprint, subject, sender, received_utc, seen_utc, decided_utc, source,
                                       decided_label, label, confidence, model_version, outcome, state, destination)
             VALUES (@d, @m, @fp, @subj, @from, @recv,
@@ -307,12 +318,18 @@ public abstract partial class StateStore : IStateStore
             ON CONFLICT (decision_id) DO UPDATE SET
                 subject = CASE WHEN excluded.subject = '' THEN mail_summary.subject ELSE excluded.subject END,
                 sender = CASE WHEN excluded.sender = '' THEN mail_summary.sender ELSE excluded.sender END,
-                decided_utc = @t, delivered_utc = NULL, latency_ms = NULL, source = @src, decided_label = @l, label = @l, confidence = @c,
-                model_version = @mv, outcome = @o, state = 'pending', destination = @dest
-            """, key,
-            [("@d", decisionId), ("@fp", fingerprint), ("@subj", SmartMail.Core.Privacy.Cpr.Redact(s.Subject)), ("@from", s.Sender),
-             ("@recv", Time(s.Received ?? now)), ("@t", Time(now)), ("@src", s.Source), ("@l", s.Label), ("@c", s.Confidence),
-             ("@mv", s.ModelVersion), ("@o", s.Outcome), ("@dest", destination)]);
+                decided_utc = excluded.decided_utc, delivered_utc = NULL, latency_ms = NULL, source = excluded.source,
+                decided_label = excluded.decided_label, label = excluded.label, confidence = excluded.confidence,
+                model_version = excluded.model_version, outcome = excluded.outcome, state = 'pending', destination = excluded.destination
+            """, [.. decisions.Select(x => SummaryParameters(x.Decision, x.Summary))], i => decisions[i].Decision.Audit.DecisionId, null);
+
+    private static (string Name, object? Value)[] SummaryParameters(DecisionToRecord d, SummaryToRecord s)
+    {
+        var now = d.Audit.Time;
+        return [.. KeyParameters(d.Key), ("@d", d.Audit.DecisionId), ("@fp", d.Audit.Fingerprint),
+            ("@subj", SmartMail.Core.Privacy.Cpr.Redact(s.Subject)), ("@from", s.Sender), ("@recv", Time(s.Received ?? now)), ("@t", Time(now)),
+            ("@src", s.Source), ("@l", s.Label), ("@c", s.Confidence), ("@mv", s.ModelVersion), ("@o", s.Outcome), ("@dest", d.Destination)];
+    }
 
     /// <summary>
     /// Deletes the web app's rows (sender, masked subject) of mail last decided before <paramref name="cutoff"/>, except
@@ -573,15 +590,17 @@ public abstract partial class StateStore : IStateStore
         return cmd;
     }
 
-    private void InsertAudit(AuditEntry a, DbTransaction? tx) =>
-        Write(tx, """
+    // The step's audit rows, in order (one set statement on PostgreSQL; identity values follow the rows' order).
+    private void InsertAudit(DbTransaction tx, IReadOnlyList<AuditEntry> rows) =>
+        WriteRows(tx, """
             INSERT INTO audit (time_utc, decision_id, fingerprint, mailbox, source, label, confidence, top_json, threshold,
                                model_version, rule, reason, destination, outcome, by_whom)
             VALUES (@t, @d, @fp, @m, @src, @l, @c, @top, @th, @mv, @r, @why, @dest, @o, @by)
-            """, null,
-            [("@t", Time(a.Time)), ("@d", a.DecisionId), ("@fp", a.Fingerprint), ("@m", a.Mailbox), ("@src", a.Source), ("@l", a.Label),
-             ("@c", a.Confidence), ("@top", a.TopJson), ("@by", a.By), ("@th", a.Threshold), ("@mv", a.ModelVersion), ("@r", a.Rule),
-             ("@why", a.Reason), ("@dest", a.Destination), ("@o", a.Outcome)]);
+            """,
+            [.. rows.Select(a => new (string Name, object? Value)[] { ("@t", Time(a.Time)), ("@d", a.DecisionId), ("@fp", a.Fingerprint),
+                ("@m", a.Mailbox), ("@src", a.Source), ("@l", a.Label), ("@c", a.Confidence), ("@top", a.TopJson), ("@by", a.By),
+                ("@th", a.Threshold), ("@mv", a.ModelVersion), ("@r", a.Rule), ("@why", a.Reason), ("@dest", a.Destination), ("@o", a.Outcome) })],
+            null, null);
 
     private DbCommand Command(string sql, MailKey key)
     {

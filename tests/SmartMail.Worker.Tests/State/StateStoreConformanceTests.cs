@@ -27,8 +27,32 @@ public abstract class StateStoreConformanceTests : IAsyncLifetime
     /// <summary>Whether instances share the database (PostgreSQL), rather than each keeping its own file (SQLite).</summary>
     protected virtual bool SharedByInstances => false;
 
+    /// <summary>An open connection of the provider's own to <paramref name="database"/>, to look at rows as they are stored.</summary>
+    protected abstract System.Data.Common.DbConnection Connect(string database);
+
     /// <summary>Sets the recorded schema version, as a newer binary would have left it.</summary>
-    protected abstract void ForceSchemaVersion(string database, int version);
+    private void ForceSchemaVersion(string database, int version)
+    {
+        using var connection = Connect(database);
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = $"UPDATE meta SET value = '{version}' WHERE key = 'schema_version'";
+        cmd.ExecuteNonQuery();
+    }
+
+    // The rows sql answers, each column as text (NULL: null).
+    private List<string?[]> Rows(string sql)
+    {
+        using var connection = Connect(Database);
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = sql;
+        using var r = cmd.ExecuteReader();
+        var rows = new List<string?[]>();
+        while (r.Read())
+        {
+            rows.Add([.. Enumerable.Range(0, r.FieldCount).Select(i => r.IsDBNull(i) ? null : Convert.ToString(r.GetValue(i), System.Globalization.CultureInfo.InvariantCulture))]);
+        }
+        return rows;
+    }
 
     public async ValueTask InitializeAsync() => Database = await NewDatabaseAsync();
 
@@ -175,6 +199,66 @@ public abstract class StateStoreConformanceTests : IAsyncLifetime
         Assert.Equal(audit, store.ReadAudit().Count);
         store.Ledger.Deliver([Key(1), Key(2)], Now);
         Assert.All(new[] { 1, 2 }, n => Assert.Equal(MailState.Delivered, store.Get(Key(n))!.State));
+    }
+
+    // A batch's decisions are one statement per table where the store writes sets (PostgreSQL): every mail still gets its own
+    // values (NULLs among them, and a column NULL in every row), and the audit rows keep the batch's order.
+    [Fact]
+    public void Decide_ABatch_EachMailKeepsItsOwnValues_AndTheAuditItsOrder()
+    {
+        var store = Open();
+        var keys = Enumerable.Range(1, 4).Select(Key).ToArray();
+        store.Ledger.Begin([.. keys.Select(k => (k, Fp(k), Id(k)))], Now);
+        var decisions = keys.Select((k, i) => Decision(k, Fp(k), Id(k)) with
+        {
+            Destination = "dest-" + k.Uid, DecisionJson = "{\"n\":" + k.Uid + "}",
+            Summary = new SummaryToRecord("subject " + k.Uid, "s" + k.Uid + "@example.org", null, "model", i == 2 ? null : "L" + k.Uid,
+                i == 2 ? null : 0.5f + (i / 10f), null, i == 2 ? "triage" : "routed"),
+        }).ToList();
+
+        store.Ledger.Decide(decisions);
+
+        Assert.All(keys, k => Assert.Equal(("dest-" + k.Uid, "{\"n\":" + k.Uid + "}"), (store.Get(k)!.Destination, store.Get(k)!.DecisionJson)));
+        var summaries = Rows("SELECT decision_id, subject, label, confidence, model_version, outcome, state FROM mail_summary ORDER BY decision_id");
+        Assert.Equal(keys.Select(k => Id(k)), summaries.Select(r => r[0]));
+        Assert.Equal(["subject 1", "subject 2", "subject 3", "subject 4"], summaries.Select(r => r[1]));
+        Assert.Equal(["L1", "L2", null, "L4"], summaries.Select(r => r[2]));
+        Assert.Null(summaries[2][3]);
+        Assert.Equal(0.6, double.Parse(summaries[1][3]!, System.Globalization.CultureInfo.InvariantCulture), 3);
+        Assert.All(summaries, r => Assert.Null(r[4]));
+        Assert.Equal(["routed", "routed", "triage", "routed"], summaries.Select(r => r[5]));
+        Assert.All(summaries, r => Assert.Equal("pending", r[6]));
+        Assert.Equal(keys.Select(k => Id(k)), store.ReadAudit().Select(a => a.DecisionId));
+    }
+
+    // A mail of the batch that may not be decided (delivered already): no mail is decided, the error names that mail.
+    [Fact]
+    public void Decide_OneMailOfTheBatchMayNotBeDecided_NoneIs_AndTheErrorNamesIt()
+    {
+        var store = Open();
+        store.Ledger.Begin([(Key(1), "fp1", "sm-1"), (Key(2), "fp2", "sm-2"), (Key(3), "fp3", "sm-3")], Now);
+        store.Ledger.Decide([Decision(Key(2), "fp2", "sm-2")]);
+        store.Ledger.Deliver([Key(2)], Now);
+        var audit = store.ReadAudit().Count;
+
+        var error = Assert.Throws<IllegalTransitionException>(() =>
+            store.Ledger.Decide([Decision(Key(1), "fp1", "sm-1"), Decision(Key(2), "fp2", "sm-2"), Decision(Key(3), "fp3", "sm-3")]));
+
+        Assert.Contains("mail 2 of box in INBOX: it is Delivered", error.Message, StringComparison.Ordinal);
+        Assert.Equal([MailState.Seen, MailState.Delivered, MailState.Seen], new[] { 1, 2, 3 }.Select(n => store.Get(Key(n))!.State));
+        Assert.Equal(audit, store.ReadAudit().Count);
+    }
+
+    // The same mail twice in one Begin (one set statement could not insert it and count it again): one row, two attempts.
+    [Fact]
+    public void Begin_TheSameMailTwiceInABatch_OneRowWithTwoAttempts()
+    {
+        var store = Open();
+
+        store.Ledger.Begin([(Key(1), "fp1", "sm-1"), (Key(2), "fp2", "sm-2"), (Key(1), "fp1", "sm-1")], Now);
+
+        Assert.Equal(2, store.Get(Key(1))!.Attempts);
+        Assert.Equal(1, store.Get(Key(2))!.Attempts);
     }
 
     // The batch reads: more keys than one IN list takes, over two folders; only rows that exist, and only bytes really delivered.
@@ -447,14 +531,14 @@ public abstract class StateStoreConformanceTests : IAsyncLifetime
 public sealed class SqliteConformanceTests : StateStoreConformanceTests
 {
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("smartmail-conformance-");
-    private readonly List<ExampleStore> _examples = [];
+    private readonly System.Collections.Concurrent.ConcurrentQueue<ExampleStore> _examples = new(); // Open runs on several threads at once in the migration race test
 
     protected override Task<string> NewDatabaseAsync() => Task.FromResult(Path.Combine(_dir.FullName, "state.db"));
 
     protected override StateStore OpenStore(string database, string instance)
     {
         var store = new SqliteStateStore(database);
-        _examples.Add(new ExampleStore(database)); // the learning tables (PostgreSQL's schema has them from its first migration)
+        _examples.Enqueue(new ExampleStore(database)); // the learning tables (PostgreSQL's schema has them from its first migration)
         return store;
     }
 
@@ -483,13 +567,11 @@ public sealed class SqliteConformanceTests : StateStoreConformanceTests
         Assert.DoesNotContain(steps, s => s.Contains("mail_state", StringComparison.Ordinal));
     }
 
-    protected override void ForceSchemaVersion(string database, int version)
+    protected override System.Data.Common.DbConnection Connect(string database)
     {
-        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={database};Pooling=False");
+        var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={database};Pooling=False");
         connection.Open();
-        using var cmd = connection.CreateCommand();
-        cmd.CommandText = $"UPDATE meta SET value = '{version}' WHERE key = 'schema_version'";
-        cmd.ExecuteNonQuery();
+        return connection;
     }
 
     protected override void Cleanup()
@@ -512,11 +594,10 @@ public sealed class PostgreSqlConformanceTests(PostgreSqlFixture postgres) : Sta
 
     protected override StateStore OpenStore(string database, string instance) => new PostgreSqlStateStore(database, instance);
 
-    protected override void ForceSchemaVersion(string database, int version)
+    protected override System.Data.Common.DbConnection Connect(string database)
     {
-        using var connection = new Npgsql.NpgsqlConnection(database);
+        var connection = new Npgsql.NpgsqlConnection(database);
         connection.Open();
-        using var cmd = new Npgsql.NpgsqlCommand($"UPDATE meta SET value = '{version}' WHERE key = 'schema_version'", connection);
-        cmd.ExecuteNonQuery();
+        return connection;
     }
 }
