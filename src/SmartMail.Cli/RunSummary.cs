@@ -32,16 +32,16 @@ internal static class RunSummary
         else
         {
             sinks.Add("folders of the mailbox the mail came from");
-            if (options.Routes.Values.Any(r => r.Kind == "Folder"))
+            if (options.Routes.Values.Any(r => r.Kind == RouteKind.Folder))
             {
                 sinks.Add($"journal in {options.JournalPath} (Folder routes)");
             }
         }
-        if (options.Routes.Values.Any(r => r.Kind == "Smtp"))
+        if (options.Routes.Values.Any(r => r.Kind == RouteKind.Smtp))
         {
             sinks.Add($"SMTP via {options.Smtp?.Host}");
         }
-        if (options.Routes.Values.Any(r => r.Kind == "Webhook"))
+        if (options.Routes.Values.Any(r => r.Kind == RouteKind.Webhook))
         {
             sinks.Add("webhooks");
         }
@@ -56,9 +56,9 @@ internal static class RunSummary
         var folder = FolderJournalSink.SafeName(destination); // as the journal and the IMAP folders name it
         return route?.Kind switch
         {
-            "Smtp" => $"SMTP to {route.Address}",
-            "Webhook" => $"POST {route.Url}",
-            "Folder" => $"journal {Path.Combine(options.JournalPath, folder)}",
+            RouteKind.Smtp => $"SMTP to {route.Address}",
+            RouteKind.Webhook => $"POST {route.Url}",
+            RouteKind.Folder => $"journal {Path.Combine(options.JournalPath, folder)}",
             _ when imap => $"IMAP folder {folder} of {mailbox}",
             _ => $"journal {Path.Combine(options.JournalPath, folder)}",
         };

@@ -78,7 +78,7 @@ public static class WorkerHost
             AllowAutoRedirect = false,
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
         }));
-        builder.Services.AddSingleton<Func<IJournalSink, RoutingSink>>(sp => defaultSink =>
+        builder.Services.AddSingleton<Func<IMailSink, RoutingSink>>(sp => defaultSink =>
         {
             var options = sp.GetRequiredService<SmartMailOptions>();
             RoutingSink? routes = null;
@@ -91,14 +91,14 @@ public static class WorkerHost
         // One processor per source, delivering through the routing table; the default route is the journal for the
         // drop-folder inbox and the mailbox's own folders for an IMAP mailbox. The model in force is read per decision;
         // the watchers look for a new bundle once per drain.
-        builder.Services.AddSingleton<Func<IJournalSink, MailProcessor>>(sp => defaultSink =>
+        builder.Services.AddSingleton<Func<IMailSink, MailProcessor>>(sp => defaultSink =>
         {
             var models = sp.GetRequiredService<ModelProvider>();
             return new MailProcessor(
                 sp.GetRequiredService<IStateStore>(),
                 () => models.Policy,
                 new MailExtractor(sp.GetRequiredService<SmartMailOptions>().Extraction),
-                sp.GetRequiredService<Func<IJournalSink, RoutingSink>>()(defaultSink),
+                sp.GetRequiredService<Func<IMailSink, RoutingSink>>()(defaultSink),
                 sp.GetRequiredService<SmartMailOptions>(),
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger<MailProcessor>(),
@@ -108,9 +108,9 @@ public static class WorkerHost
                 sp.GetRequiredService<Learning.LabelPrecisionMonitor>(),
                 sp.GetRequiredService<Privacy.IPrivacyStore>());
         });
-        builder.Services.AddSingleton(sp => sp.GetRequiredService<Func<IJournalSink, MailProcessor>>()(sp.GetRequiredService<FolderJournalSink>()));
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<Func<IMailSink, MailProcessor>>()(sp.GetRequiredService<FolderJournalSink>()));
         builder.Services.AddSingleton<Func<Imap.ImapMailbox, MailProcessor>>(sp =>
-            mailbox => sp.GetRequiredService<Func<IJournalSink, MailProcessor>>()(mailbox));
+            mailbox => sp.GetRequiredService<Func<IMailSink, MailProcessor>>()(mailbox));
         builder.Services.AddSmartMailOversight(recover: watch); // the web app's queries and actions (issue 17)
         builder.AddSmartMailWeb(watch); // the web app (SmartMail:Web) runs in this process while watching
         if (watch && !string.IsNullOrEmpty(builder.Configuration[$"{SmartMailOptions.SectionName}:HealthUrl"]))

@@ -42,8 +42,8 @@ public sealed class RunSummaryTests
     public void Destinations_Imap_CountsThisRunsDecisionsByHowTheyAreDelivered()
     {
         var options = Imap();
-        options.Routes["skat"] = new RouteOptions { Kind = "Smtp", Address = "skat@kommune.example" };
-        options.Routes["byg"] = new RouteOptions { Kind = "Folder", Destination = "Byggeri" };
+        options.Routes["skat"] = new RouteOptions { Kind = RouteKind.Smtp, Address = "skat@kommune.example" };
+        options.Routes["byg"] = new RouteOptions { Kind = RouteKind.Folder, Destination = "Byggeri" };
         AuditEntry Row(string id, string destination, string outcome) => new()
         {
             Time = DateTimeOffset.UtcNow,

@@ -85,7 +85,7 @@ public sealed class FullSampleConfigTests : IDisposable
 
         Assert.True(result.Succeeded, string.Join(Environment.NewLine, result.Failures ?? []));
         Assert.Equal(["Password", "OAuth2"], options.Mailboxes.Select(m => m.Authentication));
-        Assert.Equal(["Default", "Folder", "Smtp", "Webhook"], options.Routes.Values.Select(r => r.Kind).Order(StringComparer.Ordinal));
+        Assert.Equal([RouteKind.Default, RouteKind.Folder, RouteKind.Smtp, RouteKind.Webhook], options.Routes.Values.Select(r => r.Kind).Order());
         Assert.NotNull(options.Smtp);
     }
 

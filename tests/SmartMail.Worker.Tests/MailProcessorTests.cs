@@ -2,6 +2,7 @@ using System.Text.Json;
 using SmartMail.Core.Privacy;
 using SmartMail.Core.Routing;
 using SmartMail.Worker.Processing;
+using SmartMail.Worker.Sinks;
 using SmartMail.Worker.State;
 
 namespace SmartMail.Worker.Tests;
@@ -97,10 +98,53 @@ public sealed class MailProcessorTests(DefaultModelFixture model) : IClassFixtur
             world.Store.Ledger.Begin([(pending.Key, fingerprint, MailProcessor.DecisionIdFor("drop", fingerprint))], DateTimeOffset.UtcNow);
         }
 
-        var outcome = Assert.Single(await world.DrainAsync());
+        // One mail per batch: it crashed alone each time (in batches of 500, CrashBisect first halves the group 8 times).
+        var outcome = Assert.Single(await world.Processor.DrainAsync(world.Source, 1, TestContext.Current.CancellationToken));
 
         Assert.Equal(ProcessOutcome.Quarantined, outcome);
         Assert.Contains("started 3 times", Assert.Single(world.Store.ReadAudit()).Reason);
+    }
+
+    // The drop folder is drained in batches like a mailbox: a mail that crashes the worker at every delivery is narrowed
+    // down by CrashBisect (the batch in flight halved per crash, ⌊log₂ 500⌋ = 8 times) and then crashes alone MaxAttempts
+    // times before it is quarantined; every other mail is delivered once.
+    [Fact]
+    public async Task Drain_DropFolderBatchWithAMailThatCrashesTheWorker_OnlyThatMailIsQuarantined_AfterBisectionAndMaxAttempts()
+    {
+        using var world = new TestWorld(model.Bundle);
+        for (var n = 0; n < 12; n++)
+        {
+            world.Drop($"{n:D2}.eml", n == 5 ? Mails.Space(n) + "poison\r\n" : Mails.Space(n));
+        }
+        var crashes = 0;
+        IReadOnlyList<ProcessOutcome>? last = null;
+        while (last is null && crashes < 20)
+        {
+            try
+            {
+                last = await world.ProcessorWith(new PoisonSink(world.Sink)).DrainAsync(world.Source, TestContext.Current.CancellationToken);
+            }
+            catch (CrashException)
+            {
+                crashes++;
+                world.Restart();
+            }
+        }
+
+        Assert.Equal(world.Options.MaxAttempts + CrashBisect.Steps(MailProcessor.DefaultBatchSize), crashes);
+        Assert.Single(last!, o => o == ProcessOutcome.Quarantined);
+        Assert.All(last!.Where(o => o != ProcessOutcome.Quarantined), o => Assert.Equal(ProcessOutcome.Routed, o));
+        Assert.Equal(11, world.Sink.Deliveries.Count(d => d.Value == 1) - 1); // the quarantine's delivery is the twelfth
+        Assert.Single(world.JournalFiles("*.eml"), f => f.Contains(world.Options.QuarantineDestination, StringComparison.Ordinal));
+        Assert.Equal(12, world.Store.CountByState()[MailState.Acknowledged]);
+    }
+
+    private sealed class PoisonSink(IMailSink inner) : IMailSink
+    {
+        public Task DeliverAsync(Delivery delivery, CancellationToken cancellationToken) =>
+            System.Text.Encoding.ASCII.GetString(delivery.Raw).Contains("poison", StringComparison.Ordinal) && delivery.Destination != "_quarantine"
+                ? throw new CrashException()
+                : inner.DeliverAsync(delivery, cancellationToken);
     }
 
     [Fact]
@@ -108,15 +152,17 @@ public sealed class MailProcessorTests(DefaultModelFixture model) : IClassFixtur
     {
         using var world = new TestWorld(model.Bundle);
         world.Drop("crashes-its-sink.eml", Mails.Space(1));
+        // One mail per batch: the rule for a mail that crashes alone (CrashBisect covers getting it alone).
+        Task<IReadOnlyList<ProcessOutcome>> DrainAlone() => world.Processor.DrainAsync(world.Source, 1, TestContext.Current.CancellationToken);
         for (var run = 0; run < world.Options.MaxAttempts; run++)
         {
             // Decided, then the process dies inside the delivery, every time.
             world.Sink.CrashAt = CrashPoint.BeforeDeliver;
-            await Assert.ThrowsAsync<CrashException>(world.DrainAsync);
+            await Assert.ThrowsAsync<CrashException>(DrainAlone);
             world.Restart();
         }
 
-        var outcome = Assert.Single(await world.DrainAsync());
+        var outcome = Assert.Single(await DrainAlone());
 
         Assert.Equal(ProcessOutcome.Quarantined, outcome);
         Assert.Equal(1, Assert.Single(world.Sink.Deliveries).Value);

@@ -123,7 +123,7 @@ public sealed class SampleConfigurationTests(DefaultModelFixture model) : IClass
         var failures = new SmartMailOptionsValidator().Validate(null, options).Failures ?? [];
 
         Assert.Equal(2, options.Mailboxes.Count);
-        Assert.Equal("Smtp", options.Routes["skat"].Kind);
+        Assert.Equal(RouteKind.Smtp, options.Routes["skat"].Kind);
         Assert.Equal(new Uri("https://esdh.kommune.example/api/smartmail"), options.Routes["skole"].Url);
         // Only the machine-specific files are missing here: model, password files, CA.
         Assert.All(failures, f => Assert.Matches(@"ModelPath|PasswordFile|CaCertificateFile", f));

@@ -92,6 +92,10 @@ public sealed class TestWorld : IDisposable
 
     public string Drop(string name, string content) => Drop(name, System.Text.Encoding.UTF8.GetBytes(content));
 
+    /// <summary>A processor of this world's store, model and options that delivers through <paramref name="sink"/>.</summary>
+    public MailProcessor ProcessorWith(IMailSink sink) =>
+        new(Store, () => new RoutingPolicy(Rules, Model), new MailExtractor(), sink, Options, TimeProvider.System, _logs, new WorkerMetrics());
+
     public string Drop(string name, byte[] content)
     {
         Directory.CreateDirectory(InboxPath);
@@ -122,7 +126,7 @@ public sealed class TestWorld : IDisposable
         Root.Delete(recursive: true);
     }
 
-    public sealed class CountingSink(IJournalSink inner, ConcurrentDictionary<string, int> deliveries) : IJournalSink
+    public sealed class CountingSink(IMailSink inner, ConcurrentDictionary<string, int> deliveries) : IMailSink
     {
         public ConcurrentDictionary<string, int> Deliveries { get; } = deliveries;
 

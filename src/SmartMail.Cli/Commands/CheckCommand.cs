@@ -124,7 +124,7 @@ internal static class CheckCommand
     }
 
     // The destinations a label, triage or quarantine goes to, with their kind (Default, Folder, Smtp, Webhook).
-    private static IEnumerable<(string Destination, string Kind)> Destinations(SmartMailOptions options, IReadOnlyList<string> labels)
+    private static IEnumerable<(string Destination, RouteKind Kind)> Destinations(SmartMailOptions options, IReadOnlyList<string> labels)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var label in labels.Concat(options.Routes.Keys).Concat(options.Rules.Select(r => r.Label)))
@@ -133,14 +133,14 @@ internal static class CheckCommand
             var destination = route?.Destination ?? label;
             if (seen.Add(destination))
             {
-                yield return (destination, route?.Kind ?? "Default");
+                yield return (destination, route?.Kind ?? RouteKind.Default);
             }
         }
         foreach (var special in new[] { options.ManualTriageDestination, options.QuarantineDestination })
         {
             if (seen.Add(special))
             {
-                yield return (special, "Default");
+                yield return (special, RouteKind.Default);
             }
         }
     }
@@ -161,7 +161,7 @@ internal static class CheckCommand
             var separator = client.PersonalNamespaces.Count > 0 ? client.PersonalNamespaces[0].DirectorySeparator : '.';
             var root = client.GetFolder(client.PersonalNamespaces[0]);
             var existing = (await root.GetSubfoldersAsync(false, cancellationToken)).Where(f => f.Exists).Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
-            var wanted = Destinations(options, labels).Where(d => d.Kind == "Default").Select(d => d.Destination).Append(mailbox.ProcessedFolder)
+            var wanted = Destinations(options, labels).Where(d => d.Kind == RouteKind.Default).Select(d => d.Destination).Append(mailbox.ProcessedFolder)
                 .Select(d => ImapFolderCache.FolderName(d, separator)).Distinct(StringComparer.Ordinal).ToList();
             var missing = wanted.Where(f => !existing.Contains(f)).ToList();
             if (missing.Count == 0)
@@ -210,7 +210,7 @@ internal static class CheckCommand
     // The journal drop folder: written through a probe file that is removed again (nothing is created when it is missing).
     private static void CheckJournal(CheckReport report, SmartMailOptions options, IReadOnlyList<string> labels)
     {
-        var used = options.Mailboxes.Count == 0 || Destinations(options, labels).Any(d => d.Kind == "Folder");
+        var used = options.Mailboxes.Count == 0 || Destinations(options, labels).Any(d => d.Kind == RouteKind.Folder);
         if (!used)
         {
             return;
@@ -331,7 +331,7 @@ internal static class CheckCommand
     // A HEAD request per webhook URL: any HTTP answer shows the receiver is reachable; nothing is posted.
     private static async Task CheckWebhooksAsync(CheckReport report, SmartMailOptions options, CancellationToken cancellationToken)
     {
-        var hooks = options.Routes.Where(r => r.Value.Kind == "Webhook" && r.Value.Url is not null)
+        var hooks = options.Routes.Where(r => r.Value.Kind == RouteKind.Webhook && r.Value.Url is not null)
             .GroupBy(r => r.Value.Url!).Select(g => (Url: g.Key, Setting: $"SmartMail:Routes:{g.First().Key}:Url")).ToList();
         if (hooks.Count == 0)
         {

@@ -12,7 +12,7 @@ namespace SmartMail.Worker.Imap;
 /// MOVE is missing) to its destination's folder, one MOVE per destination for a batch. The claim marker makes the delivery
 /// idempotent and lets crash recovery find the mail in its folder (<see cref="IsDeliveredAsync"/>).
 /// </summary>
-internal sealed class ImapFolderSink(ImapSession session, ImapClaims claims, ImapFolderCache folders) : IJournalSink
+internal sealed class ImapFolderSink(ImapSession session, ImapClaims claims, ImapFolderCache folders) : IMailSink
 {
     /// <summary>Claims the mail (unless this session holds its claim already) and moves it to the destination folder.</summary>
     /// <exception cref="MailGoneException">The mail left the folder before it was delivered.</exception>

@@ -16,7 +16,7 @@ namespace SmartMail.Worker.Imap;
 /// (<see cref="IInstanceMeta.InstanceId"/>) and the decision; with CONDSTORE only one of two instances can claim a mail.
 /// Not thread-safe: one worker loop owns it (as <see cref="ImapClient"/> requires).
 /// </summary>
-public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
+public sealed class ImapMailbox : IMailSource, IMailSink, IDisposable
 {
     /// <summary>The prefix of every SmartMail marker keyword.</summary>
     public const string MarkerPrefix = ImapClaims.MarkerPrefix;
@@ -164,6 +164,13 @@ public sealed class ImapMailbox : IMailSource, IJournalSink, IDisposable
         ArgumentNullException.ThrowIfNull(store);
         return _claims.ClaimBatchAsync(deliveries, store, cancellationToken);
     }
+
+    /// <inheritdoc />
+    /// <remarks>Every destination: the mailbox moves its own mail to its folders.</remarks>
+    public bool DeliversInBatches(string destination) => true;
+
+    /// <inheritdoc />
+    public int BatchMegabytes => Options.BatchMegabytes;
 
     /// <summary>Delivers a batch with one UID MOVE per destination (<see cref="ImapFolderSink.DeliverBatchAsync"/>).</summary>
     /// <param name="deliveries">Mails of this mailbox, decided.</param>

@@ -29,7 +29,7 @@ public static class ImapReconciler
     /// <returns>How many rows were found delivered and how many gone.</returns>
     /// <exception cref="StateStoreException">The ledger cannot record.</exception>
     public static async Task<(int Delivered, int Gone)> ReconcileAsync(ImapMailbox mailbox, IStateStore store, TimeProvider time,
-        CancellationToken cancellationToken, IJournalSink? sink = null)
+        CancellationToken cancellationToken, IMailSink? sink = null)
     {
         ArgumentNullException.ThrowIfNull(mailbox);
         ArgumentNullException.ThrowIfNull(store);

@@ -145,7 +145,7 @@ public sealed class MailboxCycle : IDisposable
         // A claim another instance left behind is taken over once any command that instance sent before it lost the lease has
         // surely been answered.
         mailbox.AdoptForeignClaims = _lease is not null && _lease.HeldFor >= 2 * _options.CommandTimeout;
-        return ImapBatchDrainer.DrainAsync(mailbox, processor, _store, _options.BatchSize, cancellationToken);
+        return processor.DrainAsync(mailbox, _options.BatchSize, cancellationToken);
     }
 
     /// <summary>What <paramref name="ex"/>, ending a round of work on a mailbox, means for the next round.</summary>

@@ -56,7 +56,7 @@ public sealed class DepartmentFolders
     {
         _separator = separator;
         _labelByFolder = new(StringComparer.Ordinal);
-        foreach (var (label, route) in _options.Routes.Where(r => r.Value.Kind == "Default"))
+        foreach (var (label, route) in _options.Routes.Where(r => r.Value.Kind == RouteKind.Default))
         {
             _labelByFolder.TryAdd(FolderName(route.Destination ?? label), label);
         }

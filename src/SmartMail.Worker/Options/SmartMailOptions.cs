@@ -126,6 +126,22 @@ public sealed class SmartMailOptions
     public string JournalPath => Journal ?? Path.Combine(DataDirectory, "journal");
 }
 
+/// <summary>How a route is delivered (<see cref="RouteOptions.Kind"/>; in settings by name, e.g. <c>"Kind": "Smtp"</c>).</summary>
+public enum RouteKind
+{
+    /// <summary>A folder of the IMAP mailbox the mail came from; the journal folder for the drop-folder inbox.</summary>
+    Default,
+
+    /// <summary>The journal drop folder (.eml + decision .json).</summary>
+    Folder,
+
+    /// <summary>Forwarded by SMTP to the route's address.</summary>
+    Smtp,
+
+    /// <summary>POSTed to the route's URL.</summary>
+    Webhook,
+}
+
 /// <summary>Where one label goes.</summary>
 public sealed class RouteOptions
 {
@@ -137,8 +153,7 @@ public sealed class RouteOptions
     /// drop-folder inbox), <c>Folder</c> (the journal drop folder), <c>Smtp</c> (forward to <see cref="Address"/>) or
     /// <c>Webhook</c> (POST to <see cref="Url"/>).
     /// </summary>
-    [RegularExpression("^(Default|Folder|Smtp|Webhook)$", ErrorMessage = "must be Default, Folder, Smtp or Webhook")]
-    public string Kind { get; set; } = "Default";
+    public RouteKind Kind { get; set; } = RouteKind.Default;
 
     /// <summary>The department address for <c>Smtp</c> routes.</summary>
     public string? Address { get; set; }

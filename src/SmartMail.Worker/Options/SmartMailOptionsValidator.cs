@@ -24,15 +24,15 @@ public sealed partial class SmartMailOptionsValidator : IValidateOptions<SmartMa
         {
             var prefix = $"{SmartMailOptions.SectionName}:Routes:{label}";
             Annotations(route, prefix, failures);
-            if (route.Kind == "Smtp" && string.IsNullOrWhiteSpace(route.Address))
+            if (route.Kind == RouteKind.Smtp && string.IsNullOrWhiteSpace(route.Address))
             {
                 failures.Add($"{prefix}:Address: an Smtp route needs the department's address.");
             }
-            if (route.Kind == "Smtp" && options.Smtp is null)
+            if (route.Kind == RouteKind.Smtp && options.Smtp is null)
             {
                 failures.Add($"{SmartMailOptions.SectionName}:Smtp: route '{label}' forwards by SMTP, but no SMTP relay is configured.");
             }
-            if (route.Kind == "Webhook" && route.Url is not { IsAbsoluteUri: true, Scheme: "http" or "https" })
+            if (route.Kind == RouteKind.Webhook && route.Url is not { IsAbsoluteUri: true, Scheme: "http" or "https" })
             {
                 failures.Add($"{prefix}:Url: a Webhook route needs an absolute http(s) URL.");
             }
@@ -69,7 +69,7 @@ public sealed partial class SmartMailOptionsValidator : IValidateOptions<SmartMa
         }
         failures.AddRange(options.Smtp?.Validate($"{SmartMailOptions.SectionName}:Smtp") ?? []);
         failures.AddRange(options.Webhook.Validate($"{SmartMailOptions.SectionName}:Webhook",
-            options.Routes.Where(r => r.Value.Kind == "Webhook").Select(r => ($"{SmartMailOptions.SectionName}:Routes:{r.Key}:Url", r.Value.Url))));
+            options.Routes.Where(r => r.Value.Kind == RouteKind.Webhook).Select(r => ($"{SmartMailOptions.SectionName}:Routes:{r.Key}:Url", r.Value.Url))));
         if (options.Learning.BaseTrainingData is { } baseData && !Directory.Exists(baseData))
         {
             failures.Add($"{SmartMailOptions.SectionName}:Learning:BaseTrainingData: the folder '{baseData}' does not exist.");

@@ -28,7 +28,7 @@ public sealed class MailActions : IMailActions
     private readonly SmartMailOptions _options;
     private readonly MailPlaces _places;
     private readonly Func<IReadOnlyList<string>> _labels;
-    private readonly IJournalSink _routes;
+    private readonly IMailSink _routes;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
@@ -43,7 +43,7 @@ public sealed class MailActions : IMailActions
     /// <param name="logger">The logger (decision ids only: never subjects, senders or text).</param>
     /// <param name="registry">The model registry; the installation's when <see langword="null"/>.</param>
     public MailActions(IStateStore store, ExampleStore examples, SmartMailOptions options, Func<IReadOnlyList<string>> labels,
-        IJournalSink routes, TimeProvider time, ILogger logger, ModelRegistry? registry = null)
+        IMailSink routes, TimeProvider time, ILogger logger, ModelRegistry? registry = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(options);

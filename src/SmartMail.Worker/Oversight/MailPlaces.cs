@@ -32,21 +32,21 @@ internal sealed class MailPlaces(SmartMailOptions options)
     /// <summary>The route kind of a destination: <c>Default</c>, <c>Folder</c>, <c>Smtp</c> or <c>Webhook</c>.</summary>
     /// <param name="destination">The destination.</param>
     /// <returns>The kind.</returns>
-    public string KindOf(string destination) =>
-        options.Routes.LastOrDefault(r => (r.Value.Destination ?? r.Key) == destination).Value?.Kind ?? "Default"; // as RoutingSink
+    public RouteKind KindOf(string destination) =>
+        options.Routes.LastOrDefault(r => (r.Value.Destination ?? r.Key) == destination).Value?.Kind ?? RouteKind.Default; // as RoutingSink
 
     /// <summary>Whether mail of <paramref name="mailbox"/> sent to <paramref name="destination"/> lies in the journal.</summary>
     /// <param name="mailbox">The mailbox.</param>
     /// <param name="destination">The destination.</param>
     /// <returns><see langword="true"/> for the journal.</returns>
     public bool IsJournal(string mailbox, string destination) =>
-        KindOf(destination) switch { "Folder" => true, "Default" => Imap(mailbox) is null, _ => false };
+        KindOf(destination) switch { RouteKind.Folder => true, RouteKind.Default => Imap(mailbox) is null, _ => false };
 
     /// <summary>Whether mail of <paramref name="mailbox"/> sent to <paramref name="destination"/> lies in one of the mailbox's IMAP folders.</summary>
     /// <param name="mailbox">The mailbox.</param>
     /// <param name="destination">The destination.</param>
     /// <returns><see langword="true"/> for an IMAP folder.</returns>
-    public bool IsImapFolder(string mailbox, string destination) => KindOf(destination) == "Default" && Imap(mailbox) is not null;
+    public bool IsImapFolder(string mailbox, string destination) => KindOf(destination) == RouteKind.Default && Imap(mailbox) is not null;
 
     /// <summary>The journal file of a decision (<c>.eml</c> or <c>.json</c>), when the destination is in the journal.</summary>
     /// <param name="mailbox">The mailbox.</param>

@@ -35,7 +35,7 @@ public static class OversightServiceCollectionExtensions
             var models = sp.GetRequiredService<ModelProvider>();
             return new MailActions(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<ExampleStore>(),
                 sp.GetRequiredService<SmartMailOptions>(), () => models.Policy.Model?.Model.Labels ?? [],
-                sp.GetRequiredService<Func<IJournalSink, RoutingSink>>()(sp.GetRequiredService<FolderJournalSink>()),
+                sp.GetRequiredService<Func<IMailSink, RoutingSink>>()(sp.GetRequiredService<FolderJournalSink>()),
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger<MailActions>());
         });
         services.AddSingleton<IMailActions>(sp => sp.GetRequiredService<MailActions>());

@@ -28,7 +28,7 @@ namespace SmartMail.Worker.Processing;
 /// A destination that is unavailable (<see cref="DeliveryUnavailableException"/>, a webhook's transient failure) is not
 /// the mail's fault: its mail waits in the source, retried with backoff, without counting towards quarantine.
 /// </summary>
-public sealed class MailProcessor
+public sealed partial class MailProcessor
 {
     // Enums as their names (never numbers) in every decision record.
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
@@ -39,7 +39,7 @@ public sealed class MailProcessor
     private readonly MailLedger _ledger;
     private readonly Func<RoutingPolicy> _policy;
     private readonly MailExtractor _extractor;
-    private readonly IJournalSink _sink;
+    private readonly IMailSink _sink;
     private readonly SmartMailOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -66,7 +66,7 @@ public sealed class MailProcessor
     /// <param name="health">Told when deliveries to a destination wait and when they go through again; none when <see langword="null"/>.</param>
     /// <param name="precision">Counts automatic routes for each label's realised precision (and thresholds raised in service); none when <see langword="null"/>.</param>
     /// <param name="privacy">Where each decided mail's keyed hashes (CPR numbers, addresses, thread) are indexed for a person's requests; none when <see langword="null"/>.</param>
-    public MailProcessor(IStateStore store, Func<RoutingPolicy> policy, MailExtractor extractor, IJournalSink sink,
+    public MailProcessor(IStateStore store, Func<RoutingPolicy> policy, MailExtractor extractor, IMailSink sink,
         SmartMailOptions options, TimeProvider time, ILogger logger, WorkerMetrics metrics, ExampleStore? examples = null,
         Health.WorkerHealth? health = null, LabelPrecisionMonitor? precision = null, Privacy.IPrivacyStore? privacy = null)
     {
@@ -95,7 +95,7 @@ public sealed class MailProcessor
     }
 
     /// <summary>Where this processor delivers.</summary>
-    public IJournalSink Sink => _sink;
+    public IMailSink Sink => _sink;
 
     /// <summary>The quarantine's destination name.</summary>
     public string QuarantineDestination => _options.QuarantineDestination;
@@ -106,25 +106,6 @@ public sealed class MailProcessor
     /// <returns>An id such as <c>sm-3f2a…</c>.</returns>
     public static string DecisionIdFor(string mailbox, string fingerprint) =>
         "sm-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(mailbox + "\n" + fingerprint)))[..24];
-
-    /// <summary>Handles every mail waiting in <paramref name="source"/>, oldest first, one at a time.</summary>
-    /// <param name="source">The source.</param>
-    /// <param name="cancellationToken">Stops between mails.</param>
-    /// <returns>The outcome per mail.</returns>
-    /// <exception cref="StateStoreException">The ledger cannot record: stop taking mail.</exception>
-    public async Task<IReadOnlyList<ProcessOutcome>> DrainAsync(IMailSource source, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(source);
-        var outcomes = new List<ProcessOutcome>();
-        var listed = await source.ListAsync(cancellationToken).ConfigureAwait(false);
-        _metrics.Listed(source.Mailbox, listed.Count);
-        foreach (var pending in Due(listed))
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            outcomes.Add(await ProcessAsync(source, pending, cancellationToken).ConfigureAwait(false));
-        }
-        return outcomes;
-    }
 
     /// <summary>Logs (at Debug) where a batch's time went, stage by stage: what an operator or a benchmark reads to see which part is slow.</summary>
     /// <param name="mailbox">The mailbox.</param>
@@ -196,21 +177,6 @@ public sealed class MailProcessor
         {
             throw StoreFailed(due[0].Key, ex);
         }
-    }
-
-    /// <summary>Handles one mail: prepare, deliver, complete.</summary>
-    /// <param name="source">Its source.</param>
-    /// <param name="pending">The mail.</param>
-    /// <param name="cancellationToken">Cancels the work.</param>
-    /// <returns>What happened.</returns>
-    /// <exception cref="StateStoreException">The ledger cannot record: stop taking mail.</exception>
-    public async Task<ProcessOutcome> ProcessAsync(IMailSource source, PendingMail pending, CancellationToken cancellationToken)
-    {
-        using var span = SmartMailTelemetry.StartMail(source.Mailbox);
-        var prepared = await PrepareAsync(source, pending, cancellationToken).ConfigureAwait(false);
-        var outcome = prepared.Outcome ?? await DeliverAsync(source, prepared, cancellationToken).ConfigureAwait(false);
-        SmartMailTelemetry.SetOutcome(span, outcome);
-        return outcome;
     }
 
     /// <summary>Delivers one prepared mail through the sink and completes it (or handles the failure).</summary>
@@ -291,8 +257,12 @@ public sealed class MailProcessor
     /// <param name="cancellationToken">Cancels the work.</param>
     /// <returns>One prepared mail per input, in order.</returns>
     /// <exception cref="StateStoreException">The ledger cannot record: stop taking mail.</exception>
-    public async Task<IReadOnlyList<PreparedMail>> PrepareBatchAsync(IMailSource source, IReadOnlyList<(PendingMail Pending, byte[]? Raw)> batch,
-        int batchSize, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<PreparedMail>> PrepareBatchAsync(IMailSource source, IReadOnlyList<(PendingMail Pending, byte[]? Raw)> batch,
+        int batchSize, CancellationToken cancellationToken) => PrepareBatchAsync(source, batch, batchSize, null, cancellationToken);
+
+    // PrepareBatchAsync, with the times the batch was fetched (each fresh mail's trace shows its fetch).
+    private async Task<IReadOnlyList<PreparedMail>> PrepareBatchAsync(IMailSource source, IReadOnlyList<(PendingMail Pending, byte[]? Raw)> batch,
+        int batchSize, (DateTime Started, DateTime Ended)? fetched, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(batch);
@@ -336,6 +306,13 @@ public sealed class MailProcessor
                 var records = fresh.Select(f => new MailRecord(batch[f.Index].Pending.Key, f.Fingerprint, f.DecisionId, MailState.Seen, null, null, 1)).ToArray();
                 var evaluated = new Evaluated[fresh.Count];
                 var spans = fresh.Select(f => SmartMailTelemetry.StartMail(source.Mailbox, makeCurrent: false)).ToArray();
+                if (fetched is { } fetch)
+                {
+                    foreach (var span in spans)
+                    {
+                        SmartMailTelemetry.RecordStep(MailStep.Fetch, span, fetch.Started, fetch.Ended);
+                    }
+                }
                 // One extraction per core: each holds its decoded text and attachment (bounded by the extraction limits) while it runs.
                 Parallel.For(0, fresh.Count, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount }, j =>
                 {

@@ -12,7 +12,7 @@ namespace SmartMail.Worker.Sinks;
 /// Re-delivering the same decision id overwrites the same files (idempotent). Names are safe on Linux and Windows
 /// (<see cref="SafeFileName"/>).
 /// </summary>
-public sealed class FolderJournalSink(string root) : IJournalSink
+public sealed class FolderJournalSink(string root) : IMailSink
 {
     /// <summary>The longest file or directory name the sink makes from a destination or decision id, in UTF-8 bytes.</summary>
     public const int MaxNameBytes = 100;

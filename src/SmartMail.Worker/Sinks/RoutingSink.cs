@@ -7,15 +7,15 @@ namespace SmartMail.Worker.Sinks;
 /// drop-folder inbox), the journal folder, an SMTP forward or a webhook. Destinations without a route (manual triage,
 /// quarantine, labels not in the table) use the default sink.
 /// </summary>
-public sealed class RoutingSink : IJournalSink
+public sealed class RoutingSink : IMailSink
 {
-    private readonly IJournalSink _default;
-    private readonly IJournalSink _folder;
-    private readonly Func<IJournalSink>? _smtp;
-    private readonly Func<IJournalSink>? _webhook;
+    private readonly IMailSink _default;
+    private readonly IMailSink _folder;
+    private readonly Func<IMailSink>? _smtp;
+    private readonly Func<IMailSink>? _webhook;
     private readonly Dictionary<string, RouteOptions> _byDestination;
-    private IJournalSink? _smtpSink;
-    private IJournalSink? _webhookSink;
+    private IMailSink? _smtpSink;
+    private IMailSink? _webhookSink;
 
     /// <summary>Creates the sink.</summary>
     /// <param name="options">The routing table and settings.</param>
@@ -23,7 +23,7 @@ public sealed class RoutingSink : IJournalSink
     /// <param name="folder">The journal folder sink.</param>
     /// <param name="smtp">Makes the SMTP sink, if SMTP is configured.</param>
     /// <param name="webhook">Makes the webhook sink.</param>
-    public RoutingSink(SmartMailOptions options, IJournalSink defaultSink, IJournalSink folder, Func<IJournalSink>? smtp, Func<IJournalSink>? webhook)
+    public RoutingSink(SmartMailOptions options, IMailSink defaultSink, IMailSink folder, Func<IMailSink>? smtp, Func<IMailSink>? webhook)
     {
         ArgumentNullException.ThrowIfNull(options);
         _default = defaultSink;
@@ -38,8 +38,12 @@ public sealed class RoutingSink : IJournalSink
     }
 
     /// <inheritdoc />
-    /// <remarks>Destinations without a route, and routes of kind <c>Default</c>.</remarks>
-    public bool IsDefaultRoute(string destination) => KindOf(destination) == "Default";
+    /// <remarks>Destinations without a route, and routes of kind <c>Default</c>, where the default sink delivers in batches.</remarks>
+    public bool DeliversInBatches(string destination) => KindOf(destination) == RouteKind.Default && _default.DeliversInBatches(destination);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<Exception?>> DeliverBatchAsync(IReadOnlyList<Delivery> deliveries, SmartMail.Worker.State.IStateStore store,
+        CancellationToken cancellationToken) => _default.DeliverBatchAsync(deliveries, store, cancellationToken);
 
     /// <summary>The department address of an SMTP destination.</summary>
     /// <param name="destination">The destination.</param>
@@ -61,8 +65,8 @@ public sealed class RoutingSink : IJournalSink
     /// <inheritdoc />
     public string PlaceOf(string destination) => KindOf(destination) switch
     {
-        "Folder" => _folder.PlaceOf(destination),
-        "Smtp" or "Webhook" => destination,
+        RouteKind.Folder => _folder.PlaceOf(destination),
+        RouteKind.Smtp or RouteKind.Webhook => destination,
         _ => _default.PlaceOf(destination),
     };
 
@@ -77,19 +81,19 @@ public sealed class RoutingSink : IJournalSink
         ArgumentNullException.ThrowIfNull(check);
         return KindOf(check.Destination) switch
         {
-            "Folder" => _folder.IsDeliveredAsync(check, cancellationToken),
-            "Smtp" or "Webhook" => Task.FromResult<bool?>(null),
+            RouteKind.Folder => _folder.IsDeliveredAsync(check, cancellationToken),
+            RouteKind.Smtp or RouteKind.Webhook => Task.FromResult<bool?>(null),
             _ => _default.IsDeliveredAsync(check, cancellationToken),
         };
     }
 
-    private IJournalSink SinkFor(string destination) => KindOf(destination) switch
+    private IMailSink SinkFor(string destination) => KindOf(destination) switch
     {
-        "Folder" => _folder,
-        "Smtp" => _smtpSink ??= _smtp?.Invoke() ?? throw new IOException($"Destination '{destination}' forwards by SMTP, but no SMTP relay is configured."),
-        "Webhook" => _webhookSink ??= _webhook?.Invoke() ?? throw new IOException($"Destination '{destination}' posts to a webhook, but none is configured."),
+        RouteKind.Folder => _folder,
+        RouteKind.Smtp => _smtpSink ??= _smtp?.Invoke() ?? throw new IOException($"Destination '{destination}' forwards by SMTP, but no SMTP relay is configured."),
+        RouteKind.Webhook => _webhookSink ??= _webhook?.Invoke() ?? throw new IOException($"Destination '{destination}' posts to a webhook, but none is configured."),
         _ => _default,
     };
 
-    private string KindOf(string destination) => _byDestination.GetValueOrDefault(destination)?.Kind ?? "Default";
+    private RouteKind KindOf(string destination) => _byDestination.GetValueOrDefault(destination)?.Kind ?? RouteKind.Default;
 }

@@ -38,7 +38,7 @@ namespace SmartMail.Worker.Sinks;
 /// names the fix; for <see cref="SignInHoldOff"/> after it every delivery fails at once as unavailable, without asking the
 /// authority or the relay again (no retry storm), and the mails wait in their source.
 /// </remarks>
-public sealed class SmtpForwardSink : IJournalSink
+public sealed class SmtpForwardSink : IMailSink
 {
     /// <summary>The domain of the deterministic message ids.</summary>
     public const string MessageIdDomain = "smartmail.invalid";

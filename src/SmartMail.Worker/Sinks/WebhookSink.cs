@@ -27,7 +27,7 @@ namespace SmartMail.Worker.Sinks;
 /// The <see cref="HttpClient"/> should not follow redirects (a POST redirected by 301/302 becomes a GET).
 /// Exception messages name the destination and status, never the URL (it may hold a token) or the mail.
 /// </remarks>
-public sealed class WebhookSink : IJournalSink
+public sealed class WebhookSink : IMailSink
 {
     /// <summary>The idempotency header (draft-ietf-httpapi-idempotency-key-header).</summary>
     public const string IdempotencyKeyHeader = "Idempotency-Key";

@@ -1,3 +1,4 @@
+using SmartMail.Worker.Sinks;
 using SmartMail.Worker.State;
 
 namespace SmartMail.Worker.Sources;
@@ -24,6 +25,38 @@ public interface IMailSource
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task.</returns>
     Task AcknowledgeAsync(MailKey key, CancellationToken cancellationToken);
+
+    /// <summary>The most a batch fetches, in megabytes, by the listed sizes (a larger mail is fetched alone).</summary>
+    int BatchMegabytes => 64;
+
+    /// <summary>Reads several mails' raw bytes (a source that can: in one request; else one by one).</summary>
+    /// <param name="keys">The mails.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>Bytes per key; a key missing from the result is gone.</returns>
+    async Task<Dictionary<MailKey, byte[]>> FetchManyAsync(IReadOnlyList<MailKey> keys, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var bodies = new Dictionary<MailKey, byte[]>(keys.Count);
+        foreach (var key in keys)
+        {
+            if (await FetchAsync(key, cancellationToken).ConfigureAwait(false) is { } raw)
+            {
+                bodies[key] = raw;
+            }
+        }
+        return bodies;
+    }
+
+    /// <summary>
+    /// Claims a batch of decided mails for this instance before any is delivered, where other instances could take them
+    /// too (IMAP: a marker keyword, recorded in the ledger first). A source only this instance reads claims nothing.
+    /// </summary>
+    /// <param name="deliveries">The mails.</param>
+    /// <param name="store">The ledger that records the claims.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>Per delivery, <see langword="null"/> when this instance may deliver it, else why not.</returns>
+    Task<IReadOnlyList<Exception?>> ClaimBatchAsync(IReadOnlyList<Delivery> deliveries, IStateStore store, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<Exception?>>(new Exception?[deliveries.Count]);
 }
 
 /// <summary>A mail waiting in a source.</summary>

@@ -141,6 +141,25 @@ public static partial class SmartMailTelemetry
         return activity;
     }
 
+    /// <summary>
+    /// Records a step of <paramref name="mail"/> that already happened, for a batch whose mails got their spans after it:
+    /// the fetch of a batch is one request for all its mails, and each mail's trace shows it with the request's times.
+    /// </summary>
+    /// <param name="step">The step.</param>
+    /// <param name="mail">The mail's span; nothing is recorded when <see langword="null"/>.</param>
+    /// <param name="started">When the step started (UTC).</param>
+    /// <param name="ended">When it ended (UTC).</param>
+    public static void RecordStep(MailStep step, Activity? mail, DateTime started, DateTime ended)
+    {
+        if (mail is null)
+        {
+            return;
+        }
+        using var activity = Source.StartActivity(SpanName(step), ActivityKind.Internal, mail.Context, startTime: started);
+        activity?.SetCustomProperty(MailSpanName, mail);
+        activity?.SetEndTime(ended);
+    }
+
     /// <summary>Records which mail a span is about: its decision id and a fingerprint prefix. Other values are dropped.</summary>
     /// <param name="activity">The span (of the mail or a step); nothing happens when <see langword="null"/>.</param>
     /// <param name="decisionId">The decision id, <c>sm-</c> and 24 hex digits.</param>

@@ -46,7 +46,7 @@ public sealed class ExchangeCorrectionTests(DefaultModelFixture model) : Integra
             await mailbox.ConnectAsync(ct);
             var processor = new MailProcessor(store, () => models.Policy, new MailExtractor(), mailbox, options, TimeProvider.System,
                 NullLogger.Instance, new WorkerMetrics(), examples);
-            await ImapBatchDrainer.DrainAsync(mailbox, processor, store, 100, ct);
+            await processor.DrainAsync(mailbox, 100, ct);
             await mailbox.DisconnectAsync(ct);
         }
         var routed = (await exchange.Dovecot.InventoryAsync()).Where(m => m.Folder is "sci.space" or "rec.autos").ToList();

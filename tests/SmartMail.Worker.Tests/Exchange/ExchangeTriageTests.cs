@@ -63,7 +63,7 @@ public sealed class ExchangeTriageTests(DefaultModelFixture model) : Integration
             }
             var processor = new MailProcessor(store, () => policy, new MailExtractor(), mailbox, options, TimeProvider.System, NullLogger.Instance, new WorkerMetrics());
 
-            var outcomes = await ImapBatchDrainer.DrainAsync(mailbox, processor, store, 50, ct);
+            var outcomes = await processor.DrainAsync(mailbox, 50, ct);
 
             Assert.Equal(12, outcomes.Count);
             await mailbox.DisconnectAsync(ct);

@@ -29,8 +29,8 @@ public sealed class DeliveryOutageTests(DefaultModelFixture model, ITestOutputHe
             From = "smartmail@kommune.example", Timeout = TimeSpan.FromSeconds(5),
         };
         rig.Options.Webhook = new WebhookOptions { AllowPlaintext = true, MaxAttempts = 2, InitialBackoff = TimeSpan.FromMilliseconds(50), Timeout = TimeSpan.FromSeconds(5) };
-        rig.Options.Routes["sci.space"] = new RouteOptions { Kind = "Webhook", Url = rig.Webhook.Url("esdh") };
-        rig.Options.Routes["rec.autos"] = new RouteOptions { Kind = "Smtp", Destination = "Teknik", Address = "teknik@kommune.example" };
+        rig.Options.Routes["sci.space"] = new RouteOptions { Kind = RouteKind.Webhook, Url = rig.Webhook.Url("esdh") };
+        rig.Options.Routes["rec.autos"] = new RouteOptions { Kind = RouteKind.Smtp, Destination = "Teknik", Address = "teknik@kommune.example" };
         rig.Options.DeliveryRetryBackoff = TimeSpan.FromMilliseconds(200);
         rig.Options.DeliveryRetryMaxBackoff = TimeSpan.FromSeconds(1);
         rig.Mailbox.PollInterval = TimeSpan.FromMilliseconds(300);

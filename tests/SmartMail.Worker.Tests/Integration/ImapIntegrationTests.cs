@@ -20,7 +20,7 @@ public sealed class ImapIntegrationTests(DefaultModelFixture model, ITestOutputH
 
     private SmartMailOptions WorkerOptions() => new() { DataDirectory = Data.FullName, ModelPath = Model.ModelPath };
 
-    private MailProcessor Processor(SqliteStateStore store, IJournalSink sink) =>
+    private MailProcessor Processor(SqliteStateStore store, IMailSink sink) =>
         new(store, () => new RoutingPolicy([], Model.Bundle), new MailExtractor(), sink, WorkerOptions(), TimeProvider.System,
             NullLogger.Instance, new WorkerMetrics());
 
@@ -52,7 +52,7 @@ public sealed class ImapIntegrationTests(DefaultModelFixture model, ITestOutputH
         await mailbox.ConnectAsync(TestContext.Current.CancellationToken);
 
         var stopwatch = Stopwatch.StartNew();
-        var outcomes = await ImapBatchDrainer.DrainAsync(mailbox, Processor(store, mailbox), store, 200, TestContext.Current.CancellationToken);
+        var outcomes = await Processor(store, mailbox).DrainAsync(mailbox, 200, TestContext.Current.CancellationToken);
         output.WriteLine($"500 mails drained in batches of 200 in {stopwatch.Elapsed.TotalSeconds:F2} s ({500 / stopwatch.Elapsed.TotalSeconds:F0} mails/s, Debug build)");
 
         Assert.Equal(500, outcomes.Count);
@@ -100,7 +100,7 @@ public sealed class ImapIntegrationTests(DefaultModelFixture model, ITestOutputH
         Assert.False(mailbox.SupportsMove);
         Assert.False(mailbox.SupportsClaims); // no CONDSTORE either: plain STORE, as before claims
 
-        await ImapBatchDrainer.DrainAsync(mailbox, Processor(store, mailbox), store, 4, TestContext.Current.CancellationToken);
+        await Processor(store, mailbox).DrainAsync(mailbox, 4, TestContext.Current.CancellationToken);
 
         await AssertExactlyOnceAsync(dovecot, store, 10);
     }
@@ -147,7 +147,7 @@ public sealed class ImapIntegrationTests(DefaultModelFixture model, ITestOutputH
         var pending = Assert.Single(await mailbox.ListAsync(TestContext.Current.CancellationToken));
         var stealing = new StealingSource(mailbox, dovecot);
 
-        var outcome = await Processor(store, mailbox).ProcessAsync(stealing, pending, TestContext.Current.CancellationToken);
+        var outcome = Assert.Single(await Processor(store, mailbox).DrainAsync(stealing, TestContext.Current.CancellationToken));
 
         Assert.Equal(ProcessOutcome.Gone, outcome);
         Assert.Equal("gone", store.ReadAudit()[^1].Outcome);
@@ -311,5 +311,8 @@ public sealed class ImapIntegrationTests(DefaultModelFixture model, ITestOutputH
         }
 
         public Task AcknowledgeAsync(MailKey key, CancellationToken cancellationToken) => inner.AcknowledgeAsync(key, cancellationToken);
+
+        public Task<IReadOnlyList<Exception?>> ClaimBatchAsync(IReadOnlyList<Delivery> deliveries, IStateStore store, CancellationToken cancellationToken) =>
+            inner.ClaimBatchAsync(deliveries, store, cancellationToken);
     }
 }

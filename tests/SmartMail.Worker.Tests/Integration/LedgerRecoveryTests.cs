@@ -48,7 +48,7 @@ public sealed class LedgerRecoveryTests(DefaultModelFixture model) : Integration
         {
             await mailbox.ConnectAsync(ct);
             await ImapReconciler.ReconcileAsync(mailbox, store, TimeProvider.System, ct);
-            var outcomes = await ImapBatchDrainer.DrainAsync(mailbox, Processor(store, mailbox, options), store, 10, ct);
+            var outcomes = await Processor(store, mailbox, options).DrainAsync(mailbox, 10, ct);
 
             Assert.Equal(6, outcomes.Count(o => o is ProcessOutcome.Routed or ProcessOutcome.Manual));
         }
@@ -80,7 +80,7 @@ public sealed class LedgerRecoveryTests(DefaultModelFixture model) : Integration
         Assert.Equal(ProcessOutcome.Gone, first);
         // ...and back a while later.
         await MoveAsync(dovecot, "Mine", "INBOX", ct);
-        var outcomes = await ImapBatchDrainer.DrainAsync(mailbox, processor, store, 10, ct);
+        var outcomes = await processor.DrainAsync(mailbox, 10, ct);
 
         Assert.Equal(ProcessOutcome.Routed, Assert.Single(outcomes));
         var message = Assert.Single(await dovecot.InventoryAsync());
@@ -97,7 +97,7 @@ public sealed class LedgerRecoveryTests(DefaultModelFixture model) : Integration
         await dovecot.AppendAsync([System.Text.Encoding.UTF8.GetBytes(Mails.Space(2))]);
         using var hook = kind == "Webhook" ? new SmartMail.Worker.Tests.Sinks.HttpReceiver(200) : null;
         var options = Options();
-        options.Routes["sci.space"] = new RouteOptions { Destination = "Space Desk", Kind = kind, Url = hook?.Url("hook") };
+        options.Routes["sci.space"] = new RouteOptions { Destination = "Space Desk", Kind = Enum.Parse<RouteKind>(kind), Url = hook?.Url("hook") };
         options.Webhook.AllowPlaintext = true; // the local receiver is plain http on loopback
         var dbPath = Path.Combine(Data.FullName, "state.db");
         using (var store = new SqliteStateStore(dbPath))

@@ -36,8 +36,8 @@ public sealed class RoutingTableTests(DefaultModelFixture model) : IntegrationTe
             Webhook = new WebhookOptions { AllowPlaintext = true },
             Routes =
             {
-                ["sci.space"] = new RouteOptions { Kind = "Webhook", Url = http.Url("esdh"), Kle = "00.01.00" },
-                ["rec.autos"] = new RouteOptions { Kind = "Smtp", Destination = "Teknik", Address = "teknik@kommune.example" },
+                ["sci.space"] = new RouteOptions { Kind = RouteKind.Webhook, Url = http.Url("esdh"), Kle = "00.01.00" },
+                ["rec.autos"] = new RouteOptions { Kind = RouteKind.Smtp, Destination = "Teknik", Address = "teknik@kommune.example" },
             },
         };
         Assert.True(new SmartMailOptionsValidator().Validate(null, options).Succeeded);
@@ -52,7 +52,7 @@ public sealed class RoutingTableTests(DefaultModelFixture model) : IntegrationTe
         var policy = new RoutingPolicy([], Model.Bundle);
         var processor = new MailProcessor(store, () => policy, new MailExtractor(), routes, options, TimeProvider.System, NullLogger.Instance, new WorkerMetrics());
 
-        var outcomes = await ImapBatchDrainer.DrainAsync(mailbox, processor, store, 50, ct);
+        var outcomes = await processor.DrainAsync(mailbox, 50, ct);
 
         Assert.Equal(8, outcomes.Count);
         Assert.Equal(3, http.Requests.Count);

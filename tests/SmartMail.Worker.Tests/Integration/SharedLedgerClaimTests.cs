@@ -125,7 +125,7 @@ public sealed class SharedLedgerClaimTests(DefaultModelFixture model, PostgreSql
         var ct = TestContext.Current.CancellationToken;
         using var mailbox = new ImapMailbox(dovecot.Options(), store.InstanceId) { AdoptForeignClaims = adopt };
         await mailbox.ConnectAsync(ct);
-        return await ImapBatchDrainer.DrainAsync(mailbox, Processor(store, mailbox), store, 10, ct);
+        return await Processor(store, mailbox).DrainAsync(mailbox, 10, ct);
     }
 
     // The mail is out of INBOX, one copy carrying one marker (the dead holder's), its row acknowledged and decided once.

@@ -161,7 +161,7 @@ public sealed class TwoInstancesTests(DefaultModelFixture model, ITestOutputHelp
         {
             await mailbox.ConnectAsync(ct);
             await ImapReconciler.ReconcileAsync(mailbox, store, TimeProvider.System, ct);
-            var outcome = Assert.Single(await ImapBatchDrainer.DrainAsync(mailbox, Processor(mailbox), store, 10, ct));
+            var outcome = Assert.Single(await Processor(mailbox).DrainAsync(mailbox, 10, ct));
             Assert.Equal(ProcessOutcome.Routed, outcome);
         }
 

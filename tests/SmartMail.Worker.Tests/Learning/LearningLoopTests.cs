@@ -219,7 +219,7 @@ public sealed class LearningLoopTests(DefaultModelFixture model) : IntegrationTe
         await mailbox.ConnectAsync(ct);
         var processor = new MailProcessor(store, () => models.Policy, new MailExtractor(), mailbox, options, TimeProvider.System,
             NullLogger.Instance, new WorkerMetrics(), examples);
-        await ImapBatchDrainer.DrainAsync(mailbox, processor, store, 100, ct);
+        await processor.DrainAsync(mailbox, 100, ct);
         await mailbox.DisconnectAsync(ct);
     }
 }

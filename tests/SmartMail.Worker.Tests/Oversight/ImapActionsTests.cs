@@ -38,7 +38,7 @@ public sealed class ImapActionsTests : IDisposable
         var policy = new RoutingPolicy([], null);
         var processor = new MailProcessor(store, () => policy, new MailExtractor(), mailbox, options, TimeProvider.System, NullLogger.Instance,
             new WorkerMetrics(), examples);
-        await ImapBatchDrainer.DrainAsync(mailbox, processor, store, 10, TestContext.Current.CancellationToken);
+        await processor.DrainAsync(mailbox, 10, TestContext.Current.CancellationToken);
         return Assert.Single(new OversightQueries(store, examples, options, () => null, null, TimeProvider.System).TriageQueue("test", 0, 10).Items).DecisionId;
     }
 

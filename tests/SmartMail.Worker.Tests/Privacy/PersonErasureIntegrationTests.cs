@@ -45,7 +45,7 @@ public sealed class PersonErasureIntegrationTests(DefaultModelFixture model, Pos
         using var examples = new ExampleStore(store);
         using var privacyStore = new PrivacyStore(store);
         var hash = PrivacyKeyFile.Load(Data.FullName);
-        MailProcessor Processor(IJournalSink sink) => new(store, () => new RoutingPolicy([new RoutingRule { Name = "daycare", Label = "sci.space", Subject = "vuggestue" }], Model.Bundle), new MailExtractor(), sink, options,
+        MailProcessor Processor(IMailSink sink) => new(store, () => new RoutingPolicy([new RoutingRule { Name = "daycare", Label = "sci.space", Subject = "vuggestue" }], Model.Bundle), new MailExtractor(), sink, options,
             TimeProvider.System, NullLogger.Instance, new WorkerMetrics(), examples, privacy: privacyStore);
         var (imapMails, dropMails) = PersonMails.Five();
 
@@ -53,7 +53,7 @@ public sealed class PersonErasureIntegrationTests(DefaultModelFixture model, Pos
         await dovecot.AppendAsync([.. imapMails, .. Enumerable.Range(0, 10).Select(i => Bytes(Mails.Space(i)))]);
         using var mailbox = new ImapMailbox(dovecot.Options("test"), store.InstanceId);
         await mailbox.ConnectAsync(ct);
-        await ImapBatchDrainer.DrainAsync(mailbox, Processor(mailbox), store, 50, ct);
+        await Processor(mailbox).DrainAsync(mailbox, 50, ct);
         var drop = new DropFolderSource("drop", options.InboxPath);
         Directory.CreateDirectory(options.InboxPath);
         for (var i = 0; i < dropMails.Length; i++)

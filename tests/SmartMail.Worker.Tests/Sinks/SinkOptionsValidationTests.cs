@@ -13,7 +13,7 @@ public sealed class SinkOptionsValidationTests(DefaultModelFixture model) : ICla
     public void Validate_PlainHttpWebhookWithoutOptIn_NamesTheRouteAndTheSetting()
     {
         var options = Valid();
-        options.Routes["sci.space"] = new RouteOptions { Kind = "Webhook", Url = new Uri("http://esdh.example/hook") };
+        options.Routes["sci.space"] = new RouteOptions { Kind = RouteKind.Webhook, Url = new Uri("http://esdh.example/hook") };
 
         var failures = new SmartMailOptionsValidator().Validate(null, options).Failures?.ToList() ?? [];
 
@@ -26,10 +26,10 @@ public sealed class SinkOptionsValidationTests(DefaultModelFixture model) : ICla
     public void Validate_PlainHttpWebhookWithOptIn_OrHttps_Succeeds()
     {
         var options = Valid();
-        options.Routes["sci.space"] = new RouteOptions { Kind = "Webhook", Url = new Uri("http://127.0.0.1:8080/hook") };
+        options.Routes["sci.space"] = new RouteOptions { Kind = RouteKind.Webhook, Url = new Uri("http://127.0.0.1:8080/hook") };
         options.Webhook.AllowPlaintext = true;
         var https = Valid();
-        https.Routes["sci.space"] = new RouteOptions { Kind = "Webhook", Url = new Uri("https://esdh.example/hook") };
+        https.Routes["sci.space"] = new RouteOptions { Kind = RouteKind.Webhook, Url = new Uri("https://esdh.example/hook") };
 
         Assert.True(new SmartMailOptionsValidator().Validate(null, options).Succeeded);
         Assert.True(new SmartMailOptionsValidator().Validate(null, https).Succeeded);

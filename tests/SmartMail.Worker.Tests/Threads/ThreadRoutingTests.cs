@@ -65,7 +65,7 @@ public sealed class ThreadRoutingTests(DefaultModelFixture model) : IntegrationT
         await mailbox.ConnectAsync(ct);
         var processor = new MailProcessor(store, policy, new MailExtractor(), mailbox, options, TimeProvider.System,
             NullLogger.Instance, new WorkerMetrics());
-        await ImapBatchDrainer.DrainAsync(mailbox, processor, store, 100, ct);
+        await processor.DrainAsync(mailbox, 100, ct);
         await mailbox.DisconnectAsync(ct);
     }
 

@@ -1,7 +1,7 @@
 namespace SmartMail.Worker.Sinks;
 
 /// <summary>A destination for routed mail. Deliveries are idempotent on <see cref="Delivery.DecisionId"/>.</summary>
-public interface IJournalSink
+public interface IMailSink
 {
     /// <summary>Delivers a mail; delivering the same decision id again must not create a second copy.</summary>
     /// <param name="delivery">What to deliver where.</param>
@@ -25,13 +25,22 @@ public interface IJournalSink
     Task<bool?> IsDeliveredAsync(DeliveryCheck check, CancellationToken cancellationToken) => Task.FromResult<bool?>(null);
 
     /// <summary>
-    /// Whether <paramref name="destination"/> goes to the default sink, the source's own (for an IMAP mailbox: a folder, moved in
-    /// batches by the mailbox; mail too large to fetch is quarantined in place there). A sink that does not route answers
-    /// <see langword="true"/>: every destination is its own.
+    /// Whether mail to <paramref name="destination"/> is delivered in batches (<see cref="DeliverBatchAsync"/>): an IMAP
+    /// mailbox moving its own mail to its folders, where mail too large to fetch can also be quarantined in place. Other
+    /// sinks deliver one mail at a time.
     /// </summary>
     /// <param name="destination">The destination.</param>
-    /// <returns><see langword="true"/> for the default sink.</returns>
-    bool IsDefaultRoute(string destination) => true;
+    /// <returns><see langword="true"/> when <see cref="DeliverBatchAsync"/> takes it.</returns>
+    bool DeliversInBatches(string destination) => false;
+
+    /// <summary>Delivers a batch of mails whose destinations <see cref="DeliversInBatches"/> takes.</summary>
+    /// <param name="deliveries">The mails.</param>
+    /// <param name="store">The ledger (IMAP: the claim markers it recorded).</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>Per delivery, <see langword="null"/> when delivered, else the failure.</returns>
+    Task<IReadOnlyList<Exception?>> DeliverBatchAsync(IReadOnlyList<Delivery> deliveries, SmartMail.Worker.State.IStateStore store,
+        CancellationToken cancellationToken) =>
+        throw new NotSupportedException("This sink delivers one mail at a time.");
 }
 
 /// <summary>A mail on its way to a destination.</summary>
