@@ -53,8 +53,20 @@ public sealed partial class MailProcessor
         return outcomes;
     }
 
-    // Fetches, prepares, claims, delivers and completes one batch.
+    // One batch, then (in batches of their own) the copies of mails that came twice in it: by then the first copy is handled,
+    // so a delivered one makes the next a duplicate. Each round leaves at least the first copy of each bytes behind.
     private async Task DrainBatchAsync(IMailSource source, PendingMail[] chunk, int batchSize, bool quarantineInPlace,
+        List<ProcessOutcome> outcomes, CancellationToken cancellationToken)
+    {
+        var copies = chunk;
+        while (copies.Length > 0)
+        {
+            copies = await DrainOneBatchAsync(source, copies, batchSize, quarantineInPlace, outcomes, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // Fetches, prepares, claims, delivers and completes one batch; returns the later copies of bytes it met twice.
+    private async Task<PendingMail[]> DrainOneBatchAsync(IMailSource source, PendingMail[] chunk, int batchSize, bool quarantineInPlace,
         List<ProcessOutcome> outcomes, CancellationToken cancellationToken)
     {
         var ready = new List<PreparedMail>(chunk.Length);
@@ -77,14 +89,16 @@ public sealed partial class MailProcessor
         var fetchStarted = DateTime.UtcNow; // span times are UTC wall-clock, as Activity keeps them
         var bodies = toFetch.Count == 0 ? [] : await source.FetchManyAsync([.. toFetch.Select(p => p.Key)], cancellationToken).ConfigureAwait(false);
         var fetched = Stopwatch.GetTimestamp();
-        foreach (var prepared in await PrepareBatchAsync(source, [.. toFetch.Select(p => (p, bodies.GetValueOrDefault(p.Key)))],
-            batchSize, (fetchStarted, DateTime.UtcNow), cancellationToken).ConfigureAwait(false))
+        var batch = await PrepareBatchAsync(source, [.. toFetch.Select(p => (p, bodies.GetValueOrDefault(p.Key)))],
+            batchSize, (fetchStarted, DateTime.UtcNow), cancellationToken).ConfigureAwait(false);
+        PendingMail[] copies = [.. toFetch.Where((_, i) => ReferenceEquals(batch[i], PreparedMail.AfterEarlierCopy))];
+        foreach (var prepared in batch.Where(p => !ReferenceEquals(p, PreparedMail.AfterEarlierCopy)))
         {
             Sort(prepared, outcomes, ready);
         }
         if (ready.Count == 0)
         {
-            return;
+            return copies;
         }
         var prepareDone = Stopwatch.GetTimestamp();
         // Every mail is claimed before anything is delivered, whatever its route.
@@ -106,7 +120,7 @@ public sealed partial class MailProcessor
         }
         if (ready.Count == 0)
         {
-            return;
+            return copies;
         }
         var results = await _sink.DeliverBatchAsync([.. ready.Select(r => r.Delivery)], _store, cancellationToken).ConfigureAwait(false);
         var moved = Stopwatch.GetTimestamp();
@@ -124,6 +138,7 @@ public sealed partial class MailProcessor
         }
         BatchTimed(source.Mailbox, new BatchStages(chunk.Length, Stopwatch.GetElapsedTime(clock, fetched), Stopwatch.GetElapsedTime(fetched, prepareDone),
             Stopwatch.GetElapsedTime(prepareDone, claimed), Stopwatch.GetElapsedTime(claimed, moved), Stopwatch.GetElapsedTime(moved)));
+        return copies;
 
         // Mail finished without delivery has its outcome; the rest is due a delivery.
         static void Sort(PreparedMail prepared, List<ProcessOutcome> outcomes, List<PreparedMail> ready)

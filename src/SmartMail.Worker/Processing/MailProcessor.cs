@@ -255,7 +255,7 @@ public sealed partial class MailProcessor
     /// <param name="batch">The mails with their bodies (<see langword="null"/> when gone).</param>
     /// <param name="batchSize">The configured batch size (<see cref="CrashBisect"/>: how many crashes it takes to get a mail alone).</param>
     /// <param name="cancellationToken">Cancels the work.</param>
-    /// <returns>One prepared mail per input, in order.</returns>
+    /// <returns>One prepared mail per input, in order (<see cref="PreparedMail.AfterEarlierCopy"/> for the same bytes met earlier in the batch).</returns>
     /// <exception cref="StateStoreException">The ledger cannot record: stop taking mail.</exception>
     public Task<IReadOnlyList<PreparedMail>> PrepareBatchAsync(IMailSource source, IReadOnlyList<(PendingMail Pending, byte[]? Raw)> batch,
         int batchSize, CancellationToken cancellationToken) => PrepareBatchAsync(source, batch, batchSize, null, cancellationToken);
@@ -286,8 +286,8 @@ public sealed partial class MailProcessor
                 {
                     if (fresh.Any(f => f.Fingerprint == fingerprint))
                     {
-                        // The same bytes twice in one batch: the next drain finds the first delivered and records a duplicate.
-                        results[i] = PreparedMail.Done(ProcessOutcome.Deferred);
+                        // The same bytes twice in one batch: the drain hands this copy on once the first is handled.
+                        results[i] = PreparedMail.AfterEarlierCopy;
                         continue;
                     }
                     if (!delivered.Contains((pending.Key.Mailbox, fingerprint)))

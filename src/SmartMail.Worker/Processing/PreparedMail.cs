@@ -22,4 +22,10 @@ public sealed record PreparedMail(MailRecord? Record, byte[]? Raw, ProcessOutcom
     /// <param name="outcome">Its outcome.</param>
     /// <returns>The prepared mail.</returns>
     public static PreparedMail Done(ProcessOutcome outcome) => new(null, null, outcome);
+
+    /// <summary>
+    /// The same bytes came earlier in the batch: nothing was recorded for this copy, and it is handled once the earlier one is
+    /// (then, delivered, it is a duplicate).
+    /// </summary>
+    public static PreparedMail AfterEarlierCopy { get; } = new(null, null, null);
 }

@@ -39,7 +39,7 @@ public sealed class LedgerDefectTests(DefaultModelFixture model) : IClassFixture
         world.Drop("a.eml", Mails.Space(7));
         world.Drop("b.eml", Mails.Space(7)); // the same bytes
         var processor = Processor(world, new GoneOnceSink(world.Processor.Sink));
-        // One mail per batch: the same bytes twice in one batch would leave the second for the next drain.
+        // One mail per batch: the scenario needs the first copy gone before the second is even decided.
         Assert.Equal([ProcessOutcome.Gone, ProcessOutcome.Routed], await processor.DrainAsync(world.Source, 1, TestContext.Current.CancellationToken));
 
         // a.eml is listed again (it is back): its copy b.eml was really delivered meanwhile.
@@ -48,6 +48,27 @@ public sealed class LedgerDefectTests(DefaultModelFixture model) : IClassFixture
         Assert.Equal(ProcessOutcome.Duplicate, outcome);
         Assert.Equal(1, Assert.Single(world.Sink.Deliveries).Value);
         Assert.Equal(["routed", "gone", "routed", "reopened", "duplicate"], world.Store.ReadAudit().Select(a => a.Outcome));
+    }
+
+    // The same bytes twice in one batch: the second copy waits for the first within the same drain, so a one-shot run
+    // leaves neither in the inbox (it was "deferred" to the next drain before).
+    [Fact]
+    public async Task Drain_TheSameBytesThreeTimesInOneBatch_OneDeliveredTwoDuplicates_InOneDrain()
+    {
+        using var world = new TestWorld(model.Bundle);
+        world.Drop("a.eml", Mails.Space(7));
+        world.Drop("b.eml", Mails.Car(8));
+        world.Drop("c.eml", Mails.Space(7));
+        world.Drop("d.eml", Mails.Space(7));
+
+        var outcomes = await world.DrainAsync();
+
+        Assert.Equal(4, outcomes.Count);
+        Assert.Equal(2, outcomes.Count(o => o == ProcessOutcome.Duplicate));
+        Assert.All(outcomes.Where(o => o != ProcessOutcome.Duplicate), o => Assert.Contains(o, new[] { ProcessOutcome.Routed, ProcessOutcome.Manual }));
+        Assert.Empty(Directory.GetFiles(world.InboxPath, "*.eml"));
+        Assert.Equal(2, world.JournalFiles("*.eml").Length);
+        Assert.All(world.Sink.Deliveries.Values, n => Assert.Equal(1, n));
     }
 
     [Fact]
