@@ -21,11 +21,12 @@ for i, path in enumerate(itertools.islice(itertools.cycle(files), n)):
     data = open(path, "rb").read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
     open(os.path.join(inbox, f"{i:06d}.eml"), "wb").write(data)
 PY
+chmod 700 "$work/data"  # the data directory holds raw mail: SmartMail refuses one others can read
 dotnet build -c Release "$checkout/src/SmartMail.Cli" -v q -nologo >/dev/null
 cd "$work"
 start=$(date +%s.%N)
 /usr/bin/time -f "%e s wall, %M KB peak RSS" dotnet "$checkout/src/SmartMail.Cli/bin/Release/net10.0/smartmail.dll" run \
-  --SmartMail:DataDirectory="$work/data" --SmartMail:ModelPath="$checkout/models/default/smartmail-20news.zip" 2>&1 | tail -3
+  --SmartMail:DataDirectory="$work/data" --SmartMail:ModelPath="$checkout/models/default/smartmail-20news.zip" 2>&1 | grep -E "^This run|wall"
 end=$(date +%s.%N)
 left=$(find "$work/data/inbox" -name '*.eml' | wc -l)
 python3 -c "import sys; n, s, left = int(sys.argv[1]), float(sys.argv[3]) - float(sys.argv[2]), int(sys.argv[4]); print(f'Drop folder: {n - left} of {n} mails in {s:.2f} s ({(n - left) / s:.0f} mails/s, process start and model load included)')" "$n" "$start" "$end" "$left"
