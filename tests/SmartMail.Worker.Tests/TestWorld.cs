@@ -86,15 +86,17 @@ public sealed class TestWorld : IDisposable
         var deliveries = Sink?.Deliveries ?? new ConcurrentDictionary<string, int>();
         Sink = new CountingSink(new FolderJournalSink(JournalPath), deliveries);
         Source = new CrashingSource(new DropFolderSource("drop", InboxPath));
-        var policy = new RoutingPolicy(Rules, Model);
-        Processor = new MailProcessor(Store, () => policy, new MailExtractor(), Sink, Options, TimeProvider.System, _logs, new WorkerMetrics());
+        Processor = ProcessorWith(Sink);
     }
 
     public string Drop(string name, string content) => Drop(name, System.Text.Encoding.UTF8.GetBytes(content));
 
     /// <summary>A processor of this world's store, model and options that delivers through <paramref name="sink"/>.</summary>
-    public MailProcessor ProcessorWith(IMailSink sink) =>
-        new(Store, () => new RoutingPolicy(Rules, Model), new MailExtractor(), sink, Options, TimeProvider.System, _logs, new WorkerMetrics());
+    public MailProcessor ProcessorWith(IMailSink sink)
+    {
+        var policy = new RoutingPolicy(Rules, Model);
+        return new(Store, () => policy, new MailExtractor(), sink, Options, TimeProvider.System, _logs, new WorkerMetrics());
+    }
 
     public string Drop(string name, byte[] content)
     {

@@ -37,10 +37,10 @@ public sealed partial class MailProcessor
         ArgumentNullException.ThrowIfNull(source);
         var outcomes = new List<ProcessOutcome>();
         var listed = await source.ListAsync(cancellationToken).ConfigureAwait(false);
-        Listed(source.Mailbox, listed.Count);
+        _metrics.Listed(source.Mailbox, listed.Count);
         var maxBytes = source.BatchMegabytes * 1024L * 1024L;
         // Mail over MaxMessageMegabytes is not fetched where the quarantine is moved in place (an IMAP folder).
-        var quarantineInPlace = _sink.DeliversInBatches(QuarantineDestination);
+        var quarantineInPlace = _sink.DeliversInBatches(_options.QuarantineDestination);
         foreach (var chunk in CrashBisect.ByBytes(Batches(Due(listed), batchSize), maxBytes))
         {
             cancellationToken.ThrowIfCancellationRequested();

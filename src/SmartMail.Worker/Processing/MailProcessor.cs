@@ -97,9 +97,6 @@ public sealed partial class MailProcessor
     /// <summary>Where this processor delivers.</summary>
     public IMailSink Sink => _sink;
 
-    /// <summary>The quarantine's destination name.</summary>
-    public string QuarantineDestination => _options.QuarantineDestination;
-
     /// <summary>The stable decision id of a mail: the same mailbox and bytes always give the same id.</summary>
     /// <param name="mailbox">The mailbox.</param>
     /// <param name="fingerprint">The fingerprint.</param>
@@ -110,20 +107,15 @@ public sealed partial class MailProcessor
     /// <summary>Logs (at Debug) where a batch's time went, stage by stage: what an operator or a benchmark reads to see which part is slow.</summary>
     /// <param name="mailbox">The mailbox.</param>
     /// <param name="stages">The batch's stage times.</param>
-    public void BatchTimed(string mailbox, BatchStages stages) =>
+    private void BatchTimed(string mailbox, BatchStages stages) =>
         Log.BatchTimed(_logger, stages.Mails, mailbox, stages.Fetch.TotalMilliseconds, stages.Prepare.TotalMilliseconds, stages.Claim.TotalMilliseconds,
             stages.Deliver.TotalMilliseconds, stages.Complete.TotalMilliseconds);
-
-    /// <summary>Reports how many mails <paramref name="mailbox"/> had waiting at its last look (the backlog gauge).</summary>
-    /// <param name="mailbox">The mailbox.</param>
-    /// <param name="count">Mails listed.</param>
-    public void Listed(string mailbox, int count) => _metrics.Listed(mailbox, count);
 
     /// <summary>The mails of <paramref name="pending"/> that are due: all but those waiting for an unavailable destination.</summary>
     /// <param name="pending">Mails listed by a source.</param>
     /// <returns>The mails to handle now, in order.</returns>
     /// <exception cref="StateStoreException">The ledger cannot be read: stop taking mail.</exception>
-    public IReadOnlyList<PendingMail> Due(IReadOnlyList<PendingMail> pending)
+    private IReadOnlyList<PendingMail> Due(IReadOnlyList<PendingMail> pending)
     {
         ArgumentNullException.ThrowIfNull(pending);
         if (pending.Count == 0)
@@ -149,7 +141,7 @@ public sealed partial class MailProcessor
     /// <param name="batchSize">Mails per batch.</param>
     /// <returns>The batches, in order.</returns>
     /// <exception cref="StateStoreException">The ledger cannot be read: stop taking mail.</exception>
-    public IReadOnlyList<PendingMail[]> Batches(IReadOnlyList<PendingMail> due, int batchSize)
+    private IReadOnlyList<PendingMail[]> Batches(IReadOnlyList<PendingMail> due, int batchSize)
     {
         ArgumentNullException.ThrowIfNull(due);
         if (due.Count == 0)
@@ -347,7 +339,7 @@ public sealed partial class MailProcessor
     /// <param name="cancellationToken">Cancels the work.</param>
     /// <returns>The outcome per mail, in order.</returns>
     /// <exception cref="StateStoreException">The ledger cannot record: stop taking mail.</exception>
-    public async Task<IReadOnlyList<ProcessOutcome>> CompleteAsync(IMailSource source, IReadOnlyList<PreparedMail> delivered,
+    private async Task<IReadOnlyList<ProcessOutcome>> CompleteAsync(IMailSource source, List<PreparedMail> delivered,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
@@ -392,7 +384,7 @@ public sealed partial class MailProcessor
     /// <param name="cancellationToken">Cancels the work.</param>
     /// <returns>The outcome.</returns>
     /// <exception cref="StateStoreException">The ledger cannot record: stop taking mail.</exception>
-    public async Task<ProcessOutcome> DeliveryFailedAsync(IMailSource source, PreparedMail mail, Exception error, CancellationToken cancellationToken)
+    private async Task<ProcessOutcome> DeliveryFailedAsync(IMailSource source, PreparedMail mail, Exception error, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(mail);
         var outcome = await DeliveryFailedCoreAsync(source, mail, error, cancellationToken).ConfigureAwait(false);
@@ -490,7 +482,7 @@ public sealed partial class MailProcessor
     /// <summary>Whether <paramref name="pending"/> is over <see cref="SmartMailOptions.MaxMessageMegabytes"/> by its listed size.</summary>
     /// <param name="pending">The mail.</param>
     /// <returns><see langword="true"/> when it goes to quarantine for its size.</returns>
-    public bool IsTooLarge(PendingMail pending) => pending?.Size > _options.MaxMessageMegabytes * 1024L * 1024L;
+    private bool IsTooLarge(PendingMail pending) => pending?.Size > _options.MaxMessageMegabytes * 1024L * 1024L;
 
     /// <summary>
     /// Takes a mail that is too large (<see cref="IsTooLarge"/>) to the point of delivery to quarantine without fetching its
@@ -503,7 +495,7 @@ public sealed partial class MailProcessor
     /// <returns>The mail ready to deliver, its final outcome, or <see langword="null"/> when an earlier decision sends it elsewhere
     /// (then it takes the ordinary path).</returns>
     /// <exception cref="StateStoreException">The ledger cannot record: stop taking mail.</exception>
-    public async Task<PreparedMail?> PrepareUnfetchedAsync(IMailSource source, PendingMail pending, CancellationToken cancellationToken)
+    private async Task<PreparedMail?> PrepareUnfetchedAsync(IMailSource source, PendingMail pending, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(pending);
