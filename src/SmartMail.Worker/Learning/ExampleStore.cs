@@ -95,8 +95,8 @@ public sealed partial class ExampleStore : IDisposable
         {
             using var tx = Db.BeginTransaction();
             // One set statement for the batch on PostgreSQL, not one per mail (DO NOTHING: a mail met twice keeps its first row).
-            var rows = examples.Select(e => InsertExample(e, e.Label is null ? ExampleOrigin.Manual : ExampleOrigin.Routed, e.Label, now, "DO NOTHING")).ToList();
-            tx.ExecuteRows(rows[0].Sql, [.. rows.Select(r => r.Parameters)]);
+            tx.ExecuteRows(InsertExampleSql("DO NOTHING"),
+                [.. examples.Select(e => ExampleParameters(e, e.Label is null ? ExampleOrigin.Manual : ExampleOrigin.Routed, e.Label, now))]);
             tx.Commit();
         }
     }
@@ -345,21 +345,23 @@ public sealed partial class ExampleStore : IDisposable
 
     // One example row; what happens when the mail already has one is the caller's (keep it, or take the correction).
     private static DbStatement InsertExample(NewExample e, string origin, string? decidedLabel, DateTimeOffset now, string onConflict) =>
-        new($"""
-            INSERT INTO example (mailbox, fingerprint, decision_id, label, origin, decided_label, model_version, subject, body,
-                                 mail_date, created_utc, updated_utc)
-            VALUES (@m, @fp, @d, @l, @o, @decided, @mv, @s, @b, @date, @t, @t)
-            ON CONFLICT (mailbox, fingerprint) {onConflict}
-            """, [("@o", origin), ("@decided", decidedLabel), .. ExampleParameters(e, now)]);
+        new(InsertExampleSql(onConflict), ExampleParameters(e, origin, decidedLabel, now));
 
-    private static (string Name, object? Value)[] ExampleParameters(NewExample e, DateTimeOffset now)
+    private static string InsertExampleSql(string onConflict) => $"""
+        INSERT INTO example (mailbox, fingerprint, decision_id, label, origin, decided_label, model_version, subject, body,
+                             mail_date, created_utc, updated_utc)
+        VALUES (@m, @fp, @d, @l, @o, @decided, @mv, @s, @b, @date, @t, @t)
+        ON CONFLICT (mailbox, fingerprint) {onConflict}
+        """;
+
+    private static (string Name, object? Value)[] ExampleParameters(NewExample e, string origin, string? decidedLabel, DateTimeOffset now)
     {
         // Personal data never reaches the store: the same redaction as logs and the audit trail.
         // Redacted before it is cut: a number across the limit would otherwise be kept in part (its date and two digits).
         // The margin holds the longest spelling, and an address.
         var body = e.Text.Body.Length > MaxBodyLength + RedactionMargin ? e.Text.Body[..(MaxBodyLength + RedactionMargin)] : e.Text.Body;
         var redacted = Redactor.Redact(body);
-        return [("@m", e.Mailbox), ("@fp", e.Fingerprint), ("@d", e.DecisionId), ("@l", e.Label), ("@mv", e.ModelVersion),
+        return [("@o", origin), ("@decided", decidedLabel), ("@m", e.Mailbox), ("@fp", e.Fingerprint), ("@d", e.DecisionId), ("@l", e.Label), ("@mv", e.ModelVersion),
             ("@s", Redactor.Redact(e.Text.Subject)), ("@b", redacted.Length > MaxBodyLength ? redacted[..MaxBodyLength] : redacted),
             ("@date", e.MailDate is { } date ? Time(date) : null), ("@t", Time(now))];
     }
