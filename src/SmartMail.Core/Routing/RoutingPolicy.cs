@@ -12,7 +12,10 @@ namespace SmartMail.Core.Routing;
 /// </summary>
 public sealed partial class RoutingPolicy
 {
-    private static readonly TimeSpan MatchTimeout = TimeSpan.FromMilliseconds(100);
+    // A guard against a pathological mail, not a budget: it is wall-clock time, so it must stay far above what a GC pause or a
+    // busy machine adds to an ordinary match (at 100 ms a rule failed to match under load and the model decided instead).
+    // Rules run on the non-backtracking engine where their pattern allows it (linear in the mail, no timeout reached).
+    private static readonly TimeSpan MatchTimeout = TimeSpan.FromSeconds(1);
     // How many Message-IDs of a mail's References are looked up (the newest): a long thread needs no more.
     private const int MaxThreadIds = 10;
     // How many of the model's top terms are checked for attachment evidence.
@@ -298,7 +301,15 @@ public sealed partial class RoutingPolicy
             }
             try
             {
-                return new Regex(pattern, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled, MatchTimeout);
+                try
+                {
+                    return new Regex(pattern, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.NonBacktracking, MatchTimeout);
+                }
+                catch (NotSupportedException)
+                {
+                    // Lookarounds, backreferences, atomic groups: only the backtracking engine has them.
+                    return new Regex(pattern, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled, MatchTimeout);
+                }
             }
             catch (ArgumentException ex)
             {

@@ -31,6 +31,28 @@ public sealed class RoutingPolicyTests(TrainedModelFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public void Decide_RuleThatWouldBacktrackExponentially_StillMatches_OnTheLinearEngine()
+    {
+        // On the backtracking engine "(a+)+$" fails in 2^n steps on n a's and a '!' (the match timeout would end it and the
+        // rule would silently not match); the z later in the text is a match.
+        var policy = new RoutingPolicy([new RoutingRule { Name = "z", Label = "skat", Text = "(a+)+$|z" }], fixture.Bundle);
+
+        var decision = policy.Decide(Doc("carport", new string('a', 40) + "! z"));
+
+        Assert.Equal(DecisionSource.Rule, decision.Source);
+        Assert.Equal("z", decision.Rule);
+    }
+
+    [Fact]
+    public void Decide_RuleWithALookahead_RunsOnTheBacktrackingEngine()
+    {
+        var policy = new RoutingPolicy([new RoutingRule { Name = "not-noreply", Label = "skat", From = @"^(?!noreply@).*@skat\.dk$" }], fixture.Bundle);
+
+        Assert.Equal(DecisionSource.Rule, policy.Decide(Doc("carport", "byggetilladelse", "borger@skat.dk")).Source);
+        Assert.NotEqual(DecisionSource.Rule, policy.Decide(Doc("carport", "byggetilladelse", "noreply@skat.dk")).Source);
+    }
+
+    [Fact]
     public void Decide_ConfidentModel_RoutesWithThresholdAndVersion()
     {
         var policy = new RoutingPolicy([], fixture.Bundle);
