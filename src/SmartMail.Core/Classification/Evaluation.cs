@@ -619,7 +619,44 @@ public static class Evaluator
 /// <param name="Thresholds">Threshold per label; <see langword="null"/> for manual only.</param>
 /// <param name="Shared">The threshold all labels' pooled evidence supports, if any.</param>
 /// <param name="Notes">Per label, in plain words, which threshold it got and on what evidence.</param>
-public sealed record ThresholdChoice(Dictionary<string, float?> Thresholds, float? Shared, IReadOnlyDictionary<string, string> Notes);
+public sealed record ThresholdChoice(Dictionary<string, float?> Thresholds, float? Shared, IReadOnlyDictionary<string, string> Notes)
+{
+    /// <summary>
+    /// The choices made on several fold assignments' out-of-fold scores combined: each label's threshold (and the shared
+    /// one) is the median of theirs, a missing threshold (manual only) counting as the highest; each label keeps the note of
+    /// the first choice whose threshold is that median.
+    /// </summary>
+    /// <param name="choices">One choice per fold assignment, the same labels in each.</param>
+    /// <returns>The only choice itself, else the combined one.</returns>
+    public static ThresholdChoice Median(IReadOnlyList<ThresholdChoice> choices)
+    {
+        ArgumentNullException.ThrowIfNull(choices);
+        if (choices.Count == 1)
+        {
+            return choices[0];
+        }
+        var thresholds = new Dictionary<string, float?>(StringComparer.Ordinal);
+        var notes = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var label in choices[0].Thresholds.Keys)
+        {
+            var median = MedianOf(choices.Select(c => c.Thresholds.GetValueOrDefault(label)));
+            thresholds[label] = median;
+            var source = choices.First(c => c.Thresholds.GetValueOrDefault(label) == median);
+            if (source.Notes.TryGetValue(label, out var note))
+            {
+                notes[label] = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{note} (the median of {choices.Count} fold assignments)");
+            }
+        }
+        return new ThresholdChoice(thresholds, MedianOf(choices.Select(c => c.Shared)), notes);
+    }
+
+    // The middle value (the lower of the two middle ones for an even count); null sorts above every cut.
+    private static float? MedianOf(IEnumerable<float?> values)
+    {
+        var sorted = values.OrderBy(v => v ?? float.PositiveInfinity).ToList();
+        return sorted[(sorted.Count - 1) / 2];
+    }
+}
 
 /// <summary>Bounds on a precision estimated from <c>k</c> right out of <c>n</c>.</summary>
 public static class Precision

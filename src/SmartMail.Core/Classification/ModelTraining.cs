@@ -34,10 +34,11 @@ public sealed record TrainingOptions
     public int CrossFitMaxDocuments { get; init; } = 5_000;
 
     /// <summary>
-    /// How many fold assignments cross-fitting repeats (each with its own seed): every document is scored out of fold
-    /// once per assignment and all those scores are pooled, so the cut does not depend on one assignment's luck.
+    /// How many fold assignments cross-fitting uses (each with its own seed): thresholds are chosen on each assignment's
+    /// out-of-fold scores (every document once) and each label gets the median, so the cut does not follow one
+    /// assignment's luck. It trains <see cref="CrossFitFolds"/> models per assignment.
     /// </summary>
-    public int CrossFitRepeats { get; init; } = 1;
+    public int CrossFitRepeats { get; init; } = 3;
 
     /// <summary>Fewest examples a label needs to be learned; below it the label is manual-only.</summary>
     public int MinExamplesPerLabel { get; init; } = 10;
@@ -103,8 +104,9 @@ public static class ModelTraining
             folds = Folds(usable, options.CrossFitFolds, options.Seed);
             trainPart = [.. usable.Where((_, i) => folds[i] != 0)];
             holdout = [.. usable.Where((_, i) => folds[i] == 0)];
-            splitMethod = $"cross-fit-{options.CrossFitFolds}";
-            progress?.Report($"{usable.Count} documents, {usableLabels.Count} labels; cross-fitted in {options.CrossFitFolds} folds (each document scored by the model that did not see it)");
+            splitMethod = options.CrossFitRepeats > 1 ? $"cross-fit-{options.CrossFitFolds}x{options.CrossFitRepeats}" : $"cross-fit-{options.CrossFitFolds}";
+            progress?.Report($"{usable.Count} documents, {usableLabels.Count} labels; cross-fitted in {options.CrossFitFolds} folds"
+                + (options.CrossFitRepeats > 1 ? $", {options.CrossFitRepeats} fold assignments" : "") + " (each document scored by a model that did not see it)");
         }
         else
         {
@@ -158,18 +160,23 @@ public static class ModelTraining
                 progress?.Report(FormattableString.Invariant($"score scale (temperature) fitted on the validation documents: {scale:G4}"));
             }
             progress?.Report("choosing thresholds on the validation documents");
-            var scored = new List<ScoredExample>(usable.Count);
-            foreach (var (partModel, documents) in parts)
+            foreach (var (partModel, _) in parts)
             {
                 partModel.ScoreScale = trainer.ScoreScale;
-                scored.AddRange(Score(partModel, documents));
             }
+            // One set of scores per fold assignment (parts come in assignment order, CrossFitFolds each), every
+            // document once in each; ordered validation is one set.
+            var scoredByAssignment = parts.Chunk(options.CrossFitFolds)
+                .Select(assignment => assignment.SelectMany(p => Score(p.Model, p.Documents)).ToList()).ToList();
+            var scored = scoredByAssignment[0];
             // Ordered validation (each label's newest or last share) stands for later mail, where labels drift apart
             // (20 Newsgroups: a shared threshold kept 0.97 on the last share and 0.93 on the later test set): each label
             // keeps its own bound there, with the pooled cut for labels whose own routes reach the target at it.
             // Cross-fitted scores (data in any order) pool the evidence of all labels (see Evaluator.Choose).
             var rule = folds is null && options.Thresholds.Shared ? options.Thresholds with { Shared = false, PooledFallback = true } : options.Thresholds;
-            choice = Evaluator.Choose(scored, usableLabels, options.TargetPrecision, rule);
+            // Several fold assignments: each label's threshold is the median of the assignments' (not the choice on their
+            // scores pooled, which would count each document once per assignment as evidence).
+            choice = ThresholdChoice.Median([.. scoredByAssignment.Select(s => Evaluator.Choose(s, usableLabels, options.TargetPrecision, rule))]);
             validationScores = scored;
             thresholdRule = rule.Name;
             thresholds = choice.Thresholds;

@@ -23,12 +23,30 @@ public sealed class CrossFitThresholdTests
         var scored = fresh.Select(d => new ScoredExample(d.Label, bundle.Predict(d.Text))).ToList();
         var report = Evaluator.Evaluate(scored, bundle.Model.Labels, bundle.Thresholds, 0.95);
 
-        Assert.Equal("cross-fit-5", bundle.Manifest.Training.HoldoutSplit);
+        Assert.Equal("cross-fit-5x3", bundle.Manifest.Training.HoldoutSplit);
         Assert.Equal(docs.Count, result.Holdout!.Summary.Documents); // every training mail scored out of fold
         Assert.NotNull(bundle.Manifest.Training.SharedThreshold);
         Assert.InRange(report.Summary.AutomationRate, 0.2, 1.0);
         Assert.True(report.Summary.AutomatedPrecision >= 0.94, $"realised precision {report.Summary.AutomatedPrecision:F3} at automation {report.Summary.AutomationRate:F3}");
         Assert.All(bundle.Manifest.Labels, l => Assert.False(string.IsNullOrEmpty(l.Note)));
+    }
+
+    [Fact]
+    public void Median_OfThreeFoldAssignments_TakesEachLabelsMiddleCut_ManualCountingHighest_WithThatChoicesNote()
+    {
+        static ThresholdChoice Choice(float? a, float? b, float? shared, string tag) => new(
+            new Dictionary<string, float?> { ["a"] = a, ["b"] = b }, shared,
+            new Dictionary<string, string> { ["a"] = $"a by {tag}", ["b"] = $"b by {tag}" });
+
+        var median = ThresholdChoice.Median([Choice(0.9f, null, 0.9f, "first"), Choice(0.7f, 0.8f, 0.7f, "second"), Choice(0.8f, null, null, "third")]);
+
+        Assert.Equal(0.8f, median.Thresholds["a"]);
+        Assert.Null(median.Thresholds["b"]); // manual only in two of three
+        Assert.Equal(0.9f, median.Shared);
+        Assert.Equal("a by third (the median of 3 fold assignments)", median.Notes["a"]);
+        Assert.Equal("b by first (the median of 3 fold assignments)", median.Notes["b"]);
+        var one = Choice(0.5f, 0.6f, 0.5f, "only");
+        Assert.Same(one, ThresholdChoice.Median([one]));
     }
 
     [Fact]
