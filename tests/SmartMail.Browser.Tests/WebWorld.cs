@@ -198,8 +198,8 @@ public sealed class WebWorld : IAsyncLifetime
     }
 
     /// <summary>
-    /// Once per world: the quick start's Danish sample mails in <see cref="MailboxA"/>, three the demo model routes by itself to
-    /// their KLE main group and three it leaves to a caseworker (so the pages show Danish mail and KLE groups); checks each
+    /// Once per world: the quick start's Danish sample mails in <see cref="MailboxA"/>, four the demo model routes by itself to
+    /// their KLE main group and the two it leaves to a caseworker (so the pages show Danish mail and KLE groups); checks each
     /// went where the README says.
     /// </summary>
     /// <returns>A task.</returns>
@@ -215,8 +215,8 @@ public sealed class WebWorld : IAsyncLifetime
             var tag = TestMails.Tag();
             foreach (var (sample, routed) in new[]
                      {
-                         ("01-storskrald", true), ("04-nyhedsbrev-html", true), ("07-hjemmehjaelp", true),
-                         ("06-svar-paa-sag", false), ("08-flytning", false), ("09-nabo-stoej", false),
+                         ("01-storskrald", true), ("04-nyhedsbrev-html", true), ("07-hjemmehjaelp", true), ("09-nabo-stoej", true),
+                         ("06-svar-paa-sag", false), ("08-flytning", false),
                      })
             {
                 var (_, destination) = await WaitForDecisionAsync(MailboxA, await AppendAsync(MailboxA, TestMails.Sample(sample, tag)));
