@@ -103,21 +103,15 @@ public sealed partial class MailProcessor
         var prepareDone = Stopwatch.GetTimestamp();
         // Every mail is claimed before anything is delivered, whatever its route.
         var claims = await source.ClaimBatchAsync([.. ready.Select(r => r.Delivery)], _store, cancellationToken).ConfigureAwait(false);
-        for (var i = 0; i < claims.Count; i++)
-        {
-            if (claims[i] is { } error)
-            {
-                outcomes.Add(await DeliveryFailedAsync(source, ready[i], error, cancellationToken).ConfigureAwait(false));
-            }
-        }
-        ready = [.. ready.Where((_, i) => claims[i] is null)];
+        await FailedAsync(source, ready, claims, outcomes, cancellationToken).ConfigureAwait(false);
         var claimed = Stopwatch.GetTimestamp();
         // What the sink delivers in batches (IMAP folder moves) goes together; SMTP, webhook and journal routes one by one.
-        foreach (var other in ready.Where(r => !_sink.DeliversInBatches(r.Record!.Destination!)).ToList())
+        var byBatching = ready.Where((_, i) => claims[i] is null).ToLookup(r => _sink.DeliversInBatches(r.Record!.Destination!));
+        foreach (var other in byBatching[false])
         {
             outcomes.Add(await DeliverAsync(source, other, cancellationToken).ConfigureAwait(false));
-            ready.Remove(other);
         }
+        ready = [.. byBatching[true]];
         if (ready.Count == 0)
         {
             return copies;
@@ -129,13 +123,7 @@ public sealed partial class MailProcessor
         {
             outcomes.AddRange(await CompleteAsync(source, delivered, cancellationToken).ConfigureAwait(false));
         }
-        for (var i = 0; i < ready.Count; i++)
-        {
-            if (results[i] is { } error)
-            {
-                outcomes.Add(await DeliveryFailedAsync(source, ready[i], error, cancellationToken).ConfigureAwait(false));
-            }
-        }
+        await FailedAsync(source, ready, results, outcomes, cancellationToken).ConfigureAwait(false);
         BatchTimed(source.Mailbox, new BatchStages(chunk.Length, Stopwatch.GetElapsedTime(clock, fetched), Stopwatch.GetElapsedTime(fetched, prepareDone),
             Stopwatch.GetElapsedTime(prepareDone, claimed), Stopwatch.GetElapsedTime(claimed, moved), Stopwatch.GetElapsedTime(moved)));
         return copies;
@@ -150,6 +138,19 @@ public sealed partial class MailProcessor
             else
             {
                 ready.Add(prepared);
+            }
+        }
+    }
+
+    // The outcome of each mail whose claim or delivery failed (errors[i] not null), recorded as a failed delivery.
+    private async Task FailedAsync(IMailSource source, List<PreparedMail> mails, IReadOnlyList<Exception?> errors,
+        List<ProcessOutcome> outcomes, CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < mails.Count; i++)
+        {
+            if (errors[i] is { } error)
+            {
+                outcomes.Add(await DeliveryFailedAsync(source, mails[i], error, cancellationToken).ConfigureAwait(false));
             }
         }
     }
